@@ -1,0 +1,208 @@
+"""The records of the local store, named after their ERPNext doctypes.
+
+Records hold secrets in clear text in memory only; the store encrypts the
+fields listed in ``SECRET_FIELDS`` before anything reaches a file.
+Money is integer minor units plus a currency code (see ``money``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Self
+
+DEMO_COMPANY = "Demo Company"
+
+
+class Record:
+    """Dict round-trip for the dataclasses below; unknown keys are ignored."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def public_dict(self) -> dict[str, Any]:
+        """The record without its secrets, for JSON output."""
+        data = self.to_dict()
+        for name in self.SECRET_FIELDS:
+            data.pop(name, None)
+        return data
+
+
+@dataclass
+class BankingSettings(Record):
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("api_token",)
+
+    enabled: bool = False
+    admin_url: str = ""
+    customer_id: str = ""
+    api_token: str = ""
+    use_test_environment: bool = False
+    enable_party_matching: bool = False
+    enable_fuzzy_matching: bool = False
+    reminder_days: int = 7
+    lookback_days: int = 7
+    erpnext_auto_push: bool = False
+
+    @property
+    def demo(self) -> bool:
+        """No admin URL: the embedded Demo Bank portal is used."""
+        return not self.admin_url
+
+    @property
+    def effectively_enabled(self) -> bool:
+        """Demo mode counts as enabled (DESIGN 2)."""
+        return self.demo or self.enabled
+
+    def masked_token(self) -> str:
+        if not self.api_token:
+            return ""
+        return "•" * 8 + self.api_token[-4:] if len(self.api_token) > 8 else "•" * 8
+
+
+@dataclass
+class Company(Record):
+    name: str
+    country: str = "DE"
+    fiscal_year_start: str = "01-01"
+    default_currency: str = "EUR"
+
+
+@dataclass
+class Bank(Record):
+    name: str
+    swift_number: str = ""
+    bank_code: str = ""
+    country_code: str = ""
+
+
+@dataclass
+class Balance(Record):
+    available: int | None = None
+    booked: int | None = None
+    currency: str = ""
+    date: str = ""
+
+
+@dataclass
+class LastSync(Record):
+    when: str = ""
+    outcome: str = ""  # ok | failed | refused
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    skipped: int = 0
+    matched: int = 0
+    error: dict[str, Any] | None = None
+    unattended: bool = False
+
+
+@dataclass
+class BankAccount(Record):
+    name: str  # "alias (holder)"
+    bank: str
+    company: str
+    iban: str = ""
+    bank_account_no: str = ""
+    branch_code: str = ""
+    kosma_account_id: str = ""
+    currency: str = "EUR"
+    account_type: str = ""
+    last_integration_date: str = ""  # YYYY-MM-DD
+    balance: dict[str, Any] = field(default_factory=dict)  # Balance.to_dict()
+    last_sync: dict[str, Any] = field(default_factory=dict)  # LastSync.to_dict()
+    erpnext_bank_account: str = ""
+    # stable key for the transaction files of this account (never renamed)
+    key: str = ""
+
+
+@dataclass
+class BankConsent(Record):
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("consent_token", "session_id")
+
+    name: str  # "{bank}-{company}"
+    bank: str
+    company: str
+    consent_id: str = ""
+    consent_start: str = ""  # YYYY-MM-DD
+    consent_expiry: str = ""  # ISO datetime with offset
+    consent_token: str = ""
+    session_id: str = ""
+
+    @staticmethod
+    def name_for(bank: str, company: str) -> str:
+        return f"{bank}-{company}"
+
+
+@dataclass
+class Party(Record):
+    party_type: str  # Customer | Supplier | Employee
+    name: str
+    ibans: list[str] = field(default_factory=list)
+    account_numbers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LinkSession(Record):
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("session_id",)
+
+    session_id: str
+    session_id_short: str = ""
+    flow_id: str = ""
+    status: str = "Running"  # Running | Closed
+    started: str = ""
+
+
+@dataclass
+class SyncRun(Record):
+    account: str
+    started: str = ""
+    finished: str = ""
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    skipped_duplicate: int = 0
+    skipped_pending: int = 0
+    matched: int = 0
+    status: str = ""  # ok | failed | refused
+    error: dict[str, Any] | None = None
+    unattended: bool = False
+
+
+@dataclass
+class ErpnextConnection(Record):
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("api_secret",)
+
+    url: str = ""
+    api_key: str = ""
+    api_secret: str = ""
+    site: str = ""
+    auto_push: bool = False
+
+
+# Bank Transaction rows are plain dicts (there can be 100,000 of them per
+# account); these are their fields, in the order exports use.
+TRANSACTION_FIELDS: tuple[str, ...] = (
+    "bank_account",
+    "date",
+    "deposit",
+    "withdrawal",
+    "currency",
+    "transaction_id",
+    "reference_number",
+    "description",
+    "bank_party_name",
+    "bank_party_iban",
+    "bank_party_account_number",
+    "status",
+    "party_type",
+    "party",
+    "erpnext_name",
+    "raw",
+)
+TRANSACTION_STATUSES = ("Pending", "Settled", "Cancelled")
