@@ -1,0 +1,91 @@
+"""Argument parsing for ``kosma-tui`` and dispatch to the plain-terminal commands.
+
+``kosma-tui`` with no command starts the TUI; every other command lives in
+``kosma_tui.commands`` and never imports Textual. Exit status: 0 success,
+1 a failure the command reports (see each command), 2 bad input or
+configuration; no traceback ever reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from kosma_tui import __version__
+
+# Each module provides ``add_parser(subparsers)`` (setting ``func`` on its
+# parser) and the command functions it points at.
+COMMAND_MODULES: tuple[str, ...] = (
+    "kosma_tui.commands.settings",
+    "kosma_tui.commands.company",
+    "kosma_tui.commands.link",
+    "kosma_tui.commands.sync",
+    "kosma_tui.commands.status",
+    "kosma_tui.commands.transactions",
+    "kosma_tui.commands.account",
+    "kosma_tui.commands.party",
+    "kosma_tui.commands.erpnext",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that answers bad usage with one sentence and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"kosma-tui: {message[0].upper()}{message[1:]}.\n"
+                     f"Run '{self.prog} --help' for the options.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kosma-tui",
+        description="Link bank accounts through a PSD2 banking portal and sync their "
+        "transactions for ERPNext bank reconciliation. Without a command, starts the TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"kosma-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sandbox = sub.add_parser(
+        "sandbox", help="run the Demo Bank portal in the foreground", add_help=False
+    )
+    sandbox.set_defaults(func=None)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["sandbox"]:
+        from kosma_tui.sandbox import main as sandbox_main
+
+        return sandbox_main(args_list[1:])
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        return _run_tui()
+    from kosma_tui.commands.base import run_command
+
+    return run_command(args.func, args)
+
+
+def _run_tui() -> int:
+    from kosma_tui.commands.base import run_command
+
+    def start(_args: argparse.Namespace) -> int:
+        from kosma_tui.tui.app import run_app
+
+        return run_app()
+
+    return run_command(start, argparse.Namespace())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The plain-terminal commands of ``kosma-tui`` (no Textual here)."""

@@ -1,0 +1,89 @@
+"""What every command shares: the store, output, logging and error handling."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from logging.handlers import RotatingFileHandler
+from typing import Any, TextIO
+
+from kosma_tui.core.errors import KosmaError
+from kosma_tui.core.paths import Paths, make_private_dir, resolve_paths
+
+log = logging.getLogger("kosma_tui")
+
+DEMO_BANNER = "DEMO (built-in Demo Bank portal)"
+
+
+def setup_logging(paths: Paths) -> None:
+    """Rotated log file in the platform's log folder; never on the terminal."""
+    if any(isinstance(h, RotatingFileHandler) for h in log.handlers):
+        return
+    try:
+        make_private_dir(paths.log_dir)
+        handler = RotatingFileHandler(
+            paths.log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
+        paths.log_file.chmod(0o600)
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run one command: errors become one sentence on stderr and an exit status."""
+    paths = resolve_paths()
+    setup_logging(paths)
+    try:
+        return func(args)
+    except KosmaError as exc:
+        log.info("command refused: %s %s", exc.code, exc.message)
+        print(f"kosma-tui: {exc.sentence()}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("kosma-tui: Interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:
+        log.exception("unexpected error")
+        print(
+            "kosma-tui: Something unexpected went wrong; nothing more was changed. "
+            f"The details are in {paths.log_file}.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def open_store() -> Any:
+    """The store of this run (``KOSMA_TUI_HOME`` or the platform folders)."""
+    from kosma_tui.core.store import Store
+
+    return Store.open(resolve_paths())
+
+
+def print_json(data: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    out.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def print_header(store: Any, title: str, out: TextIO | None = None) -> None:
+    """First line of every text output: what this is and whether it is demo mode."""
+    out = out or sys.stdout
+    mode = DEMO_BANNER if store.settings().demo else store.settings().admin_url
+    out.write(f"Kosma TUI · {title} · {mode}\n")
+
+
+def safe_text(value: object) -> str:
+    """Bank text for a terminal: control characters shown as escapes, never sent raw."""
+    text = "" if value is None else str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256
+                   else f"\\u{ord(ch):04x}" for ch in text)
