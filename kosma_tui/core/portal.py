@@ -1,0 +1,729 @@
+"""The banking portal client: one async method per PROTOCOL call.
+
+Results are dataclasses; every failure is a ``PortalError`` carrying the
+user's sentence. Transient failures (connection errors, timeouts, 5xx, 429)
+are retried with exponential backoff and full jitter, honouring
+``Retry-After``; other 4xx never are.
+
+Consent calls rotate the consent token. A failed consent call may still have
+rotated it (the error body then carries the fresh one): a retry uses that
+fresh token, and the error finally raised carries the newest token seen, so
+the caller can persist it whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import logging
+import os
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from kosma_tui import __version__
+from kosma_tui.core.envelope import seal
+from kosma_tui.core.errors import (
+    ConfigurationError,
+    FieldError,
+    PortalError,
+    PortalProtocolError,
+    PortalUnreachable,
+    UsageError,
+)
+from kosma_tui.core.forms import Step, parse_step
+from kosma_tui.core.validation import is_loopback_host
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+AUTH_HEADER = "Alyf-Banking-Authorization"
+METHOD_PREFIX = "/api/method/banking_admin.api."
+MAX_PAGE_SIZE = 1000
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Amount:
+    """Integer minor units, unsigned; the direction is the transaction's type."""
+
+    amount: int
+    currency: str
+
+
+@dataclass
+class Subscription:
+    full_name: str
+    subscription_status: str
+    usage: int | None
+    transaction_limit: int | None
+    plan_end_date: str | None
+    last_paid_on: str | None
+    billing_portal: str | None
+
+
+@dataclass
+class ClientToken:
+    session_id: str
+    session_id_short: str
+    lifetime: int
+    from_date: str
+    to_date: str
+    client_token: str
+    flow_id: str
+    state: str
+
+
+@dataclass
+class PortalAccount:
+    """An Account of the protocol; missing texts are ``""``. ``id`` is valid for one consent."""
+
+    id: str
+    alias: str
+    iban: str
+    account_number: str
+    holder_name: str
+    bank_code: str
+    bic: str
+    national_branch_code: str
+    bank_name: str
+    account_type: str
+    transfer_type: str
+    balance: Amount | None
+    transactions_available: bool
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass
+class BankData:
+    bank_name: str
+    bank_code: str
+    country_code: str
+    bic: str
+
+
+@dataclass
+class ConsentData:
+    consent_id: str
+    consent_token: str = field(repr=False)
+    consent_start: str = ""
+    consent_expiry: str = ""
+
+
+@dataclass
+class LinkResult:
+    state: str
+    session_state: str
+    bank: BankData
+    accounts: list[PortalAccount]
+    consent: ConsentData
+
+
+@dataclass
+class Balances:
+    available: Amount | None
+    booked: Amount | None
+    date: str
+
+
+@dataclass(frozen=True)
+class NextPage:
+    url: str
+    offset: Any  # echoed back verbatim, whatever the portal chose (number or text)
+
+
+@dataclass
+class TransactionPage:
+    transactions: list[dict[str, Any]]  # the protocol objects, untouched
+    next: NextPage | None
+
+
+@dataclass
+class Rotated(Generic[T]):
+    """A consent call's result and the new consent token (the old one is dead)."""
+
+    result: T
+    consent_token: str = field(repr=False)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def attended_ip() -> str:
+    """The address of the person at the keyboard: the SSH client's, else loopback."""
+    fields = os.environ.get("SSH_CLIENT", "").split()
+    if fields:
+        try:
+            return str(ipaddress.ip_address(fields[0]))
+        except ValueError:
+            pass
+    return "127.0.0.1"
+
+
+def check_admin_url(admin_url: str) -> str:
+    """The base URL without trailing slash; ConfigurationError unless https (or loopback http)."""
+    url = admin_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            "The admin URL in Banking Settings is not a URL.",
+            "Set it to the portal's https:// address in Banking Settings.",
+        )
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ConfigurationError(
+            "The admin URL in Banking Settings uses plain http:// for another machine; "
+            "bank data would travel unencrypted.",
+            "Use the portal's https:// address (http:// is allowed only for this machine).",
+        )
+    return url
+
+
+class _Reader:
+    """Typed field access on a portal object; every mismatch is a PortalProtocolError."""
+
+    __slots__ = ("data", "where")
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise PortalProtocolError(f"{where} is not an object")
+        self.data: dict[str, Any] = data
+        self.where = where
+
+    def fail(self, name: str, what: str) -> PortalProtocolError:
+        return PortalProtocolError(f"{self.where}.{name} is {what}")
+
+    def text(self, name: str) -> str:
+        value = self.data.get(name)
+        if not isinstance(value, str) or not value:
+            raise self.fail(name, "missing or not a text")
+        return value
+
+    def opt_text(self, name: str) -> str:
+        value = self.data.get(name)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(name, "not a text")
+        return value
+
+    def opt_int(self, name: str) -> int | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if type(value) is not int:
+            raise self.fail(name, "not a whole number")
+        return value
+
+    def date(self, name: str) -> str:
+        value = self.text(name)
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise self.fail(name, "not a YYYY-MM-DD date") from None
+        return value
+
+    def moment(self, name: str) -> str:
+        """A date or an ISO 8601 datetime, kept as the portal wrote it."""
+        value = self.text(name)
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise self.fail(name, "not an ISO 8601 date or datetime") from None
+        return value
+
+    def obj(self, name: str) -> _Reader:
+        return _Reader(self.data.get(name), f"{self.where}.{name}")
+
+    def opt_obj(self, name: str) -> _Reader | None:
+        value = self.data.get(name)
+        return None if value is None else _Reader(value, f"{self.where}.{name}")
+
+    def items(self, name: str) -> list[Any]:
+        value = self.data.get(name)
+        if not isinstance(value, list):
+            raise self.fail(name, "missing or not a list")
+        return value
+
+
+def _amount(reader: _Reader | None) -> Amount | None:
+    if reader is None:
+        return None
+    value = reader.data.get("amount")
+    if type(value) is not int:
+        raise reader.fail("amount", "not a whole number of minor units")
+    return Amount(value, reader.text("currency"))
+
+
+def parse_account(raw: Any, where: str = "account") -> PortalAccount:
+    r = _Reader(raw, where)
+    available = True
+    capabilities = r.opt_obj("capabilities")
+    if capabilities is not None:
+        transactions = capabilities.opt_obj("transactions")
+        if transactions is not None and "available" in transactions.data:
+            flag = transactions.data["available"]
+            if not isinstance(flag, bool):
+                raise transactions.fail("available", "not true or false")
+            available = flag
+    return PortalAccount(
+        id=r.text("id"),
+        alias=r.opt_text("alias"),
+        iban=r.opt_text("iban"),
+        account_number=r.opt_text("account_number"),
+        holder_name=r.opt_text("holder_name"),
+        bank_code=r.opt_text("bank_code"),
+        bic=r.opt_text("bic"),
+        national_branch_code=r.opt_text("national_branch_code"),
+        bank_name=r.opt_text("bank_name"),
+        account_type=r.opt_text("account_type"),
+        transfer_type=r.opt_text("transfer_type"),
+        balance=_amount(r.opt_obj("balance")),
+        transactions_available=available,
+        raw=r.data,
+    )
+
+
+def _accounts(items: list[Any], where: str) -> list[PortalAccount]:
+    return [parse_account(item, f"{where}[{i}]") for i, item in enumerate(items)]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date), None when absent or bad."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _describe(exc: httpx.TransportError, timeout: httpx.Timeout) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"no connection within {timeout.connect:g} s"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {timeout.read:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection failed"
+    return f"connection broken: {type(exc).__name__}"
+
+
+# ---------------------------------------------------------------- client
+
+
+class PortalClient:
+    """``async with PortalClient(url, customer_id, token, ip_address=...) as portal: ...``
+
+    ``ip_address=None`` marks the calls unattended (the daily job): the portal
+    then allows only 4 reads per account, data type and day.
+    """
+
+    def __init__(
+        self,
+        admin_url: str,
+        customer_id: str,
+        api_token: str,
+        *,
+        use_test_environment: bool = False,
+        ip_address: str | None,
+        user_agent: str = f"kosma-tui/{__version__}",
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        max_retry_after: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.admin_url = check_admin_url(admin_url)
+        self.customer_id = customer_id
+        self.use_test_environment = use_test_environment
+        self.ip_address = ip_address
+        self.user_agent = user_agent
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self.timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
+        # One client for the whole session: keep-alive matters when paging 100 pages.
+        self._endpoint = self.admin_url + METHOD_PREFIX
+        self._http = httpx.AsyncClient(
+            headers={
+                AUTH_HEADER: f"Token {api_token}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            },
+            timeout=self.timeout,
+            verify=True,
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> PortalClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------ transport
+
+    def _body(self, fields: dict[str, Any]) -> bytes:
+        return orjson.dumps(
+            {
+                "customer_id": self.customer_id,
+                "use_test_environment": self.use_test_environment,
+                "user_agent": self.user_agent,
+                "ip_address": self.ip_address,
+                **fields,
+            }
+        )
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        return random.uniform(0, min(self.max_backoff, self.backoff * 2**attempt))
+
+    async def _call(
+        self,
+        method: str,
+        fields: Callable[[str | None], dict[str, Any]],
+        consent_token: str | None = None,
+    ) -> Any:
+        """The ``message`` of a successful call; retries transient failures.
+
+        ``fields(token)`` builds the method's fields per attempt, so a retry
+        carries the newest consent token and a freshly sealed envelope.
+        """
+        token = consent_token
+        attempt = 0
+        while True:
+            try:
+                body = self._body(fields(token))
+                response = await self._http.post(self._endpoint + method, content=body)
+            except httpx.TransportError as exc:
+                if _tls_failure(exc):
+                    raise self._unreachable(
+                        "its TLS certificate was not accepted", token, consent_token
+                    ) from None
+                if attempt >= self.retries:
+                    raise self._unreachable(
+                        _describe(exc, self.timeout), token, consent_token
+                    ) from None
+                delay = self._delay(attempt, None)
+                log.info(
+                    "%s: %s, retry %d in %.2f s", method, type(exc).__name__, attempt + 1, delay
+                )
+            else:
+                status = response.status_code
+                if status == 200:
+                    return self._message(response, method)
+                error = self._error(response, method)
+                if error.consent_token is None and token != consent_token:
+                    error.consent_token = token  # a retry's rotated token is the live one
+                if not (status == 429 or status >= 500) or attempt >= self.retries:
+                    raise error
+                if error.consent_token is not None:
+                    token = error.consent_token
+                delay = self._delay(attempt, error.retry_after)
+                log.info(
+                    "%s: HTTP %d %s, retry %d in %.2f s",
+                    method,
+                    status,
+                    error.code,
+                    attempt + 1,
+                    delay,
+                )
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    @staticmethod
+    def _unreachable(detail: str, token: str | None, original: str | None) -> PortalUnreachable:
+        error = PortalUnreachable(detail)
+        if token != original:
+            error.consent_token = token
+        return error
+
+    @staticmethod
+    def _load(response: httpx.Response) -> Any:
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            return _NOT_JSON
+
+    def _message(self, response: httpx.Response, method: str) -> Any:
+        body = self._load(response)
+        if not isinstance(body, dict) or "message" not in body:
+            raise PortalProtocolError(f"{method} answered without a JSON message")
+        return body["message"]
+
+    def _error(self, response: httpx.Response, method: str) -> PortalError:
+        status = response.status_code
+        body = self._load(response)
+        message = body.get("message") if isinstance(body, dict) else None
+        raw = message.get("error") if isinstance(message, dict) else None
+        token = message.get("consent_token") if isinstance(message, dict) else None
+        if not isinstance(token, str) or not token:
+            token = None
+        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not raw["code"]:
+            what = "a redirect" if 300 <= status < 400 else "no portal error"
+            error: PortalError = PortalProtocolError(f"{method} answered HTTP {status} with {what}")
+            error.http_status = status
+            error.consent_token = token
+            error.retry_after = _retry_after(response)
+            return error
+        portal_message = raw.get("message")
+        return PortalError(
+            raw["code"],
+            http_status=status,
+            portal_message=portal_message if isinstance(portal_message, str) else "",
+            errors=_field_errors(raw.get("errors")),
+            consent_token=token,
+            retry_after=_retry_after(response),
+        )
+
+    async def _consent_call(
+        self,
+        method: str,
+        consent_id: str,
+        consent_token: str,
+        extra: dict[str, Any],
+        parse: Callable[[_Reader], T],
+    ) -> Rotated[T]:
+        def fields(token: str | None) -> dict[str, Any]:
+            return {"consent_id": consent_id, "consent_token": token, **extra}
+
+        message = await self._call(method, fields, consent_token)
+        body = _Reader(message, method)
+        token = body.data.get("consent_token")
+        if not isinstance(token, str) or not token:
+            raise PortalProtocolError(f"{method} answered without a new consent_token")
+        try:
+            result = parse(body.obj("result"))
+        except PortalProtocolError as exc:
+            exc.consent_token = token  # the old token is dead: the caller must keep this one
+            raise
+        return Rotated(result, token)
+
+    # ------------------------------------------------------------ methods
+
+    async def fetch_subscription_details(self) -> list[Subscription]:
+        message = await self._call("fetch_subscription_details", lambda _: {})
+        if not isinstance(message, list):
+            raise PortalProtocolError("fetch_subscription_details answered no list")
+        subscriptions = []
+        for i, item in enumerate(message):
+            r = _Reader(item, f"subscription[{i}]")
+            subscriptions.append(
+                Subscription(
+                    full_name=r.opt_text("full_name"),
+                    subscription_status=r.opt_text("subscription_status"),
+                    usage=r.opt_int("usage"),
+                    transaction_limit=r.opt_int("transaction_limit"),
+                    plan_end_date=r.opt_text("plan_end_date") or None,
+                    last_paid_on=r.opt_text("last_paid_on") or None,
+                    billing_portal=r.opt_text("billing_portal") or None,
+                )
+            )
+        return subscriptions
+
+    async def get_client_token(
+        self, from_date: date, to_date: date, country_code: str | None = None
+    ) -> ClientToken:
+        fields: dict[str, Any] = {
+            "current_flow": "accounts",
+            "from_date": from_date.isoformat(),
+            "to_date": to_date.isoformat(),
+            "account": {},
+        }
+        if country_code:
+            fields["country_code"] = country_code
+        message = await self._call("get_client_token", lambda _: fields)
+        r = _Reader(message, "get_client_token")
+        session = r.obj("session_data")
+        scope = session.obj("consent_scope")
+        transactions = scope.obj("transactions")
+        flow = r.obj("flow_data")
+        lifetime = scope.opt_int("lifetime")
+        if lifetime is None:
+            raise scope.fail("lifetime", "missing")
+        return ClientToken(
+            session_id=session.text("session_id"),
+            session_id_short=session.opt_text("session_id_short"),
+            lifetime=lifetime,
+            from_date=transactions.date("from_date"),
+            to_date=transactions.date("to_date"),
+            client_token=flow.opt_text("client_token"),
+            flow_id=flow.text("flow_id"),
+            state=flow.opt_text("state"),
+        )
+
+    async def get_flow_step(self, session_id: str, flow_id: str) -> Step:
+        message = await self._call(
+            "get_flow_step", lambda _: {"session_id": session_id, "flow_id": flow_id}
+        )
+        return parse_step(message)
+
+    async def submit_flow_step(
+        self, session_id: str, flow_id: str, step: Step, values: dict[str, str]
+    ) -> Step:
+        """Submits ``values`` for ``step``'s form, sealed when the step carries a key."""
+        if step.form is None:
+            raise UsageError("This linking step has no form to submit.")
+        identifier = step.form.form_identifier
+        data = [{"key": key, "value": value} for key, value in values.items()]
+
+        def fields(_: str | None) -> dict[str, Any]:
+            body: dict[str, Any] = {
+                "session_id": session_id,
+                "flow_id": flow_id,
+                "form_identifier": identifier,
+            }
+            if step.key:
+                body["envelope"] = seal(step.key, identifier, data)  # fresh key per attempt
+            else:
+                body["data"] = data
+            return body
+
+        return parse_step(await self._call("submit_flow_step", fields))
+
+    async def fetch_accounts_and_bank(self, session_id: str, flow_id: str) -> LinkResult:
+        message = await self._call(
+            "fetch_accounts_and_bank", lambda _: {"session_id": session_id, "flow_id": flow_id}
+        )
+        r = _Reader(message, "fetch_accounts_and_bank")
+        result = r.obj("result")
+        bank = result.obj("bank_data")
+        consent = result.obj("consent_data")
+        return LinkResult(
+            state=r.opt_text("state"),
+            session_state=r.opt_text("session_state"),
+            bank=BankData(
+                bank_name=bank.opt_text("bank_name"),
+                bank_code=bank.opt_text("bank_code"),
+                country_code=bank.opt_text("country_code"),
+                bic=bank.opt_text("bic"),
+            ),
+            accounts=_accounts(result.items("accounts"), "result.accounts"),
+            consent=ConsentData(
+                consent_id=consent.text("consent_id"),
+                consent_token=consent.text("consent_token"),
+                consent_start=consent.date("consent_start"),
+                consent_expiry=consent.moment("consent_expiry"),
+            ),
+        )
+
+    async def end_session(self, session_id: str) -> None:
+        await self._call("end_session", lambda _: {"session_id": session_id})
+
+    async def fetch_consent_accounts(
+        self, consent_id: str, consent_token: str
+    ) -> Rotated[list[PortalAccount]]:
+        return await self._consent_call(
+            "fetch_consent_accounts",
+            consent_id,
+            consent_token,
+            {},
+            lambda result: _accounts(result.items("accounts"), "result.accounts"),
+        )
+
+    async def fetch_consent_balances(
+        self, consent_id: str, consent_token: str, account_id: str
+    ) -> Rotated[Balances]:
+        def parse(result: _Reader) -> Balances:
+            return Balances(
+                available=_amount(result.opt_obj("available")),
+                booked=_amount(result.opt_obj("booked")),
+                date=result.opt_text("date"),
+            )
+
+        return await self._consent_call(
+            "fetch_consent_balances", consent_id, consent_token, {"account_id": account_id}, parse
+        )
+
+    async def fetch_consent_transactions(
+        self,
+        consent_id: str,
+        consent_token: str,
+        account_id: str,
+        start_date: date,
+        to_date: date | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        page: NextPage | None = None,
+    ) -> Rotated[TransactionPage]:
+        """One page of transactions; pass the returned ``next`` as ``page`` for the next one."""
+        extra: dict[str, Any] = {
+            "account_id": account_id,
+            "start_date": start_date.isoformat(),
+            "preferred_pagination_size": max(1, min(page_size, MAX_PAGE_SIZE)),
+        }
+        if to_date is not None:
+            extra["to_date"] = to_date.isoformat()
+        if page is not None:
+            extra["url"] = page.url
+            extra["offset"] = page.offset
+        return await self._consent_call(
+            "fetch_consent_transactions", consent_id, consent_token, extra, _transaction_page
+        )
+
+
+_NOT_JSON = object()
+
+
+def _transaction_page(result: _Reader) -> TransactionPage:
+    transactions = result.items("transactions")
+    for i, item in enumerate(transactions):
+        if type(item) is not dict:
+            raise PortalProtocolError(f"result.transactions[{i}] is not an object")
+    pagination = result.opt_obj("pagination")
+    if pagination is None:
+        return TransactionPage(transactions, None)
+    offset = pagination.obj("next").data.get("offset")
+    if offset is None or isinstance(offset, bool) or not isinstance(offset, int | str):
+        raise pagination.fail("next.offset", "missing or not a number or text")
+    return TransactionPage(transactions, NextPage(pagination.text("url"), offset))
+
+
+def _field_errors(raw: Any) -> list[FieldError]:
+    if not isinstance(raw, list):
+        return []
+    errors = []
+    for item in raw:
+        if isinstance(item, dict):
+            location, message = item.get("location"), item.get("message")
+            errors.append(
+                FieldError(
+                    location if isinstance(location, str) else "",
+                    message if isinstance(message, str) else "",
+                )
+            )
+    return errors
