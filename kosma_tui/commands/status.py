@@ -1,0 +1,59 @@
+"""``kosma-tui status``: consents and accounts at a glance, for people and monitoring.
+
+Exit status (monitoring-plugin convention): 0 OK, 1 a consent expires within
+``reminder_days``, 2 a consent has expired or an account's last sync failed
+or was refused. Imports neither Textual nor the portal client.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "status", help="consents (days left) and accounts; exit 0 OK, 1 warning, 2 critical",
+        description="Show Bank Consents with their days left and Bank Accounts with their "
+        "last sync. Exit status: 0 OK, 1 a consent expires within the reminder days, "
+        "2 a consent has expired or an account's last sync failed.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kosma_tui.core.money import format_amount
+    from kosma_tui.core.sync.health import health
+
+    store = open_store()
+    report = health(store)
+    if args.json:
+        print_json(report.as_json())
+        return report.level
+    print_header(store, "Status")
+    print("Bank Consents")
+    if not report.consents:
+        print("  none yet: link a bank with 'kosma-tui link --company NAME'")
+    for consent, state in report.consents:
+        print(f"  {safe_text(consent.name):<34} {state.status:<8} {state.days_left:>3} days left"
+              f"  (start {consent.consent_start}, expires {consent.consent_expiry[:16]})")
+    print("Bank Accounts")
+    if not report.accounts:
+        print("  none yet")
+    for account in report.accounts:
+        balance = account.balance or {}
+        amount = balance.get("booked")
+        if amount is None:
+            amount = balance.get("available")
+        money = (format_amount(amount, balance.get("currency") or account.currency) + " "
+                 + (balance.get("currency") or account.currency)) if amount is not None else "-"
+        last = account.last_sync or {}
+        synced = f"{last.get('outcome', '')} {last.get('when', '')[:16]}".strip() or "never synced"
+        print(f"  {safe_text(account.name):<34} {safe_text(account.iban):<24} {money:>18}"
+              f"  LID {account.last_integration_date or '-':<10}  {synced}")
+    summary = "; ".join(report.problems) or (
+        f"{len(report.consents)} consent(s) active, {len(report.accounts)} account(s) fine.")
+    print(f"{report.level_name}: {safe_text(summary)}")
+    return report.level

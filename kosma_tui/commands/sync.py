@@ -1,0 +1,112 @@
+"""``kosma-tui sync``: sync accounts now, or every account (the daily job).
+
+Run from a terminal (standard input is a TTY) the sync is attended: the
+portal gets the person's address (``SSH_CLIENT``) and no daily read limit
+applies. Run from cron or a systemd timer (no TTY) it is unattended
+(``ip_address`` null), limited by the bank to 4 reads per account, data type
+and day, which a daily job never reaches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
+from kosma_tui.core.errors import ConfigurationError, UsageError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sync", help="sync bank accounts (--all is the daily job)",
+        description="Sync the transactions and balances of bank accounts. Exit status: "
+        "0 every account synced, 1 an account failed or was refused, 2 usage or "
+        "configuration error.",
+    )
+    p.add_argument("--account", action="append", metavar="NAME", default=[],
+                   help="the bank account to sync (repeatable)")
+    p.add_argument("--all", action="store_true",
+                   help="refresh every consent's accounts and sync them all (the daily job)")
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.all and args.account:
+        raise UsageError("Give either --all or --account NAME, not both.")
+    if not args.all and not args.account:
+        raise UsageError("Say what to sync: --account NAME (repeatable) or --all.")
+    from kosma_tui.core.sync import settings_refusal, unknown_account
+
+    store = open_store()
+    names: list[str] = []
+    for name in args.account:
+        if store.account(name) is None:
+            raise UsageError(unknown_account(store, name))
+        if name not in names:
+            names.append(name)
+    disabled = settings_refusal(store)
+    if disabled is not None:
+        raise ConfigurationError(disabled.message, disabled.remedy)
+    demo = store.settings().demo
+    if not args.json:
+        print_header(store, "Sync")
+    results = asyncio.run(_sync(store, names, progress=not args.json and sys.stdout.isatty()))
+    if args.json:
+        print_json({"demo": demo, "accounts": [r.as_json() for r in results]})
+    else:
+        if not results:
+            print("No bank accounts yet: link a bank with 'kosma-tui link --company NAME'.")
+        for result in results:
+            print(_result_line(result))
+    for result in results:
+        if result.push_error is not None:
+            print(f"kosma-tui: ERPNext push after syncing '{safe_text(result.name)}' failed: "
+                  f"{result.push_error.message} {result.push_error.remedy}".rstrip(),
+                  file=sys.stderr)
+            break
+    return 0 if all(r.ok for r in results) else 1
+
+
+async def _sync(store: Any, names: list[str], *, progress: bool) -> list[Any]:
+    from kosma_tui.core.connection import PortalConnection
+    from kosma_tui.core.sync import SyncEngine
+
+    attended = sys.stdin.isatty()
+    async with PortalConnection(store, attended=attended) as client:
+        engine = SyncEngine(store, client, on_progress=_show_progress if progress else None,
+                            unattended=not attended)
+        if not names:
+            return await engine.sync_all()
+        results = []
+        for name in names:
+            results.append(await engine.sync_account(name, push=False))
+        push_error = await engine.auto_push([r.name for r in results if r.ok])
+        for r in results:
+            if r.ok:
+                r.push_error = push_error
+        return results
+
+
+def _show_progress(p: Any) -> None:
+    if p.phase == "done":
+        sys.stdout.write("\r\x1b[K")
+    else:
+        what = {"balances": "balances", "saving": "saving"}.get(p.phase, f"page {p.page}")
+        sys.stdout.write(f"\r\x1b[K  {safe_text(p.account)}: {what}, {p.fetched:,} fetched, "
+                         f"{p.new:,} new")
+    sys.stdout.flush()
+
+
+def _result_line(r: Any) -> str:
+    name = safe_text(r.name)
+    if r.ok:
+        return (f"✓ {name}: {r.fetched:,} fetched, {r.new:,} new, {r.updated:,} updated, "
+                f"{r.skipped:,} skipped, {r.matched:,} matched; Last Integration Date "
+                f"{r.last_integration_date or '-'}")
+    word = "refused" if r.status == "refused" else "failed"
+    error = r.error
+    sentence = f"{error.message} {error.remedy}".rstrip() if error else ""
+    return f"✗ {name}: {word}. {sentence}"

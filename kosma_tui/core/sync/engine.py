@@ -1,0 +1,517 @@
+"""The sync engine: one account, or every account of every consent (the daily job).
+
+Crash safety comes from the order of writes, not from transactions:
+
+1. every rotated consent token is persisted (fsync'd) before its response is
+   used, including a token carried by an error response;
+2. rows are appended in batches (every ``flush_rows`` and at the end), and a
+   row already stored is recognised by its ``transaction_id``;
+3. the Last Integration Date advances only after the rows are on disk.
+
+A sync killed at any moment therefore leaves a working token and a Last
+Integration Date that has not moved, and the next run reads the same range
+again and stores only what is missing.
+
+Transactions the bank reports as CANCELED or FAILED the first time we see
+them are not stored: they never moved money, and storing them would hand
+ERPNext a reconciliation line with nothing to match. A stored Pending (or
+Settled) transaction that arrives CANCELED or FAILED becomes Cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kosma_tui.core import clock
+from kosma_tui.core.errors import KosmaError, PortalError, Problem, UsageError
+from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
+from kosma_tui.core.sync.rows import STATUS_BY_STATE, TRANSITIONS, to_row
+from kosma_tui.core.sync.rules import (
+    consent_of,
+    consent_refusal,
+    refusal,
+    start_date,
+    unknown_account,
+)
+
+if TYPE_CHECKING:
+    from kosma_tui.core.portal import PortalClient
+    from kosma_tui.core.store import Store
+
+log = logging.getLogger("kosma_tui.sync")
+
+T = TypeVar("T")
+
+# The portal's largest page; fewer round trips and token rotations.
+PAGE_SIZE = 1000
+# Rows buffered before they are written: big enough that 100,000 rows are a
+# handful of appends, small enough to bound memory and the re-read after a kill.
+FLUSH_ROWS = 10_000
+# Refreshing accounts falls back to the stored ones on these (DESIGN 2).
+FALLBACK_CODES = ("CONSENT.LIMIT_EXCEEDED", "RATE_LIMITED")
+
+
+@dataclass
+class SyncProgress:
+    account: str
+    phase: str  # balances | transactions | saving | done
+    page: int = 0
+    fetched: int = 0
+    new: int = 0
+
+
+@dataclass
+class SyncResult:
+    name: str
+    status: str  # ok | failed | refused
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    skipped: int = 0
+    matched: int = 0
+    error: Problem | None = None
+    # detail kept on the Sync Run, not part of ``sync --json``
+    skipped_duplicate: int = 0
+    skipped_pending: int = 0
+    skipped_cancelled: int = 0
+    pages: int = 0
+    last_integration_date: str = ""
+    # an ERPNext auto-push failure: reported, never a failed sync
+    push_error: Problem | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def as_json(self) -> dict[str, Any]:
+        """One item of ``sync --json`` (DESIGN 4)."""
+        return {
+            "name": self.name,
+            "status": self.status,
+            "fetched": self.fetched,
+            "new": self.new,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "matched": self.matched,
+            "error": self.error.as_json() if self.error else None,
+        }
+
+
+class SyncCancelled(KosmaError):
+    code = "CANCELLED"
+
+    def __init__(self, account: str) -> None:
+        super().__init__(
+            f"The sync of '{account}' was cancelled before it finished; what was read is kept.",
+            "Sync it again to read the rest.",
+        )
+
+
+@dataclass
+class _Batch:
+    """What one sync has read but not yet written."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    fresh: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> buffered row
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> fields
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.changes)
+
+
+class SyncEngine:
+    """Sync Bank Accounts through one PortalClient (attended or not)."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: PortalClient,
+        *,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+        unattended: bool | None = None,
+        page_size: int = PAGE_SIZE,
+        flush_rows: int = FLUSH_ROWS,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.on_progress = on_progress
+        if unattended is None:
+            unattended = getattr(client, "ip_address", None) is None
+        self.unattended = unattended
+        self.page_size = page_size
+        self.flush_rows = flush_rows
+
+    # -- public API -------------------------------------------------------
+
+    async def sync_account(
+        self, name: str, cancel: asyncio.Event | None = None, *, push: bool = True
+    ) -> SyncResult:
+        """Sync one account; refusals and failures come back as the result, recorded."""
+        account = self.store.account(name)
+        if account is None:
+            raise UsageError(unknown_account(self.store, name))
+        started = clock.now()
+        refused = refusal(self.store, account)
+        if refused is not None:
+            result = SyncResult(name, "refused", error=Problem.from_error(refused))
+        else:
+            result = SyncResult(name, "ok")
+            try:
+                await self._sync(account, result, cancel)
+            except KosmaError as exc:
+                result.status, result.error = "failed", Problem.from_error(exc)
+            except Exception as exc:  # never let one account take down the daily job
+                log.exception("sync of %s failed unexpectedly", name)
+                result.status, result.error = "failed", _unexpected(exc)
+        self._record(result, started)
+        log.info("sync %s: %s fetched=%d new=%d updated=%d skipped=%d%s", name, result.status,
+                 result.fetched, result.new, result.updated, result.skipped,
+                 f" error={result.error.code}" if result.error else "")
+        if push and result.ok:
+            result.push_error = await self.auto_push([name])
+        return result
+
+    async def refresh_accounts(self, consent_name: str) -> list[BankAccount]:
+        """Refresh ``kosma_account_id`` of the consent's stored accounts (matched by IBAN)."""
+        consent = self.store.consent(consent_name)
+        if consent is None:
+            raise UsageError(f"There is no Bank Consent named '{consent_name}'.")
+        rotated = await self._call(
+            consent.name,
+            self.client.fetch_consent_accounts(consent.consent_id, consent.consent_token),
+        )
+        fresh = list(rotated.result)
+        with self.store.locked():
+            for account in self.store.accounts(bank=consent.bank, company=consent.company):
+                match = _match(account, fresh)
+                if match is not None and match.id and match.id != account.kosma_account_id:
+                    self.store.update_account(account.name, kosma_account_id=match.id)
+        return self.store.accounts(bank=consent.bank, company=consent.company)
+
+    async def sync_all(self, cancel: asyncio.Event | None = None) -> list[SyncResult]:
+        """The daily job: per consent refresh its accounts, then sync each; fully isolated."""
+        results: list[SyncResult] = []
+        consents = {c.name: c for c in self.store.consents()}
+        grouped: dict[str, list[BankAccount]] = {}
+        orphans: list[BankAccount] = []
+        for account in self.store.accounts():
+            key = BankConsent.name_for(account.bank, account.company)
+            (grouped.setdefault(key, []) if key in consents else orphans).append(account)
+        for consent_name in sorted(grouped):
+            failure = await self._refresh_for_job(consents[consent_name])
+            for account in grouped[consent_name]:
+                if cancel is not None and cancel.is_set():
+                    break
+                if failure is not None:
+                    started = clock.now()
+                    result = SyncResult(account.name, "failed", error=failure)
+                    self._record(result, started)
+                else:
+                    result = await self._isolated(account.name, cancel)
+                results.append(result)
+        for account in orphans:  # refused with "no consent", recorded like the others
+            results.append(await self._isolated(account.name, cancel))
+        push_error = await self.auto_push([r.name for r in results if r.ok])
+        for r in results:
+            if r.ok:
+                r.push_error = push_error
+        return results
+
+    async def auto_push(self, names: list[str]) -> Problem | None:
+        """The ERPNext hook after a successful sync; its errors never fail the sync."""
+        if not names or not self.store.settings().erpnext_auto_push:
+            return None
+        try:
+            module = importlib.import_module("kosma_tui.core.erpnext")
+        except ModuleNotFoundError as exc:
+            if exc.name != "kosma_tui.core.erpnext":
+                raise
+            return None
+        push = getattr(module, "auto_push", None)
+        if push is None:
+            return None
+        try:
+            if inspect.iscoroutinefunction(push):
+                await push(self.store, names)
+            else:
+                await asyncio.to_thread(push, self.store, names)
+        except KosmaError as exc:
+            log.info("ERPNext auto-push failed: %s %s", exc.code, exc.message)
+            return Problem.from_error(exc)
+        except Exception as exc:
+            log.exception("ERPNext auto-push failed unexpectedly")
+            return _unexpected(exc)
+        return None
+
+    # -- one account ------------------------------------------------------
+
+    async def _sync(self, account: BankAccount, result: SyncResult,
+                    cancel: asyncio.Event | None) -> None:
+        consent = consent_of(self.store, account)
+        assert consent is not None  # refusal() checked it
+        settings = self.store.settings()
+        start = start_date(consent.consent_start, account.last_integration_date,
+                           settings.lookback_days)
+        name = account.name
+        token = consent.consent_token
+
+        self._progress(SyncProgress(name, "balances"))
+        rotated = await self._call(consent.name, self.client.fetch_consent_balances(
+            consent.consent_id, token, account.kosma_account_id))
+        token = rotated.consent_token
+        balance = _balance(rotated.result, account.currency)
+
+        book = self.store.book(account)
+        known: dict[str, str] = dict(book.ids())
+        matcher = _party_matcher(self.store, settings)
+        batch = _Batch()
+        page: Any = None
+        written = False
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise SyncCancelled(name)
+                rotated = await self._call(consent.name, self.client.fetch_consent_transactions(
+                    consent.consent_id, token, account.kosma_account_id, start,
+                    page_size=self.page_size, page=page))
+                token = rotated.consent_token
+                result.pages += 1
+                self._absorb(rotated.result.transactions, name, known, batch, result)
+                self._progress(SyncProgress(name, "transactions", result.pages,
+                                            result.fetched, result.new))
+                if len(batch) >= self.flush_rows:
+                    self._flush(book, batch, matcher, result)
+                page = rotated.result.next
+                if page is None:
+                    break
+            self._flush(book, batch, matcher, result)
+            written = True
+        finally:
+            if not written and len(batch):
+                # keep what was read: it is correct, and the next run skips it
+                try:
+                    self._flush(book, batch, matcher, result)
+                except Exception:
+                    log.exception("could not keep the rows read before the failure")
+
+        # only now that the rows are on disk may the Last Integration Date move
+        fields: dict[str, Any] = {"balance": balance}
+        newest = book.newest_date()
+        lid = account.last_integration_date
+        if newest:
+            newest = min(newest, clock.today().isoformat())
+            if newest > lid:
+                lid = newest
+                fields["last_integration_date"] = lid
+        result.last_integration_date = lid
+        self.store.update_account(name, **fields)
+        self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new))
+
+    def _absorb(self, transactions: Iterable[dict[str, Any]], account: str,
+                known: dict[str, str], batch: _Batch, result: SyncResult) -> None:
+        """Sort one page into new rows, status changes and skips."""
+        for tx in transactions:
+            result.fetched += 1
+            state = tx.get("state") if isinstance(tx, dict) else None
+            status = STATUS_BY_STATE.get(state) if isinstance(state, str) else None
+            tid = tx.get("transaction_id") if isinstance(tx, dict) else None
+            if not tid:
+                # PENDING without id: cannot be recognised next time (DESIGN 2). Other
+                # states always carry one (PROTOCOL); without, they cannot be deduplicated.
+                if status is not None and status != "Pending":
+                    log.warning("%s: a %s transaction without transaction_id was skipped",
+                                account, state)
+                result.skipped_pending += 1
+                result.skipped += 1
+                continue
+            tid = str(tid)
+            stored = known.get(tid)
+            if stored is None:
+                row = to_row(tx, account)  # validates; raises PortalProtocolError
+                if row["status"] == "Cancelled":
+                    result.skipped_cancelled += 1
+                    result.skipped += 1
+                    continue
+                batch.rows.append(row)
+                batch.fresh[tid] = row
+                known[tid] = row["status"]
+                result.new += 1
+            elif status is not None and (stored, status) in TRANSITIONS:
+                known[tid] = status
+                row = batch.fresh.get(tid)
+                if row is not None:  # read earlier in this run, not yet written
+                    row["status"], row["raw"] = status, tx
+                else:
+                    batch.changes[tid] = {"status": status}
+                    result.updated += 1
+            else:
+                result.skipped_duplicate += 1
+                result.skipped += 1
+
+    def _flush(self, book: Any, batch: _Batch, matcher: Callable[[list[dict[str, Any]]], int]
+               | None, result: SyncResult) -> None:
+        if not len(batch):
+            return
+        self._progress(SyncProgress(batch.rows[0]["bank_account"] if batch.rows else "",
+                                    "saving", result.pages, result.fetched, result.new))
+        rows, changes = batch.rows, batch.changes
+        batch.rows, batch.fresh, batch.changes = [], {}, {}
+        if rows:
+            if matcher is not None:
+                result.matched += matcher(rows)
+            book.append(rows)
+        if changes:
+            book.update(changes)
+
+    # -- the daily job ----------------------------------------------------
+
+    async def _refresh_for_job(self, consent: BankConsent) -> Problem | None:
+        """Refresh one consent's accounts; the Problem that fails them all, or None."""
+        if consent_refusal(self.store, consent) is not None:
+            return None  # each account is refused (and recorded) by sync_account
+        try:
+            await self.refresh_accounts(consent.name)
+        except PortalError as exc:
+            if exc.code.startswith(FALLBACK_CODES):
+                log.info("accounts of %s not refreshed (%s); using the stored ones",
+                         consent.name, exc.code)
+                return None
+            return Problem.from_error(exc)
+        except KosmaError as exc:
+            return Problem.from_error(exc)
+        except Exception as exc:
+            log.exception("refreshing the accounts of %s failed unexpectedly", consent.name)
+            return _unexpected(exc)
+        return None
+
+    async def _isolated(self, name: str, cancel: asyncio.Event | None) -> SyncResult:
+        try:
+            return await self.sync_account(name, cancel, push=False)
+        except KosmaError as exc:
+            return SyncResult(name, "failed", error=Problem.from_error(exc))
+        except Exception as exc:
+            log.exception("sync of %s failed unexpectedly", name)
+            return SyncResult(name, "failed", error=_unexpected(exc))
+
+    # -- helpers ----------------------------------------------------------
+
+    async def _call(self, consent_name: str, call: Coroutine[Any, Any, T]) -> T:
+        """Await a consent call and persist the token it rotated before anything else."""
+        try:
+            rotated = await call
+        except PortalError as exc:
+            if exc.consent_token:
+                self.store.update_consent_token(consent_name, exc.consent_token)
+            raise
+        self.store.update_consent_token(consent_name, rotated.consent_token)  # type: ignore[attr-defined]
+        return rotated
+
+    def _progress(self, progress: SyncProgress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    def _record(self, result: SyncResult, started: datetime) -> None:
+        finished = clock.now().isoformat(timespec="seconds")
+        error = result.error.as_json() if result.error else None
+        last = LastSync(
+            when=finished, outcome=result.status, fetched=result.fetched, new=result.new,
+            updated=result.updated, skipped=result.skipped, matched=result.matched,
+            error=error, unattended=self.unattended,
+        )
+        run = SyncRun.from_dict({
+            "account": result.name,
+            "started": started.isoformat(timespec="seconds"),
+            "finished": finished,
+            "fetched": result.fetched,
+            "new": result.new,
+            "updated": result.updated,
+            "skipped_duplicate": result.skipped_duplicate,
+            "skipped_pending": result.skipped_pending,
+            "skipped_cancelled": result.skipped_cancelled,
+            "matched": result.matched,
+            "status": result.status,
+            "error": error,
+            "unattended": self.unattended,
+        })
+        try:
+            self.store.update_account(result.name, last_sync=last.to_dict())
+            self.store.add_sync_run(run)
+        except KosmaError as exc:
+            log.warning("could not record the sync of %s: %s", result.name, exc.message)
+
+
+def _balance(balances: Any, fallback_currency: str) -> dict[str, Any]:
+    available = getattr(balances, "available", None)
+    booked = getattr(balances, "booked", None)
+    currency = (available or booked).currency if (available or booked) else fallback_currency
+    return {
+        "available": available.amount if available is not None else None,
+        "booked": booked.amount if booked is not None else None,
+        "currency": currency,
+        "date": getattr(balances, "date", "") or "",
+    }
+
+
+def _normal(value: str | None) -> str:
+    return "".join((value or "").split()).upper()
+
+
+def _match(account: BankAccount, fresh: list[Any]) -> Any:
+    """The portal account that is ``account``: same IBAN, else same account number."""
+    iban = _normal(account.iban)
+    if iban:
+        for candidate in fresh:
+            if _normal(getattr(candidate, "iban", "")) == iban:
+                return candidate
+        return None
+    number = _normal(account.bank_account_no)
+    if number:
+        for candidate in fresh:
+            if _normal(getattr(candidate, "account_number", "")) == number:
+                return candidate
+    return None
+
+
+def _party_matcher(store: Store, settings: Any) -> Callable[[list[dict[str, Any]]], int] | None:
+    """Party matching on new rows (DESIGN 2), when enabled and parties exist."""
+    if not settings.enable_party_matching:
+        return None
+    try:
+        matching = importlib.import_module("kosma_tui.core.matching")
+    except ModuleNotFoundError as exc:
+        if exc.name != "kosma_tui.core.matching":
+            raise
+        return None
+    parties = store.parties()
+    if not parties:
+        return None
+    # one Matcher for the whole sync: its index and per-text cache outlive a batch
+    matcher = matching.Matcher(parties, settings.enable_fuzzy_matching)
+
+    def match(rows: list[dict[str, Any]]) -> int:
+        matched = 0
+        for row in rows:
+            if not row.get("party"):
+                found = matcher.match(row)
+                if found is not None:
+                    row["party_type"], row["party"] = found
+                    matched += 1
+        return matched
+
+    return match
+
+
+def _unexpected(exc: BaseException) -> Problem:
+    return Problem(
+        "UNEXPECTED",
+        f"Something unexpected went wrong ({type(exc).__name__}); nothing already stored "
+        "was lost.",
+        "Try again; the details are in the log file.",
+    )

@@ -1,0 +1,93 @@
+"""How the integration stands: consents with days left, accounts, and one verdict.
+
+The verdict follows the monitoring-plugin convention used by ``kosma-tui
+status``: 0 OK, 1 a consent expires within ``reminder_days``, 2 a consent
+has expired or an account's last sync failed or was refused. Reads no
+transaction and needs no secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kosma_tui.core import clock
+from kosma_tui.core.records import BankAccount, BankConsent
+from kosma_tui.core.sync.rules import ConsentState, consent_state
+
+if TYPE_CHECKING:
+    from kosma_tui.core.store import Store
+
+OK, WARNING, CRITICAL = 0, 1, 2
+LEVEL_NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL"}
+
+
+@dataclass
+class Health:
+    demo: bool
+    consents: list[tuple[BankConsent, ConsentState]]
+    accounts: list[BankAccount]
+    level: int = OK
+    problems: list[str] = field(default_factory=list)  # one sentence each, worst first
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+    def as_json(self) -> dict[str, Any]:
+        """``status --json`` (DESIGN 4), plus ``demo``; no secret."""
+        return {
+            "demo": self.demo,
+            "consents": [
+                {
+                    "name": c.name,
+                    "bank": c.bank,
+                    "company": c.company,
+                    "consent_start": c.consent_start,
+                    "consent_expiry": c.consent_expiry,
+                    "days_left": state.days_left,
+                    "status": state.status,
+                }
+                for c, state in self.consents
+            ],
+            "accounts": [
+                {
+                    "name": a.name,
+                    "bank": a.bank,
+                    "company": a.company,
+                    "iban": a.iban,
+                    "currency": a.currency,
+                    "last_integration_date": a.last_integration_date or None,
+                    "balance": a.balance or None,
+                    "last_sync": a.last_sync or None,
+                }
+                for a in self.accounts
+            ],
+        }
+
+
+def health(store: Store) -> Health:
+    settings = store.settings()
+    now = clock.now()
+    consents = sorted(store.consents(), key=lambda c: c.name.casefold())
+    states = [(c, consent_state(c, settings.reminder_days, now)) for c in consents]
+    accounts = sorted(store.accounts(), key=lambda a: (a.bank, a.company, a.name.casefold()))
+    report = Health(settings.demo, states, accounts)
+    critical: list[str] = []
+    warning: list[str] = []
+    for consent, state in states:
+        if state.status == "expired":
+            critical.append(f"The Bank Consent {consent.name} has expired; link the bank again.")
+        elif state.status == "expiring":
+            days = "today" if state.days_left == 0 else (
+                "tomorrow" if state.days_left == 1 else f"in {state.days_left} days")
+            warning.append(f"The Bank Consent {consent.name} expires {days}; renew it.")
+    for account in accounts:
+        outcome = (account.last_sync or {}).get("outcome")
+        if outcome in ("failed", "refused"):
+            error = (account.last_sync or {}).get("error") or {}
+            critical.append(f"The last sync of '{account.name}' {outcome}: "
+                            f"{error.get('message', 'no reason recorded.')}")
+    report.problems = critical + warning
+    report.level = CRITICAL if critical else WARNING if warning else OK
+    return report
