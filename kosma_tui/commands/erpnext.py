@@ -1,0 +1,277 @@
+"""``kosma-tui erpnext``: companies in, Bank Transactions out (ERPNext's REST API).
+
+Exit status: 0 done, 1 some transaction or company could not be handled (each
+is listed with ERPNext's message), 2 bad input or configuration (unreachable
+URL, refused key, unknown or unmapped account, unknown GL account): one
+sentence, nothing changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from kosma_tui.commands.base import DEMO_BANNER, open_store, print_json, safe_text
+from kosma_tui.core.errors import UsageError
+from kosma_tui.core.money import format_amount
+
+SHOWN_ITEMS = 20
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("erpnext", help="ERPNext bridge: companies in, Bank Transactions out")
+    esub = p.add_subparsers(dest="erpnext_command", metavar="ACTION", required=True,
+                            parser_class=type(p))
+
+    connect = esub.add_parser("connect", help="connect to ERPNext with an API key and secret")
+    connect.add_argument("--url", required=True, help="ERPNext's address (https://)")
+    connect.add_argument("--api-key", required=True, help="the API key of the ERPNext user")
+    connect.add_argument("--api-secret-stdin", action="store_true",
+                         help="read the API secret from standard input (never from arguments)")
+    connect.add_argument("--site", help="the site name, when the bench's host name differs")
+    connect.add_argument("--json", action="store_true", help="machine-readable output")
+    connect.set_defaults(func=run_connect)
+
+    status = esub.add_parser("status", help="connection, account mapping, waiting transactions")
+    status.add_argument("--offline", action="store_true", help="do not contact ERPNext")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=run_status)
+
+    companies = esub.add_parser("import-companies",
+                                help="create or update local Companies from ERPNext")
+    companies.add_argument("--json", action="store_true", help="machine-readable output")
+    companies.set_defaults(func=run_import_companies)
+
+    mapping = esub.add_parser(
+        "map", help="map Bank Accounts to ERPNext Bank Accounts (by IBAN unless told)")
+    mapping.add_argument("account", nargs="?", help="the local Bank Account (default: all)")
+    how = mapping.add_mutually_exclusive_group()
+    how.add_argument("--bank-account", metavar="NAME", help="an existing ERPNext Bank Account")
+    how.add_argument("--create", action="store_true",
+                     help="create the Bank (if missing) and the Bank Account in ERPNext")
+    mapping.add_argument("--gl-account", metavar="NAME",
+                         help="with --create: the GL Account (account type Bank)")
+    mapping.add_argument("--json", action="store_true", help="machine-readable output")
+    mapping.set_defaults(func=run_map)
+
+    push = esub.add_parser("push", help="push Settled transactions as Bank Transactions")
+    push.add_argument("--account", action="append", metavar="NAME",
+                      help="only this Bank Account (repeatable; default: all)")
+    push.add_argument("--dry-run", action="store_true",
+                      help="show what would be created, skipped and cancelled; change nothing")
+    push.add_argument("--json", action="store_true", help="machine-readable output")
+    push.set_defaults(func=run_push)
+
+
+def _header(store: Any, title: str) -> None:
+    url = store.erpnext().url or "not connected"
+    demo = f" · {DEMO_BANNER}" if store.settings().demo else ""
+    print(f"Kosma TUI · ERPNext {title} · {url}{demo}")
+
+
+def read_secret() -> str:
+    if sys.stdin is None:
+        raise UsageError("--api-secret-stdin reads the secret from standard input, which is "
+                         "closed.")
+    if sys.stdin.isatty():
+        return getpass.getpass("ERPNext API secret: ")
+    return sys.stdin.readline().strip()
+
+
+def run_connect(args: argparse.Namespace) -> int:
+    from kosma_tui.core.erpnext import connect
+
+    if not args.api_secret_stdin:
+        raise UsageError("The API secret is read from standard input only; add "
+                         "--api-secret-stdin and pipe it in, e.g. "
+                         "kosma-tui erpnext connect ... --api-secret-stdin < secret.txt")
+    secret = read_secret()
+    store = open_store()
+    connection, user = connect(store, args.url, args.api_key, secret, args.site)
+    if args.json:
+        print_json({"connected": True, "url": connection.url, "site": connection.site or None,
+                    "user": user, "demo": store.settings().demo})
+        return 0
+    _header(store, "connect")
+    site = f" (site {connection.site})" if connection.site else ""
+    print(f"Connected to ERPNext at {connection.url}{site} as {safe_text(user)}; "
+          "the API secret is stored encrypted.")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from kosma_tui.core.erpnext import status
+
+    store = open_store()
+    result = status(store, check=not args.offline)
+    if args.json:
+        data = result.as_json()
+        data["demo"] = store.settings().demo
+        print_json(data)
+        return 1 if result.problem else 0
+    _header(store, "status")
+    if not result.connected:
+        print("Not connected. Run 'kosma-tui erpnext connect --url URL --api-key KEY "
+              "--api-secret-stdin'.")
+    else:
+        site = f", site {result.site}" if result.site else ""
+        print(f"Connection: {result.url}{site}, API key {result.api_key}")
+        if result.user:
+            print(f"  ERPNext answers: logged in as {safe_text(result.user)}")
+        elif result.problem:
+            print(f"  ERPNext check failed: {result.problem.message} {result.problem.remedy}")
+    print(f"Automatic push after sync: {'on' if result.auto_push else 'off'}")
+    if result.accounts:
+        print(f"{'Account':<30} {'ERPNext Bank Account':<30} {'waiting':>8} {'cancel':>7} "
+              f"{'pending':>8}")
+        for a in result.accounts:
+            mapped = a.erpnext_bank_account or "(by IBAN at push)"
+            print(f"{safe_text(a.name)[:30]:<30} {safe_text(mapped)[:30]:<30} {a.waiting:>8,} "
+                  f"{a.to_cancel:>7,} {a.pending:>8,}")
+    else:
+        print("No Bank Accounts yet.")
+    print(f"Waiting to be pushed: {result.waiting:,}")
+    last = result.last_push
+    if last:
+        totals = last.get("totals") or {}
+        how = "automatic" if last.get("unattended") else "manual"
+        line = (f"Last push ({how}, {last.get('when')}): {totals.get('created', 0):,} created, "
+                f"{totals.get('cancelled', 0):,} cancelled, {totals.get('failed', 0):,} failed")
+        print(line if totals else f"Last push ({how}, {last.get('when')})")
+        if last.get("error"):
+            print(f"  {last['error'].get('message')} {last['error'].get('remedy') or ''}".rstrip())
+    return 1 if result.problem else 0
+
+
+def run_import_companies(args: argparse.Namespace) -> int:
+    from kosma_tui.core.erpnext import ErpnextClient, import_companies
+
+    store = open_store()
+    with ErpnextClient.for_store(store) as client:
+        results = import_companies(store, client)
+    skipped = [r for r in results if r.action == "skipped"]
+    if args.json:
+        print_json({"companies": [r.as_json() for r in results],
+                    "demo": store.settings().demo})
+        return 1 if skipped else 0
+    _header(store, "import-companies")
+    if not results:
+        print("ERPNext has no Companies.")
+    for r in results:
+        fy = f"fiscal year from {r.fiscal_year_start}" + (f" ({r.fiscal_year})"
+                                                          if r.fiscal_year else "")
+        print(f"{r.action:<9} {safe_text(r.name)} ({r.country or '?'}, {fy}, "
+              f"{r.default_currency})")
+        if r.note:
+            print(f"          {safe_text(r.note)}")
+    counts = {a: sum(1 for r in results if r.action == a)
+              for a in ("created", "updated", "unchanged", "skipped")}
+    print(", ".join(f"{n} {a}" for a, n in counts.items()) + ".")
+    return 1 if skipped else 0
+
+
+def run_map(args: argparse.Namespace) -> int:
+    from kosma_tui.core.erpnext import (
+        BankAccounts,
+        ErpnextClient,
+        create_and_map,
+        map_by_iban,
+        map_to,
+    )
+
+    if args.gl_account and not args.create:
+        raise UsageError("--gl-account goes with --create (the GL Account of the new ERPNext "
+                         "Bank Account).")
+    if args.create and not args.gl_account:
+        raise UsageError("--create needs --gl-account NAME: the GL Account (account type Bank) "
+                         "the new ERPNext Bank Account posts to.")
+    if (args.create or args.bank_account) and not args.account:
+        raise UsageError("Name the local Bank Account to map, e.g. "
+                         "kosma-tui erpnext map \"Main (ACME GmbH)\" --bank-account NAME.")
+    store = open_store()
+    with ErpnextClient.for_store(store) as client:
+        if args.account and args.create:
+            mappings = [create_and_map(store, client, args.account, args.gl_account)]
+        elif args.account and args.bank_account:
+            mappings = [map_to(store, client, args.account, args.bank_account)]
+        elif args.account:
+            mappings = [map_by_iban(store, client, args.account)]
+        else:
+            known = BankAccounts(client)
+            mappings = []
+            for account in store.accounts():
+                mapping = known.resolve(account)
+                if mapping.how == "iban":
+                    store.update_account(account.name, erpnext_bank_account=mapping.bank_account)
+                mappings.append(mapping)
+    if args.json:
+        print_json({"mappings": [m.as_json() for m in mappings], "demo": store.settings().demo})
+        return 0
+    _header(store, "map")
+    if not mappings:
+        print("No Bank Accounts yet.")
+    words = {"stored": "mapped to", "iban": "mapped by IBAN to", "manual": "mapped to",
+             "created": "created in ERPNext and mapped to"}
+    for m in mappings:
+        if m.bank_account:
+            print(f"{safe_text(m.account)} {words[m.how]} {safe_text(m.bank_account)}")
+        else:
+            print(f"{safe_text(m.account)}: not mapped ({safe_text(m.problem)})")
+    return 0
+
+
+def run_push(args: argparse.Namespace) -> int:
+    from kosma_tui.core.erpnext import ErpnextClient, push
+
+    store = open_store()
+    names = [" ".join(n.split()) for n in args.account or []]
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        def progress(p: Any) -> None:
+            end = "\n" if p.done == p.total else ""
+            print(f"\r  {safe_text(p.account)}: {p.done:,} of {p.total:,}", end=end,
+                  file=sys.stderr, flush=True)
+    with ErpnextClient.for_store(store) as client:
+        report = push(store, client, names or None, dry_run=args.dry_run, on_progress=progress)
+    if args.json:
+        data = report.as_json()
+        data["demo"] = store.settings().demo
+        print_json(data)
+        return 0 if report.ok else 1
+    _header(store, "push (dry run)" if args.dry_run else "push")
+    if args.dry_run:
+        print("Dry run: nothing was changed in ERPNext or here.")
+    for a in report.accounts:
+        target = f" -> {safe_text(a.bank_account)}" if a.bank_account else ""
+        if args.dry_run:
+            counts = (f"would create {a.created:,}, skip {a.skipped:,} (already there), "
+                      f"cancel {a.cancelled:,}")
+        else:
+            counts = (f"{a.created:,} created, {a.skipped:,} already there, "
+                      f"{a.cancelled:,} cancelled, {a.failed:,} failed")
+        extra = f"; {a.pending:,} pending (pushed once settled)" if a.pending else ""
+        if a.without_id:
+            extra += f"; {a.without_id:,} without a transaction id (not pushed)"
+        print(f"{safe_text(a.name)}{target}: {counts}{extra}")
+        if a.error:
+            print(f"  {a.error.message} {a.error.remedy}".rstrip())
+        shown = [i for i in a.items if args.dry_run or i.action in ("failed", "cancel")]
+        for i in shown[:SHOWN_ITEMS]:
+            amount = format_amount(i.amount, i.currency, sign=True) if i.currency else ""
+            line = (f"  {i.action:<7} {i.date}  {safe_text(i.transaction_id)[:32]:<32} "
+                    f"{amount:>14} {i.currency}")
+            if i.erpnext_name:
+                line += f"  {safe_text(i.erpnext_name)}"
+            print(line)
+            if i.message:
+                print(f"          {safe_text(i.message)}")
+        if len(shown) > SHOWN_ITEMS:
+            print(f"  … and {len(shown) - SHOWN_ITEMS:,} more (--json lists them all)")
+    verb = "Would create" if args.dry_run else "Created"
+    print(f"{verb} {report.total('created'):,}, already there {report.total('skipped'):,}, "
+          f"{'would cancel' if args.dry_run else 'cancelled'} {report.total('cancelled'):,}, "
+          f"failed {report.total('failed'):,} ({report.requests:,} requests, "
+          f"{report.seconds:.1f} s).")
+    return 0 if report.ok else 1

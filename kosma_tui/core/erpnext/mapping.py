@@ -1,0 +1,168 @@
+"""Which ERPNext Bank Account each local Bank Account feeds.
+
+Found by IBAN by default (spaces and case ignored, since ERPNext keeps the
+IBAN as typed), set by hand, or created in ERPNext: the Bank if missing, then
+a company Bank Account on a GL Account of type Bank. The mapping is stored on
+``BankAccount.erpnext_bank_account``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kosma_tui.core.erpnext.client import ErpnextClient, ErpnextRejected
+from kosma_tui.core.errors import UsageError
+from kosma_tui.core.records import BankAccount
+
+BANK_ACCOUNT_FIELDS = ("name", "account_name", "bank", "account", "company",
+                       "is_company_account", "iban", "bank_account_no", "disabled")
+
+
+def compact_iban(iban: str | None) -> str:
+    return "".join((iban or "").split()).upper()
+
+
+@dataclass
+class Mapping:
+    account: str
+    bank_account: str  # ERPNext Bank Account name, "" when unmapped
+    how: str  # "stored" | "iban" | "manual" | "created" | "unmapped"
+    problem: str = ""  # the sentence when unmapped
+
+    def as_json(self) -> dict[str, Any]:
+        return {"account": self.account, "erpnext_bank_account": self.bank_account or None,
+                "how": self.how, "problem": self.problem or None}
+
+
+class BankAccounts:
+    """ERPNext's Bank Accounts, read once (a site has a handful)."""
+
+    def __init__(self, client: ErpnextClient) -> None:
+        self.rows = client.get_list("Bank Account", fields=BANK_ACCOUNT_FIELDS)
+        self.by_name = {row["name"]: row for row in self.rows}
+
+    def with_iban(self, iban: str) -> list[dict[str, Any]]:
+        wanted = compact_iban(iban)
+        if not wanted:
+            return []
+        return [row for row in self.rows
+                if compact_iban(row.get("iban")) == wanted and not row.get("disabled")]
+
+    def resolve(self, account: BankAccount) -> Mapping:
+        """The stored mapping if ERPNext still has it, else the one company account by IBAN."""
+        if account.erpnext_bank_account:
+            if account.erpnext_bank_account in self.by_name:
+                return Mapping(account.name, account.erpnext_bank_account, "stored")
+            return Mapping(account.name, "", "unmapped",
+                           f"Account '{account.name}' is mapped to ERPNext Bank Account "
+                           f"'{account.erpnext_bank_account}', which ERPNext does not have "
+                           "(any more)")
+        found = self.with_iban(account.iban)
+        company = [row for row in found if row.get("is_company_account")]
+        candidates = company or found
+        if len(candidates) == 1:
+            return Mapping(account.name, candidates[0]["name"], "iban")
+        if not candidates:
+            why = (f"no ERPNext Bank Account has its IBAN {account.iban}" if account.iban
+                   else "it has no IBAN to find it by")
+        else:
+            names = ", ".join(f"'{row['name']}'" for row in candidates)
+            why = f"several ERPNext Bank Accounts have its IBAN ({names})"
+        return Mapping(account.name, "", "unmapped",
+                       f"Account '{account.name}' is not mapped to an ERPNext Bank Account: "
+                       f"{why}")
+
+
+def unmapped_remedy(names: list[str]) -> str:
+    first = names[0] if names else "ACCOUNT"
+    return (f"Map it with 'kosma-tui erpnext map \"{first}\" --bank-account NAME', or create "
+            "it in ERPNext with '--create --gl-account NAME'.")
+
+
+def local_account(store: Any, name: str) -> BankAccount:
+    account = store.account(name)
+    if account is None:
+        raise UsageError(f"There is no Bank Account named '{name}'; "
+                         "'kosma-tui erpnext status' lists them.")
+    return account
+
+
+def map_by_iban(store: Any, client: ErpnextClient, name: str) -> Mapping:
+    """Find the account's ERPNext Bank Account by IBAN and store it."""
+    account = local_account(store, name)
+    mapping = BankAccounts(client).resolve(BankAccount.from_dict(
+        {**account.to_dict(), "erpnext_bank_account": ""}))
+    if not mapping.bank_account:
+        raise UsageError(mapping.problem + ".", unmapped_remedy([name]))
+    store.update_account(account.name, erpnext_bank_account=mapping.bank_account)
+    return mapping
+
+
+def map_to(store: Any, client: ErpnextClient, name: str, bank_account: str) -> Mapping:
+    """Map by hand to an existing ERPNext Bank Account."""
+    account = local_account(store, name)
+    doc = client.get_doc("Bank Account", bank_account)
+    if doc is None:
+        raise UsageError(f"ERPNext has no Bank Account named '{bank_account}'; nothing was "
+                         "changed.", "Check the name in ERPNext under Accounting > Bank Account.")
+    if not doc.get("is_company_account"):
+        raise UsageError(f"ERPNext Bank Account '{bank_account}' is not a company account, so "
+                         "Bank Reconciliation will not use it; nothing was changed.",
+                         "Tick 'Is Company Account' on it in ERPNext, or choose another.")
+    store.update_account(account.name, erpnext_bank_account=doc["name"])
+    return Mapping(account.name, doc["name"], "manual")
+
+
+def create_and_map(store: Any, client: ErpnextClient, name: str, gl_account: str) -> Mapping:
+    """Create the Bank (if missing) and a company Bank Account in ERPNext, then map it.
+
+    Every check runs before anything is created.
+    """
+    account = local_account(store, name)
+    gl = client.get_doc("Account", gl_account)
+    if gl is None:
+        raise UsageError(f"ERPNext has no Account named '{gl_account}'; nothing was created.",
+                         "Use the full account name as ERPNext shows it, e.g. 'Bank - AC'.")
+    if gl.get("account_type") != "Bank" or gl.get("is_group"):
+        raise UsageError(f"ERPNext Account '{gl_account}' is not a ledger of account type "
+                         f"Bank (it is {gl.get('account_type') or 'untyped'}"
+                         f"{', a group' if gl.get('is_group') else ''}); nothing was created.",
+                         "Choose a Bank account from the Chart of Accounts.")
+    if gl.get("company") != account.company:
+        raise UsageError(f"ERPNext Account '{gl_account}' belongs to company "
+                         f"'{gl.get('company')}', not to '{account.company}'; nothing was "
+                         "created.", "Choose a Bank account of that company.")
+    if gl.get("account_currency") and gl["account_currency"] != account.currency:
+        raise UsageError(f"ERPNext Account '{gl_account}' is kept in "
+                         f"{gl['account_currency']}, the bank account in {account.currency}; "
+                         "nothing was created.", "Choose an account in the same currency.")
+    if client.get_doc("Company", account.company) is None:
+        raise UsageError(f"ERPNext has no Company named '{account.company}'; nothing was "
+                         "created.", "Run 'kosma-tui erpnext import-companies' to use "
+                         "ERPNext's company names.")
+    existing = BankAccounts(client)
+    for row in existing.with_iban(account.iban):
+        if row.get("is_company_account"):
+            raise UsageError(f"ERPNext already has Bank Account '{row['name']}' with IBAN "
+                             f"{account.iban}; nothing was created.",
+                             f"Map to it with --bank-account \"{row['name']}\".")
+    for row in existing.rows:
+        if row.get("account") == gl_account:
+            raise UsageError(f"ERPNext Account '{gl_account}' is already used by Bank Account "
+                             f"'{row['name']}'; nothing was created.",
+                             "Use another GL account, or map to that Bank Account.")
+    bank = store.bank(account.bank)
+    try:
+        if client.get_doc("Bank", account.bank) is None:
+            client.insert({"doctype": "Bank", "bank_name": account.bank,
+                           "swift_number": bank.swift_number if bank else ""})
+        doc = {"doctype": "Bank Account", "account_name": account.name, "bank": account.bank,
+               "account": gl_account, "company": account.company, "is_company_account": 1,
+               "iban": compact_iban(account.iban), "bank_account_no": account.bank_account_no,
+               "branch_code": account.branch_code}
+        created = client.insert({k: v for k, v in doc.items() if v not in ("", None)})
+    except ErpnextRejected as exc:
+        raise UsageError(f"ERPNext refused the Bank Account: {exc.erpnext_message}.") from None
+    store.update_account(account.name, erpnext_bank_account=created["name"])
+    return Mapping(account.name, created["name"], "created")
