@@ -1,0 +1,206 @@
+"""Deterministic accounts, balances and transactions of the Demo Bank.
+
+Everything here is a pure function of (username, bank, account index, date,
+the portal's today): the same IBANs, transaction ids and texts every run,
+on every machine. Nothing is stored.
+
+Transactions of a day are numbered 0..count-1 and hashed (BLAKE2b of the
+account's IBAN, the day's ordinal and the number) into their fields, so a
+page at any ``offset`` is computed from per-day counts alone: O(days in the
+range) to find the first day, O(page) to build the page. Order: oldest day
+first, and within a day by number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from kosma_tui.sandbox.banks import COUNTRIES, Bank, account_identifiers
+from kosma_tui.sandbox.parties import PARTIES, Party
+from kosma_tui.sandbox.scenarios import Scenario
+
+PENDING_DAYS = 2  # transactions dated today or yesterday are PENDING
+
+# (alias, account_type, transfer_type); index i >= len gets " 2", " 3", ...
+_ACCOUNT_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("Girokonto", "DEFAULT", "FULL"),
+    ("Tagesgeld", "SAVING", "REFERENCE"),
+    ("Kreditkarte", "CREDITCARD", "NONE"),
+    ("Geschäftskonto", "DEFAULT", "FULL"),
+    ("Festgeld", "SAVING", "REFERENCE"),
+    ("Firmenkarte", "CREDITCARD", "NONE"),
+    ("Sparkonto", "SAVING", "REFERENCE"),
+    ("Mietkautionskonto", "SAVING", "NONE"),
+)
+_HOLDERS = ("Max Mustermann", "Erika Mustermann", "Mustermann GmbH")
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    index: int
+    alias: str
+    account_type: str
+    transfer_type: str
+    holder_name: str
+    iban: str
+    account_number: str
+    bank: Bank
+    currency: str
+    many: int | None  # many-transactions{N}, else None (0-3 a day)
+
+    @property
+    def seed(self) -> bytes:
+        return self.iban.encode("ascii")
+
+
+def _hash_int(*parts: object, size: int = 8) -> int:
+    text = "|".join(str(p) for p in parts).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=size).digest(), "big")
+
+
+def accounts(scenario: Scenario, bank: Bank) -> list[DemoAccount]:
+    currency = COUNTRIES[bank.country].currency
+    result = []
+    for index in range(scenario.accounts):
+        alias, account_type, transfer_type = _ACCOUNT_KINDS[index % len(_ACCOUNT_KINDS)]
+        if index >= len(_ACCOUNT_KINDS):
+            alias = f"{alias} {index // len(_ACCOUNT_KINDS) + 1}"
+        holder = _HOLDERS[0] if index < 3 else _HOLDERS[index % len(_HOLDERS)]
+        number = _hash_int("account-number", scenario.username, index) % 10**10
+        iban, account_number = account_identifiers(bank, number)
+        result.append(
+            DemoAccount(
+                index, alias, account_type, transfer_type, holder, iban, account_number,
+                bank, currency, scenario.many,
+            )
+        )
+    return result
+
+
+def account_id(consent_id: str, iban: str) -> str:
+    """Ids are valid for one consent: a new consent, new ids (the IBAN stays)."""
+    return "acc-" + hashlib.sha256(f"{consent_id}|{iban}".encode()).hexdigest()[:24]
+
+
+def balances(account: DemoAccount, today: date) -> tuple[int, int]:
+    """(available, booked) in minor units on ``today``; never negative."""
+    base = _hash_int("balance", account.iban) % 2_500_000
+    drift = _hash_int("balance", account.iban, today.isoformat()) % 150_000
+    if account.account_type == "CREDITCARD":
+        booked = (base + drift) % 250_000
+        return 500_000 - booked, booked
+    booked = base + drift
+    if account.account_type == "DEFAULT":
+        return booked + 200_000, booked  # with an overdraft line
+    return booked, booked
+
+
+def account_object(account: DemoAccount, consent_id: str, today: date) -> dict[str, Any]:
+    _available, booked = balances(account, today)
+    return {
+        "id": account_id(consent_id, account.iban),
+        "alias": account.alias,
+        "iban": account.iban,
+        "account_number": account.account_number,
+        "holder_name": account.holder_name,
+        "bank_code": account.bank.code,
+        "bic": account.bank.bic,
+        "national_branch_code": account.bank.branch,
+        "bank_name": account.bank.name,
+        "account_type": account.account_type,
+        "transfer_type": account.transfer_type,
+        "balance": {"amount": booked, "currency": account.currency},
+        "capabilities": {"transactions": {"available": True}, "balances": {"available": True}},
+    }
+
+
+# ---- transactions --------------------------------------------------------
+
+
+def day_count(account: DemoAccount, ordinal: int) -> int:
+    many = account.many
+    if many is not None:
+        # any 1000 consecutive days hold exactly N; each day brings N // 1000 (+1)
+        return many // 1000 + (1 if ordinal % 1000 < many % 1000 else 0)
+    digest = hashlib.blake2b(account.seed + b"|day|" + ordinal.to_bytes(4, "big"), digest_size=1)
+    return digest.digest()[0] % 4
+
+
+def page(
+    account: DemoAccount, start: date, end: date, today: date, offset: int, size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Transactions ``offset`` .. ``offset + size`` of [start, end] (end clamped to
+    today), and how many the range holds in all."""
+    first, last = start.toordinal(), min(end, today).toordinal()
+    counts = [day_count(account, o) for o in range(first, last + 1)]
+    total = sum(counts)
+    out: list[dict[str, Any]] = []
+    skip = offset
+    today_ordinal = today.toordinal()
+    for ordinal, count in zip(range(first, last + 1), counts, strict=True):
+        if skip >= count:
+            skip -= count
+            continue
+        stop = min(count, skip + size - len(out))
+        out.extend(_day(account, ordinal, today_ordinal, skip, stop))
+        skip = 0
+        if len(out) >= size:
+            break
+    return out, total
+
+
+_PARTY_COUNT = len(PARTIES)
+
+
+def _day(
+    account: DemoAccount, ordinal: int, today_ordinal: int, first: int, stop: int
+) -> list[dict[str, Any]]:
+    day = date.fromordinal(ordinal)
+    iso = day.isoformat()
+    words = {"yyyy": f"{day.year}", "mm": f"{day.month:02d}", "dd": f"{day.day:02d}"}
+    pending = today_ordinal - ordinal < PENDING_DAYS
+    prefix = account.seed + b"|tx|" + ordinal.to_bytes(4, "big")
+    currency = account.currency
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    out = []
+    for number in range(first, stop):
+        # one digest, its bytes spent on the fields: 0-11 id, 12 party, 13-15 amount,
+        # 16 reference template, 17-19 reference number, 20 control character,
+        # 21-22 state, 23 end-to-end reference
+        d = blake2b(prefix + number.to_bytes(4, "big"), digest_size=24).digest()
+        party: Party = PARTIES[d[12] % _PARTY_COUNT]
+        references = party.references
+        reference = references[d[16] % len(references)].format(
+            n=from_bytes(d[17:20], "big") % 100_000, **words
+        )
+        if d[20] < 4:  # bank data is verbatim, control characters included
+            reference = f"\x1b[31m{reference}\x1b[0m" if d[20] & 1 else f"{reference} \x07"
+        if pending:
+            state = "PENDING"
+            hidden = d[21] % 3 == 0
+        else:
+            state = "CANCELED" if d[21] % 3 and d[22] % 25 == 0 else "PROCESSED"
+            hidden = False
+        tx: dict[str, Any] = {} if hidden else {"transaction_id": "T" + d[:12].hex()}
+        tx["amount"] = {
+            "amount": party.low + from_bytes(d[13:16], "big") % party.span,
+            "currency": currency,
+        }
+        tx["type"] = party.type
+        tx["state"] = state
+        tx["booking_date"] = iso
+        tx["value_date"] = iso
+        tx["date"] = iso
+        tx["reference"] = reference
+        tx["bank_references"] = {
+            "end_to_end": "NOTPROVIDED" if d[23] % 4 == 0 else "E2E" + d[:7].hex().upper(),
+            "mandate": party.mandate,
+            "unstructured": f"SVWZ+{reference}" if party.mandate else None,
+        }
+        tx["counter_party"] = party.account
+        tx["method"] = party.method
+        out.append(tx)
+    return out
