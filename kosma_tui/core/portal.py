@@ -430,6 +430,8 @@ class PortalClient:
             try:
                 body = self._body(fields(token))
                 response = await self._http.post(self._endpoint + method, content=body)
+            except httpx.DecodingError:
+                raise PortalProtocolError(f"{method} answered an undecodable body") from None
             except httpx.TransportError as exc:
                 if _tls_failure(exc):
                     raise self._unreachable(

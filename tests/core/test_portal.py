@@ -7,6 +7,7 @@ itself runs against the real Demo Bank portal (``demo_portal``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import socket
@@ -32,8 +33,17 @@ from kosma_tui.core.errors import (
     PortalError,
     PortalProtocolError,
     PortalUnreachable,
+    sentence_for,
 )
-from kosma_tui.core.portal import NextPage, PortalClient, attended_ip
+from kosma_tui.core.forms import ChoiceElement, InputElement, Step
+from kosma_tui.core.portal import (
+    BankData,
+    ClientToken,
+    LinkResult,
+    NextPage,
+    PortalClient,
+    attended_ip,
+)
 
 FAST = {"retries": 3, "backoff": 0.001}
 
@@ -76,7 +86,7 @@ class Scripted:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def answer(self, *responses: Canned) -> None:
         self.script = list(responses)
@@ -477,3 +487,444 @@ async def test_an_untrusted_certificate_is_refused_without_retry(tmp_path: Path)
         server.server.shutdown()
         server.server.server_close()
     assert transport.calls == 1 and server.requests == []
+
+
+# ---------------------------------------------------------------- the Demo Bank portal
+
+PASSWORD = "12345"
+OTP = "12345"
+CHOICES = {"country_code": "DE", "bank_code": "88888888", "interface": "Demo Bank PSD2"}
+
+
+@pytest.fixture
+async def client(demo_portal: Any) -> Any:
+    async with PortalClient(
+        demo_portal.url, "cust-1", "api-token", ip_address="127.0.0.1", retries=2, backoff=0.01
+    ) as portal:
+        yield portal
+
+
+def answers(step: Step, username: str, otp: str = OTP) -> dict[str, str]:
+    """What a person would type into the step's form."""
+    assert step.form is not None
+    typed = {"LOGINNAME": username, "USER_PASSWORD": PASSWORD, "TAN": otp}
+    values = {}
+    for element in step.form.inputs:
+        if isinstance(element, ChoiceElement):
+            option = element.find(CHOICES[element.key])
+            assert option is not None, (element.key, element.options[:3])
+            values[element.key] = option.value
+        else:
+            values[element.key] = typed[element.key]
+    return values
+
+
+async def walk(
+    client: PortalClient, username: str, *, start: date | None = None, otp: str = OTP
+) -> tuple[ClientToken, Step]:
+    """Link through every form until a step that is not a plain form (or has an error)."""
+    today = date.today()
+    token = await client.get_client_token(start or today, today)
+    step = await client.get_flow_step(token.session_id, token.flow_id)
+    while True:
+        if step.state == "PROCESSING":
+            await asyncio.sleep((step.poll_after_ms or 0) / 1000)
+            step = await client.get_flow_step(token.session_id, token.flow_id)
+        elif step.state == "CONSUMER_INPUT_NEEDED" and step.error is None:
+            values = answers(step, username, otp)
+            step = await client.submit_flow_step(token.session_id, token.flow_id, step, values)
+        else:
+            return token, step
+
+
+async def link(client: PortalClient, username: str, start: date | None = None) -> LinkResult:
+    token, step = await walk(client, username, start=start)
+    assert step.state == "FINISHED", step
+    result = await client.fetch_accounts_and_bank(token.session_id, token.flow_id)
+    await client.end_session(token.session_id)
+    return result
+
+
+async def test_embedded_flow_reaches_finished_through_sealed_login_and_otp(
+    client: PortalClient,
+) -> None:
+    today = date.today()
+    start = today - dt.timedelta(days=30)
+    token = await client.get_client_token(start, today)
+    assert token.lifetime == 90
+    assert (token.from_date, token.to_date) == (start.isoformat(), today.isoformat())
+    session, flow = token.session_id, token.flow_id
+
+    country = await client.get_flow_step(session, flow)
+    assert country.state == "CONSUMER_INPUT_NEEDED" and country.key is None
+    (countries,) = country.form.inputs  # type: ignore[union-attr]
+    assert isinstance(countries, ChoiceElement) and countries.key == "country_code"
+    assert countries.find("deutschland") == countries.find("DE")
+
+    bank = await client.submit_flow_step(session, flow, country, {"country_code": "DE"})
+    (banks,) = bank.form.inputs  # type: ignore[union-attr]
+    assert isinstance(banks, ChoiceElement) and len(banks.options) >= 20
+    assert [o.label for o in banks.filter("TESTDE10XXX")] == ["Demo Bank"]
+    assert [o.value for o in banks.filter("88888888")] == ["88888888"]
+
+    method = await client.submit_flow_step(session, flow, bank, {"bank_code": "88888888"})
+    login = await client.submit_flow_step(session, flow, method, answers(method, "embedded"))
+    assert login.key and login.form and login.form.form_identifier == "login"
+    assert any(isinstance(e, InputElement) and e.password for e in login.form.elements)
+
+    otp = await client.submit_flow_step(session, flow, login, answers(login, "embedded"))
+    assert otp.state == "CONSUMER_INPUT_NEEDED" and otp.error is None
+    assert otp.key and otp.key != login.key  # keys are per step
+    assert [e.key for e in otp.form.inputs] == ["TAN"]  # type: ignore[union-attr]
+
+    finished = await client.submit_flow_step(session, flow, otp, {"TAN": OTP})
+    assert finished.state == "FINISHED"
+    assert (await client.get_flow_step(session, flow)).state == "FINISHED"
+
+    result = await client.fetch_accounts_and_bank(session, flow)
+    assert result.bank == BankData("Demo Bank", "88888888", "DE", "TESTDE10XXX")
+    assert len(result.accounts) == 3
+    assert len({a.iban for a in result.accounts}) == 3
+    for account in result.accounts:
+        assert account.id and account.iban.startswith("DE") and account.transactions_available
+        assert account.balance is not None and account.balance.currency == "EUR"
+        assert account.raw["id"] == account.id
+    assert result.consent.consent_id and result.consent.consent_token
+    assert result.consent.consent_start == start.isoformat()
+    expiry = dt.datetime.fromisoformat(result.consent.consent_expiry)
+    assert expiry.date() >= today + dt.timedelta(days=89)
+
+    await client.end_session(session)
+    await client.end_session(session)  # idempotent
+
+
+async def test_a_clear_submission_to_a_keyed_step_is_refused(client: PortalClient) -> None:
+    today = date.today()
+    token = await client.get_client_token(today, today, "DE")
+    step = await client.get_flow_step(token.session_id, token.flow_id)
+    assert step.form and step.form.form_identifier != "select-country"  # DE preselected
+    while not step.key:
+        step = await client.submit_flow_step(
+            token.session_id, token.flow_id, step, answers(step, "embedded")
+        )
+    unsealed = Step(step.state, step.form, None, None, None)
+    with pytest.raises(PortalError) as info:
+        await client.submit_flow_step(
+            token.session_id, token.flow_id, unsealed, answers(step, "embedded")
+        )
+    assert info.value.code == "VALIDATION" and info.value.http_status == 400
+
+
+@pytest.mark.parametrize(
+    ("username", "state", "code"),
+    [
+        ("decoupled", "FINISHED", None),
+        ("decoupled-abort", "ABORTED", "USER.ABORTED"),
+        ("wrong", "EXCEPTION", "USER.ACCESS_DENIED.CREDENTIALS"),
+        ("bank-maintenance", "EXCEPTION", "MAINTENANCE"),
+        ("technical", "EXCEPTION", "TECHNICAL"),
+    ],
+)
+async def test_login_scenarios_end_in_their_state(
+    client: PortalClient, username: str, state: str, code: str | None
+) -> None:
+    polls: list[Step] = []
+    original = client.get_flow_step
+
+    async def counting(session_id: str, flow_id: str) -> Step:
+        step = await original(session_id, flow_id)
+        polls.append(step)
+        return step
+
+    client.get_flow_step = counting  # type: ignore[method-assign]
+    _, step = await walk(client, username)
+    assert step.state == state
+    assert step.error_code == code
+    if code:
+        assert step.terminal and step.error_message
+    if username.startswith("decoupled"):
+        processing = [s for s in polls if s.state == "PROCESSING"]
+        assert processing and all(s.poll_after_ms for s in processing)
+
+
+async def test_an_invalid_username_returns_the_login_form_with_an_error(
+    client: PortalClient,
+) -> None:
+    token, step = await walk(client, "invalid")
+    assert step.state == "CONSUMER_INPUT_NEEDED"
+    assert step.form and step.form.form_identifier == "login" and step.key
+    assert step.error_code and step.error_message
+    # the person corrects the username on the same session and carries on
+    values = answers(step, "embedded")
+    step = await client.submit_flow_step(token.session_id, token.flow_id, step, values)
+    assert step.state == "CONSUMER_INPUT_NEEDED" and step.error is None
+
+
+async def test_three_wrong_otps_block_the_login(client: PortalClient) -> None:
+    token, otp = await walk(client, "embedded", otp="99999")
+    assert otp.form and otp.form.form_identifier == "otp" and otp.error_code
+    for _ in range(2):
+        # walk() stopped at the first refusal; two more wrong OTPs
+        step = await client.submit_flow_step(token.session_id, token.flow_id, otp, {"TAN": "99999"})
+        if step.state != "CONSUMER_INPUT_NEEDED":
+            break
+        assert step.error_code
+        otp = step
+    assert step.state == "EXCEPTION"
+    assert step.error_code == "USER.ACCESS_DENIED.BLOCKED"
+
+
+@pytest.mark.parametrize("count", [0, 7])
+async def test_generated_accounts(client: PortalClient, count: int) -> None:
+    result = await link(client, f"generate-new-accounts{count}")
+    assert len(result.accounts) == count
+    assert len({a.iban for a in result.accounts}) == count
+    assert len({a.id for a in result.accounts}) == count
+
+
+async def test_consent_calls_rotate_the_token_and_a_stale_one_is_refused(
+    client: PortalClient,
+) -> None:
+    result = await link(client, "embedded")
+    consent, first = result.consent.consent_id, result.consent.consent_token
+    accounts = await client.fetch_consent_accounts(consent, first)
+    assert accounts.consent_token != first
+    assert {a.iban for a in accounts.result} == {a.iban for a in result.accounts}
+    balances = await client.fetch_consent_balances(
+        consent, accounts.consent_token, accounts.result[0].id
+    )
+    assert balances.consent_token not in (first, accounts.consent_token)
+    assert balances.result.booked is not None and balances.result.date
+    with pytest.raises(PortalError) as info:
+        await client.fetch_consent_accounts(consent, first)
+    assert info.value.code == "CONSENT.INVALID_TOKEN" and info.value.http_status == 400
+    assert "Link Bank and Accounts" in info.value.remedy
+
+
+async def test_a_start_date_before_the_consent_start_is_refused_with_a_fresh_token(
+    client: PortalClient,
+) -> None:
+    start = date.today() - dt.timedelta(days=20)
+    result = await link(client, "embedded", start)
+    consent, account = result.consent.consent_id, result.accounts[0].id
+    with pytest.raises(PortalError) as info:
+        await client.fetch_consent_transactions(
+            consent, result.consent.consent_token, account, start - dt.timedelta(days=1)
+        )
+    error = info.value
+    assert error.code == "VALIDATION"
+    assert [e.location for e in error.errors] == ["start_date"]
+    assert error.consent_token and error.consent_token != result.consent.consent_token
+    page = await client.fetch_consent_transactions(consent, error.consent_token, account, start)
+    assert page.result.transactions
+    dates = {t["booking_date"] for t in page.result.transactions}
+    assert min(dates) >= start.isoformat()
+
+
+async def test_unattended_reads_are_limited_to_four_per_account_type_and_day(
+    demo_portal: Any, client: PortalClient
+) -> None:
+    result = await link(client, "embedded", date.today() - dt.timedelta(days=60))
+    consent, token = result.consent.consent_id, result.consent.consent_token
+    account = result.accounts[0].id
+    start = date.today() - dt.timedelta(days=60)
+    async with PortalClient(demo_portal.url, "cust-1", "api-token", ip_address=None) as job:
+        for _ in range(4):
+            pages = 0
+            page: NextPage | None = None
+            while True:  # next-page calls do not count against the limit
+                got = await job.fetch_consent_transactions(
+                    consent, token, account, start, page_size=10, page=page
+                )
+                token, page, pages = got.consent_token, got.result.next, pages + 1
+                if page is None:
+                    break
+            assert pages > 1
+        with pytest.raises(PortalError) as info:
+            await job.fetch_consent_transactions(consent, token, account, start)
+        assert info.value.code == "CONSENT.LIMIT_EXCEEDED"
+        assert info.value.consent_token
+        token = info.value.consent_token
+        # another data type of the same account is counted on its own
+        token = (await job.fetch_consent_balances(consent, token, account)).consent_token
+    # a person at the keyboard is not limited
+    again = await client.fetch_consent_transactions(consent, token, account, start)
+    assert again.result.transactions
+
+
+async def test_a_bank_that_refuses_the_date_range(client: PortalClient) -> None:
+    result = await link(client, "invalid-transactions-timerange")
+    consent, account = result.consent.consent_id, result.accounts[0].id
+    with pytest.raises(PortalError) as info:
+        await client.fetch_consent_transactions(
+            consent, result.consent.consent_token, account, date.today()
+        )
+    assert info.value.code == "NOT_SUPPORTED.TRANSACTIONS_DATE_RANGE"
+    assert info.value.message == "The bank refuses transactions for that date range."
+    assert info.value.consent_token  # the consent stays usable
+    balances = await client.fetch_consent_balances(consent, info.value.consent_token, account)
+    assert balances.consent_token
+
+
+async def test_a_revoked_consent(demo_portal: Any, client: PortalClient) -> None:
+    result = await link(client, "embedded")
+    demo_portal.revoke_consent(result.consent.consent_id)
+    with pytest.raises(PortalError) as info:
+        await client.fetch_consent_accounts(result.consent.consent_id, result.consent.consent_token)
+    assert info.value.code == "CONSENT.REVOKED" and info.value.family == "CONSENT"
+
+
+async def test_100000_transactions_page_to_the_end(client: PortalClient) -> None:
+    start = date.today() - dt.timedelta(days=999)
+    result = await link(client, "many-transactions100000", start)
+    (account,) = result.accounts
+    consent, token = result.consent.consent_id, result.consent.consent_token
+    before = (await client.fetch_subscription_details())[0].usage or 0
+
+    started = time.perf_counter()
+    transactions: list[dict[str, Any]] = []
+    page: NextPage | None = None
+    pages = 0
+    while True:
+        got = await client.fetch_consent_transactions(consent, token, account.id, start, page=page)
+        token, page = got.consent_token, got.result.next
+        transactions.extend(got.result.transactions)
+        pages += 1
+        if page is None:
+            break
+    elapsed = time.perf_counter() - started
+    print(f"\npaged 100,000 transactions in {pages} pages: {elapsed:.2f} s")
+
+    assert pages == 100 and len(transactions) == 100_000
+    ids = [t["transaction_id"] for t in transactions if "transaction_id" in t]
+    assert len(set(ids)) == len(ids)
+    # only PENDING ones (the last 2 days, 100 a day) may come without an id
+    assert len(ids) >= 100_000 - 200
+    assert all(t["state"] == "PENDING" for t in transactions if "transaction_id" not in t)
+    assert min(t["booking_date"] for t in transactions) == start.isoformat()
+    after = (await client.fetch_subscription_details())[0].usage or 0
+    assert after - before == 100_000
+    assert elapsed < 20
+
+
+# ---------------------------------------------------------------- failures, for real
+
+
+@pytest.mark.parametrize(
+    ("api_token", "code", "status"),
+    [("invalid", "AUTH.INVALID_TOKEN", 401), ("inactive", "PLAN.INACTIVE", 403)],
+)
+async def test_refused_api_tokens_are_not_retried(
+    demo_portal: Any, api_token: str, code: str, status: int
+) -> None:
+    transport = Counting()
+    async with PortalClient(
+        demo_portal.url, "cust-1", api_token, ip_address=None, transport=transport, **FAST
+    ) as client:
+        with pytest.raises(PortalError) as info:
+            await client.fetch_subscription_details()
+    assert (info.value.code, info.value.http_status) == (code, status)
+    assert info.value.message == sentence_for(code)[0]
+    assert transport.calls == 1
+
+
+async def test_the_transaction_limit_of_the_plan(demo_portal: Any, client: PortalClient) -> None:
+    result = await link(client, "embedded", date.today() - dt.timedelta(days=60))
+    demo_portal.transaction_limit = 0
+    with pytest.raises(PortalError) as info:
+        await client.fetch_consent_transactions(
+            result.consent.consent_id,
+            result.consent.consent_token,
+            result.accounts[0].id,
+            date.today() - dt.timedelta(days=60),
+        )
+    assert (info.value.code, info.value.http_status) == ("PLAN.LIMIT_EXCEEDED", 403)
+
+
+async def test_transient_503_is_recovered_by_retry(demo_portal: Any) -> None:
+    transport = Counting()
+    demo_portal.fail_next(2, status=503)
+    async with PortalClient(
+        demo_portal.url, "c", "t", ip_address=None, transport=transport, **FAST
+    ) as client:
+        (subscription,) = await client.fetch_subscription_details()
+    assert subscription.subscription_status
+    assert transport.calls == 3
+
+
+async def test_429_is_retried_after_the_portal_s_retry_after(demo_portal: Any) -> None:
+    transport = Counting()
+    demo_portal.fail_next(1, status=429, retry_after=1)
+    async with PortalClient(
+        demo_portal.url, "c", "t", ip_address=None, transport=transport, **FAST
+    ) as client:
+        started = time.monotonic()
+        await client.fetch_subscription_details()
+    assert time.monotonic() - started >= 1
+    assert transport.calls == 2
+
+
+async def test_a_503_that_outlasts_the_retries_reaches_the_user(demo_portal: Any) -> None:
+    transport = Counting()
+    demo_portal.fail_next(3, status=503)
+    async with PortalClient(
+        demo_portal.url, "c", "t", ip_address=None, transport=transport, retries=2, backoff=0.001
+    ) as client:
+        with pytest.raises(PortalError) as info:
+            await client.fetch_subscription_details()
+    assert (info.value.code, info.value.http_status) == ("MAINTENANCE", 503)
+    assert transport.calls == 3
+
+
+class RotateThenFail(Counting):
+    """The portal handles the first consent call (rotating the token) and the answer is
+    lost in a 503 that carries the fresh token, as PROTOCOL allows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_tokens: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        body = json.loads(request.content)
+        if "consent_token" not in body:
+            return response
+        self.sent_tokens.append(body["consent_token"])
+        if len(self.sent_tokens) > 1:
+            return response
+        await response.aread()
+        fresh = json.loads(response.content)["message"]["consent_token"]
+        error = {"error": {"code": "TECHNICAL", "message": "lost"}, "consent_token": fresh}
+        return httpx.Response(503, json={"message": error})
+
+
+async def test_a_consent_retry_after_a_5xx_uses_the_rotated_token(
+    demo_portal: Any, client: PortalClient
+) -> None:
+    result = await link(client, "embedded")
+    transport = RotateThenFail()
+    async with PortalClient(
+        demo_portal.url, "cust-1", "api-token", ip_address="127.0.0.1", transport=transport, **FAST
+    ) as flaky:
+        accounts = await flaky.fetch_consent_accounts(
+            result.consent.consent_id, result.consent.consent_token
+        )
+    assert len(accounts.result) == 3
+    first, second = transport.sent_tokens
+    assert first == result.consent.consent_token and second != first
+
+
+async def test_a_consent_answer_slower_than_the_timeout(demo_portal: Any) -> None:
+    demo_portal.slow_seconds = 0.4
+    async with PortalClient(demo_portal.url, "c", "t", ip_address="127.0.0.1") as client:
+        result = await link(client, "slow")
+        started = time.monotonic()
+        rotated = await client.fetch_consent_accounts(
+            result.consent.consent_id, result.consent.consent_token
+        )
+        assert time.monotonic() - started >= 0.4
+    async with PortalClient(
+        demo_portal.url, "c", "t", ip_address="127.0.0.1", timeout=0.1, retries=1, backoff=0.001
+    ) as impatient:
+        with pytest.raises(PortalUnreachable, match=r"no answer within 0\.1 s"):
+            await impatient.fetch_consent_accounts(result.consent.consent_id, rotated.consent_token)
