@@ -51,6 +51,7 @@ class Portal:
         self.state = state
         self.clock = clock
         self.config = config
+        self.consent_users: dict[str, str] = {}  # consent id -> username (never changes)
         self.methods: dict[str, Callable[[Call], dict[str, Any] | list[Any]]] = {
             "fetch_subscription_details": self.fetch_subscription_details,
             "get_client_token": self.get_client_token,

@@ -101,15 +101,25 @@ def _forget_long_expired(state: dict[str, Any], now: datetime) -> None:
             del state["consents"][consent_id]
 
 
+def _is_slow(portal: Portal, consent_id: str) -> bool:
+    # a consent's username never changes, so one read per consent and process suffices
+    username = portal.consent_users.get(consent_id)
+    if username is None:
+        known = portal.state.read()["consents"].get(consent_id)
+        if known is None:
+            return False
+        username = portal.consent_users[consent_id] = known["username"]
+    return scenario(username).slow
+
+
 Handler = Callable[[dict[str, Any], str, dict[str, Any]], dict[str, Any]]
 
 
 def _consent_call(portal: Portal, call: Call, handler: Handler) -> dict[str, Any]:
     consent_id = fields.required_string(call.body, "consent_id")
     token = fields.required_string(call.body, "consent_token")
-    known = portal.state.read()["consents"].get(consent_id)
-    if known is not None and scenario(known["username"]).slow:
-        time.sleep(portal.config.slow_seconds)
+    if _is_slow(portal, consent_id):
+        time.sleep(portal.config.slow_seconds)  # before the lock: others are not held up
     with portal.state.update() as state:
         consent = state["consents"].get(consent_id)
         if (

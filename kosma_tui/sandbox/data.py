@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from kosma_tui.sandbox.banks import COUNTRIES, Bank, account_identifiers
-from kosma_tui.sandbox.parties import PARTIES, Party
+from kosma_tui.sandbox.parties import PARTIES
 from kosma_tui.sandbox.scenarios import Scenario
 
 PENDING_DAYS = 2  # transactions dated today or yesterday are PENDING
@@ -160,7 +160,7 @@ def _day(
 ) -> list[dict[str, Any]]:
     day = date.fromordinal(ordinal)
     iso = day.isoformat()
-    words = {"yyyy": f"{day.year}", "mm": f"{day.month:02d}", "dd": f"{day.day:02d}"}
+    words: dict[str, Any] = {"yyyy": day.year, "mm": day.month, "dd": day.day, "n": 0}
     pending = today_ordinal - ordinal < PENDING_DAYS
     prefix = account.seed + b"|tx|" + ordinal.to_bytes(4, "big")
     currency = account.currency
@@ -171,36 +171,40 @@ def _day(
         # 16 reference template, 17-19 reference number, 20 control character,
         # 21-22 state, 23 end-to-end reference
         d = blake2b(prefix + number.to_bytes(4, "big"), digest_size=24).digest()
-        party: Party = PARTIES[d[12] % _PARTY_COUNT]
+        party = PARTIES[d[12] % _PARTY_COUNT]
         references = party.references
-        reference = references[d[16] % len(references)].format(
-            n=from_bytes(d[17:20], "big") % 100_000, **words
-        )
+        words["n"] = from_bytes(d[17:20], "big") % 100_000
+        reference = references[d[16] % len(references)] % words
         if d[20] < 4:  # bank data is verbatim, control characters included
             reference = f"\x1b[31m{reference}\x1b[0m" if d[20] & 1 else f"{reference} \x07"
+        transaction_id = "T" + d[:12].hex()
         if pending:
             state = "PENDING"
-            hidden = d[21] % 3 == 0
+        elif d[21] % 3 and d[22] % 25 == 0:  # a few pending ones (with id) were cancelled
+            state = "CANCELED"
         else:
-            state = "CANCELED" if d[21] % 3 and d[22] % 25 == 0 else "PROCESSED"
-            hidden = False
-        tx: dict[str, Any] = {} if hidden else {"transaction_id": "T" + d[:12].hex()}
-        tx["amount"] = {
-            "amount": party.low + from_bytes(d[13:16], "big") % party.span,
-            "currency": currency,
+            state = "PROCESSED"
+        tx = {
+            "transaction_id": transaction_id,
+            "amount": {
+                "amount": party.low + from_bytes(d[13:16], "big") % party.span,
+                "currency": currency,
+            },
+            "type": party.type,
+            "state": state,
+            "booking_date": iso,
+            "value_date": iso,
+            "date": iso,
+            "reference": reference,
+            "bank_references": {
+                "end_to_end": "NOTPROVIDED" if d[23] & 3 == 0 else "E2E" + transaction_id[1:15],
+                "mandate": party.mandate,
+                "unstructured": "SVWZ+" + reference if party.mandate else None,
+            },
+            "counter_party": party.account,
+            "method": party.method,
         }
-        tx["type"] = party.type
-        tx["state"] = state
-        tx["booking_date"] = iso
-        tx["value_date"] = iso
-        tx["date"] = iso
-        tx["reference"] = reference
-        tx["bank_references"] = {
-            "end_to_end": "NOTPROVIDED" if d[23] % 4 == 0 else "E2E" + d[:7].hex().upper(),
-            "mandate": party.mandate,
-            "unstructured": f"SVWZ+{reference}" if party.mandate else None,
-        }
-        tx["counter_party"] = party.account
-        tx["method"] = party.method
+        if pending and d[21] % 3 == 0:  # about a third of pending ones have no id yet
+            del tx["transaction_id"]
         out.append(tx)
     return out

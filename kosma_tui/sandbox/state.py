@@ -54,7 +54,10 @@ class StateFile:
                 f"({exc.strerror}).",
                 "Choose another state file with --state.",
             ) from exc
-        self.read()  # fail at start, not at the first request
+        with self._locked(exclusive=True):  # fail at start, not at the first request
+            if not self.path.exists():
+                self._write(empty_state())
+            self._load()
 
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
