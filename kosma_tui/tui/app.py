@@ -1,0 +1,216 @@
+"""The Kosma TUI app: screens over the core engine (store, portal, linking, sync).
+
+``KosmaApp()`` opens the real store and talks to the configured portal, or in
+demo mode to the embedded Demo Bank portal. Tests inject a store and the URL
+of a Demo Bank portal they started (``KosmaApp(store=..., portal_url=...)``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.signal import Signal
+
+from kosma_tui.tui.commands import KosmaCommands
+from kosma_tui.tui.sync_queue import SyncQueue, SyncUpdate
+
+if TYPE_CHECKING:
+    from kosma_tui.core.portal import PortalClient
+    from kosma_tui.core.store import Store
+
+HOSTNAME_ENV = "KOSMA_TUI_HOSTNAME"
+DEMO_BANNER = "DEMO (built-in Demo Bank portal)"
+
+
+def _screens() -> dict[str, Callable[..., Screen[Any]]]:
+    from kosma_tui.tui.screens.accounts import AccountsScreen
+    from kosma_tui.tui.screens.consents import ConsentsScreen
+    from kosma_tui.tui.screens.help import HelpScreen
+    from kosma_tui.tui.screens.link import LinkScreen
+    from kosma_tui.tui.screens.parties import PartiesScreen
+    from kosma_tui.tui.screens.settings import SettingsScreen
+    from kosma_tui.tui.screens.sync import SyncScreen
+    from kosma_tui.tui.screens.transactions import TransactionsScreen
+
+    return {
+        "accounts": AccountsScreen,
+        "settings": SettingsScreen,
+        "link": LinkScreen,
+        "consents": ConsentsScreen,
+        "sync": SyncScreen,
+        "transactions": TransactionsScreen,
+        "parties": PartiesScreen,
+        "help": HelpScreen,
+    }
+
+
+class KosmaApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Kosma TUI"
+    COMMANDS: ClassVar = App.COMMANDS | {KosmaCommands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "open('help')", "Help", id="help",
+                tooltip="The keys of every screen and what each screen is for"),
+        Binding("question_mark", "open('help')", "Help", id="help-question", show=False),
+        Binding("f2", "open('accounts')", "Accounts", id="go-accounts", show=False,
+                tooltip="Bank Accounts, balances, consents and the last sync"),
+        Binding("f3", "open('sync')", "Sync progress", id="go-sync", show=False,
+                tooltip="Progress, queue and results of manual syncs"),
+        Binding("f4", "open('consents')", "Bank Consents", id="go-consents", show=False,
+                tooltip="Every Bank Consent with its expiry and Renew"),
+        Binding("f5", "open('transactions')", "All transactions", id="go-transactions",
+                show=False, tooltip="Bank Transactions of every account"),
+        Binding("f6", "open('parties')", "Parties", id="go-parties", show=False,
+                tooltip="Parties for automatic party matching: list, add, import CSV"),
+        Binding("f7", "open('settings')", "Banking Settings", id="go-settings", show=False,
+                tooltip="Portal URL, Customer ID, token, party matching, subscription"),
+        Binding("f8", "open('link')", "Link Bank and Accounts", id="go-link", show=False,
+                tooltip="Link a bank and its accounts (or renew a consent)"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave Kosma TUI"),
+    ]
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        portal_url: str | None = None,
+        hostname: str | None = None,
+        reminders: bool = True,
+    ) -> None:
+        super().__init__()
+        if store is None:
+            from kosma_tui.core.store import Store
+
+            store = Store.open()
+        self.store: Store = store
+        self.portal_url = portal_url
+        self.hostname = hostname or os.environ.get(HOSTNAME_ENV) or socket.gethostname()
+        self.show_reminders = reminders
+        # a frozen clock (tests, screenshots) also freezes animations
+        self.frozen = bool(os.environ.get("KOSMA_TUI_NOW"))
+        self.settings_signal: Signal[None] = Signal(self, "settings")
+        self.data_signal: Signal[str] = Signal(self, "data")
+        self.sync_signal: Signal[str] = Signal(self, "sync")
+        self.sync_queue = SyncQueue(self)
+
+    # -- portal and mode -------------------------------------------------
+
+    @property
+    def demo(self) -> bool:
+        return bool(self.store.settings().demo)
+
+    def mode_text(self) -> str:
+        settings = self.store.settings()
+        if settings.demo:
+            return DEMO_BANNER
+        host = urlsplit(settings.admin_url).hostname or settings.admin_url
+        suffix = " (test environment)" if settings.use_test_environment else ""
+        state = "" if settings.enabled else " · DISABLED"
+        return f"{host}{suffix}{state}"
+
+    @asynccontextmanager
+    async def portal(self) -> AsyncIterator[PortalClient]:
+        """A portal client for one piece of work (attended: a person is at the keyboard)."""
+        if self.portal_url and self.store.settings().demo:
+            from kosma_tui.core.connection import DEMO_API_TOKEN, DEMO_CUSTOMER_ID
+            from kosma_tui.core.portal import PortalClient, attended_ip
+
+            async with PortalClient(self.portal_url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN,
+                                    ip_address=attended_ip()) as client:
+                yield client
+        else:
+            from kosma_tui.core.connection import PortalConnection
+
+            async with PortalConnection(self.store, attended=True) as client:
+                yield client
+
+    # -- screens ---------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        from kosma_tui.tui.screens.accounts import AccountsScreen
+
+        return AccountsScreen()
+
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        if self.show_reminders:
+            self.call_after_refresh(self.show_launch_reminders)
+
+    def show_launch_reminders(self) -> None:
+        from kosma_tui.tui.screens.reminders import ReminderModal, due_consents
+
+        due = due_consents(self.store)
+        if due:
+            self.push_screen(ReminderModal(due), self._renew_from_reminder)
+
+    def _renew_from_reminder(self, consent_name: object) -> None:
+        if isinstance(consent_name, str):
+            self.renew(consent_name)
+
+    def renew(self, consent_name: str) -> None:
+        """Open the Link wizard for the bank and company of a consent (renewal)."""
+        from kosma_tui.tui.screens.link import LinkScreen
+
+        consent = self.store.consent(consent_name)
+        if consent is None:
+            self.notify(f"There is no Bank Consent named {consent_name}.", severity="error",
+                        markup=False)
+            return
+        self.push_screen(LinkScreen(company=consent.company, bank=consent.bank))
+
+    def open_screen(self, name: str, **options: Any) -> None:
+        """Show a screen: back to it when it is on the stack (and no options), else push it."""
+        factory = _screens()[name]
+        if not options:
+            for index, screen in enumerate(self.screen_stack):
+                if type(screen) is factory:
+                    while len(self.screen_stack) > index + 1:
+                        self.pop_screen()
+                    return
+        self.push_screen(factory(**options))
+
+    def action_open(self, name: str) -> None:
+        if name == "transactions":
+            self.open_screen(name, account=None)
+        else:
+            self.open_screen(name)
+
+    # -- background sync -------------------------------------------------
+
+    def sync(self, names: list[str]) -> list[str]:
+        added = self.sync_queue.enqueue(names)
+        for name in added:
+            self.sync_signal.publish(name)
+        return added
+
+    def on_sync_update(self, message: SyncUpdate) -> None:
+        from kosma_tui.tui.screens.sync import announce
+
+        snapshot = message.snapshot
+        if snapshot is None:
+            self.sync_signal.publish("")
+            return
+        self.sync_queue.apply(snapshot)
+        self.sync_signal.publish(snapshot.name)
+        if not snapshot.busy:
+            announce(self, snapshot)
+            self.data_signal.publish("accounts")
+
+    def on_unmount(self) -> None:
+        self.sync_queue.stop()
+
+
+def run_app() -> int:
+    """``kosma-tui`` without a command."""
+    app = KosmaApp()
+    app.run()
+    return 0 if app.return_code in (None, 0) else int(app.return_code)

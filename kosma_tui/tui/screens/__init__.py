@@ -1,0 +1,1 @@
+"""One module per screen of DESIGN 3, plus the modals."""

@@ -1,0 +1,283 @@
+"""Accounts (home): every Bank Account with balance, Last Integration Date and consent days."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
+
+from kosma_tui.core.records import BankAccount
+from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.screens.base import KosmaScreen
+from kosma_tui.tui.status import ConsentView, consent_for, consent_views, when_text
+from kosma_tui.tui.sync_queue import QUEUED, RUNNING
+from kosma_tui.tui.text import clean, literal, money, short_iban
+
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("sync", " ", 1),
+    ("account", "Account", 17),
+    ("bank", "Bank", 9),
+    ("iban", "IBAN", 10),
+    ("balance", "Balance", 11),
+    ("lid", "Last int.", 10),
+    ("consent", "Cons.", 5),
+)
+# cells the fixed columns and the padding take; the Account column gets the rest
+FIXED_WIDTH = sum(w or 0 for key, _label, w in COLUMNS if key != "account") + 2 * len(COLUMNS) + 2
+SYNC_MARK = {"ok": ("✓", "green"), "failed": ("✗", "bold red"), "refused": ("!", "bold #ffaf00"),
+             RUNNING: ("⟳", "bold cyan"), QUEUED: ("·", "cyan")}
+
+
+class AccountsScreen(KosmaScreen):
+    TITLE = "Accounts"
+    PURPOSE = ("Home. Every Bank Account with its bank, IBAN, balance, Last Integration Date, "
+               "the days its Bank Consent has left (amber when a renewal is due, red when "
+               "expired) and the outcome of its last sync.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "sync", "Sync", id="sync-account",
+                tooltip="Sync the selected account in the background"),
+        Binding("a", "sync_all", "Sync all", id="sync-all",
+                tooltip="Queue every account for a sync"),
+        Binding("t", "transactions", "Transactions", id="transactions",
+                tooltip="Bank Transactions of the selected account"),
+        Binding("l", "link", "Link bank", id="link", tooltip="Link Bank and Accounts"),
+        Binding("c", "app.open('consents')", "Consents", id="consents",
+                tooltip="Every Bank Consent with its expiry and Renew"),
+        Binding("g", "app.open('settings')", "Settings", id="settings",
+                tooltip="Banking Settings and the subscription"),
+        Binding("r", "renew", "Renew", id="renew", show=False,
+                tooltip="Renew the Bank Consent of the selected account"),
+        Binding("y", "app.open('sync')", "Sync progress", id="sync-progress", show=False,
+                tooltip="Progress, queue and results of manual syncs"),
+        Binding("p", "app.open('parties')", "Parties", id="parties", show=False,
+                tooltip="Parties for automatic party matching"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="accounts-body"):
+            table: DataTable[Text] = DataTable(id="accounts-table", cursor_type="row",
+                                               zebra_stripes=False)
+            table.border_title = "Bank Accounts"
+            yield table
+            panel = Static(id="last-sync", markup=False)
+            panel.border_title = "Last sync"
+            yield panel
+
+    def on_mount(self) -> None:
+        table = self.query_one("#accounts-table", DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.reload()
+        self.kosma.data_signal.subscribe(self, lambda _: self.reload())
+        self.kosma.sync_signal.subscribe(self, self.on_sync_changed)
+        self.kosma.settings_signal.subscribe(self, lambda _: self.reload())
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def on_resize(self) -> None:
+        table = self.query_one("#accounts-table", DataTable)
+        width = max(17, self.size.width - 2 - FIXED_WIDTH)
+        column = table.columns.get(ColumnKey("account"))
+        if column is not None and column.width != width:
+            column.width = width
+            table.refresh(layout=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "back"
+
+    # -- data ------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.accounts = {a.name: a for a in self.store.accounts()}
+        self.consents = consent_views(self.store)
+        table = self.query_one("#accounts-table", DataTable)
+        cursor_key = self.selected_name()
+        with self.app.batch_update():
+            if [str(k.value) for k in table.rows] != list(self.accounts):
+                table.clear()
+                for account in self.accounts.values():
+                    table.add_row(*self.cells(account), key=account.name)
+            else:
+                for account in self.accounts.values():
+                    for (column, *_), cell in zip(COLUMNS, self.cells(account), strict=True):
+                        table.update_cell(account.name, column, cell)
+            if cursor_key in self.accounts:
+                table.move_cursor(row=table.get_row_index(cursor_key))
+        table.border_subtitle = f"{len(self.accounts)} of {len(self.accounts)}" if \
+            self.accounts else ""
+        self.update_panel()
+
+    def cells(self, account: BankAccount) -> list[Text]:
+        consent = consent_for(self.consents, account)
+        balance = account.balance or {}
+        amount = balance.get("booked")
+        if amount is None:
+            amount = balance.get("available")
+        currency = balance.get("currency") or account.currency
+        sync_state = self.kosma.sync_queue.state(account.name).state
+        if sync_state not in (RUNNING, QUEUED):
+            sync_state = (account.last_sync or {}).get("outcome", "")
+        mark, mark_style = SYNC_MARK.get(sync_state, ("", ""))
+        balance_style = "red" if amount is not None and amount < 0 else ""
+        return [
+            Text(mark, style=mark_style),
+            literal(account.name),
+            literal(account.bank),
+            literal(short_iban(account.iban or account.bank_account_no)),
+            Text(money(amount, currency), style=balance_style, justify="right"),
+            literal(account.last_integration_date or "-"),
+            consent_cell(consent),
+        ]
+
+    def selected_name(self) -> str | None:
+        table = self.query_one("#accounts-table", DataTable)
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def selected(self) -> BankAccount | None:
+        name = self.selected_name()
+        return self.accounts.get(name) if name else None
+
+    def update_panel(self) -> None:
+        self.query_one("#last-sync", Static).update(last_sync_text(self))
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self.update_panel()
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_transactions()
+
+    def on_sync_changed(self, name: str) -> None:
+        if name in self.accounts:
+            table = self.query_one("#accounts-table", DataTable)
+            table.update_cell(name, "sync", self.cells(self.accounts[name])[0])
+            self.update_panel()
+
+    # -- actions ---------------------------------------------------------
+
+    def need_account(self) -> BankAccount | None:
+        account = self.selected()
+        if account is None:
+            toast(self.app, "No bank account yet: press l to link a bank.", warning=True)
+        return account
+
+    def action_sync(self) -> None:
+        account = self.need_account()
+        if account is not None:
+            start_sync(self.kosma, account.name)
+
+    def action_sync_all(self) -> None:
+        names = list(self.accounts)
+        if not names:
+            toast(self.app, "No bank account yet: press l to link a bank.", warning=True)
+            return
+        added = self.kosma.sync(names)
+        toast(self.app, f"{len(added)} account(s) queued for sync.")
+        self.kosma.open_screen("sync")
+
+    def action_transactions(self) -> None:
+        account = self.need_account()
+        if account is not None:
+            self.kosma.open_screen("transactions", account=account.name)
+
+    def action_link(self) -> None:
+        self.kosma.open_screen("link")
+
+    def action_renew(self) -> None:
+        account = self.need_account()
+        if account is None:
+            return
+        consent = consent_for(self.consents, account)
+        if consent is None:
+            self.kosma.open_screen("link", company=account.company, bank=account.bank)
+        else:
+            self.kosma.renew(consent.consent.name)
+
+    def action_back(self) -> None:
+        """Home has nowhere to go back to."""
+
+
+def consent_cell(consent: ConsentView | None) -> Text:
+    if consent is None:
+        return Text("none", style="dim")
+    text = "exp." if consent.status == "expired" else consent.days_text
+    return Text(text, style=consent.style, justify="right")
+
+
+def start_sync(app: object, name: str) -> None:
+    """Sync one account: refusals (with the conflict's two remedies) are shown, not queued."""
+    from kosma_tui.core.sync import ConsentStartConflict, refusal
+    from kosma_tui.tui.app import KosmaApp
+    from kosma_tui.tui.screens.conflict import ConflictModal
+
+    assert isinstance(app, KosmaApp)
+    account = app.store.account(name)
+    if account is None:
+        return
+    refused = refusal(app.store, account)
+    if isinstance(refused, ConsentStartConflict):
+        app.push_screen(ConflictModal(refused))
+        return
+    if refused is not None:
+        report(app, refused, title=f"{clean(name)} cannot be synced")
+        return
+    if app.sync([name]):
+        toast(app, f"{name}: sync started.")
+    app.open_screen("sync")
+
+
+def last_sync_text(screen: AccountsScreen) -> Text:
+    """The selected account's details and last sync, then every consent that needs care."""
+    lines = Text()
+    account = screen.selected()
+    if account is not None:
+        lines.append(clean(account.name), style="bold")
+        where = account.iban or account.bank_account_no
+        lines.append(f" · {clean(account.company)} · {clean(where)}")
+        state = screen.kosma.sync_queue.state(account.name)
+        if state.state == RUNNING:
+            lines.append(f"\nsyncing: page {state.page} · {state.fetched:,} fetched")
+        elif state.state == QUEUED:
+            lines.append("\nqueued for sync")
+        else:
+            lines.append("\n" + describe_last_sync(account))
+    elif not screen.accounts:
+        lines.append("No bank accounts yet. Press l to Link Bank and Accounts")
+        if screen.kosma.demo:
+            lines.append(" (Demo Bank: Deutschland → Demo Bank → Demo Bank PSD2, "
+                         "user embedded, password 12345, OTP 12345)")
+        lines.append(".")
+    for view in screen.consents.values():
+        if view.status == "expired":
+            lines.append(f"\n{clean(view.consent.name)}: consent expired on {view.expiry_day}: "
+                         "press r to renew", style="red")
+        elif view.status == "expiring":
+            lines.append(f"\n{clean(view.consent.name)}: consent expires in "
+                         f"{view.days_left} days: press r to renew", style="#ffaf00")
+    return lines
+
+
+def describe_last_sync(account: BankAccount) -> str:
+    last = account.last_sync or {}
+    if not last.get("when"):
+        return "never synced: press s to sync"
+    when = when_text(last["when"]) + (" (daily job)" if last.get("unattended") else "")
+    outcome = last.get("outcome")
+    if outcome == "ok":
+        return (f"{last.get('new', 0):,} new, {last.get('updated', 0):,} updated, "
+                f"{last.get('skipped', 0):,} skipped · {when}")
+    error = last.get("error") or {}
+    word = "refused" if outcome == "refused" else "failed"
+    return clean(f"{word}: {error.get('message', '')} {error.get('remedy', '')}".rstrip()
+                 + f" · {when}")

@@ -1,0 +1,61 @@
+"""What every full screen shares: the header, the footer and Escape to go back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer
+
+from kosma_tui.tui.widgets.header import KosmaHeader
+
+if TYPE_CHECKING:
+    from kosma_tui.core.store import Store
+    from kosma_tui.tui.app import KosmaApp
+
+
+class KosmaScreen(Screen[None]):
+    """A full screen of the walkthrough. ``TITLE`` and ``PURPOSE`` feed the Help screen."""
+
+    TITLE: ClassVar[str] = ""
+    PURPOSE: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="back", tooltip="Go back to the previous screen"),
+    ]
+
+    @property
+    def kosma(self) -> KosmaApp:
+        return cast("KosmaApp", self.app)
+
+    @property
+    def store(self) -> Store:
+        return self.kosma.store
+
+    def compose(self) -> ComposeResult:
+        yield KosmaHeader()
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+
+class KosmaModal(ModalScreen[object]):
+    """A modal dialog; Escape closes it without an answer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="close", tooltip="Close this dialog"),
+    ]
+
+    @property
+    def kosma(self) -> KosmaApp:
+        return cast("KosmaApp", self.app)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

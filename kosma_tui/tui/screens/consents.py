@@ -1,0 +1,79 @@
+"""Consents: every Bank Consent with start, expiry, days left, status, Renew; never the token."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from kosma_tui.tui.feedback import toast
+from kosma_tui.tui.screens.base import KosmaScreen
+from kosma_tui.tui.status import consent_views
+from kosma_tui.tui.text import literal
+
+STATUS = {"active": "active", "expiring": "renew soon", "expired": "expired"}
+
+
+class ConsentsScreen(KosmaScreen):
+    TITLE = "Consents"
+    PURPOSE = ("Every Bank Consent (one per bank and company) with its start, expiry, days left "
+               "and status. Renew links the bank again with the Start Date at the oldest Last "
+               "Integration Date, so no transactions are missed. The consent token is never shown.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *KosmaScreen.BINDINGS,
+        Binding("r", "renew", "Renew", id="renew-consent",
+                tooltip="Link Bank and Accounts again for the selected consent"),
+        Binding("l", "app.open('link')", "Link bank", id="link", tooltip="Link a new bank"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        table: DataTable[Text] = DataTable(id="consents-table", cursor_type="row",
+                                           classes="table")
+        table.border_title = "Bank Consents"
+        yield table
+        yield Static("Enter or r renews the selected consent.", classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label, width in (("name", "Bank · Company", 26), ("start", "Start", 10),
+                                  ("expiry", "Expiry", 10), ("days", "Days", 7),
+                                  ("status", "Status", 10)):
+            table.add_column(label, key=key, width=width)
+        self.reload()
+        self.kosma.data_signal.subscribe(self, lambda _: self.reload())
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        table = self.query_one(DataTable)
+        views = consent_views(self.store)
+        with self.app.batch_update():
+            table.clear()
+            for view in sorted(views.values(), key=lambda v: v.consent.name):
+                c = view.consent
+                table.add_row(
+                    literal(f"{c.bank} · {c.company}"),
+                    literal(c.consent_start or "-"),
+                    Text(view.expiry_day),
+                    Text(view.days_text if view.status != "expired" else "-",
+                         style=view.style, justify="right"),
+                    Text(STATUS[view.status], style=view.style),
+                    key=c.name,
+                )
+        table.border_subtitle = f"{len(views)} consent(s)"
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_renew()
+
+    def action_renew(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            toast(self.app, "No Bank Consent yet: press l to link a bank.", warning=True)
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key is not None:
+            self.kosma.renew(str(key))

@@ -1,0 +1,394 @@
+"""Link Bank and Accounts: a wizard over ``core.linking.LinkFlow``.
+
+Company and Start Date → the portal's forms (country, bank, method, login,
+OTP or a decoupled wait) → choose accounts → summary with the consent expiry.
+Escape goes back a step: the portal cannot undo a submission, so going back
+ends the portal session and replays the earlier choices (never a password or
+OTP) into a new one. Ctrl+C cancels linking and always ends the portal session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from kosma_tui.core.errors import KosmaError, UsageError
+from kosma_tui.core.forms import CONSUMER_INPUT_NEEDED, FINISHED, PROCESSING, Form, Step
+from kosma_tui.tui.feedback import toast
+from kosma_tui.tui.screens.base import KosmaScreen
+from kosma_tui.tui.screens.confirm import ConfirmModal
+from kosma_tui.tui.text import clean
+from kosma_tui.tui.widgets.link_steps import (
+    AccountsStep,
+    ErrorStep,
+    StartStep,
+    SummaryStep,
+    WaitStep,
+)
+from kosma_tui.tui.widgets.step_form import ChoiceStep, InputStep, single_choice
+
+if TYPE_CHECKING:
+    from kosma_tui.core.linking import LinkFlow, LinkSummary
+    from kosma_tui.core.portal import LinkResult, PortalClient
+
+PHASES = ("Company and Start Date", "Country", "Bank", "Login method", "Login", "Confirm",
+          "Accounts", "Summary")
+CHOICE_PHASE = {"country_code": 2, "bank_code": 3, "interface": 4}
+
+
+@dataclass
+class Submission:
+    form_identifier: str
+    values: dict[str, str]
+    replayable: bool  # a choice: no secret, safe to send again into a new session
+
+
+def phase_of(step: Step) -> int:
+    """Which of PHASES a portal step is (1-based)."""
+    if step.state == PROCESSING:
+        return 6
+    form = step.form
+    if form is None:
+        return 6
+    choice = single_choice(form)
+    if choice is not None:
+        return CHOICE_PHASE.get(choice.key, 4)
+    keys = " ".join(f"{e.key} {e.label}".upper() for e in form.inputs)
+    return 6 if any(w in keys for w in ("TAN", "OTP")) else 5
+
+
+class LinkScreen(KosmaScreen):
+    TITLE = "Link Bank and Accounts"
+    PURPOSE = ("Link a bank: choose the Company and Start Date (today by default; empty is the "
+               "fiscal year start; older dates count against the plan's transaction limit), "
+               "then country, bank (type to filter by name, BIC or code), login method, "
+               "login and OTP or an approval in the banking app, then the accounts to add. "
+               "The consent lasts 90 days; renewing starts at the oldest Last Integration Date.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="back", tooltip="Go back one step"),
+        Binding("ctrl+c", "cancel_link", "Cancel linking", id="cancel-link", priority=True,
+                tooltip="Stop linking and end the portal session"),
+    ]
+    STEP_BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Choose / Submit", id="link-submit",
+                tooltip="Choose the highlighted option or submit the form"),
+        Binding("space", "toggle", "Toggle account", id="link-toggle",
+                tooltip="On the accounts step: add or leave out an account"),
+    ]
+
+    def __init__(self, company: str | None = None, bank: str | None = None,
+                 start_text: str | None = None, country: str | None = None) -> None:
+        super().__init__()
+        self.company = company or ""
+        self.bank = bank
+        self.start_text = start_text
+        self.country = country
+        self.flow: LinkFlow | None = None
+        self.history: list[Submission] = []
+        self.labels: dict[str, str] = {}
+        self.phase = "start"
+        self.phase_no = 1
+        self.result: LinkResult | None = None
+        self.summary: LinkSummary | None = None
+        self.busy = False
+        self._stack: AsyncExitStack | None = None
+        self._client: PortalClient | None = None
+        self._poller: Any = None
+
+    # -- layout ----------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="link-title", markup=False)
+        body = Vertical(id="link-body")
+        body.border_title = PHASES[0]
+        yield body
+
+    async def on_mount(self) -> None:
+        if not self.company:
+            companies = self.store.companies()
+            self.company = companies[0].name if companies else ""
+        if self.bank and not self.country:
+            record = self.store.bank(self.bank)
+            self.country = record.country_code if record and record.country_code else None
+        await self.show_start()
+
+    def update_title(self) -> None:
+        parts = [f" Link Bank and Accounts · step {self.phase_no} of {len(PHASES)}"]
+        chosen = [clean(v) for k, v in self.labels.items() if k in ("bank_code", "interface")]
+        if chosen:  # from the bank on, the bank and method say more than the company
+            parts += chosen
+        else:
+            parts.append(clean(self.company))
+            if self.flow is not None:
+                parts.append(f"from {self.flow.start_date.date.isoformat()}")
+        self.query_one("#link-title", Static).update(" · ".join(parts))
+
+    async def show(self, widget: Widget, phase: str, phase_no: int, title: str) -> None:
+        self.phase, self.phase_no = phase, phase_no
+        body = self.query_one("#link-body", Vertical)
+        body.border_title = clean(title)
+        await body.remove_children()
+        await body.mount(widget)
+        self.update_title()
+
+    async def show_start(self) -> None:
+        from kosma_tui.core.linking import default_start_text
+
+        self.labels = {}
+        if self.start_text is None:
+            try:
+                self.start_text = default_start_text(self.store, self.company, self.bank)
+            except KosmaError:
+                self.start_text = ""
+        title = PHASES[0] + (f" · renewing {clean(self.bank)}" if self.bank else "")
+        await self.show(StartStep(self.store, self.company, self.start_text, self.bank),
+                        "start", 1, title)
+
+    # -- portal client ---------------------------------------------------
+
+    async def client(self) -> PortalClient:
+        if self._client is None:
+            self._stack = AsyncExitStack()
+            self._client = await self._stack.enter_async_context(self.kosma.portal())
+        return self._client
+
+    async def close_client(self) -> None:
+        stack, self._stack, self._client = self._stack, None, None
+        if stack is not None:
+            with contextlib.suppress(Exception):
+                await stack.aclose()
+
+    # -- running portal work ---------------------------------------------
+
+    def run(self, work: Any) -> None:
+        self.run_worker(self._guarded(work), group="link", exclusive=True, exit_on_error=False)
+
+    async def _guarded(self, work: Any) -> None:
+        body = self.query_one("#link-body", Vertical)
+        self.busy = True
+        body.loading = True
+        try:
+            await work
+        except UsageError as exc:
+            self.inline_error(exc)
+        except KosmaError as exc:
+            await self.fail(exc)
+        finally:
+            self.busy = False
+            body.loading = False
+
+    def inline_error(self, exc: KosmaError) -> None:
+        for widget in self.query(InputStep):
+            widget.show_error(exc.sentence())
+            return
+        for start in self.query(StartStep):
+            start.query_one("#start-error", Static).update(f"✗ {clean(exc.sentence())}")
+            return
+        self.app.notify(clean(exc.sentence()), severity="error", markup=False)
+
+    async def fail(self, exc: KosmaError) -> None:
+        """A failure ends the flow (LinkFlow ended the portal session): say what and what next."""
+        if self.flow is not None:
+            await self.flow.cancel()
+        self.flow = None
+        await self.show(ErrorStep(exc), "error", self.phase_no, "Linking stopped")
+
+    async def new_flow(self, company: str, start_text: str) -> Step:
+        from kosma_tui.core.linking import LinkFlow, resolve_start_date
+
+        start = resolve_start_date(self.store, company, start_text)
+        self.company, self.start_text = company, start_text
+        self.flow = LinkFlow(self.store, await self.client(), company, start,
+                             country_code=self.country)
+        self.history = []
+        return await self.flow.start()
+
+    async def show_step(self, step: Step) -> None:
+        if step.state == CONSUMER_INPUT_NEEDED and step.form is not None:
+            await self.show_form(step, step.form)
+        elif step.state == PROCESSING:
+            texts = [getattr(e, "text", "") for e in (step.form.elements if step.form else [])]
+            text = " ".join(t for t in texts if t) or "Approve the login in your banking app."
+            await self.show(WaitStep(text, animate=not self.kosma.frozen),
+                            "wait", 6, "Approve in your banking app")
+            self._poller = self.run_worker(self.poll(), group="link-poll", exclusive=True,
+                                           exit_on_error=False)
+        elif step.state == FINISHED:
+            assert self.flow is not None
+            self.result = await self.flow.fetch_result()
+            await self.show(AccountsStep(self.result.accounts), "accounts", 7,
+                            f"Accounts at {clean(self.result.bank.bank_name)}")
+
+    async def show_form(self, step: Step, form: Form) -> None:
+        number = phase_of(step)
+        choice = single_choice(form)
+        if choice is not None:
+            query, preselect = "", None
+            if choice.key == "bank_code" and self.bank:
+                query = self.bank
+            if choice.key == "country_code" and self.country:
+                preselect = self.country
+            widget: Widget = ChoiceStep(form, choice, query=query, preselect=preselect)
+            title = choice.label or PHASES[number - 1]
+            if choice.key == "bank_code" and "country_code" in self.labels:
+                title = f"Bank in {self.labels['country_code']}"
+        else:
+            widget = InputStep(form, step.error_message)
+            title = "Confirm with your OTP" if number == 6 else "Log in to your bank"
+        await self.show(widget, "form", number, title)
+
+    async def poll(self) -> None:
+        flow = self.flow
+        if flow is None or flow.step is None:
+            return
+        try:
+            step = flow.step
+            while step.state == PROCESSING:
+                step = await flow.poll()
+            await self.show_step(step)
+        except KosmaError as exc:
+            if self.flow is flow:
+                await self.fail(exc)
+
+    # -- messages from the steps -----------------------------------------
+
+    def on_start_step_continue(self, message: StartStep.Continue) -> None:
+        async def work() -> None:
+            step = await self.new_flow(message.company, message.start_text)
+            await self.show_step(step)
+
+        self.run(work())
+
+    def on_choice_step_chosen(self, message: ChoiceStep.Chosen) -> None:
+        self.labels[message.key] = message.label
+        self.submit({message.key: message.value}, replayable=True)
+
+    def on_input_step_submitted(self, message: InputStep.Submitted) -> None:
+        self.submit(message.values, replayable=False)
+
+    def submit(self, values: dict[str, str], *, replayable: bool) -> None:
+        flow = self.flow
+        if flow is None or flow.step is None or flow.step.form is None:
+            return
+        entry = Submission(flow.step.form.form_identifier, values, replayable)
+
+        async def work() -> None:
+            step = await flow.submit(values)
+            self.history.append(entry)
+            await self.show_step(step)
+
+        self.run(work())
+
+    def on_accounts_step_chosen(self, message: AccountsStep.Chosen) -> None:
+        if self.flow is None or self.result is None:
+            return
+        if not message.ids:
+            self.notify("Tick at least one account (space), or press ctrl+c to cancel.",
+                        severity="warning", markup=False)
+            return
+        try:
+            self.summary = self.flow.save(self.result, message.ids)
+        except KosmaError as exc:
+            self.run(self.fail(exc))
+            return
+        self.kosma.data_signal.publish("accounts")
+        toast(self.app, f"{self.summary.bank.name} linked: {len(self.summary.added)} added, "
+                        f"{len(self.summary.updated)} updated.")
+        self.run(self.show(SummaryStep(self.summary, self.company), "summary", 8, "Summary"))
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        button = event.button.id
+        if button == "cancel-wait":
+            await self.action_cancel_link()
+        elif button == "restart":
+            await self.show_start()
+        elif button == "close-link":
+            await self.leave()
+        elif button == "done":
+            await self.leave()
+        elif button == "sync-linked" and self.summary is not None:
+            names = [a.name for a in self.summary.added + self.summary.updated]
+            await self.leave()
+            self.kosma.sync(names)
+            self.kosma.open_screen("sync")
+
+    # -- back, cancel, leave ---------------------------------------------
+
+    async def action_back(self) -> None:
+        if self.busy:
+            self.app.bell()
+            return
+        if self.phase == "start" or self.phase == "summary":
+            await self.leave()
+        elif self.phase == "error":
+            await self.show_start()
+        elif self.phase == "accounts":
+            def answer(confirmed: object) -> None:
+                if confirmed:
+                    self.run(self.leave())
+
+            self.app.push_screen(ConfirmModal(
+                "Leave linking?", "The bank login is complete, but no account or consent is "
+                "saved unless you add the accounts. Leave anyway?", yes="Leave"), answer)
+        else:
+            self.run(self.go_back())
+
+    async def go_back(self) -> None:
+        """Show the previous form: a new portal session with the earlier choices replayed."""
+        if self._poller is not None:
+            self._poller.cancel()
+        target = len(self.history) - 1
+        replay = self.history[:max(target, 0)]
+        if self.flow is not None:
+            await self.flow.cancel()
+            self.flow = None
+        if target < 0:
+            await self.show_start()
+            return
+        step = await self.new_flow(self.company, self.start_text or "")
+        assert self.flow is not None
+        for entry in replay:
+            form = step.form
+            if (not entry.replayable or step.state != CONSUMER_INPUT_NEEDED or form is None
+                    or form.form_identifier != entry.form_identifier):
+                break
+            step = await self.flow.submit(entry.values)
+            self.history.append(entry)
+        keep = {k for e in self.history for k in e.values}
+        self.labels = {k: v for k, v in self.labels.items() if k in keep}
+        await self.show_step(step)
+
+    async def action_cancel_link(self) -> None:
+        for worker in self.workers:
+            worker.cancel()
+        flow, self.flow = self.flow, None
+        if flow is not None and not flow.closed:
+            await flow.cancel()
+            toast(self.app, "Linking cancelled; the portal session was ended. Nothing was saved.",
+                  warning=True)
+        await self.leave()
+
+    async def leave(self) -> None:
+        flow, self.flow = self.flow, None
+        if flow is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(flow.cancel(), 20)
+        await self.close_client()
+        if self.is_current:
+            self.app.pop_screen()
+
+    async def on_unmount(self) -> None:
+        flow, self.flow = self.flow, None
+        if flow is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(flow.cancel(), 5)
+        await self.close_client()

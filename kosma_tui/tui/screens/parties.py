@@ -1,0 +1,228 @@
+"""Parties for automatic party matching: list, add, edit, delete (confirmed), import CSV."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from kosma_tui.core.errors import KosmaError, UsageError
+from kosma_tui.core.records import Party
+from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.screens.base import KosmaModal, KosmaScreen
+from kosma_tui.tui.screens.confirm import ConfirmModal
+from kosma_tui.tui.text import clean, literal
+
+PARTY_TYPES = ("Customer", "Supplier", "Employee")
+
+
+def split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+class PartiesScreen(KosmaScreen):
+    TITLE = "Parties"
+    PURPOSE = ("Customers, Suppliers and Employees with their IBANs and account numbers. With "
+               "party matching on (Banking Settings), a synced transaction whose counterparty "
+               "matches one gets that party. Import a CSV with the columns "
+               "party_type,name,iban,account_number.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *KosmaScreen.BINDINGS,
+        Binding("n", "add", "Add", id="party-add", tooltip="Add a party"),
+        Binding("e", "edit", "Edit", id="party-edit", tooltip="Edit the selected party"),
+        Binding("d,delete", "delete", "Delete", id="party-delete",
+                tooltip="Delete the selected party (asks first)"),
+        Binding("i", "import_csv", "Import CSV", id="party-import",
+                tooltip="Import parties from a CSV file"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        table: DataTable[Text] = DataTable(id="parties-table", cursor_type="row",
+                                           classes="table")
+        table.border_title = "Parties"
+        yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label, width in (("type", "Type", 8), ("name", "Name", 26),
+                                  ("ibans", "IBANs", 24), ("numbers", "Account no.", 12)):
+            table.add_column(label, key=key, width=width)
+        self.reload()
+
+    def reload(self) -> None:
+        table = self.query_one(DataTable)
+        self.parties = {f"{p.party_type}\x00{p.name}": p for p in
+                        sorted(self.store.parties(), key=lambda p: (p.party_type, p.name))}
+        with self.app.batch_update():
+            table.clear()
+            for key, p in self.parties.items():
+                table.add_row(literal(p.party_type), literal(p.name),
+                              literal(", ".join(p.ibans)), literal(", ".join(p.account_numbers)),
+                              key=key)
+        table.border_subtitle = f"{len(self.parties):,} parties"
+
+    def selected(self) -> Party | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.parties.get(str(key))
+
+    def action_add(self) -> None:
+        self.app.push_screen(PartyModal(None), self.after_edit)
+
+    def action_edit(self) -> None:
+        party = self.selected()
+        if party is not None:
+            self.app.push_screen(PartyModal(party), self.after_edit)
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_edit()
+
+    def after_edit(self, result: object) -> None:
+        if result:
+            self.reload()
+
+    def action_delete(self) -> None:
+        party = self.selected()
+        if party is None:
+            return
+
+        def done(confirmed: object) -> None:
+            if confirmed:
+                try:
+                    self.store.delete_party(party.party_type, party.name)
+                except KosmaError as exc:
+                    report(self.app, exc)
+                    return
+                toast(self.app, f"{party.party_type} {party.name} deleted.")
+                self.reload()
+
+        self.app.push_screen(ConfirmModal(
+            "Delete party", f"Delete the {party.party_type} {clean(party.name)}? Transactions "
+            "already matched keep their party."), done)
+
+    def action_import_csv(self) -> None:
+        self.app.push_screen(ImportModal(), self.after_edit)
+
+
+class PartyModal(KosmaModal):
+    """Add or edit one party; answers True when saved."""
+
+    def __init__(self, party: Party | None) -> None:
+        super().__init__()
+        self.party = party
+
+    def compose(self) -> ComposeResult:
+        p = self.party
+        with Vertical(classes="dialog") as dialog:
+            dialog.border_title = "Edit party" if p else "Add party"
+            yield Label("Type")
+            yield Select([(t, t) for t in PARTY_TYPES], value=p.party_type if p else "Customer",
+                         allow_blank=False, id="party-type", compact=True)
+            yield Label("Name")
+            yield Input(p.name if p else "", id="party-name", compact=True)
+            yield Label("IBANs (comma separated)")
+            yield Input(", ".join(p.ibans) if p else "", id="party-ibans", compact=True)
+            yield Label("Account numbers (comma separated)")
+            yield Input(", ".join(p.account_numbers) if p else "", id="party-numbers",
+                        compact=True)
+            yield Static("", id="party-error", classes="error", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Save", id="save", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#party-name", Input).focus()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.save()
+        else:
+            self.dismiss(None)
+
+    def save(self) -> None:
+        name = self.query_one("#party-name", Input).value.strip()
+        error = self.query_one("#party-error", Static)
+        if not name:
+            error.update("✗ A party needs a name.")
+            return
+        party = Party(
+            party_type=str(self.query_one("#party-type", Select).value),
+            name=name,
+            ibans=["".join(i.split()).upper() for i in
+                   split_list(self.query_one("#party-ibans", Input).value)],
+            account_numbers=split_list(self.query_one("#party-numbers", Input).value),
+        )
+        store = self.kosma.store
+        try:
+            with store.locked():
+                old = self.party
+                if old and (old.party_type, old.name) != (party.party_type, party.name):
+                    store.delete_party(old.party_type, old.name)
+                store.save_party(party)
+        except KosmaError as exc:
+            error.update(f"✗ {exc.sentence()}")
+            return
+        toast(self.app, f"{party.party_type} {party.name} saved.")
+        self.dismiss(True)
+
+
+class ImportModal(KosmaModal):
+    """Import a parties CSV through the core; answers True when something was imported."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as dialog:
+            dialog.border_title = "Import parties from CSV"
+            yield Static("Columns: party_type,name,iban,account_number (a header row first).",
+                         markup=False)
+            yield Input(placeholder="/path/to/parties.csv", id="csv-path", compact=True)
+            yield Static("", id="import-error", classes="error", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Import", id="import", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.run_import()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "import":
+            self.run_import()
+        else:
+            self.dismiss(None)
+
+    def run_import(self) -> None:
+        error = self.query_one("#import-error", Static)
+        text = self.query_one(Input).value.strip()
+        if not text:
+            error.update("✗ Type the path of the CSV file.")
+            return
+        try:
+            importer = importlib.import_module("kosma_tui.core.parties").import_csv
+        except (ModuleNotFoundError, AttributeError):
+            error.update("✗ CSV import is not available in this version.")
+            return
+        try:
+            result = importer(self.kosma.store, Path(text).expanduser())
+        except KosmaError as exc:
+            error.update(f"✗ {clean(exc.sentence())}")
+            return
+        except OSError as exc:
+            error.update(f"✗ {clean(UsageError(f'Cannot read {text}: {exc.strerror}.').message)}")
+            return
+        count = result if isinstance(result, int) else getattr(result, "imported", None)
+        toast(self.app, f"Imported {count:,} parties." if isinstance(count, int)
+              else "Parties imported.")
+        self.dismiss(True)

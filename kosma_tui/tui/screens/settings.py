@@ -1,0 +1,228 @@
+"""Banking Settings: validation as you type, Save, the subscription, Link Bank and Accounts."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static, Switch
+
+from kosma_tui.core import validation
+from kosma_tui.core.errors import KosmaError, UsageError
+from kosma_tui.core.records import BankingSettings
+from kosma_tui.tui.feedback import report, sentence, toast
+from kosma_tui.tui.screens.base import KosmaScreen
+from kosma_tui.tui.text import clean
+
+SWITCHES = (
+    ("enabled", "Enabled"),
+    ("use_test_environment", "Test environment"),
+    ("enable_party_matching", "Party matching"),
+    ("enable_fuzzy_matching", "Fuzzy matching"),
+)
+
+
+def field_row(label: str, widget: Widget, name: str) -> ComposeResult:
+    with Horizontal(classes="field-row"):
+        yield Label(label, classes="field-label", markup=False)
+        yield widget
+    message = Static("", id=f"msg-{name}", classes="field-msg", markup=False)
+    message.display = False
+    yield message
+
+
+class SettingsScreen(KosmaScreen):
+    TITLE = "Banking Settings"
+    PURPOSE = ("The banking portal: admin URL, Customer ID and Portal API Token (masked once "
+               "stored), party matching and reminders. Leave the admin URL empty to use the "
+               "built-in Demo Bank portal. After Save the subscription (usage, limit, status, "
+               "plan end, billing portal) is fetched and shown.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *KosmaScreen.BINDINGS,
+        Binding("ctrl+s", "save", "Save", id="save-settings",
+                tooltip="Check and save Banking Settings, then fetch the subscription"),
+        Binding("ctrl+l", "link", "Link Bank and Accounts", id="link",
+                tooltip="Link Bank and Accounts"),
+        Binding("ctrl+r", "subscription", "Subscription", id="fetch-subscription",
+                tooltip="Fetch the subscription details again"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        s = self.store.settings()
+        form = VerticalScroll(id="settings-scroll")
+        form.border_title = "Banking Settings"
+        with form:
+            yield from field_row("Admin URL", Input(
+                s.admin_url, placeholder="empty: built-in Demo Bank portal", id="admin_url",
+                compact=True), "admin_url")
+            yield from field_row("Customer ID", Input(
+                s.customer_id, placeholder="from the welcome email", id="customer_id",
+                compact=True), "customer_id")
+            token_hint = f"stored {s.masked_token()}: type to replace" if s.api_token else \
+                "from the welcome email"
+            yield from field_row("Portal API Token", Input(
+                "", password=True, placeholder=token_hint, id="api_token", compact=True),
+                "api_token")
+            for name, label in SWITCHES:
+                yield from field_row(label, Switch(bool(getattr(s, name)), id=name,
+                                                   compact=True), name)
+            yield from field_row("Reminder days", Input(
+                str(s.reminder_days), id="reminder_days", compact=True, type="integer"),
+                "reminder_days")
+            yield from field_row("Lookback days", Input(
+                str(s.lookback_days), id="lookback_days", compact=True, type="integer"),
+                "lookback_days")
+            with Horizontal(classes="buttons"):
+                yield Button("Save", id="save", variant="primary", compact=True)
+                yield Button("Link Bank and Accounts", id="link", compact=True)
+        panel = Static(self.mode_note(s), id="subscription", markup=False)
+        panel.border_title = "Subscription"
+        yield panel
+
+    def mode_note(self, s: BankingSettings) -> str:
+        if s.demo:
+            return ("Demo mode: the built-in Demo Bank portal is used. Save to fetch the "
+                    "subscription.")
+        return "Save to fetch the subscription."
+
+    def on_mount(self) -> None:
+        self.query_one("#admin_url", Input).focus()
+        self.check()
+
+    # -- validation as you type ------------------------------------------
+
+    def value(self, name: str) -> Any:
+        widget = self.query_one(f"#{name}")
+        return widget.value  # type: ignore[attr-defined]
+
+    def problems(self) -> dict[str, str]:
+        """Field -> what is wrong with it now (nothing saved)."""
+        stored = self.store.settings()
+        found: dict[str, str] = {}
+        url = self.value("admin_url").strip()
+        if url:
+            try:
+                validation.admin_url(url, "The admin URL")
+            except UsageError as exc:
+                found["admin_url"] = exc.message
+        if self.value("enabled"):
+            if not url:
+                found["admin_url"] = ("Enabled needs an admin URL (leave both empty and off "
+                                      "for the Demo Bank portal).")
+            if not self.value("customer_id").strip():
+                found["customer_id"] = "Enabled needs a Customer ID."
+            if not (self.value("api_token").strip() or stored.api_token):
+                found["api_token"] = "Enabled needs a Portal API Token."  # noqa: S105
+        for name, label, top in (("reminder_days", "Reminder days", 89),
+                                 ("lookback_days", "Lookback days", 90)):
+            try:
+                validation.positive_int(self.value(name) or "", label, top)
+            except UsageError as exc:
+                found[name] = exc.message
+        return found
+
+    def check(self) -> dict[str, str]:
+        found = self.problems()
+        for name in ("admin_url", "customer_id", "api_token", "reminder_days", "lookback_days",
+                     "enabled"):
+            message = self.query_one(f"#msg-{name}", Static)
+            text = found.get(name, "")
+            message.update(Text(f"✗ {text}") if text else "")
+            message.display = bool(text)
+        return found
+
+    def on_input_changed(self, _event: Input.Changed) -> None:
+        self.check()
+
+    def on_switch_changed(self, _event: Switch.Changed) -> None:
+        self.check()
+
+    # -- actions ---------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        elif event.button.id == "link":
+            self.action_link()
+
+    def action_save(self) -> None:
+        found = self.check()
+        if found:
+            first = next(iter(found.values()))
+            self.app.notify(f"{clean(first)} Nothing was saved.", title="Settings not saved",
+                            severity="error", markup=False)
+            return
+        new = BankingSettings.from_dict(self.store.settings().to_dict())
+        new.admin_url = validation.admin_url(self.value("admin_url")) \
+            if self.value("admin_url").strip() else ""
+        new.customer_id = self.value("customer_id").strip()
+        token = self.value("api_token").strip()
+        if token:
+            new.api_token = token
+        for name, _label in SWITCHES:
+            setattr(new, name, bool(self.value(name)))
+        new.reminder_days = int(self.value("reminder_days"))
+        new.lookback_days = int(self.value("lookback_days"))
+        try:
+            self.store.save_settings(new)
+        except KosmaError as exc:
+            report(self.app, exc, title="Settings not saved")
+            return
+        token_input = self.query_one("#api_token", Input)
+        token_input.value = ""
+        if new.api_token:
+            token_input.placeholder = f"stored {new.masked_token()}: type to replace"
+        toast(self.app, "Banking Settings saved.")
+        self.kosma.settings_signal.publish(None)
+        self.kosma.data_signal.publish("settings")
+        self.action_subscription()
+
+    def action_subscription(self) -> None:
+        settings = self.store.settings()
+        panel = self.query_one("#subscription", Static)
+        if not settings.effectively_enabled:
+            panel.update("Banking Settings are disabled: no subscription is fetched.")
+            return
+        panel.update("Fetching the subscription…")
+        self.fetch_subscription()
+
+    @work(exclusive=True, group="subscription")
+    async def fetch_subscription(self) -> None:
+        panel = self.query_one("#subscription", Static)
+        try:
+            async with self.kosma.portal() as client:
+                details = await client.fetch_subscription_details()
+        except KosmaError as exc:
+            panel.update(Text(f"✗ {sentence(exc)}", style="red"))
+            report(self.app, exc, title="Subscription not fetched")
+            return
+        panel.update(subscription_text(details))
+
+    def action_link(self) -> None:
+        self.kosma.open_screen("link")
+
+
+def subscription_text(details: list[Any]) -> Text:
+    if not details:
+        return Text("The portal returned no subscription.")
+    text = Text()
+    for i, sub in enumerate(details):
+        if i:
+            text.append("\n")
+        usage, limit = sub.usage, sub.transaction_limit
+        used = (f"{usage:,} of {limit:,} transactions used" if usage is not None and limit
+                else f"{usage or 0:,} transactions used")
+        status = clean(sub.subscription_status)
+        text.append(f"{clean(sub.full_name)} · ")
+        text.append(status, style="green" if status.lower() == "active" else "bold red")
+        text.append(f" · {used}")
+        if sub.plan_end_date:
+            text.append(f" · plan ends {clean(sub.plan_end_date)}")
+        if sub.billing_portal:
+            text.append(f"\nBilling portal: {clean(sub.billing_portal)}")
+    return text

@@ -1,0 +1,173 @@
+"""Sync: per-account progress bars and live counts, the queue and the results."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Label, ProgressBar, Static
+
+from kosma_tui.tui.feedback import report, sentence, toast
+from kosma_tui.tui.screens.base import KosmaScreen
+from kosma_tui.tui.sync_queue import IDLE, QUEUED, RUNNING, AccountSync
+from kosma_tui.tui.text import clean
+
+if TYPE_CHECKING:
+    from kosma_tui.tui.app import KosmaApp
+
+
+def describe(state: AccountSync) -> str:
+    if state.state == QUEUED:
+        return "queued"
+    if state.state == RUNNING:
+        if state.phase == "balances":
+            return "reading balances"
+        if state.phase in ("saving", "done"):
+            return f"saving · {state.fetched:,} fetched"
+        return f"page {state.page} · {state.fetched:,} fetched"
+    if state.state == "ok" and state.result is not None:
+        r = state.result
+        parts = [f"{r.new:,} new"]
+        if r.updated:
+            parts.append(f"{r.updated:,} updated")
+        if r.skipped:
+            parts.append(f"{r.skipped:,} skipped")
+        return f"done: {', '.join(parts)} · {r.fetched:,} fetched"
+    if state.state in ("failed", "refused") and state.error is not None:
+        return f"{state.state}: {sentence(state.error)}"
+    return "not synced in this session"
+
+
+def announce(app: KosmaApp, state: AccountSync) -> None:
+    """A toast for a finished account."""
+    if state.state == "ok" and state.result is not None:
+        toast(app, describe(state).removeprefix("done: "), title=f"{state.name} synced")
+    elif state.error is not None:
+        report(app, state.error, title=f"{state.name}: sync {state.state}")
+
+
+class SyncRow(Widget):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.account = name
+
+    def compose(self) -> ComposeResult:
+        yield Label(clean(self.account)[:21], classes="sync-name", markup=False)
+        yield ProgressBar(total=1, show_eta=False, classes="sync-bar")
+        yield Label("", classes="sync-text", markup=False)
+
+    def show(self, state: AccountSync) -> None:
+        bar = self.query_one(ProgressBar)
+        if state.state == RUNNING:
+            bar.update(total=None)
+        elif state.state == "ok":
+            bar.update(total=1, progress=1)
+        else:
+            bar.update(total=1, progress=0)
+        text = self.query_one(".sync-text", Label)
+        text.update(describe(state))
+        text.set_class(state.state in ("failed", "refused"), "error")
+
+
+class SyncScreen(KosmaScreen):
+    TITLE = "Sync"
+    PURPOSE = ("Manual sync. Accounts are synced one at a time in the background while you keep "
+               "using the app; each shows a progress bar, the page being read and the "
+               "transactions fetched; the queue waits below it and the result is announced.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *KosmaScreen.BINDINGS,
+        Binding("s", "sync", "Sync", id="sync-account", tooltip="Sync the selected account"),
+        Binding("a", "sync_all", "Sync all", id="sync-all", tooltip="Queue every account"),
+        Binding("x", "cancel", "Stop", id="sync-cancel",
+                tooltip="Stop the running sync (what was read is kept) and empty the queue"),
+        Binding("up", "move(-1)", "Up", id="up", show=False),
+        Binding("down", "move(1)", "Down", id="down", show=False),
+        Binding("enter", "details", "Resolve", id="sync-details",
+                tooltip="Show what to do about the selected account's refusal or failure"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        box = VerticalScroll(id="sync-list")
+        box.border_title = "Sync"
+        box.can_focus = False
+        with box:
+            for account in self.store.accounts():
+                yield SyncRow(account.name)
+        yield Static("", id="sync-summary", classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.index = 0
+        self.refresh_rows()
+        self.kosma.sync_signal.subscribe(self, lambda _: self.refresh_rows())
+
+    def rows(self) -> list[SyncRow]:
+        return list(self.query(SyncRow))
+
+    def refresh_rows(self) -> None:
+        queue = self.kosma.sync_queue
+        rows = self.rows()
+        for i, row in enumerate(rows):
+            row.show(queue.state(row.account))
+            row.set_class(i == self.index, "-selected")
+        states = [queue.state(r.account).state for r in rows]
+        summary = self.query_one("#sync-summary", Static)
+        if not rows:
+            summary.update("No bank accounts yet: press l on Accounts to link a bank.")
+        else:
+            summary.update(f"{states.count(RUNNING)} running · {states.count(QUEUED)} queued · "
+                           f"{states.count('ok')} done · "
+                           f"{states.count('failed') + states.count('refused')} not synced")
+
+    def selected(self) -> str | None:
+        rows = self.rows()
+        return rows[self.index].account if rows else None
+
+    def action_move(self, delta: int) -> None:
+        rows = self.rows()
+        if rows:
+            self.index = max(0, min(len(rows) - 1, self.index + delta))
+            self.refresh_rows()
+            rows[self.index].scroll_visible()
+
+    def action_sync(self) -> None:
+        from kosma_tui.tui.screens.accounts import start_sync
+
+        name = self.selected()
+        if name is not None:
+            start_sync(self.kosma, name)
+
+    def action_sync_all(self) -> None:
+        added = self.kosma.sync([r.account for r in self.rows()])
+        toast(self.app, f"{len(added)} account(s) queued for sync.")
+
+    def action_cancel(self) -> None:
+        if not self.kosma.sync_queue.busy:
+            toast(self.app, "Nothing is syncing.")
+            return
+        dropped = self.kosma.sync_queue.cancel()
+        for name in dropped:
+            self.kosma.sync_signal.publish(name)
+        toast(self.app, "Stopping the sync; what was read is kept.", warning=True)
+
+    def action_details(self) -> None:
+        from kosma_tui.core.sync import ConsentStartConflict, refusal
+        from kosma_tui.tui.screens.conflict import ConflictModal
+
+        name = self.selected()
+        account = self.store.account(name) if name else None
+        if account is None:
+            return
+        refused = refusal(self.store, account)
+        if isinstance(refused, ConsentStartConflict):
+            self.app.push_screen(ConflictModal(refused))
+        elif refused is not None:
+            report(self.app, refused, title=f"{name} cannot be synced")
+        else:
+            state = self.kosma.sync_queue.state(account.name)
+            if state.state in (IDLE, "ok"):
+                toast(self.app, f"{name} can be synced: press s.")
+            else:
+                toast(self.app, describe(state), title=name)

@@ -1,0 +1,68 @@
+"""Bank text for the terminal: literal (never markup) and free of control characters.
+
+Everything a bank or the portal sends (names, references, counterparties) goes
+through ``clean``/``literal`` before it reaches a widget, so ``[bold]ACME[/]``
+keeps its brackets and an ESC never reaches the terminal.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from rich.text import Text
+
+from kosma_tui.core.money import format_amount
+
+
+def clean(value: object) -> str:
+    """The text with every non-printable character shown as a visible escape."""
+    text = "" if value is None else str(value)
+    if text.isprintable():
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        elif ch in "\t\n\r":
+            out.append(" ")
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append("\ufffd")
+    return "".join(out)
+
+
+def literal(value: object, style: str = "") -> Text:
+    """A rich Text holding ``value`` verbatim (no markup parsing), cleaned."""
+    return Text(clean(value), style=style, no_wrap=False)
+
+
+def money(minor: int | None, currency: str, *, sign: bool = False) -> str:
+    if minor is None:
+        return "-"
+    return f"{format_amount(minor, currency, sign=sign)}"
+
+
+def short_iban(iban: str) -> str:
+    """``DE89 …3000``: country and check digits, then the last four characters."""
+    compact = "".join(clean(iban).split())
+    if len(compact) <= 8:
+        return compact
+    return f"{compact[:4]} …{compact[-4:]}"
+
+
+def day(value: str | date | datetime | None) -> str:
+    """``YYYY-MM-DD`` of a date, datetime or ISO text; ``-`` when empty."""
+    if not value:
+        return "-"
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return clean(value)[:10]
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"

@@ -1,0 +1,41 @@
+"""The one-line header: app, host, portal mode (DEMO on every screen) and the clock."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual.widgets import Static
+
+from kosma_tui.core import clock
+from kosma_tui.tui.text import clean
+
+if TYPE_CHECKING:
+    from kosma_tui.tui.app import KosmaApp
+
+
+class KosmaHeader(Static):
+    """`` Kosma TUI · erp01 · DEMO (built-in Demo Bank portal)            12:04``"""
+
+    def on_mount(self) -> None:
+        self.update_text()
+        self.kosma.settings_signal.subscribe(self, lambda _: self.update_text())
+        self.set_interval(30, self.update_text)
+
+    @property
+    def kosma(self) -> KosmaApp:
+        return cast("KosmaApp", self.app)
+
+    def on_resize(self) -> None:
+        self.update_text()
+
+    def update_text(self) -> None:
+        app = self.kosma
+        self.set_class(app.demo, "-demo")
+        left = f" Kosma TUI · {clean(app.hostname)} · {clean(app.mode_text())}"
+        right = f"{clock.now():%H:%M} "
+        gap = self.size.width - len(left) - len(right)
+        text = Text(left)
+        if gap >= 1:
+            text.append(" " * gap + right)
+        self.update(text)

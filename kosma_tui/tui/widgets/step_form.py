@@ -1,0 +1,210 @@
+"""The portal's bank-login forms rendered as widgets (the shared form model, core.forms).
+
+A form with one choice becomes a filterable list (banks: by name, BIC or code);
+any other form becomes labelled inputs, passwords masked. The widgets only
+collect values; the Link screen hands them to ``LinkFlow``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from kosma_tui.core.forms import ChoiceElement, Form, InputElement, TextElement
+from kosma_tui.tui.text import clean
+
+NOUNS = {"country_code": ("country", "countries"), "bank_code": ("bank", "banks"),
+         "interface": ("method", "methods")}
+
+
+def option_prompt(label: str, value: str, description: str) -> Text:
+    text = Text(f"{clean(label)[:36]:<37}", no_wrap=True, overflow="ellipsis")
+    text.append(f"{clean(description)}", style="dim")
+    return text
+
+
+def single_choice(form: Form) -> ChoiceElement | None:
+    """The choice of a form whose only input is one choice (country, bank, method)."""
+    inputs = form.inputs
+    if len(inputs) == 1 and isinstance(inputs[0], ChoiceElement):
+        return inputs[0]
+    return None
+
+
+class ChoiceStep(Vertical):
+    """Search box + option list; Enter chooses the highlighted option."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "to_list", "List", show=False, id="choice-down"),
+    ]
+
+    class Chosen(Message):
+        def __init__(self, key: str, value: str, label: str) -> None:
+            super().__init__()
+            self.key, self.value, self.label = key, value, label
+
+    def __init__(self, form: Form, element: ChoiceElement, *, query: str = "",
+                 preselect: str | None = None) -> None:
+        super().__init__(id="choice-step")
+        self.form = form
+        self.element = element
+        self.query_text = query
+        self.preselect = preselect
+        self.shown = element.options
+
+    def compose(self) -> ComposeResult:
+        for element in self.form.elements:
+            if isinstance(element, TextElement):
+                yield Static(clean(element.text), classes="hint", markup=False)
+        with Horizontal(classes="field-row"):
+            yield Label("Search: ", markup=False)
+            hint = "type a name, BIC or code" if self.element.key == "bank_code" else \
+                "type to filter"
+            yield Input(self.query_text, placeholder=hint,
+                        id="choice-search", compact=True)
+        yield OptionList(id="choice-list")
+        yield Label("", id="choice-count", markup=False)
+
+    def on_mount(self) -> None:
+        self.refilter(self.query_text)
+        if self.preselect is not None:
+            for index, option in enumerate(self.shown):
+                if option.value == self.preselect:
+                    self.query_one(OptionList).highlighted = index
+        self.query_one("#choice-search", Input).focus()
+
+    def refilter(self, query: str) -> None:
+        self.shown = self.element.filter(query)
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options([Option(option_prompt(o.label, o.value, o.description), id=o.value)
+                             for o in self.shown])
+        if self.shown:
+            options.highlighted = 0
+        one, many = NOUNS.get(self.element.key, ("option", "options"))
+        total = len(self.element.options)
+        self.query_one("#choice-count", Label).update(
+            f"{len(self.shown)} of {total} {one if total == 1 else many}")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.refilter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.choose(self.query_one(OptionList).highlighted)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.choose(event.option_index)
+
+    def choose(self, index: int | None) -> None:
+        if index is None or not (0 <= index < len(self.shown)):
+            self.app.bell()
+            return
+        option = self.shown[index]
+        self.post_message(self.Chosen(self.element.key, option.value, option.label))
+
+    def action_to_list(self) -> None:
+        options = self.query_one(OptionList)
+        if options.has_focus:
+            return
+        options.focus()
+        if options.highlighted is not None and options.highlighted + 1 < options.option_count:
+            options.highlighted += 1
+
+    def on_key(self, event: object) -> None:
+        # Up from the top of the list goes back to the search box
+        options = self.query_one(OptionList)
+        key = getattr(event, "key", "")
+        if key == "up" and options.has_focus and options.highlighted in (0, None):
+            self.query_one("#choice-search", Input).focus()
+
+
+class InputStep(Vertical):
+    """Labelled inputs (masked when secret), the portal's error under them, Submit."""
+
+    class Submitted(Message):
+        def __init__(self, values: dict[str, str]) -> None:
+            super().__init__()
+            self.values = values
+
+    def __init__(self, form: Form, error: str | None = None) -> None:
+        super().__init__(id="input-step")
+        self.form = form
+        self.error = error
+
+    def compose(self) -> ComposeResult:
+        for element in self.form.elements:
+            if isinstance(element, TextElement):
+                yield Static(clean(element.text), classes="hint", markup=False)
+            elif isinstance(element, InputElement):
+                with Horizontal(classes="field-row"):
+                    yield Label(clean(element.label or element.key)[:18], classes="field-label",
+                                markup=False)
+                    yield Input(placeholder=clean(element.placeholder), password=element.password,
+                                id=f"in-{element.key}", compact=True,
+                                max_length=element.max_length or 0)
+            elif isinstance(element, ChoiceElement):
+                with Horizontal(classes="field-row"):
+                    yield Label(clean(element.label or element.key)[:18], classes="field-label",
+                                markup=False)
+                    yield Select([(clean(o.label), o.value) for o in element.options],
+                                 id=f"in-{element.key}", compact=True, allow_blank=False)
+        yield Static(Text(f"✗ {clean(self.error)}") if self.error else "", id="step-error",
+                     classes="error", markup=False)
+        with Horizontal(classes="buttons"):
+            yield Button("Submit", id="submit", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        inputs = list(self.query(Input))
+        if inputs:
+            inputs[0].focus()
+
+    def values(self) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for element in self.form.inputs:
+            widget = self.query_one(f"#in-{element.key}")
+            value = widget.value  # type: ignore[attr-defined]
+            values[element.key] = "" if value is None or value is Select.BLANK else str(value)
+        return values
+
+    def problem(self) -> str | None:
+        values = self.values()
+        for element in self.form.inputs:
+            if isinstance(element, InputElement):
+                found = element.validate(values[element.key])
+                if found:
+                    return found
+        return None
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#step-error", Static).update(Text(f"✗ {clean(message)}"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = list(self.query(Input))
+        index = inputs.index(event.input)
+        if index + 1 < len(inputs) and not inputs[index + 1].value:
+            inputs[index + 1].focus()
+        else:
+            self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "submit":
+            self.submit()
+
+    def submit(self) -> None:
+        found = self.problem()
+        if found:
+            self.show_error(found)
+            return
+        self.post_message(self.Submitted(self.values()))
