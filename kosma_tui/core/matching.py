@@ -1,0 +1,469 @@
+"""Automatic party matching (DESIGN 2).
+
+A Bank Transaction gets a party when its counterparty IBAN or account number
+equals one of a Party's (spaces and case ignored). Otherwise, with fuzzy
+matching on, the counterparty name and then the description are compared
+with party names by token-set similarity (the fuzzywuzzy / rapidfuzz
+``token_set_ratio``, 0-100, on text folded to lower case without accents or
+punctuation); a score of at least 80 counts. Party types are searched in
+the order of the money's direction (deposits: Customer, Supplier, Employee;
+withdrawals: Supplier, Employee, Customer): the first type with a match
+decides, its best score wins, and a tie between two parties sets nothing.
+
+Identifiers that more than one party of the deciding type holds are
+ambiguous too and fall through to the name. A name that ties falls through
+to the description, which may tell the two parties apart.
+
+Speed (100,000 transactions against 5,000 parties in under 2 s, see
+tests/benchmarks) comes from never comparing every text with every party:
+results are cached per text, and a text is compared only with the parties
+found through its words, rarest first: parties having the word, or a word
+one typo away (one letter added, dropped or changed, or two swapped; words
+of four or more letters, no digits). Every party whose shared words make up
+at least two thirds of the text, or of the party's name, is always among
+them, and so is every score of 100; a name with a typo is found through its
+rarest known word. What is not looked at are parties that share only common
+words ("GmbH", a frequent first name) with a text whose distinctive word
+differs by more than one typo: "Vokelo Handel" and "Voke Handel KG" score 81
+but are not compared.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from kosma_tui.core.errors import ConfigurationError, UsageError
+from kosma_tui.core.records import Party
+
+PARTY_TYPES: tuple[str, ...] = ("Customer", "Supplier", "Employee")
+DEPOSIT_ORDER: tuple[str, ...] = ("Customer", "Supplier", "Employee")
+WITHDRAWAL_ORDER: tuple[str, ...] = ("Supplier", "Employee", "Customer")
+THRESHOLD = 80.0
+TEXT_FIELDS: tuple[str, ...] = ("bank_party_name", "description")
+
+# Words at least this long (and without digits: invoice numbers are not
+# typos of each other) also find parties one typo away.
+_NEAR_MIN_LENGTH = 4
+# Candidate lists this small are always taken, even when the prefix rule
+# below would allow skipping them: they are cheap and help typo matches.
+_CHEAP = 16
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+# --- text ---------------------------------------------------------------
+
+def normalise_identifier(value: object) -> str:
+    """An IBAN or account number without whitespace, upper case."""
+    if not value:
+        return ""
+    return "".join(str(value).split()).upper()
+
+
+def tokens(text: str) -> frozenset[str]:
+    """The words of a text: case folded, accents and punctuation removed."""
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return frozenset(_NON_WORD.sub(" ", text.casefold()).split())
+
+
+def _joined_length(words: Iterable[str]) -> int:
+    count = 0
+    total = -1
+    for word in words:
+        total += len(word) + 1
+        count += 1
+    return total if count else 0
+
+
+def lcs_length(a: str, b: str) -> int:
+    """Length of the longest common subsequence (bit-parallel, Hyyrö 2004)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not a:
+        return 0
+    masks: dict[str, int] = {}
+    bit = 1
+    for ch in a:
+        masks[ch] = masks.get(ch, 0) | bit
+        bit <<= 1
+    full = bit - 1
+    row = full
+    get = masks.get
+    for ch in b:
+        m = get(ch)
+        if m:
+            u = row & m
+            row = ((row + u) | (row - u)) & full
+    return len(a) - row.bit_count()
+
+
+def indel_ratio(a: str, b: str) -> float:
+    """Normalised InDel similarity, 0-100 (rapidfuzz ``fuzz.ratio``)."""
+    total = len(a) + len(b)
+    if not total:
+        return 100.0
+    return 100.0 * 2 * lcs_length(a, b) / total
+
+
+def _set_ratio(a: frozenset[str], a_len: int, a_chars: int,
+               b: frozenset[str], b_len: int, b_chars: int, cutoff: float) -> float:
+    """token_set_ratio of two word sets, given their joined lengths and
+    character masks (0 for none); 0 below cutoff."""
+    if not a or not b:
+        return 0.0
+    common = a & b
+    if common and (len(common) == len(a) or len(common) == len(b)):
+        return 100.0
+    sect = sum(map(len, common)) + len(common) - 1 if common else 0
+    sep = 1 if common else 0
+    ab = a_len - sect - sep  # length of the sorted words only in a, joined
+    ba = b_len - sect - sep
+    total = a_len + b_len
+    best = 0.0
+    if common:
+        # "sect" against "sect diff": only the diff and its space differ
+        best = max(100.0 - 100.0 * (sep + ab) / (sect + a_len),
+                   100.0 - 100.0 * (sep + ba) / (sect + b_len))
+    # "sect diff_a" against "sect diff_b": at least as far apart as their
+    # lengths, and as the letters only one of the texts has
+    least = max(abs(ab - ba), (a_chars ^ b_chars).bit_count())
+    if 100.0 - 100.0 * least / total > max(best, cutoff - 1e-9):
+        diff_a = " ".join(sorted(a - common))
+        diff_b = " ".join(sorted(b - common))
+        distance = ab + ba - 2 * lcs_length(diff_a, diff_b)
+        best = max(best, 100.0 - 100.0 * distance / total)
+    return best if best >= cutoff else 0.0
+
+
+def token_set_ratio(a: str, b: str) -> float:
+    """Token-set similarity of two texts, 0-100, as fuzzywuzzy/rapidfuzz define it
+    (after folding case, accents and punctuation)."""
+    wa, wb = tokens(a), tokens(b)
+    return _set_ratio(wa, _joined_length(wa), 0, wb, _joined_length(wb), 0, 0.0)
+
+
+# --- the fuzzy index ----------------------------------------------------
+
+NO_MATCH = -1
+TIE = -2
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _near_keys(word: str) -> set[str]:
+    if len(word) < _NEAR_MIN_LENGTH or not word.isalpha():
+        return {word}
+    return _deletions(word) | {word}
+
+
+class _NameIndex:
+    """Party names as word sets, with the indexes that keep comparisons few."""
+
+    def __init__(self, parties: list[Party]) -> None:
+        self.parties = parties
+        self.types = [p.party_type for p in parties]
+        self.words = [tokens(p.name) for p in parties]
+        self.lengths = [_joined_length(w) for w in self.words]
+        self._bits: dict[str, int] = {}
+        self.chars = [self.char_mask(w) for w in self.words]
+        self.postings: dict[str, list[int]] = {}
+        for i, words in enumerate(self.words):
+            for word in words:
+                self.postings.setdefault(word, []).append(i)
+        # word -> vocabulary words sharing a one-deletion key with it
+        self.near: dict[str, set[str]] = {}
+        for word in self.postings:
+            for key in _near_keys(word):
+                self.near.setdefault(key, set()).add(word)
+        # Each party also under its rarest words, enough that the rest is
+        # less than two thirds of its name: any text containing two thirds
+        # of the name (so every subset match) shares one of them.
+        self.prefix: dict[str, list[int]] = {}
+        for i, words in enumerate(self.words):
+            ordered = sorted(words, key=lambda w: (len(self.postings[w]), w))
+            rest = self.lengths[i]
+            for word in ordered:
+                if rest < 2 * self.lengths[i] / 3:
+                    break
+                self.prefix.setdefault(word, []).append(i)
+                rest -= len(word) + 1
+        self._word_candidates: dict[str, frozenset[int]] = {}
+
+    def char_mask(self, words: Iterable[str]) -> int:
+        """One bit per distinct letter: letters only one text has must go."""
+        bits = self._bits
+        mask = 0
+        for ch in set("".join(words)):
+            bit = bits.get(ch)
+            if bit is None:
+                bit = bits[ch] = 1 << len(bits)
+            mask |= bit
+        return mask
+
+    def _near_candidates(self, word: str) -> frozenset[int]:
+        """Parties with this word or one a typo away (cached per word)."""
+        found = self._word_candidates.get(word)
+        if found is None:
+            ids: set[int] = set()
+            postings = self.postings
+            for key in _near_keys(word):
+                for other in self.near.get(key, ()):
+                    ids.update(postings[other])
+            found = self._word_candidates[word] = frozenset(ids)
+        return found
+
+    def candidates(self, words: frozenset[str], length: int) -> set[int]:
+        """The parties worth comparing with a text of these words."""
+        found: set[int] = set()
+        prefix = self.prefix
+        postings = self.postings
+        per_word: list[tuple[int, str, Collection[int]]] = []
+        rest = -1  # the known words' share of the text, as joined length
+        for word in words:
+            ids: Collection[int] | None = prefix.get(word)
+            if ids:
+                found.update(ids)
+            # no typos in numbers: invoice 4711 is not invoice 4712
+            ids = self._near_candidates(word) if word.isalpha() else postings.get(word)
+            if ids:
+                per_word.append((len(ids), word, ids))
+                rest += len(word) + 1
+        if not per_word:
+            return found
+        per_word.sort()
+        # Rarest words first (always the rarest), until the words left make
+        # up less than two thirds of the text: a party sharing two thirds of
+        # the text shares a word taken. Words no party has, even with a
+        # typo, cannot be shared, so a typo in a rare word still lets the
+        # next rarest word search.
+        for taken, (size, word, ids) in enumerate(per_word):
+            if taken and rest < 2 * length / 3 and size > _CHEAP:
+                break
+            found.update(ids)
+            rest -= len(word) + 1
+        return found
+
+    def best(self, words: frozenset[str], ids: Iterable[int]) -> int:
+        """Among the parties ``ids``: the index of the best scoring at least
+        THRESHOLD, TIE when two parties share the best score, else NO_MATCH."""
+        all_words = self.words
+        subsets = [i for i in ids if words <= all_words[i] or all_words[i] <= words]
+        if subsets:  # a score of 100: only another 100 can tie with it
+            return subsets[0] if len(subsets) == 1 else TIE
+        length = _joined_length(words)
+        chars = self.char_mask(words)
+        lengths = self.lengths
+        all_chars = self.chars
+        # Letters one side lacks bound the score from above without
+        # comparing: most candidates stop here, the rest go best first.
+        ranked: list[tuple[float, int]] = []
+        for i in ids:
+            other = all_chars[i]
+            only = chars ^ other
+            only_a = (only & chars).bit_count()
+            only_b = (only & other).bit_count()
+            if only_a and only_b:  # neither contains the other
+                b_len = lengths[i]
+                bound = max(_shared_bound(length, only_a), _shared_bound(b_len, only_b),
+                            100.0 - 100.0 * max(abs(length - b_len), only_a + only_b)
+                            / (length + b_len))
+                if bound < THRESHOLD:
+                    continue
+            else:
+                bound = 100.0
+            ranked.append((bound, i))
+        ranked.sort(reverse=True)
+        best_score = 0.0
+        best = NO_MATCH
+        for bound, i in ranked:
+            if bound < best_score:
+                break
+            score = _set_ratio(words, length, chars, all_words[i], lengths[i], all_chars[i],
+                               best_score or THRESHOLD)
+            if score > best_score:
+                best_score = score
+                best = i
+            elif score and score == best_score:
+                best = TIE
+        return best
+
+
+def _shared_bound(length: int, missing: int) -> float:
+    """Upper bound of the "sect" against "sect diff" score when ``missing``
+    distinct letters of a text of ``length`` are not in the other."""
+    rest = 2 * length - 1 - missing
+    return 100.0 - 100.0 * (1 + missing) / rest if rest > 0 else 0.0
+
+
+class _Text:
+    """What one text decides, per direction, worked out when first asked."""
+
+    __slots__ = ("by_type", "decided", "index", "results", "words")
+
+    def __init__(self, index: _NameIndex, words: frozenset[str]) -> None:
+        self.index = index
+        self.words = words
+        self.by_type: dict[str, list[int]] = {}
+        if words:
+            types = index.types
+            for i in index.candidates(words, _joined_length(words)):
+                self.by_type.setdefault(types[i], []).append(i)
+        self.results: dict[str, int] = {}
+        self.decided: dict[tuple[str, ...], int] = {}
+
+    def decide(self, order: tuple[str, ...]) -> int:
+        """The party index for this direction's order, else NO_MATCH or TIE:
+        the first type with a match decides."""
+        found = self.decided.get(order)
+        if found is None:
+            found = NO_MATCH
+            for party_type in order:
+                ids = self.by_type.get(party_type)
+                if ids:
+                    found = self.index.best(self.words, ids)
+                    if found != NO_MATCH:
+                        break
+            self.decided[order] = found
+        return found
+
+
+# --- matching -------------------------------------------------------------
+
+_UNMATCHED = _Text(_NameIndex([]), frozenset())
+
+
+class Matcher:
+    """Matches transaction rows against a fixed list of parties."""
+
+    def __init__(self, parties: Iterable[Party], fuzzy: bool) -> None:
+        self.parties = [p for p in parties if p.party_type in PARTY_TYPES and p.name]
+        self.fuzzy = fuzzy
+        self._by_identifier: dict[str, list[int]] = {}
+        for i, party in enumerate(self.parties):
+            for value in [*party.ibans, *party.account_numbers]:
+                key = normalise_identifier(value)
+                if key:
+                    holders = self._by_identifier.setdefault(key, [])
+                    if i not in holders:
+                        holders.append(i)
+        self._raw_identifier: dict[str, list[int]] = {}
+        self._names = _NameIndex(self.parties) if fuzzy and self.parties else None
+        self._by_text: dict[str, _Text] = {}
+        self._by_words: dict[frozenset[str], _Text] = {}
+
+    def match(self, row: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(party_type, party) for a row, or None."""
+        order = DEPOSIT_ORDER if (row.get("deposit") or 0) > 0 else WITHDRAWAL_ORDER
+        if self._by_identifier:
+            found = self._match_identifier(row, order)
+            if found is not None:
+                return found
+        if self._names is None:
+            return None
+        by_text = self._by_text
+        for field in TEXT_FIELDS:
+            text = row.get(field)
+            if text:
+                entry = by_text.get(text) or self._text(text)
+                i = entry.decide(order)
+                if i >= 0:
+                    party = self.parties[i]
+                    return party.party_type, party.name
+                # nothing, or a tie in the deciding type: the next text may tell
+        return None
+
+    def _holders(self, value: object) -> list[int]:
+        if not value:
+            return []
+        raw = str(value)
+        holders = self._raw_identifier.get(raw)
+        if holders is None:
+            holders = self._by_identifier.get(normalise_identifier(raw), [])
+            self._raw_identifier[raw] = holders
+        return holders
+
+    def _match_identifier(self, row: Mapping[str, Any],
+                          order: tuple[str, ...]) -> tuple[str, str] | None:
+        holders = self._holders(row.get("bank_party_iban"))
+        by_number = self._holders(row.get("bank_party_account_number"))
+        if by_number:
+            holders = holders + [i for i in by_number if i not in holders]
+        if not holders:
+            return None
+        for party_type in order:
+            of_type = [i for i in holders if self.parties[i].party_type == party_type]
+            if len(of_type) == 1:
+                party = self.parties[of_type[0]]
+                return party.party_type, party.name
+            if of_type:
+                return None  # shared by several parties: ambiguous
+        return None
+
+    def _text(self, text: str) -> _Text:
+        words = tokens(str(text))
+        found = self._by_words.get(words)
+        if found is None:
+            assert self._names is not None
+            found = _Text(self._names, words)
+            if not found.by_type:
+                found = _UNMATCHED
+            self._by_words[words] = found
+        self._by_text[text] = found
+        return found
+
+
+def match_rows(rows: list[dict[str, Any]], parties: Iterable[Party], *, fuzzy: bool) -> int:
+    """Set party_type and party in place on the rows without a party; the count set."""
+    pending = [row for row in rows if not row.get("party")]
+    if not pending:
+        return 0
+    matcher = Matcher(parties, fuzzy)
+    if not matcher.parties:
+        return 0
+    matched = 0
+    for row in pending:
+        found = matcher.match(row)
+        if found is not None:
+            row["party_type"], row["party"] = found
+            matched += 1
+    return matched
+
+
+def rematch_account(store: Any, account_name: str, *, fuzzy: bool | None = None) -> int:
+    """Match again the stored transactions of an account that have no party
+    (parties added after a sync); returns how many got one."""
+    settings = store.settings()
+    if not settings.enable_party_matching:
+        raise ConfigurationError(
+            "Party matching is turned off in Banking Settings, so nothing was matched.",
+            "Turn it on with 'kosma-tui settings --party-matching' (or in the Banking "
+            "Settings screen) and try again.",
+        )
+    account = store.account(account_name)
+    if account is None:
+        raise UsageError(f"There is no bank account named '{account_name}'; "
+                         "'kosma-tui status' lists them.")
+    if fuzzy is None:
+        fuzzy = settings.enable_fuzzy_matching
+    with store.locked():
+        matcher = Matcher(store.parties(), fuzzy)
+        if not matcher.parties:
+            return 0
+        book = store.book(account)
+        changes: dict[str, dict[str, str]] = {}
+        for row in book.rows():
+            if row.get("party") or not row.get("transaction_id"):
+                continue
+            found = matcher.match(row)
+            if found is not None:
+                changes[row["transaction_id"]] = {"party_type": found[0], "party": found[1]}
+        if not changes:
+            return 0
+        book.update(changes)
+    return len(changes)
