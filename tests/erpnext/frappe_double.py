@@ -28,6 +28,7 @@ never learns the names).
 from __future__ import annotations
 
 import json
+import operator
 import random
 import re
 import threading
@@ -111,6 +112,7 @@ class FrappeDouble:
         self.lock = threading.RLock()
         self.docs: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.requests: list[tuple[str, str]] = []
+        self.insert_many_sizes: list[int] = []
         self.faults: list[Fault] = []
         self.denied_doctypes: set[str] = set()
         self.request_delay = 0.0
@@ -131,7 +133,8 @@ class FrappeDouble:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -315,6 +318,7 @@ class FrappeDouble:
         return f"{prefix}{self._series[prefix]:05d}"
 
     def insert_many(self, docs: list[dict[str, Any]]) -> list[str]:
+        self.insert_many_sizes.append(len(docs))
         if len(docs) > 200:
             raise validation("Only 200 inserts allowed in one request")
         with self.lock:
@@ -381,6 +385,10 @@ class FrappeDouble:
         return [{field: d.get(field) for field in fields} for d in rows]
 
 
+COMPARISONS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+               ">": operator.gt, ">=": operator.ge}
+
+
 def normalise_filters(raw: Any) -> list[tuple[str, str, Any]]:
     out: list[tuple[str, str, Any]] = []
     if isinstance(raw, dict):
@@ -415,6 +423,12 @@ def _coerce(stored: Any, value: Any) -> tuple[Any, Any]:
 
 def compile_condition(op: str, value: Any) -> Any:
     """A test for one filter; ``in`` uses a set (lookups of 100 ids in 10,000 rows)."""
+    if op in ("=", "!=") and isinstance(value, str):
+        def equal(stored: Any) -> bool:
+            same = (stored if isinstance(stored, str) else _coerce(stored, value)[0]) == value
+            return same if op == "=" else not same
+
+        return equal
     if op not in ("in", "not in"):
         return lambda stored: matches(stored, op, value)
     values = value.split(",") if isinstance(value, str) else list(value or [])
@@ -448,11 +462,11 @@ def matches(stored: Any, op: str, value: Any) -> bool:
         low, high = value
         return str(low) <= str(stored or "") <= str(high)
     stored, value = _coerce(stored, value)
+    compare = COMPARISONS.get(op)
+    if compare is None:
+        raise validation(f"Invalid operator: {op}")
     try:
-        return {"=": stored == value, "!=": stored != value, "<": stored < value,
-                "<=": stored <= value, ">": stored > value, ">=": stored >= value}[op]
-    except KeyError:
-        raise validation(f"Invalid operator: {op}") from None
+        return compare(stored, value)
     except TypeError:
         return False
 
@@ -473,6 +487,7 @@ def frappe_error_body(exc: FrappeException) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     erp: FrappeDouble
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes
 
     def log_message(self, format: str, *args: Any) -> None:
         return

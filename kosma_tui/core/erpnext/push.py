@@ -42,8 +42,8 @@ from kosma_tui.core.records import BankAccount
 log = logging.getLogger("kosma_tui.erpnext")
 
 INSERT_BATCH = 200  # frappe.client.insert_many refuses more
-LOOKUP_MAX_IDS = 100
-LOOKUP_MAX_CHARS = 5000  # keeps the GET's URL well inside proxies' 8 KB limit
+LOOKUP_MAX_IDS = 200
+LOOKUP_MAX_CHARS = 6000  # keeps the GET's URL inside nginx's default 8 KB request line
 CANCEL_BATCH = 100
 DOCTYPE = "Bank Transaction"
 # Set on a row once its Bank Transaction is cancelled in ERPNext as well.
@@ -134,7 +134,7 @@ class Work:
 
 def collect(store: Any, account: BankAccount) -> Work:
     work = Work(account)
-    for row in store.book(account).rows(newest_first=False):
+    for row in store.book(account).rows(newest_first=False, raw=False):
         status = row.get("status")
         if status == "Settled" and not row.get("erpnext_name"):
             if row.get("transaction_id"):
@@ -225,6 +225,7 @@ class Pusher:
         self.client = client
         self.dry_run = dry_run
         self.on_progress = on_progress
+        self.wrote = False  # whether any insert or cancel was sent
 
     def run(self, names: list[str] | None = None, *, strict: bool = True) -> PushReport:
         """Push the named accounts (all when ``names`` is empty).
@@ -273,6 +274,8 @@ class Pusher:
                     self._push_account(work, result)
                 except ErpnextError as exc:
                     # ERPNext went away or refused the user: the same for every account.
+                    if strict and not self.wrote:
+                        raise  # nothing was sent to ERPNext yet: a plain refusal (exit 2)
                     log.warning("push of %s stopped: %s", work.account.name, exc.message)
                     result.error = Problem.from_error(exc)
                     stopped = exc
@@ -365,6 +368,7 @@ class Pusher:
     def _insert(self, bank_account: str, rows: list[dict[str, Any]],
                 failures: dict[str, str]) -> None:
         docs = [bank_transaction(row, bank_account) for row in rows]
+        self.wrote = True
         try:
             self.client.insert_many(docs)
             return
@@ -433,6 +437,7 @@ class Pusher:
         return {str(row["name"]): int(row["docstatus"]) for row in rows}
 
     def _cancel_one(self, name: str) -> None:
+        self.wrote = True
         for attempt in count():
             try:
                 self.client.cancel(DOCTYPE, name)
