@@ -4,17 +4,15 @@
   no consent, Last Integration Date before the consent start), the start
   date and the Last Integration Date remedy; cheap, no portal, no secrets.
 - ``rows``: protocol Transaction -> Bank Transaction row.
-- ``engine``: ``SyncEngine`` for one account or the daily job.
+- ``engine``: ``SyncEngine`` for one account or the daily job (imported on
+  first use, so ``kosma-tui status`` does not pay for asyncio and friends).
+- ``health``: consents, accounts and the verdict of ``kosma-tui status``.
 """
 
-from kosma_tui.core.sync.engine import (
-    FLUSH_ROWS,
-    PAGE_SIZE,
-    SyncCancelled,
-    SyncEngine,
-    SyncProgress,
-    SyncResult,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from kosma_tui.core.sync.rows import STATUS_BY_STATE, to_row
 from kosma_tui.core.sync.rules import (
     ConsentExpired,
@@ -32,6 +30,29 @@ from kosma_tui.core.sync.rules import (
     start_date,
     unknown_account,
 )
+
+if TYPE_CHECKING:
+    from kosma_tui.core.sync.engine import (
+        FLUSH_ROWS,
+        PAGE_SIZE,
+        SyncCancelled,
+        SyncEngine,
+        SyncProgress,
+        SyncResult,
+    )
+
+_ENGINE = frozenset(
+    {"FLUSH_ROWS", "PAGE_SIZE", "SyncCancelled", "SyncEngine", "SyncProgress", "SyncResult"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE:
+        from kosma_tui.core.sync import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FLUSH_ROWS",

@@ -35,46 +35,67 @@ def status_of(tx: dict[str, Any]) -> str:
     return status
 
 
+_EMPTY: dict[str, Any] = {}
+_TEXT_FIELDS = ("reference_number", "description", "bank_party_name", "bank_party_iban",
+                "bank_party_account_number", "transaction_id")
+
+
 def to_row(tx: dict[str, Any], account: str, status: str | None = None) -> dict[str, Any]:
     """The Bank Transaction row for one protocol Transaction of ``account``.
 
     Raises PortalProtocolError for a transaction that cannot be booked (no
     amount, no date, unknown type): a malformed response stops the sync.
+    Written for speed (100,000 rows per first sync): exact type checks, one
+    dict literal, the slow path only for unusual data.
     """
-    if not isinstance(tx, dict):
+    if type(tx) is not dict:
         raise PortalProtocolError("a transaction is not an object")
     amount = tx.get("amount")
-    minor = amount.get("amount") if isinstance(amount, dict) else None
-    currency = amount.get("currency") if isinstance(amount, dict) else None
-    tid = _text(tx.get("transaction_id"))
-    if not isinstance(minor, int) or isinstance(minor, bool) or minor < 0 \
-            or not isinstance(currency, str) or not currency:
-        raise PortalProtocolError(f"transaction {tid or 'without id'} has no valid amount")
+    if type(amount) is not dict:
+        raise PortalProtocolError(f"transaction {_id(tx)} has no valid amount")
+    minor = amount.get("amount")
+    currency = amount.get("currency")
+    if type(minor) is not int or minor < 0 or type(currency) is not str or not currency:
+        raise PortalProtocolError(f"transaction {_id(tx)} has no valid amount")
     kind = tx.get("type")
-    if kind not in ("CREDIT", "DEBIT"):
-        raise PortalProtocolError(f"transaction {tid or 'without id'} has type {kind!r}")
+    if kind == "CREDIT":
+        deposit, withdrawal = minor, 0
+    elif kind == "DEBIT":
+        deposit, withdrawal = 0, minor
+    else:
+        raise PortalProtocolError(f"transaction {_id(tx)} has type {kind!r}")
     day = tx.get("value_date") or tx.get("booking_date") or tx.get("date")
-    if not isinstance(day, str) or len(day) < 10:
-        raise PortalProtocolError(f"transaction {tid or 'without id'} has no date")
-    refs = tx.get("bank_references")
-    party = tx.get("counter_party")
-    refs = refs if isinstance(refs, dict) else {}
-    party = party if isinstance(party, dict) else {}
-    return {
+    if type(day) is not str or len(day) < 10:
+        raise PortalProtocolError(f"transaction {_id(tx)} has no date")
+    refs = tx.get("bank_references") or _EMPTY
+    party = tx.get("counter_party") or _EMPTY
+    if type(refs) is not dict:
+        refs = _EMPTY
+    if type(party) is not dict:
+        party = _EMPTY
+    row = {
         "bank_account": account,
-        "date": day[:10],
-        "deposit": minor if kind == "CREDIT" else 0,
-        "withdrawal": minor if kind == "DEBIT" else 0,
+        "date": day if len(day) == 10 else day[:10],
+        "deposit": deposit,
+        "withdrawal": withdrawal,
         "currency": currency,
-        "transaction_id": tid,
-        "reference_number": _text(refs.get("end_to_end")),
-        "description": _text(tx.get("reference")),
-        "bank_party_name": _text(party.get("holder_name")),
-        "bank_party_iban": _text(party.get("iban")),
-        "bank_party_account_number": _text(party.get("account_number")),
+        "transaction_id": tx.get("transaction_id") or "",
+        "reference_number": refs.get("end_to_end") or "",
+        "description": tx.get("reference") or "",
+        "bank_party_name": party.get("holder_name") or "",
+        "bank_party_iban": party.get("iban") or "",
+        "bank_party_account_number": party.get("account_number") or "",
         "status": status or status_of(tx),
         "party_type": "",
         "party": "",
         "erpnext_name": "",
         "raw": tx,
     }
+    for name in _TEXT_FIELDS:
+        if type(row[name]) is not str:
+            row[name] = _text(row[name])
+    return row
+
+
+def _id(tx: dict[str, Any]) -> str:
+    return _text(tx.get("transaction_id")) or "without id"
