@@ -14,10 +14,12 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.widgets import Input
 
 from kosma_tui.tui.commands import KosmaCommands
 from kosma_tui.tui.sync_queue import SyncQueue, SyncUpdate
@@ -183,6 +185,11 @@ class KosmaApp(App[None]):
             self.open_screen(name, account=None)
         else:
             self.open_screen(name)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # a frozen clock (tests, screenshots) wants a steady cursor, not a blinking one
+        if self.frozen and isinstance(event.widget, Input):
+            event.widget.cursor_blink = False
 
     # -- background sync -------------------------------------------------
 

@@ -31,9 +31,15 @@ def field_row(label: str, widget: Widget, name: str) -> ComposeResult:
     with Horizontal(classes="field-row"):
         yield Label(label, classes="field-label", markup=False)
         yield widget
+        if isinstance(widget, Switch):
+            yield Label(on_off(widget.value), id=f"state-{name}", classes="switch-state")
     message = Static("", id=f"msg-{name}", classes="field-msg", markup=False)
     message.display = False
     yield message
+
+
+def on_off(value: bool) -> str:
+    return " on" if value else " off"
 
 
 class SettingsScreen(KosmaScreen):
@@ -69,8 +75,7 @@ class SettingsScreen(KosmaScreen):
                 "", password=True, placeholder=token_hint, id="api_token", compact=True),
                 "api_token")
             for name, label in SWITCHES:
-                yield from field_row(label, Switch(bool(getattr(s, name)), id=name,
-                                                   compact=True), name)
+                yield from field_row(label, Switch(bool(getattr(s, name)), id=name), name)
             yield from field_row("Reminder days", Input(
                 str(s.reminder_days), id="reminder_days", compact=True, type="integer"),
                 "reminder_days")
@@ -139,7 +144,8 @@ class SettingsScreen(KosmaScreen):
     def on_input_changed(self, _event: Input.Changed) -> None:
         self.check()
 
-    def on_switch_changed(self, _event: Switch.Changed) -> None:
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        self.query_one(f"#state-{event.switch.id}", Label).update(on_off(event.value))
         self.check()
 
     # -- actions ---------------------------------------------------------

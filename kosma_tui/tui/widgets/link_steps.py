@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -12,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
+from kosma_tui.core import clock
 from kosma_tui.core.errors import KosmaError
 from kosma_tui.tui.text import clean, money, short_iban
 
@@ -188,6 +190,14 @@ class AccountsStep(Vertical):
         self.add()
 
 
+def expiry_day(expiry: str) -> str:
+    """The local calendar date of a consent expiry (the time of day only adds noise)."""
+    try:
+        return clock.local_date(datetime.fromisoformat(expiry)).isoformat()
+    except ValueError:
+        return clean(expiry)
+
+
 def summary_text(summary: LinkSummary, company: str) -> Text:
     consent = summary.consent
     text = Text()
@@ -199,7 +209,7 @@ def summary_text(summary: LinkSummary, company: str) -> Text:
     if not summary.added and not summary.updated:
         text.append("  No account was added.\n")
     text.append(f"\nBank Consent from {clean(consent.consent_start)}, expires "
-                f"{clean(consent.consent_expiry)[:16].replace('T', ' ')} ")
+                f"{expiry_day(consent.consent_expiry)} ")
     text.append(f"({summary.days_left} days left)", style="bold green")
     text.append(".\nYou will be reminded before it ends.\n")
     for warning in summary.warnings:

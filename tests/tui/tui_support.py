@@ -1,0 +1,70 @@
+"""TUI test helpers: a frozen clock, the real Demo Bank portal, linking through the core."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from textual.pilot import Pilot
+
+from kosma_tui.core.forms import FINISHED, PROCESSING
+from kosma_tui.core.linking import LinkFlow, LinkSummary, resolve_start_date
+from kosma_tui.core.portal import PortalClient
+from kosma_tui.core.store import Store
+from kosma_tui.tui.app import KosmaApp
+
+NOW = "2026-11-26T09:00:00+01:00"
+TODAY = date(2026, 11, 26)
+COMPANY = "Demo Company"
+SIZE = (80, 24)
+
+ANSWERS = ({"country_code": "DE"}, {"bank_code": "88888888"}, {"interface": "PSD2"})
+
+
+def make_app(store: Store, portal: Any, **options: Any) -> KosmaApp:
+    return KosmaApp(store=store, portal_url=portal.url, hostname="erp01", **options)
+
+
+async def link(store: Store, url: str, *, username: str = "embedded",
+               start: str = "2026-11-01", company: str = COMPANY) -> LinkSummary:
+    """Link the Demo Bank through the core (test setup, not the UI under test)."""
+    async with PortalClient(url, "demo-customer", "demo-token", ip_address="127.0.0.1",
+                            retries=0) as client:
+        flow = LinkFlow(store, client, company, resolve_start_date(store, company, start))
+        step = await flow.start()
+        answers = [*ANSWERS, {"LOGINNAME": username, "USER_PASSWORD": "12345"},
+                   {"TAN": "12345"}]
+        while step.state != FINISHED:
+            if step.state == PROCESSING:
+                step = await flow.poll()
+                continue
+            assert step.form is not None
+            keys = {e.key for e in step.form.inputs}
+            values = next(a for a in answers if set(a) == keys)
+            step = await flow.submit(values)
+        return flow.save(await flow.fetch_result())
+
+
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], object],
+                     timeout: float = 20.0, what: str = "") -> None:
+    """Let the app run until ``condition()`` is true."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)
+        await asyncio.sleep(0)
+
+
+def screen_text(app: KosmaApp) -> str:
+    """Every visible line of the current screen as plain text."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text for strip in strips)
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    for ch in text:
+        await pilot.press(ch)
