@@ -218,7 +218,7 @@ def run_map(args: argparse.Namespace) -> int:
         if m.bank_account:
             print(f"{safe_text(m.account)} {words[m.how]} {safe_text(m.bank_account)}")
         else:
-            print(f"{safe_text(m.account)}: not mapped ({safe_text(m.problem)})")
+            print(f"{safe_text(m.account)}: not mapped, {safe_text(m.reason)}")
     return 0
 
 
@@ -260,7 +260,7 @@ def run_push(args: argparse.Namespace) -> int:
         shown = [i for i in a.items if args.dry_run or i.action in ("failed", "cancel")]
         for i in shown[:SHOWN_ITEMS]:
             amount = format_amount(i.amount, i.currency, sign=True) if i.currency else ""
-            line = (f"  {i.action:<7} {i.date}  {safe_text(i.transaction_id)[:32]:<32} "
+            line = (f"  {i.action:<7} {i.date}  {safe_text(i.transaction_id)[:26]:<26} "
                     f"{amount:>14} {i.currency}")
             if i.erpnext_name:
                 line += f"  {safe_text(i.erpnext_name)}"

@@ -28,11 +28,18 @@ class Mapping:
     account: str
     bank_account: str  # ERPNext Bank Account name, "" when unmapped
     how: str  # "stored" | "iban" | "manual" | "created" | "unmapped"
-    problem: str = ""  # the sentence when unmapped
+    reason: str = ""  # why it is unmapped
+
+    @property
+    def problem(self) -> str:
+        """The sentence (without its full stop) when unmapped."""
+        if self.bank_account:
+            return ""
+        return f"Account '{self.account}' is not mapped to an ERPNext Bank Account: {self.reason}"
 
     def as_json(self) -> dict[str, Any]:
         return {"account": self.account, "erpnext_bank_account": self.bank_account or None,
-                "how": self.how, "problem": self.problem or None}
+                "how": self.how, "problem": self.reason or None}
 
 
 class BankAccounts:
@@ -55,9 +62,8 @@ class BankAccounts:
             if account.erpnext_bank_account in self.by_name:
                 return Mapping(account.name, account.erpnext_bank_account, "stored")
             return Mapping(account.name, "", "unmapped",
-                           f"Account '{account.name}' is mapped to ERPNext Bank Account "
-                           f"'{account.erpnext_bank_account}', which ERPNext does not have "
-                           "(any more)")
+                           f"it was mapped to '{account.erpnext_bank_account}', which ERPNext "
+                           "does not have (any more)")
         found = self.with_iban(account.iban)
         company = [row for row in found if row.get("is_company_account")]
         candidates = company or found
@@ -69,9 +75,7 @@ class BankAccounts:
         else:
             names = ", ".join(f"'{row['name']}'" for row in candidates)
             why = f"several ERPNext Bank Accounts have its IBAN ({names})"
-        return Mapping(account.name, "", "unmapped",
-                       f"Account '{account.name}' is not mapped to an ERPNext Bank Account: "
-                       f"{why}")
+        return Mapping(account.name, "", "unmapped", why)
 
 
 def unmapped_remedy(names: list[str]) -> str:
