@@ -1,0 +1,100 @@
+"""``kosma-tui party``: the parties of automatic party matching."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
+from kosma_tui.core import parties as party_rules
+from kosma_tui.core.matching import rematch_account
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("party", help="import, list, add or remove parties; match again")
+    psub = p.add_subparsers(dest="party_command", metavar="ACTION", required=True,
+                            parser_class=type(p))
+    imp = psub.add_parser("import", help="import parties from a CSV file "
+                          "(header: party_type,name,iban,account_number)")
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.set_defaults(func=run_import)
+    listing = psub.add_parser("list", help="list parties")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=run_list)
+    add = psub.add_parser("add", help="add a party")
+    add.add_argument("party_type", metavar="TYPE", help="Customer, Supplier or Employee")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--iban", action="append", default=[], help="an IBAN (repeatable)")
+    add.add_argument("--account-number", action="append", default=[],
+                     help="an account number (repeatable)")
+    add.set_defaults(func=run_add)
+    remove = psub.add_parser("remove", help="remove a party (matched transactions keep it)")
+    remove.add_argument("party_type", metavar="TYPE", help="Customer, Supplier or Employee")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(func=run_remove)
+    match = psub.add_parser("match", help="match again the transactions of an account "
+                            "that have no party (after adding parties)")
+    match.add_argument("--account", required=True, metavar="NAME", help="the bank account")
+    match.set_defaults(func=run_match)
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number:,} {one if number == 1 else many}"
+
+
+def run_import(args: argparse.Namespace) -> int:
+    path = Path(args.file).expanduser()
+    parties = party_rules.read_csv(path)  # every line is checked before the store opens
+    summary = party_rules.import_parties(open_store(), parties)
+    print(f"Imported {_count(summary.parties, 'party', 'parties')} from "
+          f"{safe_text(path.name)} ({summary.new:,} new, {summary.parties - summary.new:,} "
+          "updated).")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    store = open_store()
+    parties = sorted(store.parties(), key=lambda p: (p.party_type, p.name.casefold()))
+    if args.json:
+        print_json({"demo": store.settings().demo, "parties": [p.to_dict() for p in parties]})
+        return 0
+    print_header(store, "Parties")
+    if not parties:
+        print("No parties yet: import them with 'kosma-tui party import FILE.csv' or add one "
+              "with 'kosma-tui party add TYPE NAME'.")
+        return 0
+    width = min(40, max(len(safe_text(p.name)) for p in parties))
+    print(f"  {'TYPE':<9} {'NAME':<{width}}  IBANS / ACCOUNT NUMBERS")
+    for p in parties:
+        ids = ", ".join(safe_text(v) for v in [*p.ibans, *p.account_numbers]) or "-"
+        print(f"  {p.party_type:<9} {safe_text(p.name):<{width}}  {ids}")
+    print(_count(len(parties), "party", "parties"))
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    party = party_rules.make_party(args.party_type, args.name, args.iban, args.account_number)
+    store = open_store()
+    party = party_rules.add_party(store, party.party_type, party.name, party.ibans,
+                                  party.account_numbers)
+    print(f"Added {party.party_type} {safe_text(party.name)}.")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    party_type = party_rules.check_party_type(args.party_type)
+    store = open_store()
+    party = party_rules.delete_party(store, party_type, args.name)
+    print(f"Removed {party.party_type} {safe_text(party.name)}; transactions already matched "
+          "keep it.")
+    return 0
+
+
+def run_match(args: argparse.Namespace) -> int:
+    store = open_store()
+    count = rematch_account(store, args.account)
+    how = "" if store.settings().enable_fuzzy_matching else (
+        " (by IBAN and account number only: fuzzy matching is off)")
+    matched = _count(count, "transaction", "transactions")
+    print(f"Matched {matched} of {safe_text(args.account)} to a party{how}.")
+    return 0
