@@ -61,11 +61,11 @@ def test_push_killed_after_erpnext_committed_then_rerun(connected, erp, home):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-@pytest.mark.parametrize("kill_after", [0.2, 0.7])
+@pytest.mark.parametrize("kill_after", [0.15, 0.45])
 def test_push_killed_at_any_moment_then_rerun(kill_after, connected, erp, home):
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, n) for n in range(600)])
-    erp.request_delay = 0.1  # slow enough that the kill lands inside the push
+    erp.request_delay = 0.06  # slow enough that the kill lands inside the push
     process = start_push(home)
     try:
         wait_for(lambda: erp.count() >= 1)

@@ -1,0 +1,93 @@
+"""The ERPNext panel and push dialog (Pilot), against the Frappe double and a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from erpnext_support import ACCOUNT, ERP_BANK_ACCOUNT, add_account, add_rows, row
+from frappe_double import API_KEY, API_SECRET
+from textual.app import App, ComposeResult
+from textual.widgets import Input, Static, Switch
+
+from kosma_tui.tui.widgets.erpnext_panel import ErpnextPanel, ErpnextPushModal, pushed_label
+
+
+class Host(App[None]):
+    def __init__(self, store: Any) -> None:
+        super().__init__()
+        self.store = store
+
+    def compose(self) -> ComposeResult:
+        yield ErpnextPanel()
+
+
+async def wait_until(pilot: Any, condition: Callable[[], object], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+        await asyncio.sleep(0)
+
+
+def status_text(app: App[None]) -> str:
+    return str(app.query_one("#erp-status", Static).render())
+
+
+async def test_panel_connects_imports_maps_and_pushes(store, erp):
+    add_account(store)
+    add_rows(store, [row(ACCOUNT, n) for n in range(3)])
+    app = Host(store)
+    async with app.run_test(size=(110, 40)) as pilot:
+        panel = app.query_one(ErpnextPanel)
+        app.query_one("#erp-url", Input).value = "http://erp.example.com"
+        await pilot.pause()
+        assert "must use https://" in str(app.query_one("#erp-url-msg", Static).render())
+        app.query_one("#erp-url", Input).value = erp.url
+        app.query_one("#erp-key", Input).value = API_KEY
+        app.query_one("#erp-secret", Input).value = "wrong"
+        panel.action_connect()
+        await wait_until(pilot, lambda: "did not accept" in status_text(app))
+        assert store.erpnext().url == ""  # nothing saved
+        app.query_one("#erp-secret", Input).value = API_SECRET
+        panel.action_connect()
+        await wait_until(pilot, lambda: store.erpnext().url == erp.url)
+        await wait_until(pilot, lambda: "Connected" in status_text(app))
+        assert app.query_one("#erp-secret", Input).value == ""
+        panel.action_import()
+        await wait_until(pilot, lambda: "companies." in status_text(app))
+        panel.action_map()
+        await wait_until(pilot, lambda: "1 mapped" in status_text(app))
+        assert store.account(ACCOUNT).erpnext_bank_account == ERP_BANK_ACCOUNT
+        panel.action_push()
+        await wait_until(pilot, lambda: "3 created" in status_text(app))
+        assert len(erp.bank_transactions()) == 3
+        app.query_one("#erp-auto-push", Switch).value = True
+        await pilot.pause()
+        assert store.settings().erpnext_auto_push is True
+
+
+async def test_push_dialog_shows_progress_and_the_result(connected, erp):
+    add_account(connected)
+    add_rows(connected, [row(ACCOUNT, n) for n in range(250)])
+    app = Host(connected)
+    async with app.run_test(size=(110, 40)) as pilot:
+        modal = ErpnextPushModal([ACCOUNT])
+        app.push_screen(modal)
+        await wait_until(pilot, lambda: modal.finished)
+        assert modal.report.total("created") == 250
+        assert "250 created" in str(modal.query_one("#erp-push-status", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is not modal
+
+
+def test_pushed_label():
+    assert pushed_label({"status": "Settled", "erpnext_name": ""}).plain == "waiting"
+    assert pushed_label({"status": "Pending", "erpnext_name": ""}).plain == ""
+    assert pushed_label({"status": "Settled", "erpnext_name": "ACC-BTN-1"}).plain == \
+        "✓ ACC-BTN-1"
+    assert pushed_label({"status": "Cancelled", "erpnext_name": "ACC-BTN-1",
+                         "erpnext_cancelled": True}).plain == "✗ ACC-BTN-1"
