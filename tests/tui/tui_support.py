@@ -57,6 +57,7 @@ async def wait_until(pilot: Pilot[Any], condition: Callable[[], object],
             raise AssertionError(f"timed out waiting for {what or condition}")
         await pilot.pause(0.05)
         await asyncio.sleep(0)
+    await pilot.pause()
 
 
 def screen_text(app: KosmaApp) -> str:
@@ -68,3 +69,16 @@ def screen_text(app: KosmaApp) -> str:
 async def type_text(pilot: Pilot[Any], text: str) -> None:
     for ch in text:
         await pilot.press(ch)
+
+
+def flat_text(app: KosmaApp) -> str:
+    """The screen's words on one line (wrapped sentences joined, borders dropped)."""
+    text = screen_text(app)
+    for ch in "│▌▐▎▍":
+        text = text.replace(ch, " ")
+    return " ".join(text.split())
+
+
+def notices(app: KosmaApp) -> str:
+    """Every toast shown so far (title and message), one text."""
+    return " ".join(f"{n.title} {n.message}" for n in app._notifications)

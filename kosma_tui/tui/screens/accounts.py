@@ -259,12 +259,13 @@ def last_sync_text(screen: AccountsScreen) -> Text:
                          "user embedded, password 12345, OTP 12345)")
         lines.append(".")
     for view in screen.consents.values():
+        which = f"{clean(view.consent.bank)} · {clean(view.consent.company)}"
         if view.status == "expired":
-            lines.append(f"\n{clean(view.consent.name)}: consent expired on {view.expiry_day}: "
-                         "press r to renew", style="red")
+            lines.append(f"\n{which}: consent expired on {view.expiry_day}: press r to renew",
+                         style="red")
         elif view.status == "expiring":
-            lines.append(f"\n{clean(view.consent.name)}: consent expires in "
-                         f"{view.days_left} days: press r to renew", style="#ffaf00")
+            lines.append(f"\n{which}: consent expires in {view.days_left} days: press r to "
+                         "renew", style="#ffaf00")
     return lines
 
 

@@ -29,8 +29,8 @@ class ConfirmModal(KosmaModal):
             dialog.border_title = self.title_text
             yield Static(self.question, markup=False)
             with Horizontal(classes="buttons"):
-                yield Button(self.yes, id="yes", variant="error")
-                yield Button("Cancel", id="no")
+                yield Button(self.yes, id="yes", variant="error", compact=True)
+                yield Button("Cancel", id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

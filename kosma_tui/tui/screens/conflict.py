@@ -40,10 +40,10 @@ class ConflictModal(KosmaModal):
                 f"({start}). The consent cannot read transactions before its start, so "
                 "syncing would leave a gap.\n", markup=False)
             yield Button(f"1  Set Last Integration Date to {start}  (accept the gap)",
-                         id="set-lid", variant="warning")
+                         id="set-lid", variant="warning", compact=True)
             yield Button(f"2  Link Bank and Accounts from {lid}  (close the gap)",
-                         id="relink", variant="primary")
-            yield Button("Decide later", id="later")
+                         id="relink", variant="primary", compact=True)
+            yield Button("Decide later", id="later", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "set-lid":

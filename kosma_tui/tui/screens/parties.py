@@ -135,8 +135,8 @@ class PartyModal(KosmaModal):
                         compact=True)
             yield Static("", id="party-error", classes="error", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Save", id="save", variant="primary")
-                yield Button("Cancel", id="cancel")
+                yield Button("Save", id="save", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#party-name", Input).focus()
@@ -188,8 +188,8 @@ class ImportModal(KosmaModal):
             yield Input(placeholder="/path/to/parties.csv", id="csv-path", compact=True)
             yield Static("", id="import-error", classes="error", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Import", id="import", variant="primary")
-                yield Button("Cancel", id="cancel")
+                yield Button("Import", id="import", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

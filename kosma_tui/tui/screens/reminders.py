@@ -62,8 +62,8 @@ class ReminderModal(KosmaModal):
             yield OptionList(*[Option(reminder_line(v), id=v.consent.name) for v in self.due],
                              id="reminder-list")
             with Horizontal(classes="buttons"):
-                yield Button("Renew selected", id="renew", variant="primary")
-                yield Button("Remind me later", id="later")
+                yield Button("Renew selected", id="renew", variant="primary", compact=True)
+                yield Button("Remind me later", id="later", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).highlighted = 0

@@ -10,8 +10,10 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Label, ProgressBar, Static
 
+from kosma_tui.core.records import BankAccount
 from kosma_tui.tui.feedback import report, sentence, toast
 from kosma_tui.tui.screens.base import KosmaScreen
+from kosma_tui.tui.status import when_text
 from kosma_tui.tui.sync_queue import IDLE, QUEUED, RUNNING, AccountSync
 from kosma_tui.tui.text import clean
 
@@ -35,24 +37,33 @@ def describe(state: AccountSync) -> str:
             parts.append(f"{r.updated:,} updated")
         if r.skipped:
             parts.append(f"{r.skipped:,} skipped")
-        return f"done: {', '.join(parts)} · {r.fetched:,} fetched"
+        return f"{', '.join(parts)}, {r.fetched:,} fetched"
     if state.state in ("failed", "refused") and state.error is not None:
         return f"{state.state}: {sentence(state.error)}"
-    return "not synced in this session"
+    return "idle"
+
+
+def last_sync_short(account: BankAccount) -> str:
+    last = account.last_sync or {}
+    if not last.get("when"):
+        return "never synced"
+    job = ", daily job" if last.get("unattended") else ""
+    return f"last sync {when_text(last['when'])}: {last.get('outcome', '?')}{job}"
 
 
 def announce(app: KosmaApp, state: AccountSync) -> None:
     """A toast for a finished account."""
     if state.state == "ok" and state.result is not None:
-        toast(app, describe(state).removeprefix("done: "), title=f"{state.name} synced")
+        toast(app, describe(state), title=f"{state.name} synced")
     elif state.error is not None:
         report(app, state.error, title=f"{state.name}: sync {state.state}")
 
 
 class SyncRow(Widget):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, last_sync: str = "") -> None:
         super().__init__()
         self.account = name
+        self.last_sync = last_sync
 
     def compose(self) -> ComposeResult:
         yield Label(clean(self.account)[:21], classes="sync-name", markup=False)
@@ -68,7 +79,10 @@ class SyncRow(Widget):
         else:
             bar.update(total=1, progress=0)
         text = self.query_one(".sync-text", Label)
-        text.update(describe(state))
+        if state.state == IDLE and self.last_sync:
+            text.update(self.last_sync)
+        else:
+            text.update(describe(state))
         text.set_class(state.state in ("failed", "refused"), "error")
 
 
@@ -95,7 +109,7 @@ class SyncScreen(KosmaScreen):
         box.can_focus = False
         with box:
             for account in self.store.accounts():
-                yield SyncRow(account.name)
+                yield SyncRow(account.name, last_sync_short(account))
         yield Static("", id="sync-summary", classes="hint", markup=False)
 
     def on_mount(self) -> None:

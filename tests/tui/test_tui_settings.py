@@ -1,0 +1,104 @@
+"""Banking Settings: validation as you type, refusals with a message, the masked token,
+the subscription after Save, and portal errors with their remedy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input, Switch
+from tui_support import SIZE, flat_text, make_app, screen_text, type_text, wait_until
+
+from kosma_tui.core.store import Store
+from kosma_tui.tui.screens.settings import SettingsScreen
+
+
+async def open_settings(pilot: Any) -> SettingsScreen:
+    await pilot.press("g")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, SettingsScreen)
+    return screen
+
+
+async def test_bad_url_and_missing_token_are_refused_with_a_message(store: Store,
+                                                                    portal: Any) -> None:
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        await type_text(pilot, "http://portal.example.com")
+        await pilot.pause()
+        assert "must use https://" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert store.settings().admin_url == ""  # nothing saved
+        assert any("Nothing was saved" in n.message for n in app._notifications)
+        url = screen.query_one("#admin_url", Input)
+        url.value = "https://portal.example.com"
+        screen.query_one("#enabled", Switch).value = True
+        await pilot.pause()
+        text = screen_text(app)
+        assert "must use https://" not in text
+        assert "Enabled needs a Customer ID." in text
+        assert "Enabled needs a Portal API Token." in text
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = store.settings()
+        assert saved.admin_url == "" and not saved.enabled and saved.api_token == ""
+
+
+async def test_saved_settings_mask_the_token_and_show_the_subscription(
+        store: Store, portal: Any) -> None:
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        screen.query_one("#admin_url", Input).value = portal.url
+        screen.query_one("#customer_id", Input).value = "C-1042"
+        screen.query_one("#enabled", Switch).value = True
+        screen.query_one("#api_token", Input).focus()
+        await type_text(pilot, "s3cret-token-9876")
+        await pilot.pause()
+        assert "s3cret" not in screen_text(app)  # a password field shows dots
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "transactions used" in screen_text(app),
+                         what="the subscription panel")
+        text = screen_text(app)
+        assert "s3cret" not in text
+        assert "9876" in screen.query_one("#api_token", Input).placeholder
+        assert screen.query_one("#api_token", Input).value == ""
+        assert "DEMO" not in text.splitlines()[0] and "127.0.0.1" in text.splitlines()[0]
+    saved = store.settings()
+    assert saved.enabled and saved.customer_id == "C-1042"
+    assert saved.api_token == "s3cret-token-9876"
+    assert saved.admin_url == portal.url
+
+
+async def test_a_refused_token_shows_the_sentence_and_the_remedy(store: Store,
+                                                                 portal: Any) -> None:
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        screen.query_one("#admin_url", Input).value = portal.url
+        screen.query_one("#customer_id", Input).value = "C-1042"
+        screen.query_one("#api_token", Input).value = "invalid"
+        screen.query_one("#enabled", Switch).value = True
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "did not accept" in screen_text(app))
+        text = flat_text(app)
+        assert "The banking portal did not accept the Customer ID or Portal API Token." in text
+        assert "Fix them in Banking Settings." in text
+
+
+async def test_party_matching_switches_are_saved(store: Store, portal: Any) -> None:
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        screen.query_one("#enable_party_matching", Switch).value = True
+        screen.query_one("#enable_fuzzy_matching", Switch).value = True
+        screen.query_one("#reminder_days", Input).value = "14"
+        await pilot.pause()
+        assert " on" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "transactions used" in screen_text(app))
+    saved = store.settings()
+    assert saved.enable_party_matching and saved.enable_fuzzy_matching
+    assert saved.reminder_days == 14 and saved.demo
