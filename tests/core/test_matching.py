@@ -73,6 +73,26 @@ def test_lcs_length_agrees_with_dynamic_programming() -> None:
         assert lcs_length(a, b) == table[-1][-1]
 
 
+def test_the_fast_scorer_decides_as_token_set_ratio_does() -> None:
+    rng = random.Random(5)
+    vocab = ["muller", "muler", "gmbh", "ag", "kg", "schmidt", "schmid", "acme", "corp", "john",
+             "jonh", "smith", "smyth", "co", "a", "bau", "bauer", "haftungsbeschrankt", "ug"]
+    for _ in range(1500):
+        names = {" ".join(rng.sample(vocab, rng.randint(1, 4))) for _ in range(12)}
+        parties = [Party("Customer", name) for name in sorted(names)]
+        text = " ".join(rng.sample(vocab, rng.randint(1, 4)))
+        scores = sorted(((token_set_ratio(text, p.name), n) for n, p in enumerate(parties)),
+                        reverse=True)
+        if scores[0][0] < 80:
+            expected = matching.NO_MATCH
+        elif len(scores) > 1 and scores[1][0] == scores[0][0]:
+            expected = matching.TIE
+        else:
+            expected = scores[0][1]
+        index = matching._NameIndex(parties)
+        assert index.best(tokens(text), list(range(len(parties)))) == expected, text
+
+
 # --- IBAN and account number ---------------------------------------------
 
 def test_counterparty_iban_sets_the_party_ignoring_spaces_and_case() -> None:
