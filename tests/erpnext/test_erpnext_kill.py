@@ -37,7 +37,7 @@ def test_push_killed_after_erpnext_committed_then_rerun(connected, erp, home):
     add_rows(connected, [row(ACCOUNT, n) for n in range(1000)])
     # ERPNext commits each batch, then takes its time to answer: a client killed
     # meanwhile never learns the names of what it created.
-    erp.response_delay = 1.0
+    erp.response_delay = 0.6
     process = start_push(home)
     try:
         wait_for(lambda: erp.count("POST", INSERTS) >= 2)
@@ -65,7 +65,7 @@ def test_push_killed_after_erpnext_committed_then_rerun(connected, erp, home):
 def test_push_killed_at_any_moment_then_rerun(kill_after, connected, erp, home):
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, n) for n in range(600)])
-    erp.request_delay = 0.06  # slow enough that the kill lands inside the push
+    erp.request_delay = 0.04  # slow enough that the kill lands inside the push
     process = start_push(home)
     try:
         wait_for(lambda: erp.count() >= 1)
