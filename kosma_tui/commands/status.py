@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from kosma_tui.core.money import format_amount
     from kosma_tui.core.sync.health import health
+    from kosma_tui.core.sync.rules import parse_expiry
 
     store = open_store()
     report = health(store)
@@ -37,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     if not report.consents:
         print("  none yet: link a bank with 'kosma-tui link --company NAME'")
     for consent, state in report.consents:
-        print(f"  {safe_text(consent.name):<34} {state.status:<8} {state.days_left:>3} days left"
-              f"  (start {consent.consent_start}, expires {consent.consent_expiry[:16]})")
+        expiry = parse_expiry(consent)
+        expires = f"{expiry.astimezone():%Y-%m-%d %H:%M}" if expiry else "unknown"
+        print(f"  {safe_text(consent.name)}: {state.status}, {state.days_left} days left")
+        print(f"      start {consent.consent_start}, expires {expires}")
     print("Bank Accounts")
     if not report.accounts:
         print("  none yet")
@@ -47,12 +50,14 @@ def run(args: argparse.Namespace) -> int:
         amount = balance.get("booked")
         if amount is None:
             amount = balance.get("available")
-        money = (format_amount(amount, balance.get("currency") or account.currency) + " "
-                 + (balance.get("currency") or account.currency)) if amount is not None else "-"
+        currency = balance.get("currency") or account.currency
+        money = f"{format_amount(amount, currency)} {currency}" if amount is not None else "-"
         last = account.last_sync or {}
-        synced = f"{last.get('outcome', '')} {last.get('when', '')[:16]}".strip() or "never synced"
-        print(f"  {safe_text(account.name):<34} {safe_text(account.iban):<24} {money:>18}"
-              f"  LID {account.last_integration_date or '-':<10}  {synced}")
+        when = last.get("when", "")[:16].replace("T", " ")
+        synced = f"{last.get('outcome', '')} {when}".strip() or "never"
+        print(f"  {safe_text(account.name)}  {safe_text(account.iban)}")
+        print(f"      balance {money} · Last Integration Date "
+              f"{account.last_integration_date or '-'} · last sync {synced}")
     summary = "; ".join(report.problems) or (
         f"{len(report.consents)} consent(s) active, {len(report.accounts)} account(s) fine.")
     print(f"{report.level_name}: {safe_text(summary)}")

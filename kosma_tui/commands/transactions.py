@@ -3,7 +3,8 @@
 ``table`` is for people (newest first, amounts signed with the currency's
 exponent, bank text made safe for the terminal); ``csv`` and ``json`` are
 Bank Transaction records with the field names of DESIGN 1: JSON keeps
-amounts in minor units, CSV formats them with the currency's exponent.
+amounts in minor units and bank text exactly, CSV formats amounts with the
+currency's exponent and writes control characters in bank text as escapes.
 """
 
 from __future__ import annotations
@@ -91,6 +92,12 @@ def _write_json(rows: Iterator[dict[str, Any]], out: Any) -> None:
     out.write("\n]\n" if not first else "]\n")
 
 
+# bank text in CSV: control characters as \xNN escapes, so a CSV shown on a terminal
+# cannot drive it (``raw`` is JSON, which escapes them itself; JSON export is exact)
+_CSV_TEXT = ("reference_number", "description", "bank_party_name", "bank_party_iban",
+             "bank_party_account_number", "party")
+
+
 def _write_csv(rows: Iterator[dict[str, Any]], out: Any) -> None:
     import orjson
 
@@ -101,6 +108,8 @@ def _write_csv(rows: Iterator[dict[str, Any]], out: Any) -> None:
         currency = record["currency"] or "EUR"
         for name in ("deposit", "withdrawal"):
             record[name] = format_amount(int(record[name] or 0), currency, grouping=False)
+        for name in _CSV_TEXT:
+            record[name] = safe_text(record[name])
         record["raw"] = orjson.dumps(record["raw"]).decode() if record["raw"] else ""
         writer.writerow(record.values())
 

@@ -1,0 +1,365 @@
+"""``kosma-tui sync``, ``status``, ``transactions`` and ``account`` as people and cron run them."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import http.client
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+
+from sync_support import client_for, kosma, link
+
+TODAY = date.today()
+
+
+def open_store() -> Any:
+    from kosma_tui.core.store import Store
+
+    return Store.open()
+
+
+def link_demo(home: Path, username: str = "embedded", start: date | None = None,
+              company: str = "Demo Company") -> Any:
+    """Link through the embedded Demo Bank portal (demo mode), as ``kosma-tui link`` would."""
+    from kosma_tui.core.connection import PortalConnection, stop_embedded_portal
+
+    store = open_store()
+
+    async def go() -> Any:
+        async with PortalConnection(store, attended=True) as client:
+            return await link(store, client, username, start=start, company=company)
+
+    try:
+        return asyncio.run(go())
+    finally:
+        stop_embedded_portal()  # the next test has another home and state file
+
+
+def snapshot(home: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(home)): p.read_bytes()
+        for p in sorted(home.rglob("*"))
+        if p.is_file() and "logs" not in p.parts and p.suffix != ".lock"
+    }
+
+
+@pytest.fixture
+def linked(home: Path) -> Path:
+    kosma(home, "settings")  # first run: store and Demo Company
+    link_demo(home, "embedded", TODAY - timedelta(days=30))
+    return home
+
+
+def test_acceptance_link_sync_all_twice_and_status(linked: Path) -> None:
+    first = kosma(linked, "sync", "--all", "--json")
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert data["demo"] is True
+    assert len(data["accounts"]) == 3
+    assert all(a["status"] == "ok" for a in data["accounts"])
+    assert sum(a["new"] for a in data["accounts"]) > 0
+    for item in data["accounts"]:
+        assert set(item) == {"name", "status", "fetched", "new", "updated", "skipped",
+                             "matched", "error"}
+        assert item["error"] is None
+
+    second = kosma(linked, "sync", "--all", "--json")
+    assert second.returncode == 0, second.stderr
+    assert sum(a["new"] for a in json.loads(second.stdout)["accounts"]) == 0
+
+    status = kosma(linked, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert [(c["days_left"], c["status"]) for c in report["consents"]] == [(90, "active")]
+    assert set(report["consents"][0]) == {"name", "bank", "company", "consent_start",
+                                          "consent_expiry", "days_left", "status"}
+    assert len(report["accounts"]) == 3
+    for account in report["accounts"]:
+        assert set(account) == {"name", "bank", "company", "iban", "currency",
+                                "last_integration_date", "balance", "last_sync"}
+        assert account["last_sync"]["outcome"] == "ok"
+    assert "token" not in status.stdout.lower()
+    text = kosma(linked, "status")
+    assert "90 days left" in text.stdout and "OK" in text.stdout
+
+
+def test_sync_one_account_text_output(linked: Path) -> None:
+    name = sorted(a.name for a in open_store().accounts())[0]
+    result = kosma(linked, "sync", "--account", name)
+    assert result.returncode == 0, result.stderr
+    assert "DEMO" in result.stdout
+    assert f"✓ {name}:" in result.stdout and "new" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    ([], "--account NAME"),
+    (["--all", "--account", "Girokonto (Max Mustermann)"], "not both"),
+    (["--account", "No Such Account"], "no bank account named 'No Such Account'"),
+])
+def test_sync_usage_errors_exit_2_and_change_nothing(linked: Path, args: list[str],
+                                                      fragment: str) -> None:
+    before = snapshot(linked)
+    result = kosma(linked, "sync", *args)
+    assert result.returncode == 2, result
+    assert fragment in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert snapshot(linked) == before
+
+
+def test_sync_refused_and_failed_exit_1(home: Path) -> None:
+    kosma(home, "settings")
+    link_demo(home, "invalid-transactions-timerange")
+    result = kosma(home, "sync", "--all")
+    assert result.returncode == 1
+    assert "failed. The bank refuses transactions for that date range." in result.stdout
+    data = json.loads(kosma(home, "sync", "--all", "--json").stdout)
+    assert {a["error"]["code"] for a in data["accounts"]} == {
+        "NOT_SUPPORTED.TRANSACTIONS_DATE_RANGE"}
+    assert kosma(home, "status").returncode == 2
+
+
+def test_status_exit_codes_follow_days_left(linked: Path) -> None:
+    assert kosma(linked, "status").returncode == 0
+    warning = kosma(linked, "status", now=(TODAY + timedelta(days=85)).isoformat())
+    assert warning.returncode == 1
+    assert "expires in 5 days" in warning.stdout and "WARNING" in warning.stdout
+    expired = kosma(linked, "status", "--json", now=(TODAY + timedelta(days=91)).isoformat())
+    assert expired.returncode == 2
+    assert json.loads(expired.stdout)["consents"][0]["status"] == "expired"
+    refused = kosma(linked, "sync", "--all", now=(TODAY + timedelta(days=91)).isoformat())
+    assert refused.returncode == 1 and "expired" in refused.stdout
+
+
+def test_status_imports_neither_textual_nor_the_portal_client(linked: Path) -> None:
+    probe = ("import sys\nfrom kosma_tui.cli import main\nrc = main(['status'])\n"
+             "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'httpx') or m in "
+             "('kosma_tui.core.portal', 'kosma_tui.core.sync.engine')]\n"
+             "print('LOADED', bad, file=sys.stderr)\n")
+    env = {**os.environ, "KOSMA_TUI_HOME": str(linked)}
+    env.pop("KOSMA_TUI_NOW", None)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert "LOADED []" in result.stderr, result.stderr
+
+
+def test_transactions_table_csv_json(linked: Path) -> None:
+    assert kosma(linked, "sync", "--all").returncode == 0
+    store = open_store()
+    account = sorted(store.accounts(), key=lambda a: a.name)[0]
+    rows = store.book(account).all_rows()
+    assert rows
+
+    table = kosma(linked, "transactions", "--account", account.name)
+    assert table.returncode == 0, table.stderr
+    assert "\x1b" not in table.stdout and "\x07" not in table.stdout
+    assert f"{len(rows):,} transaction(s)" in table.stdout
+    first = rows[0]
+    signed = (first["deposit"] - first["withdrawal"]) / 100
+    assert f"{signed:+,.2f} EUR".replace("+-", "-") in table.stdout
+
+    exported = json.loads(kosma(linked, "transactions", "--account", account.name,
+                                "--format", "json").stdout)
+    assert len(exported) == len(rows)
+    assert list(exported[0]) == ["bank_account", "date", "deposit", "withdrawal", "currency",
+                                 "transaction_id", "reference_number", "description",
+                                 "bank_party_name", "bank_party_iban",
+                                 "bank_party_account_number", "status", "party_type", "party",
+                                 "erpnext_name", "raw"]
+    assert [r["transaction_id"] for r in exported] == [r["transaction_id"] for r in rows]
+
+    since = rows[len(rows) // 2]["date"]
+    text = kosma(linked, "transactions", "--account", account.name, "--format", "csv",
+                 "--since", since).stdout
+    assert "\x1b" not in text and "\x07" not in text
+    records = list(csv.DictReader(io.StringIO(text)))
+    assert records and all(r["date"] >= since for r in records)
+    assert len(records) == sum(1 for r in rows if r["date"] >= since)
+    amount = records[0]["deposit"] if records[0]["deposit"] != "0.00" else records[0]["withdrawal"]
+    assert "." in amount and len(amount.split(".")[1]) == 2
+
+    everything = json.loads(kosma(linked, "transactions", "--format", "json").stdout)
+    assert len(everything) == sum(store.book(a).count() for a in store.accounts())
+    dates = [r["date"] for r in everything]
+    assert dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--since", "yesterday"], "is not a valid --since date"),
+    (["--account", "Nobody"], "no bank account named 'Nobody'"),
+    (["--format", "xml"], "invalid choice"),
+])
+def test_transactions_bad_input(linked: Path, args: list[str], fragment: str) -> None:
+    result = kosma(linked, "transactions", *args)
+    assert result.returncode == 2
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_set_last_integration_date_is_the_conflict_remedy(home: Path) -> None:
+    kosma(home, "settings")
+    consent = link_demo(home, "embedded", TODAY - timedelta(days=10))
+    name = sorted(a.name for a in open_store().accounts())[0]
+    old = (TODAY - timedelta(days=40)).isoformat()
+    assert kosma(home, "account", "set-last-integration-date", name, old).returncode == 0
+    refused = kosma(home, "sync", "--account", name)
+    assert refused.returncode == 1
+    assert "is older than the Consent Start Date" in refused.stdout
+    assert "set-last-integration-date" in refused.stdout
+
+    before = snapshot(home)
+    for bad, fragment in [
+        ((TODAY + timedelta(days=1)).isoformat(), "cannot be in the future"),
+        ("2025-13-01", "is not a valid Last Integration Date"),
+    ]:
+        result = kosma(home, "account", "set-last-integration-date", name, bad)
+        assert result.returncode == 2 and fragment in result.stderr
+    unknown = kosma(home, "account", "set-last-integration-date", "Nobody", old)
+    assert unknown.returncode == 2 and "no bank account named 'Nobody'" in unknown.stderr
+    assert snapshot(home) == before
+
+    fixed = kosma(home, "account", "set-last-integration-date", name, consent.consent_start)
+    assert fixed.returncode == 0
+    assert f"is now {consent.consent_start}" in fixed.stdout
+    assert kosma(home, "sync", "--account", name).returncode == 0
+
+
+class HoldingProxy:
+    """A loopback HTTP proxy in front of the Demo Bank portal that holds the Nth request.
+
+    The held request never reaches the portal, so killing the client then is a
+    kill "between pages": every token the portal rotated was answered to it.
+    """
+
+    def __init__(self, target: str, hold_at: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.count = 0
+        lock = threading.Lock()
+        host = urlsplit(target)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    proxy.count += 1
+                    number = proxy.count
+                if number == hold_at:
+                    proxy.held.set()
+                    proxy.release.wait(30)
+                    self.close_connection = True
+                    return
+                connection = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "connection")}
+                connection.request("POST", self.path, body, headers)
+                answer = connection.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                connection.close()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# POSTs of 'sync --all' for 3 accounts of two pages each: 1 accounts, then per account
+# balances, page 1, page 2. Held at 4: account 1's second page (its first page read,
+# not yet written); at 6: account 2's first page (account 1 complete).
+@pytest.mark.parametrize("hold_at", [4, 6])
+def test_a_killed_sync_loses_nothing(home: Path, tmp_path: Path, hold_at: int) -> None:
+    """SIGKILL between pages of the daily job; the re-run ends with exactly the full set."""
+    from kosma_tui.sandbox import start_portal
+
+    kosma(home, "settings")
+    with start_portal(tmp_path / "portal.json") as portal:
+        proxy = HoldingProxy(portal.url, hold_at)
+        try:
+            setup = kosma(home, "settings", "--enable", "--admin-url", proxy.url,
+                          "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")
+            assert setup.returncode == 0, setup.stderr
+            consent = asyncio.run(_link(open_store(), portal.url, "embedded"))
+            env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
+            env.pop("KOSMA_TUI_NOW", None)
+            job = subprocess.Popen([sys.executable, "-m", "kosma_tui", "sync", "--all"],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=env)
+            try:
+                assert proxy.held.wait(60), "the sync never reached the held request"
+            finally:
+                job.send_signal(signal.SIGKILL)
+                job.wait()
+            proxy.release.set()
+            accounts = sorted(open_store().accounts(), key=lambda a: a.name)
+            partial = {a.name: open_store().book(a).count() for a in accounts}
+            assert (sum(partial.values()) > 0) == (hold_at > 4)
+
+            rerun = kosma(home, "sync", "--all", "--json")
+            assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+            store = open_store()
+            expected = asyncio.run(_expected_ids(store, portal.url, consent.name))
+            for account in accounts:
+                ids = store.book(account).ids()
+                assert store.book(account).count() == len(ids)  # none twice
+                assert set(ids) == expected[account.iban]  # exactly the full set
+            assert kosma(home, "sync", "--all").returncode == 0  # and the token works
+        finally:
+            proxy.close()
+
+
+async def _link(store: Any, url: str, username: str) -> Any:
+    async with client_for(url, customer_id="C-1", api_token="token") as client:
+        return await link(store, client, username, start=TODAY - timedelta(days=999))
+
+
+async def _expected_ids(store: Any, url: str, consent_name: str) -> dict[str, set[str]]:
+    """Every id a complete sync must hold, read straight from the portal."""
+    expected: dict[str, set[str]] = {}
+    async with client_for(url, customer_id="C-1", api_token="token") as client:
+        for account in store.accounts():
+            consent = store.consent(consent_name)
+            ids: set[str] = set()
+            page, token = None, consent.consent_token
+            start = date.fromisoformat(consent.consent_start)
+            while True:
+                rotated = await client.fetch_consent_transactions(
+                    consent.consent_id, token, account.kosma_account_id, start, page=page)
+                token = rotated.consent_token
+                store.update_consent_token(consent_name, token)
+                ids |= {t["transaction_id"] for t in rotated.result.transactions
+                        if t.get("transaction_id") and t["state"] not in ("CANCELED", "FAILED")}
+                page = rotated.result.next
+                if page is None:
+                    break
+            expected[account.iban] = ids
+    return expected

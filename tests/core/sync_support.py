@@ -1,0 +1,79 @@
+"""Helpers for the sync tests and benchmarks: link a Demo Bank user into a real store.
+
+Linking goes through the real PortalClient against the real Demo Bank portal
+(walking its forms like ``kosma-tui link`` would) and saves the Bank, Bank
+Accounts and Bank Consent with ``linking.save_link``, as the link wizard does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kosma_tui.core import clock
+from kosma_tui.core.records import DEMO_COMPANY, BankAccount, BankConsent
+
+ANSWERS = {"country_code": "DE", "bank_code": "88888888", "USER_PASSWORD": "12345",
+           "TAN": "12345"}
+
+
+def client_for(url: str, *, attended: bool = True, customer_id: str = "test-customer",
+               api_token: str = "test-token", **options: Any) -> Any:  # noqa: S107
+    from kosma_tui.core.portal import PortalClient
+
+    return PortalClient(url, customer_id, api_token,
+                        ip_address="127.0.0.1" if attended else None, **options)
+
+
+async def link(store: Any, client: Any, username: str = "embedded", *,
+               start: date | None = None, company: str = DEMO_COMPANY) -> BankConsent:
+    """Link ``username`` at the Demo Bank for ``company``; returns the saved consent."""
+    from kosma_tui.core.forms import ChoiceElement
+
+    today = clock.today()
+    token = await client.get_client_token(start or today, today)
+    sid, fid = token.session_id, token.flow_id
+    step = await client.get_flow_step(sid, fid)
+    answers = {**ANSWERS, "LOGINNAME": username}
+    while step.state in ("CONSUMER_INPUT_NEEDED", "PROCESSING"):
+        if step.state == "PROCESSING":
+            await asyncio.sleep((step.poll_after_ms or 100) / 1000)
+            step = await client.get_flow_step(sid, fid)
+            continue
+        assert step.error is None, step.error
+        values = {}
+        for element in step.form.inputs:
+            if element.key in answers:
+                values[element.key] = answers[element.key]
+            elif isinstance(element, ChoiceElement):
+                values[element.key] = element.options[0].value
+        step = await client.submit_flow_step(sid, fid, step, values)
+    assert step.state == "FINISHED", step
+    result = await client.fetch_accounts_and_bank(sid, fid)
+    await client.end_session(sid)
+    from kosma_tui.core.linking import save_link
+
+    return save_link(store, company, result, session_id=sid).consent
+
+
+def kosma(home: Path, *args: str, now: str | None = None, timeout: float = 120,
+          stdin: str = "", extra_env: dict[str, str] | None = None,
+          ) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m kosma_tui ARGS`` as cron would (stdin not a terminal)."""
+    env = {**os.environ, "KOSMA_TUI_HOME": str(home), **(extra_env or {})}
+    env.pop("KOSMA_TUI_NOW", None)
+    if now:
+        env["KOSMA_TUI_NOW"] = now
+    return subprocess.run(
+        [sys.executable, "-m", "kosma_tui", *args], input=stdin, capture_output=True,
+        text=True, env=env, timeout=timeout,
+    )
+
+
+def transaction_ids(store: Any, account: BankAccount) -> dict[str, str]:
+    return dict(store.book(account).ids())
