@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,7 @@ class TransactionBook:
         self._cleaned = False
         self._shards: dict[str, dict[str, str]] = {}  # chunk -> {transaction_id: status}
         self._shard_prints: dict[str, list[int]] = {}
-        self._where: dict[str, str] = {}  # transaction_id -> chunk
+        self._status: dict[str, str] = {}  # all shards merged: the dedup set
 
     # -- reading -------------------------------------------------------------
 
@@ -140,10 +141,7 @@ class TransactionBook:
         """transaction_id -> status of every stored row that has an id."""
         with self._lock():
             self._refresh()
-            result: dict[str, str] = {}
-            for shard in self._shards.values():
-                result.update(shard)
-            return result
+            return dict(self._status)
 
     def count(self) -> int:
         with self._lock():
@@ -213,7 +211,7 @@ class TransactionBook:
         """One row by transaction id, with its provider object."""
         with self._lock():
             self._refresh()
-            name = self._where.get(transaction_id)
+            name = next((n for n, s in self._shards.items() if transaction_id in s), None)
             if name is None:
                 return None
             for row in self._load(self._chunks[name], raw=True):
@@ -228,23 +226,16 @@ class TransactionBook:
         in ``rows``) are skipped. Returns how many were stored."""
         with self._lock():
             self._refresh()
-            where = self._where
-            seen: set[str] = set()
-            by_prefix: dict[str, list[Row]] = {}
-            stored = 0
-            for row in rows:
-                tid = row.get("transaction_id")
-                if tid:
-                    if tid in where or tid in seen:
-                        continue
-                    seen.add(tid)
-                by_prefix.setdefault((row.get("date") or "")[:7], []).append(row)
-                stored += 1
-            if not stored:
+            fresh = self._fresh(rows)
+            if not fresh:
                 return 0
+            prefixes = [(d or "")[:7] for d in map(dict.get, fresh, repeat("date"))]
             by_month: dict[str, list[Row]] = {}
-            for prefix, group in by_prefix.items():
-                by_month.setdefault(_month(prefix), []).extend(group)
+            if len(set(prefixes)) == 1:  # the usual page: one month
+                by_month[_month(prefixes[0])] = fresh
+            else:
+                for prefix, row in zip(prefixes, fresh, strict=True):
+                    by_month.setdefault(_month(prefix), []).append(row)
             try:
                 self._mark()
                 for month, group in by_month.items():
@@ -261,7 +252,25 @@ class TransactionBook:
             except BaseException:
                 self._invalidate()
                 raise
-            return stored
+            return len(fresh)
+
+    def _fresh(self, rows: list[Row]) -> list[Row]:
+        """The rows whose transaction_id is neither stored nor repeated (a set
+        lookup each); rows without an id are all kept."""
+        tids = list(map(dict.get, rows, repeat("transaction_id")))
+        named = [t for t in tids if t]
+        if len(set(named)) == len(named) and self._status.keys().isdisjoint(named):
+            return rows  # the usual page: every row is new
+        known = self._status
+        seen: set[str] = set()
+        fresh = []
+        for row, tid in zip(rows, tids, strict=True):
+            if tid:
+                if tid in known or tid in seen:
+                    continue
+                seen.add(tid)
+            fresh.append(row)
+        return fresh
 
     def update(self, changes: dict[str, dict[str, Any]]) -> int:
         """Set fields of stored rows by transaction_id (status, party, erpnext_name,
@@ -269,10 +278,11 @@ class TransactionBook:
         with self._lock():
             self._refresh()
             targets: dict[str, dict[str, dict[str, Any]]] = {}
-            for tid, fields in changes.items():
-                name = self._where.get(tid)
-                if name is not None and fields:
-                    targets.setdefault(name, {})[tid] = fields
+            for name, shard in self._shards.items():
+                found = {tid: changes[tid] for tid in shard.keys() & changes.keys()
+                         if changes[tid]}
+                if found:
+                    targets[name] = found
             changed = 0
             if not targets:
                 return 0
@@ -359,7 +369,7 @@ class TransactionBook:
         docs = [str(chunk.next_id + i) for i in range(len(rows))]
         # the provider objects go to their own file: taken out of the caller's
         # rows for the dump (cheaper than copying 1,000 dicts) and put back
-        objects = [row.pop("raw", _ABSENT) for row in rows]
+        objects = list(map(dict.pop, rows, repeat("raw"), repeat(_ABSENT)))
         try:
             body = orjson.dumps(dict(zip(docs, rows, strict=True)))
         finally:
@@ -379,15 +389,14 @@ class TransactionBook:
                                           self._grown(chunk, "rows", ROWS_TABLE, body, new),
                                           sync_dir=False))
         shard = dict(self._shards.get(chunk.name) or {})
-        for row in rows:
-            tid = row.get("transaction_id")
-            if tid:
-                shard[tid] = row.get("status") or ""
+        tids = map(dict.get, rows, repeat("transaction_id"))
+        statuses = map(dict.get, rows, repeat("status"))
+        shard.update({t: s or "" for t, s in zip(tids, statuses, strict=True) if t})
         files["ids"] = self._write_shard(chunk.name, shard)
         chunk.files = files
         chunk.rows += len(rows)
         chunk.next_id += len(rows)
-        chunk.add_dates([row.get("date") or "" for row in rows])
+        chunk.add_dates([d or "" for d in map(dict.get, rows, repeat("date"))])
         self._chunks[chunk.name] = chunk
 
     def _grown(
@@ -415,13 +424,14 @@ class TransactionBook:
 
     def _set_shard(self, name: str, shard: dict[str, str], printed: list[int]) -> None:
         old = self._shards.get(name)
-        if old:
-            for tid in old.keys() - shard.keys():
-                if self._where.get(tid) == name:
-                    del self._where[tid]
         self._shards[name] = shard
         self._shard_prints[name] = printed
-        self._where.update(dict.fromkeys(shard, name))
+        if old and not old.keys() <= shard.keys():
+            self._status = {}  # an id left this chunk (never in practice): merge again
+            for each in self._shards.values():
+                self._status.update(each)
+        else:
+            self._status.update(shard)
 
     def _rewrite(self, chunk: _Chunk, wanted: dict[str, dict[str, Any]]) -> int:
         table = self._table(self._path(chunk.name), ROWS_TABLE)
@@ -610,7 +620,7 @@ class TransactionBook:
         self._chunks = {}
         self._shards = {}
         self._shard_prints = {}
-        self._where = {}
+        self._status = {}
 
 
 def _shard_of(table: dict[str, Row]) -> dict[str, str]:

@@ -257,16 +257,6 @@ class FileLock:
                 lock = cls._instances[key] = cls(path)
             return lock
 
-    @property
-    def held(self) -> bool:
-        """True when the calling thread holds the lock."""
-        if not self._rlock.acquire(blocking=False):
-            return False
-        try:
-            return self._depth > 0
-        finally:
-            self._rlock.release()
-
     @contextmanager
     def hold(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         with self._rlock:
@@ -281,6 +271,9 @@ class FileLock:
                     self._release()
 
     def _acquire(self, timeout: float) -> None:
+        if self._fd is not None and not self._still_the_file(self._fd):
+            os.close(self._fd)  # the store folder was replaced: lock the new file
+            self._fd = None
         if self._fd is None:
             try:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -309,6 +302,12 @@ class FileLock:
                 )
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
+
+    def _still_the_file(self, fd: int) -> bool:
+        try:
+            return os.path.samestat(os.fstat(fd), os.stat(self.path))
+        except OSError:
+            return False
 
     def _release(self) -> None:
         if self._fd is not None:

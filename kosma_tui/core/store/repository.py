@@ -13,7 +13,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -130,7 +130,7 @@ class Store:
         """TinyDB over one fresh read of the file; with ``write`` under the lock
         and written once at the end (nothing is written if the body raises)."""
         path = file or self.meta_file
-        with self.locked() if write else _nothing():
+        with self.locked() if write else nullcontext():
             db = TinyDB(path, _check_schema if path == self.meta_file else None,
                         storage=AtomicJSONStorage)
             storage: AtomicJSONStorage = db.storage  # type: ignore[assignment]
@@ -237,8 +237,8 @@ class Store:
             existing = table.get(Q["key"] == account.key) if account.key else None
             if existing is None:
                 existing = table.get(Q["name"] == account.name)
-                if existing is not None and not account.key:
-                    account.key = existing.get("key", "")
+                if existing is not None and existing.get("key"):
+                    account.key = existing["key"]  # its transactions live there
             clash = table.get(Q["name"] == account.name)
             if clash is not None and existing is not None and clash.doc_id != existing.doc_id:
                 raise UsageError(f"There is already a bank account named '{account.name}'.",
@@ -385,9 +385,4 @@ class Store:
             )
         book.account_name = account.name
         return book
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
