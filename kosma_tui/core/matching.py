@@ -89,9 +89,7 @@ def lcs_length(a: str, b: str) -> int:
         bit <<= 1
     full = bit - 1
     row = full
-    get = masks.get
-    for ch in b:
-        m = get(ch)
+    for m in map(masks.get, b):
         if m:
             u = row & m
             row = ((row + u) | (row - u)) & full
@@ -445,7 +443,7 @@ def rematch_account(store: Any, account_name: str, *, fuzzy: bool | None = None)
             return 0
         book = store.book(account)
         changes: dict[str, dict[str, str]] = {}
-        for row in book.rows():
+        for row in book.rows(raw=False):  # the provider objects are not needed
             if row.get("party") or not row.get("transaction_id"):
                 continue
             found = matcher.match(row)

@@ -168,9 +168,13 @@ def update_party(store: Any, party_type: str, name: str, *, new_type: str | None
             if other is not None:
                 raise UsageError(f"The {other.party_type} '{other.name}' exists already.",
                                  "Choose another name, or remove that party first.")
-        if (party.party_type, party.name) != (old.party_type, old.name):
-            store.delete_party(old.party_type, old.name)
-        store.save_party(party)
+        if (party.party_type, party.name) == (old.party_type, old.name):
+            store.save_party(party)
+        else:  # renamed: one write, so the party is never missing in between
+            store.replace_parties([
+                party if (p.party_type, p.name) == (old.party_type, old.name) else p
+                for p in store.parties()
+            ])
     return party
 
 

@@ -44,14 +44,17 @@ class TransactionsScreen(KosmaScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="tx-top"):
             yield Label(self.heading(None), id="tx-title", markup=False)
-            yield Input(placeholder="filter: type / then a word", id="tx-filter")
             yield Label("", id="tx-shown", markup=False)
+        with Horizontal(id="tx-filter-row"):
+            yield Label("Filter: ", markup=False)
+            yield Input(placeholder="press / and type: counterparty, reference, amount, date…",
+                        id="tx-filter", compact=True)
         yield TransactionView(show_account=self.account is None, id="tx-view")
 
     def heading(self, total: int | None) -> str:
         what = clean(self.account) if self.account else "all accounts"
         count = "loading…" if total is None else f"{total:,}"
-        return f"Transactions · {what[:24]} · {count} "
+        return f"Transactions · {what} · {count}"
 
     def on_mount(self) -> None:
         self.query_one(TransactionView).focus()

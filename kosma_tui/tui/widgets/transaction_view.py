@@ -56,7 +56,7 @@ class TransactionView(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"transaction-view--cursor",
                                               "transaction-view--header"}
     DEFAULT_CSS = """
-    TransactionView { background: $surface; }
+    TransactionView { background: $surface; overflow-x: hidden; overflow-y: scroll; }
     TransactionView > .transaction-view--cursor { background: $primary-darken-1; }
     TransactionView:focus > .transaction-view--cursor { background: $primary; }
     TransactionView > .transaction-view--header { text-style: bold; color: $text-muted; }
@@ -90,7 +90,7 @@ class TransactionView(ScrollView, can_focus=True):
 
     def set_rows(self, rows: list[Row]) -> None:
         self.rows = rows
-        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        self.virtual_size = Size(0, len(rows) + 1)
         self.cursor = 0
         self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
@@ -105,7 +105,7 @@ class TransactionView(ScrollView, can_focus=True):
         return max(0, min(value, len(self.rows) - 1)) if self.rows else 0
 
     def watch_cursor(self, old: int, new: int) -> None:
-        page = max(1, self.size.height - 1)
+        page = max(1, self.scrollable_content_region.height - 1)
         top = round(self.scroll_y)
         if new < top:
             self.scroll_to(y=new, animate=False, immediate=True)
@@ -117,7 +117,7 @@ class TransactionView(ScrollView, can_focus=True):
         self.cursor += delta
 
     def action_page(self, direction: int) -> None:
-        self.cursor += direction * max(1, self.size.height - 2)
+        self.cursor += direction * max(1, self.scrollable_content_region.height - 2)
 
     def action_first(self) -> None:
         self.cursor = 0
@@ -134,7 +134,7 @@ class TransactionView(ScrollView, can_focus=True):
             self.cursor = round(self.scroll_y) + event.y - 1
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self.virtual_size = Size(0, len(self.rows) + 1)
 
     # -- rendering -------------------------------------------------------
 
@@ -151,7 +151,7 @@ class TransactionView(ScrollView, can_focus=True):
                 ("Reference", reference, "left"), fixed[-1]]
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         cols = self.columns(width)
         if y == 0:
             style = self.get_component_rich_style("transaction-view--header")
