@@ -140,10 +140,16 @@ def test_key_is_created_on_first_run_and_kept(paths: Paths) -> None:
     Store.open(paths)
     key = paths.key_file.read_bytes()
     assert stat.S_IMODE(paths.key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(paths.config_dir.stat().st_mode) == 0o700
     store = Store.open(paths)
     save_secrets(store)
     assert paths.key_file.read_bytes() == key
-    # a store that never held a secret may get its key back
-    paths.key_file.unlink()
-    fresh = Store.open(resolve_paths(paths.data_dir.parent / "other"))
-    assert fresh.paths.key_file.exists()
+
+
+def test_a_store_without_secrets_may_get_a_new_key(paths: Paths) -> None:
+    Store.open(paths)
+    paths.key_file.unlink()  # nothing was encrypted with it: nothing is lost
+    store = Store.open(paths)
+    assert paths.key_file.exists()
+    save_secrets(store)
+    assert Store.open(paths).settings().api_token == API_TOKEN

@@ -152,6 +152,25 @@ def test_consents_tokens_and_deletion(store: Store) -> None:
     assert store.consents() == []
 
 
+def test_rotated_consent_token_is_on_disk_before_returning(
+    store: Store, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "Demo Bank-Demo Company"
+    store.save_consent(BankConsent(name, "Demo Bank", "Demo Company", consent_token="t1"))
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    store.update_consent_token(name, "t2")
+    assert any(".meta.json." in path for path in synced)  # the file, before its rename
+    assert str(paths.store_dir) in synced  # and the rename itself
+    assert Store.open(paths).consent(name).consent_token == "t2"
+
+
 def test_parties_save_delete_replace(store: Store) -> None:
     store.save_party(Party("Customer", "ACME", ["DE1"], []))
     store.save_party(Party("Supplier", "ACME", [], ["123"]))
@@ -328,12 +347,18 @@ def test_a_busy_store_says_so_after_the_timeout(store: Store, home: Path) -> Non
         holder.wait()
 
 
-def test_unwritable_store_is_a_store_error(store: Store, paths: Paths) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root ignores folder permissions")
-    paths.store_dir.chmod(0o500)
-    try:
-        with pytest.raises(StoreError, match="Could not write"):
-            store.save_company(Company("X"))
-    finally:
-        paths.store_dir.chmod(0o700)
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(
+    store: Store, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = store_files(paths.data_dir)
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(StoreError, match="No space left on device") as info:
+        store.save_company(Company("X"))
+    assert str(paths.store_dir / "meta.json") in info.value.message
+    monkeypatch.undo()
+    assert store_files(paths.data_dir) == before
+    assert [c.name for c in store.companies()] == ["Demo Company"]
