@@ -21,6 +21,8 @@ class KosmaScreen(Screen[None]):
 
     TITLE: ClassVar[str] = ""
     PURPOSE: ClassVar[str] = ""
+    # bindings of the screen's widgets (or steps), listed on the Help screen too
+    HELP_BINDINGS: ClassVar[list[BindingType]] = []
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back", tooltip="Go back to the previous screen"),
     ]

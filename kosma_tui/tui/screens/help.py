@@ -42,7 +42,6 @@ class HelpScreen(KosmaScreen):
 
     def compose_body(self) -> ComposeResult:
         from kosma_tui.tui.app import KosmaApp, _screens
-        from kosma_tui.tui.screens.link import LinkScreen
 
         body = VerticalScroll(id="help-body")
         body.border_title = "Help"
@@ -60,9 +59,8 @@ class HelpScreen(KosmaScreen):
                     continue
                 section = Text(f"{factory.TITLE}\n", style="bold underline")
                 section.append(f"{factory.PURPOSE}\n", style="italic")
-                section.append_text(binding_lines(factory.BINDINGS))
-                if factory is LinkScreen:
-                    section.append_text(binding_lines(LinkScreen.STEP_BINDINGS))
+                section.append_text(binding_lines([*factory.BINDINGS,
+                                                   *factory.HELP_BINDINGS]))
                 yield Static(section)
 
     def on_mount(self) -> None:

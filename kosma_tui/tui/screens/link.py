@@ -78,7 +78,7 @@ class LinkScreen(KosmaScreen):
         Binding("ctrl+c", "cancel_link", "Cancel linking", id="cancel-link", priority=True,
                 tooltip="Stop linking and end the portal session"),
     ]
-    STEP_BINDINGS: ClassVar[list[BindingType]] = [
+    HELP_BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose", "Choose / Submit", id="link-submit",
                 tooltip="Choose the highlighted option or submit the form"),
         Binding("space", "toggle", "Toggle account", id="link-toggle",

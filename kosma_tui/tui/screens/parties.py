@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,13 +12,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from kosma_tui.core.errors import KosmaError, UsageError
+from kosma_tui.core.matching import PARTY_TYPES
 from kosma_tui.core.records import Party
 from kosma_tui.tui.feedback import report, toast
 from kosma_tui.tui.screens.base import KosmaModal, KosmaScreen
 from kosma_tui.tui.screens.confirm import ConfirmModal
 from kosma_tui.tui.text import clean, literal
-
-PARTY_TYPES = ("Customer", "Supplier", "Employee")
 
 
 def split_list(text: str) -> list[str]:
@@ -96,8 +94,10 @@ class PartiesScreen(KosmaScreen):
 
         def done(confirmed: object) -> None:
             if confirmed:
+                from kosma_tui.core.parties import delete_party
+
                 try:
-                    self.store.delete_party(party.party_type, party.name)
+                    delete_party(self.store, party.party_type, party.name)
                 except KosmaError as exc:
                     report(self.app, exc)
                     return
@@ -150,28 +150,41 @@ class PartyModal(KosmaModal):
         else:
             self.dismiss(None)
 
+    def values(self) -> tuple[str, str, list[str], list[str]]:
+        return (str(self.query_one("#party-type", Select).value),
+                self.query_one("#party-name", Input).value,
+                split_list(self.query_one("#party-ibans", Input).value),
+                split_list(self.query_one("#party-numbers", Input).value))
+
+    def problem(self) -> str | None:
+        """What is wrong with the form now (the core's checks), as you type."""
+        from kosma_tui.core import parties
+
+        _type, name, ibans, numbers = self.values()
+        found = parties.name_problem(name)
+        found = found or next(filter(None, map(parties.iban_problem, ibans)), None)
+        found = found or next(filter(None, map(parties.account_number_problem, numbers)), None)
+        return found[0].upper() + found[1:] + "." if found else None
+
+    def on_input_changed(self, _event: Input.Changed) -> None:
+        found = self.problem()
+        self.query_one("#party-error", Static).update(f"✗ {clean(found)}" if found else "")
+
     def save(self) -> None:
-        name = self.query_one("#party-name", Input).value.strip()
+        from kosma_tui.core import parties
+
         error = self.query_one("#party-error", Static)
-        if not name:
-            error.update("✗ A party needs a name.")
-            return
-        party = Party(
-            party_type=str(self.query_one("#party-type", Select).value),
-            name=name,
-            ibans=["".join(i.split()).upper() for i in
-                   split_list(self.query_one("#party-ibans", Input).value)],
-            account_numbers=split_list(self.query_one("#party-numbers", Input).value),
-        )
+        party_type, name, ibans, numbers = self.values()
         store = self.kosma.store
         try:
-            with store.locked():
-                old = self.party
-                if old and (old.party_type, old.name) != (party.party_type, party.name):
-                    store.delete_party(old.party_type, old.name)
-                store.save_party(party)
+            if self.party is None:
+                party = parties.add_party(store, party_type, name, ibans, numbers)
+            else:
+                party = parties.update_party(store, self.party.party_type, self.party.name,
+                                             new_type=party_type, new_name=name, ibans=ibans,
+                                             account_numbers=numbers)
         except KosmaError as exc:
-            error.update(f"✗ {exc.sentence()}")
+            error.update(f"✗ {clean(exc.sentence())}")
             return
         toast(self.app, f"{party.party_type} {party.name} saved.")
         self.dismiss(True)
@@ -209,20 +222,15 @@ class ImportModal(KosmaModal):
         if not text:
             error.update("✗ Type the path of the CSV file.")
             return
+        from kosma_tui.core.parties import import_csv
+
         try:
-            importer = importlib.import_module("kosma_tui.core.parties").import_csv
-        except (ModuleNotFoundError, AttributeError):
-            error.update("✗ CSV import is not available in this version.")
-            return
-        try:
-            result = importer(self.kosma.store, Path(text).expanduser())
+            result = import_csv(self.kosma.store, Path(text).expanduser())
         except KosmaError as exc:
             error.update(f"✗ {clean(exc.sentence())}")
             return
         except OSError as exc:
             error.update(f"✗ {clean(UsageError(f'Cannot read {text}: {exc.strerror}.').message)}")
             return
-        count = result if isinstance(result, int) else getattr(result, "imported", None)
-        toast(self.app, f"Imported {count:,} parties." if isinstance(count, int)
-              else "Parties imported.")
+        toast(self.app, f"Imported {result:,} parties from {Path(text).name}.")
         self.dismiss(True)

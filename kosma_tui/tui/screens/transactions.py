@@ -35,6 +35,8 @@ class TransactionsScreen(KosmaScreen):
         Binding("s", "sync", "Sync", id="sync-account", tooltip="Sync this account"),
     ]
 
+    HELP_BINDINGS: ClassVar[list[BindingType]] = TransactionView.BINDINGS
+
     def __init__(self, account: str | None = None) -> None:
         super().__init__()
         self.account = account

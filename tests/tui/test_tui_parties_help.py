@@ -1,0 +1,113 @@
+"""Parties (add, edit, delete with confirmation, CSV import), Help and the command palette,
+all from the same Binding definitions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Input
+from tui_support import SIZE, flat_text, make_app, screen_text, type_text, wait_until
+
+from kosma_tui.core.store import Store
+from kosma_tui.tui.commands import KosmaCommands
+from kosma_tui.tui.screens.accounts import AccountsScreen
+from kosma_tui.tui.screens.confirm import ConfirmModal
+from kosma_tui.tui.screens.parties import ImportModal, PartiesScreen, PartyModal
+
+IBAN = "DE89370400440532013000"
+
+
+async def open_parties(pilot: Any) -> PartiesScreen:
+    await pilot.press("p")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, PartiesScreen))
+    return pilot.app.screen
+
+
+async def test_add_edit_and_delete_a_party(store: Store, portal: Any) -> None:
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_parties(pilot)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartyModal))
+        await type_text(pilot, "ACME GmbH")
+        app.screen.query_one("#party-ibans", Input).value = "DE89 3704"
+        await pilot.pause()
+        assert "is not an IBAN" in flat_text(app)  # checked as you type
+        app.screen.query_one("#party-ibans", Input).value = "DE89 3704 0044 0532 0130 00"
+        await pilot.pause()
+        await pilot.click("#save")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
+        assert "ACME GmbH" in screen_text(app) and IBAN in screen_text(app)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartyModal))
+        app.screen.query_one("#party-name", Input).value = "ACME Holding"
+        await pilot.click("#save")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
+        assert [p.name for p in store.parties()] == ["ACME Holding"]
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("escape")  # cancelled: nothing deleted
+        await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
+        assert len(store.parties()) == 1
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
+        assert store.parties() == []
+
+
+async def test_import_parties_from_csv(store: Store, portal: Any, tmp_path: Path) -> None:
+    csv = tmp_path / "parties.csv"
+    csv.write_text("party_type,name,iban,account_number\n"
+                   f"Supplier,[bold]Lieferant[/] GmbH,{IBAN},\n"
+                   "Customer,Kunde AG,,12345678\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("party_type,name,iban,account_number\nVendor,X,,\n", encoding="utf-8")
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_parties(pilot)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, ImportModal))
+        await type_text(pilot, str(bad))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "not a party type" in flat_text(app)
+        assert store.parties() == []
+        app.screen.query_one(Input).value = str(csv)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
+        text = screen_text(app)
+        assert "[bold]Lieferant[/] GmbH" in text and "Kunde AG" in text
+    assert len(store.parties()) == 2
+
+
+async def test_help_lists_every_screen_and_its_bindings(store: Store, portal: Any) -> None:
+    app = make_app(store, portal)
+    async with app.run_test(size=(100, 200)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        text = flat_text(app)
+        for title in ("Accounts", "Banking Settings", "Link Bank and Accounts", "Consents",
+                      "Sync", "Transactions", "Parties", "Help", "Everywhere"):
+            assert title in text, title
+        for binding in AccountsScreen.BINDINGS:
+            assert binding.description in text  # type: ignore[union-attr]
+        assert "Cancel linking" in text and "Oldest" in text
+        assert "ctrl+p" in text
+
+
+async def test_command_palette_offers_the_screen_actions(store: Store, portal: Any) -> None:
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        provider = KosmaCommands(app.screen)
+        titles = {title for title, _help, _cb in provider.entries()}
+        assert {"Sync", "Sync all", "Transactions", "Link bank", "Consents", "Settings",
+                "Renew", "Parties", "Help", "Quit", "Banking Settings"} <= titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await type_text(pilot, "consents")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "Bank Consents" in screen_text(app))
