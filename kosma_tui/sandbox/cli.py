@@ -80,7 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="delay of every response to the 'slow' user's consent (default 2)")
     parser.add_argument("--state", type=Path, default=None,
                         help="state file (default: the data folder's sandbox/state.json)")
-    parser.add_argument("--quiet", action="store_true", help="do not log requests")
+    # off by default: a parent that reads only the URL line must never see the portal
+    # block on a full pipe
+    parser.add_argument("--verbose", action="store_true",
+                        help="log every request (method, status, milliseconds) on stdout")
     return parser
 
 
@@ -100,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             today=args.today,
             transaction_limit=args.transaction_limit,
             slow_seconds=args.slow_seconds,
-            log_requests=not args.quiet,
+            log_requests=args.verbose,
         )
     except SandboxStateError as exc:
         print(f"kosma-tui sandbox: {exc}", file=sys.stderr)

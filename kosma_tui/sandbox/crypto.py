@@ -7,8 +7,9 @@ AES key wrapped with RSA-OAEP (SHA-256, MGF1-SHA-256), all standard base64.
 
 Private keys live only in this process's memory, never in the state file: a
 process that did not issue a step's key issues a new one when the step is
-fetched again. Generating a 2048-bit key takes tens of milliseconds, so a
-background thread keeps a couple ready; each is handed out exactly once.
+fetched again. Keys are generated when a keyed step is entered (tens of
+milliseconds), never ahead in a background thread: a daemon thread inside
+OpenSSL when the interpreter exits aborts the whole process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import queue
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -28,7 +28,6 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_BITS = 2048
-_READY = 2
 _REMEMBERED = 512  # keys of abandoned steps are forgotten beyond this many
 
 
@@ -46,23 +45,10 @@ class StepKeys:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._private: OrderedDict[str, rsa.RSAPrivateKey] = OrderedDict()
-        self._pool: queue.Queue[rsa.RSAPrivateKey] = queue.Queue(maxsize=_READY)
-        self._filler: threading.Thread | None = None
-        self._wanted = threading.Event()
-
-    def warm(self) -> None:
-        """Have keys ready before the first keyed step."""
-        self._start_filler()
-        self._wanted.set()
 
     def issue(self) -> tuple[str, str]:
         """A new key: (key id, public key PEM)."""
-        self._start_filler()
-        try:
-            private = self._pool.get_nowait()
-        except queue.Empty:
-            private = _generate()
-        self._wanted.set()
+        private = _generate()
         pem = private.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode("ascii")
@@ -90,24 +76,6 @@ class StepKeys:
         if key_id:
             with self._lock:
                 self._private.pop(key_id, None)
-
-    def _start_filler(self) -> None:
-        with self._lock:
-            if self._filler is None:
-                self._filler = threading.Thread(
-                    target=self._fill, name="sandbox-step-keys", daemon=True
-                )
-                self._filler.start()
-
-    def _fill(self) -> None:
-        while True:
-            self._wanted.wait()
-            self._wanted.clear()
-            while not self._pool.full():
-                try:
-                    self._pool.put_nowait(_generate())
-                except queue.Full:
-                    break
 
 
 STEP_KEYS = StepKeys()

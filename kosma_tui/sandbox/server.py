@@ -24,7 +24,6 @@ import orjson
 
 from kosma_tui.sandbox.api import METHOD_PREFIX, Portal, PortalConfig
 from kosma_tui.sandbox.clock import PortalClock
-from kosma_tui.sandbox.crypto import STEP_KEYS
 from kosma_tui.sandbox.errors import PortalFailure, SandboxStateError
 from kosma_tui.sandbox.state import StateFile
 
@@ -273,7 +272,6 @@ def start_portal(
     server.portal = Portal(state, clock, config)
     server.public_url = f"http://[{host}]:{bound_port}" if ipv6 else f"http://{host}:{bound_port}"
     server.log_requests = log_requests
-    STEP_KEYS.warm()
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1},
         name=f"demo-bank-portal-{bound_port}", daemon=True,

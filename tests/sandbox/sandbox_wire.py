@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -35,6 +36,11 @@ def seal(pem: str, form_identifier: str, data: list[dict[str, str]]) -> dict[str
     return {k: base64.b64encode(v).decode("ascii") for k, v in (("ek", ek), ("iv", iv), ("ct", ct))}
 
 
+def body(response: httpx.Response) -> Any:
+    """The decoded JSON body (orjson: 100,000 transactions parse fast)."""
+    return orjson.loads(response.content)
+
+
 def values(**pairs: str) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in pairs.items()]
 
@@ -53,7 +59,7 @@ class Consent:
         response = self.wire.call(
             method, consent_id=self.id, consent_token=self.token, **fields
         )
-        token = response.json()["message"].get("consent_token")
+        token = body(response)["message"].get("consent_token")
         if token:
             assert token != self.token
             self.token = token
@@ -62,7 +68,7 @@ class Consent:
     def ok(self, method: str, **fields: Any) -> dict[str, Any]:
         response = self.call(method, **fields)
         assert response.status_code == 200, response.text
-        return response.json()["message"]["result"]
+        return body(response)["message"]["result"]
 
     def all_transactions(
         self, account_id: str, start: date, *, ip: Any = UNSET, **fields: Any

@@ -172,7 +172,7 @@ def test_main_serves_until_interrupted(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys; from kosma_tui.sandbox import main; "
          "sys.exit(main(sys.argv[1:]))", "--port", "0", "--today", "2026-11-26",
-         "--state", str(state), "--transaction-limit", "5000"],
+         "--state", str(state), "--transaction-limit", "5000", "--verbose"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
