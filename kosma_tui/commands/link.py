@@ -104,8 +104,9 @@ class Terminal:
                 self.out.flush()
                 line = self.stdin.readline()
             except EOFError:
-                raise EndOfInput() from None
+                line = ""
             if not line:
+                self.say()  # Ctrl-D leaves the cursor after the prompt
                 raise EndOfInput()
             return line.rstrip("\r\n")
         line = self.stdin.readline()
@@ -396,8 +397,8 @@ def print_summary(term: Terminal, summary: LinkSummary, note: str | None) -> Non
     days = "day" if summary.days_left == 1 else "days"
     term.say(f"Bank Consent {safe_text(consent.name)}: from {consent.consent_start}, "
              f"expires {expiry} ({summary.days_left} {days} left).")
-    if note:
-        term.say(f"Note: {note}")
+    for warning in ([note] if note else []) + summary.warnings:
+        term.say(f"Note: {safe_text(warning)}")
     term.say("Sync the new accounts with 'kosma-tui sync --all' (or from the TUI).")
 
 

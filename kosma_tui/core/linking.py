@@ -199,7 +199,9 @@ class LinkSummary:
     days_left: int
     bank_created: bool = False
     start: date | None = None  # the Start Date the consent was asked for
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # sentences to show with the summary
+    # stored accounts of this bank and company the new consent does not cover
+    not_covered: list[BankAccount] = field(default_factory=list)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -309,6 +311,8 @@ def save_link(
                 taken.add(new.name)
                 store.save_account(new)
                 added.append(store.account(new.name) or new)
+        seen = {a.name for a in updated}
+        not_covered = [a for a in stored if a.bank == bank.name and a.name not in seen]
         consent = BankConsent(
             name=BankConsent.name_for(bank.name, company),
             bank=bank.name,
@@ -321,6 +325,14 @@ def save_link(
         )
         store.save_consent(consent)
     expiry = datetime.fromisoformat(consent.consent_expiry)
+    warnings = []
+    if not_covered:
+        listed = ", ".join(a.name for a in not_covered)
+        warnings.append(
+            f"The bank did not return {listed} in this login, and the new Bank Consent "
+            f"replaces the old one, so they cannot be synced until a login that returns "
+            f"them links {bank.name} again."
+        )
     return LinkSummary(
         bank=bank,
         added=added,
@@ -329,6 +341,8 @@ def save_link(
         days_left=clock.days_left(expiry),
         bank_created=created,
         start=date.fromisoformat(consent.consent_start) if consent.consent_start else None,
+        warnings=warnings,
+        not_covered=not_covered,
     )
 
 
@@ -584,8 +598,6 @@ class LinkFlow:
         summary = save_link(self.store, self.company, result, account_ids,
                             session_id=self.session_id)
         summary.start = summary.start or self.start_date.date
-        if self.start_date.warning:
-            summary.warnings.append(self.start_date.warning)
         return summary
 
     async def cancel(self) -> None:

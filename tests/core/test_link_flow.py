@@ -255,6 +255,20 @@ async def test_account_name_taken_by_another_iban_gets_a_suffix(
     assert store.account(base) is not None and store.account(base).iban.startswith("DE02")
 
 
+async def test_accounts_another_login_does_not_return_are_named(
+    store: Store, client: PortalClient
+) -> None:
+    first = LinkFlow(store, client, COMPANY, today_start())
+    await link(first, "embedded")
+    first.save(await first.fetch_result())
+    other = LinkFlow(store, client, COMPANY, today_start())
+    await link(other, "decoupled")  # another login at the same bank: other accounts
+    summary = other.save(await other.fetch_result())
+    assert len(summary.added) == 3 and len(summary.not_covered) == 3
+    assert summary.warnings and summary.not_covered[0].name in summary.warnings[0]
+    assert len(store.consents()) == 1  # one Bank Consent per bank and company
+
+
 # ---------------------------------------------------------------- renewal
 
 
