@@ -9,6 +9,7 @@ must not write into the TUI's terminal).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -46,6 +47,26 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.failures: deque[tuple[int, int | None]] = deque()
         self.failures_lock = threading.Lock()
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """A stopped portal answers nothing, not even on kept-alive connections."""
+        with self.connections_lock:
+            open_now = list(self.connections)
+        for connection in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def next_failure(self) -> tuple[int, int | None] | None:
         with self.failures_lock:
@@ -236,6 +257,7 @@ class RunningPortal:
         self._stopped = True
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         self._thread.join(timeout=5)
 
     def __enter__(self) -> RunningPortal:

@@ -45,7 +45,7 @@ class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
-        self._thread_lock = threading.RLock()
+        self._thread_lock = threading.Lock()  # not re-entrant: flock is not either
         try:
             _private_dir(self.path.parent)
         except OSError as exc:

@@ -90,7 +90,9 @@ def test_state_survives_a_restart_and_keeps_no_secrets(state_path: Path) -> None
         wire = Wire(first.url)
         consent = wire.link("embedded", TODAY)
         flow = wire.start(TODAY, TODAY)
-        wire.close()
+    with pytest.raises(httpx.TransportError):  # stopped: not even kept-alive connections
+        wire.call("fetch_subscription_details")
+    wire.close()
     content = state_path.read_text("utf-8")
     assert consent.token not in content and flow.session_id not in content
     assert stat.S_IMODE(state_path.stat().st_mode) == 0o600
