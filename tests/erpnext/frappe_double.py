@@ -118,6 +118,7 @@ class FrappeDouble:
         self.request_delay = 0.0
         self.response_delay = 0.0  # after an insert is committed, before answering
         self.max_url = 16_000
+        self.redirect_to: str | None = None  # e.g. nginx sending http:// to https://
         self._serial = 0
         self._series: dict[str, int] = defaultdict(int)
         self._server: ThreadingHTTPServer | None = None
@@ -513,6 +514,12 @@ class _Handler(BaseHTTPRequestHandler):
         if len(self.path) > erp.max_url:
             self._send(414, b"<html><body><h1>414 Request-URI Too Large</h1></body></html>",
                        "text/html")
+            return
+        if erp.redirect_to:
+            self.send_response(301)
+            self.send_header("Location", erp.redirect_to + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         fault = erp.take_fault(parts.path)
         if fault is not None and fault.kind == "drop":

@@ -158,3 +158,11 @@ def test_permission_error_names_the_role(erp: FrappeDouble):
     with client_for(erp) as client, pytest.raises(ErpnextAuthError) as caught:
         client.get_list("Bank Transaction")
     assert "Accounts Manager" in caught.value.remedy
+
+
+def test_a_redirect_is_named_not_followed(erp: FrappeDouble):
+    erp.redirect_to = "https://erp.example.com"
+    with client_for(erp) as client, pytest.raises(ErpnextError) as caught:
+        client.logged_user()
+    assert "redirects to https://erp.example.com" in caught.value.message
+    assert caught.value.exit_status == 2

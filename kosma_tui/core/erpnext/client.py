@@ -250,6 +250,8 @@ class ErpnextClient:
                 if not idempotent:
                     raise failure from exc
             else:
+                if 300 <= response.status_code < 400:
+                    raise self._redirect_error(response)
                 if response.status_code < 400:
                     return self._payload(response)
                 failure = self._http_error(response)
@@ -316,6 +318,15 @@ class ErpnextClient:
             http_status=status, exc_type=exc_type, erpnext_message=message,
         )
 
+    def _redirect_error(self, response: httpx.Response) -> ErpnextError:
+        target = response.headers.get("Location", "")
+        where = urlsplit(str(response.url.join(target))) if target else None
+        base = f"{where.scheme}://{where.netloc}" if where else "another address"
+        return ErpnextError(
+            f"ERPNext at {self.url} redirects to {base} (HTTP {response.status_code}).",
+            "Connect with that URL instead.", http_status=response.status_code,
+        )
+
     def _site_error(self, status: int) -> ErpnextError:
         host = urlsplit(self.url).hostname or self.url
         if self.site:
@@ -325,9 +336,10 @@ class ErpnextClient:
                 http_status=status,
             )
         return ErpnextError(
-            f"The bench at {self.url} serves no site named '{host}' (HTTP {status}).",
-            "Pass the site's name with --site (the folder name in the bench's sites "
-            "directory).",
+            f"{self.url} answered HTTP {status} for ERPNext's API: either the bench serves no "
+            f"site named '{host}', or this is not ERPNext.",
+            "Check the URL; on a bench with several sites pass the site's name with --site "
+            "(the folder name in the bench's sites directory).",
             http_status=status,
         )
 
