@@ -25,10 +25,11 @@ from sync_support import client_for, kosma, link
 TODAY = date.today()
 
 
-def open_store() -> Any:
+def open_store(home: Path) -> Any:
+    from kosma_tui.core.paths import resolve_paths
     from kosma_tui.core.store import Store
 
-    return Store.open()
+    return Store.open(resolve_paths(home))
 
 
 def link_demo(home: Path, username: str = "embedded", start: date | None = None,
@@ -36,7 +37,7 @@ def link_demo(home: Path, username: str = "embedded", start: date | None = None,
     """Link through the embedded Demo Bank portal (demo mode), as ``kosma-tui link`` would."""
     from kosma_tui.core.connection import PortalConnection, stop_embedded_portal
 
-    store = open_store()
+    store = open_store(home)
 
     async def go() -> Any:
         async with PortalConnection(store, attended=True) as client:
@@ -58,13 +59,28 @@ def snapshot(home: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def linked(home: Path) -> Path:
-    kosma(home, "settings")  # first run: store and Demo Company
     link_demo(home, "embedded", TODAY - timedelta(days=30))
     return home
 
 
-def test_acceptance_link_sync_all_twice_and_status(linked: Path) -> None:
-    first = kosma(linked, "sync", "--all", "--json")
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A linked and synced home shared by the tests that only read (and check so)."""
+    home = tmp_path_factory.mktemp("synced") / "home"
+    link_demo(home, "embedded", TODAY - timedelta(days=60))
+    assert kosma(home, "sync", "--all").returncode == 0
+    return home
+
+
+def test_acceptance_link_sync_all_twice_and_status(home: Path) -> None:
+    """Only the embedded Demo Bank portal: link, sync --all twice, status."""
+    linked = kosma(home, "link", "--company", "Demo Company", "--start-date",
+                   (TODAY - timedelta(days=30)).isoformat(), "--country", "DE", "--bank",
+                   "Demo Bank", "--method", "Demo Bank PSD2", "--accounts", "all",
+                   stdin="embedded\n12345\n12345\n")
+    assert linked.returncode == 0, linked.stdout + linked.stderr
+    assert "90 days left" in linked.stdout
+    first = kosma(home, "sync", "--all", "--json")
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
     assert data["demo"] is True
@@ -76,11 +92,11 @@ def test_acceptance_link_sync_all_twice_and_status(linked: Path) -> None:
                              "matched", "error"}
         assert item["error"] is None
 
-    second = kosma(linked, "sync", "--all", "--json")
+    second = kosma(home, "sync", "--all", "--json")
     assert second.returncode == 0, second.stderr
     assert sum(a["new"] for a in json.loads(second.stdout)["accounts"]) == 0
 
-    status = kosma(linked, "status", "--json")
+    status = kosma(home, "status", "--json")
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     assert [(c["days_left"], c["status"]) for c in report["consents"]] == [(90, "active")]
@@ -92,12 +108,12 @@ def test_acceptance_link_sync_all_twice_and_status(linked: Path) -> None:
                                 "last_integration_date", "balance", "last_sync"}
         assert account["last_sync"]["outcome"] == "ok"
     assert "token" not in status.stdout.lower()
-    text = kosma(linked, "status")
+    text = kosma(home, "status")
     assert "90 days left" in text.stdout and "OK" in text.stdout
 
 
 def test_sync_one_account_text_output(linked: Path) -> None:
-    name = sorted(a.name for a in open_store().accounts())[0]
+    name = sorted(a.name for a in open_store(linked).accounts())[0]
     result = kosma(linked, "sync", "--account", name)
     assert result.returncode == 0, result.stderr
     assert "DEMO" in result.stdout
@@ -109,18 +125,17 @@ def test_sync_one_account_text_output(linked: Path) -> None:
     (["--all", "--account", "Girokonto (Max Mustermann)"], "not both"),
     (["--account", "No Such Account"], "no bank account named 'No Such Account'"),
 ])
-def test_sync_usage_errors_exit_2_and_change_nothing(linked: Path, args: list[str],
+def test_sync_usage_errors_exit_2_and_change_nothing(synced: Path, args: list[str],
                                                       fragment: str) -> None:
-    before = snapshot(linked)
-    result = kosma(linked, "sync", *args)
+    before = snapshot(synced)
+    result = kosma(synced, "sync", *args)
     assert result.returncode == 2, result
     assert fragment in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert snapshot(linked) == before
+    assert snapshot(synced) == before
 
 
 def test_sync_refused_and_failed_exit_1(home: Path) -> None:
-    kosma(home, "settings")
     link_demo(home, "invalid-transactions-timerange")
     result = kosma(home, "sync", "--all")
     assert result.returncode == 1
@@ -143,26 +158,25 @@ def test_status_exit_codes_follow_days_left(linked: Path) -> None:
     assert refused.returncode == 1 and "expired" in refused.stdout
 
 
-def test_status_imports_neither_textual_nor_the_portal_client(linked: Path) -> None:
+def test_status_imports_neither_textual_nor_the_portal_client(synced: Path) -> None:
     probe = ("import sys\nfrom kosma_tui.cli import main\nrc = main(['status'])\n"
              "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'httpx') or m in "
              "('kosma_tui.core.portal', 'kosma_tui.core.sync.engine')]\n"
              "print('LOADED', bad, file=sys.stderr)\n")
-    env = {**os.environ, "KOSMA_TUI_HOME": str(linked)}
+    env = {**os.environ, "KOSMA_TUI_HOME": str(synced)}
     env.pop("KOSMA_TUI_NOW", None)
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             env=env, timeout=60)
     assert "LOADED []" in result.stderr, result.stderr
 
 
-def test_transactions_table_csv_json(linked: Path) -> None:
-    assert kosma(linked, "sync", "--all").returncode == 0
-    store = open_store()
+def test_transactions_table_csv_json(synced: Path) -> None:
+    store = open_store(synced)
     account = sorted(store.accounts(), key=lambda a: a.name)[0]
     rows = store.book(account).all_rows()
     assert rows
 
-    table = kosma(linked, "transactions", "--account", account.name)
+    table = kosma(synced, "transactions", "--account", account.name)
     assert table.returncode == 0, table.stderr
     assert "\x1b" not in table.stdout and "\x07" not in table.stdout
     assert f"{len(rows):,} transaction(s)" in table.stdout
@@ -170,7 +184,7 @@ def test_transactions_table_csv_json(linked: Path) -> None:
     signed = (first["deposit"] - first["withdrawal"]) / 100
     assert f"{signed:+,.2f} EUR".replace("+-", "-") in table.stdout
 
-    exported = json.loads(kosma(linked, "transactions", "--account", account.name,
+    exported = json.loads(kosma(synced, "transactions", "--account", account.name,
                                 "--format", "json").stdout)
     assert len(exported) == len(rows)
     assert list(exported[0]) == ["bank_account", "date", "deposit", "withdrawal", "currency",
@@ -181,7 +195,7 @@ def test_transactions_table_csv_json(linked: Path) -> None:
     assert [r["transaction_id"] for r in exported] == [r["transaction_id"] for r in rows]
 
     since = rows[len(rows) // 2]["date"]
-    text = kosma(linked, "transactions", "--account", account.name, "--format", "csv",
+    text = kosma(synced, "transactions", "--account", account.name, "--format", "csv",
                  "--since", since).stdout
     assert "\x1b" not in text and "\x07" not in text
     records = list(csv.DictReader(io.StringIO(text)))
@@ -190,7 +204,7 @@ def test_transactions_table_csv_json(linked: Path) -> None:
     amount = records[0]["deposit"] if records[0]["deposit"] != "0.00" else records[0]["withdrawal"]
     assert "." in amount and len(amount.split(".")[1]) == 2
 
-    everything = json.loads(kosma(linked, "transactions", "--format", "json").stdout)
+    everything = json.loads(kosma(synced, "transactions", "--format", "json").stdout)
     assert len(everything) == sum(store.book(a).count() for a in store.accounts())
     dates = [r["date"] for r in everything]
     assert dates == sorted(dates, reverse=True)
@@ -201,16 +215,15 @@ def test_transactions_table_csv_json(linked: Path) -> None:
     (["--account", "Nobody"], "no bank account named 'Nobody'"),
     (["--format", "xml"], "invalid choice"),
 ])
-def test_transactions_bad_input(linked: Path, args: list[str], fragment: str) -> None:
-    result = kosma(linked, "transactions", *args)
+def test_transactions_bad_input(synced: Path, args: list[str], fragment: str) -> None:
+    result = kosma(synced, "transactions", *args)
     assert result.returncode == 2
     assert fragment in result.stderr and "Traceback" not in result.stderr
 
 
 def test_set_last_integration_date_is_the_conflict_remedy(home: Path) -> None:
-    kosma(home, "settings")
     consent = link_demo(home, "embedded", TODAY - timedelta(days=10))
-    name = sorted(a.name for a in open_store().accounts())[0]
+    name = sorted(a.name for a in open_store(home).accounts())[0]
     old = (TODAY - timedelta(days=40)).isoformat()
     assert kosma(home, "account", "set-last-integration-date", name, old).returncode == 0
     refused = kosma(home, "sync", "--account", name)
@@ -301,14 +314,13 @@ def test_a_killed_sync_loses_nothing(home: Path, tmp_path: Path, hold_at: int) -
     """SIGKILL between pages of the daily job; the re-run ends with exactly the full set."""
     from kosma_tui.sandbox import start_portal
 
-    kosma(home, "settings")
     with start_portal(tmp_path / "portal.json") as portal:
         proxy = HoldingProxy(portal.url, hold_at)
         try:
             setup = kosma(home, "settings", "--enable", "--admin-url", proxy.url,
                           "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")
             assert setup.returncode == 0, setup.stderr
-            consent = asyncio.run(_link(open_store(), portal.url, "embedded"))
+            consent = asyncio.run(_link(open_store(home), portal.url, "embedded"))
             env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
             env.pop("KOSMA_TUI_NOW", None)
             job = subprocess.Popen([sys.executable, "-m", "kosma_tui", "sync", "--all"],
@@ -320,19 +332,19 @@ def test_a_killed_sync_loses_nothing(home: Path, tmp_path: Path, hold_at: int) -
                 job.send_signal(signal.SIGKILL)
                 job.wait()
             proxy.release.set()
-            accounts = sorted(open_store().accounts(), key=lambda a: a.name)
-            partial = {a.name: open_store().book(a).count() for a in accounts}
+            accounts = sorted(open_store(home).accounts(), key=lambda a: a.name)
+            partial = {a.name: open_store(home).book(a).count() for a in accounts}
             assert (sum(partial.values()) > 0) == (hold_at > 4)
 
             rerun = kosma(home, "sync", "--all", "--json")
             assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-            store = open_store()
+            store = open_store(home)
             expected = asyncio.run(_expected_ids(store, portal.url, consent.name))
             for account in accounts:
                 ids = store.book(account).ids()
                 assert store.book(account).count() == len(ids)  # none twice
                 assert set(ids) == expected[account.iban]  # exactly the full set
-            assert kosma(home, "sync", "--all").returncode == 0  # and the token works
+            # (reading them used the stored token after the re-run: it works)
         finally:
             proxy.close()
 
@@ -363,3 +375,30 @@ async def _expected_ids(store: Any, url: str, consent_name: str) -> dict[str, se
                     break
             expected[account.iban] = ids
     return expected
+
+
+def test_on_a_terminal_sync_shows_progress_and_is_attended(linked: Path) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "KOSMA_TUI_HOME": str(linked)}
+    env.pop("KOSMA_TUI_NOW", None)
+    job = subprocess.Popen([sys.executable, "-m", "kosma_tui", "sync", "--all"], stdin=slave,
+                           stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(master)
+    assert job.wait(timeout=60) == 0
+    text = output.decode()
+    assert "page 1," in text and "fetched" in text  # progress, overwritten in place
+    assert text.count("✓") == 3
+    accounts = open_store(linked).accounts()
+    assert all(a.last_sync["unattended"] is False for a in accounts)

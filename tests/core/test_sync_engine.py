@@ -499,3 +499,14 @@ async def test_refresh_accounts_matches_by_iban(store: Any, client: Any) -> None
         store.update_account(account.name, kosma_account_id="old-" + account.iban)
     refreshed = await SyncEngine(store, client).refresh_accounts(consent.name)
     assert {a.iban: a.kosma_account_id for a in refreshed} == before
+
+
+async def test_a_damaged_last_integration_date_is_refused_with_its_remedy(
+    store: Any, client: Any
+) -> None:
+    await link(store, client)
+    account = first_account(store)
+    store.update_account(account.name, last_integration_date="last tuesday")
+    result = await SyncEngine(store, client).sync_account(account.name)
+    assert (result.status, result.error.code) == ("refused", "INVALID_LAST_INTEGRATION_DATE")
+    assert "set-last-integration-date" in result.error.remedy

@@ -39,6 +39,10 @@ class SettingsDisabled(RuleRefusal):
     code = "SETTINGS_DISABLED"
 
 
+class InvalidLastIntegrationDate(RuleRefusal):
+    code = "INVALID_LAST_INTEGRATION_DATE"
+
+
 class ConsentStartConflict(RuleRefusal):
     """The Last Integration Date lies before the consent can read (DESIGN 2)."""
 
@@ -138,10 +142,28 @@ def refusal(store: Store, account: BankAccount) -> RuleRefusal | None:
     refused = consent_refusal(store, consent)
     if refused is not None:
         return refused
+    if not _is_date(consent.consent_start):
+        return NoConsent(
+            f"The Bank Consent {consent.name} has no valid Consent Start Date "
+            f"('{consent.consent_start}').", RELINK)
     lid = account.last_integration_date
+    if lid and not _is_date(lid):
+        return InvalidLastIntegrationDate(
+            f"The Last Integration Date of '{account.name}' ('{lid}') is not a date.",
+            f"Set it with 'kosma-tui account set-last-integration-date \"{account.name}\" "
+            f"{consent.consent_start}'.",
+        )
     if lid and consent.consent_start and lid < consent.consent_start:
         return ConsentStartConflict(account.name, lid, consent.consent_start)
     return None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def start_date(consent_start: str, last_integration_date: str, lookback_days: int) -> date:
