@@ -38,7 +38,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--today takes a date as YYYY-MM-DD, not {text!r}") \
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") \
             from None
 
 
