@@ -15,7 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from kosma_tui.core import clock
-from kosma_tui.core.errors import ConfigurationError
+from kosma_tui.core.errors import ConfigurationError, StoreError
 
 if TYPE_CHECKING:
     from kosma_tui.core.portal import PortalClient
@@ -33,10 +33,18 @@ def embedded_portal_url(store: Store) -> str:
     global _embedded
     with _lock:
         if _embedded is None:
-            from kosma_tui.sandbox import start_portal
+            from kosma_tui.sandbox import SandboxStateError, start_portal
 
             frozen: date | None = clock.today() if os.environ.get(clock.NOW_ENV) else None
-            _embedded = start_portal(store.paths.sandbox_state, today=frozen)
+            try:
+                _embedded = start_portal(store.paths.sandbox_state, today=frozen)
+            except SandboxStateError as exc:
+                raise StoreError(exc.message, exc.remedy) from None
+            except OSError as exc:
+                raise StoreError(
+                    f"The built-in Demo Bank portal could not start ({exc.strerror or exc}).",
+                    f"Check that {store.paths.sandbox_state.parent} is writable.",
+                ) from None
             atexit.register(stop_embedded_portal)
         return str(_embedded.url)
 
