@@ -510,3 +510,13 @@ async def test_a_damaged_last_integration_date_is_refused_with_its_remedy(
     result = await SyncEngine(store, client).sync_account(account.name)
     assert (result.status, result.error.code) == ("refused", "INVALID_LAST_INTEGRATION_DATE")
     assert "set-last-integration-date" in result.error.remedy
+
+
+async def test_two_syncs_of_one_consent_at_once_take_turns(store: Any, client: Any) -> None:
+    """Every call kills the token it used: concurrent syncs must not interleave."""
+    await link(store, client, start=TODAY - timedelta(days=60))
+    accounts = sorted(store.accounts(), key=lambda a: a.name)
+    engine = SyncEngine(store, client, page_size=10)  # many calls, many chances to clash
+    results = await asyncio.gather(*(engine.sync_account(a.name) for a in accounts))
+    assert [r.status for r in results] == ["ok"] * len(accounts), [r.error for r in results]
+    assert all(r.new > 0 for r in results)

@@ -3,14 +3,19 @@
 Crash safety comes from the order of writes, not from transactions:
 
 1. every rotated consent token is persisted (fsync'd) before its response is
-   used, including a token carried by an error response;
+   used, including a token carried by an error response; only one sync at a
+   time uses a consent's token (``lock``), across processes;
 2. rows are appended in batches (every ``flush_rows`` and at the end), and a
    row already stored is recognised by its ``transaction_id``;
 3. the Last Integration Date advances only after the rows are on disk.
 
-A sync killed at any moment therefore leaves a working token and a Last
-Integration Date that has not moved, and the next run reads the same range
-again and stores only what is missing.
+A sync killed therefore leaves a Last Integration Date that has not moved,
+and the next run reads the same range again and stores only what is
+missing. Its token stays working unless the kill lands while a consent call
+is in flight *and* the portal completes that call anyway: the portal then
+rotates a token nobody receives, which PROTOCOL gives no way to recover
+(re-link). Calls are therefore strictly sequential: no request is ever in
+flight while rows are mapped or written.
 
 Transactions the bank reports as CANCELED or FAILED the first time we see
 them are not stored: they never moved money, and storing them would hand
@@ -34,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kosma_tui.core import clock
 from kosma_tui.core.errors import KosmaError, PortalError, Problem, UsageError
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
+from kosma_tui.core.sync.lock import consent_lock
 from kosma_tui.core.sync.rows import STATUS_BY_STATE, TRANSITIONS, to_row
 from kosma_tui.core.sync.rules import (
     consent_of,
@@ -182,13 +188,14 @@ class SyncEngine:
 
     async def refresh_accounts(self, consent_name: str) -> list[BankAccount]:
         """Refresh ``kosma_account_id`` of the consent's stored accounts (matched by IBAN)."""
-        consent = self.store.consent(consent_name)
-        if consent is None:
-            raise UsageError(f"There is no Bank Consent named '{consent_name}'.")
-        rotated = await self._call(
-            consent.name,
-            self.client.fetch_consent_accounts(consent.consent_id, consent.consent_token),
-        )
+        async with consent_lock(self.store, consent_name):
+            consent = self.store.consent(consent_name)  # the token, read under the lock
+            if consent is None:
+                raise UsageError(f"There is no Bank Consent named '{consent_name}'.")
+            rotated = await self._call(
+                consent.name,
+                self.client.fetch_consent_accounts(consent.consent_id, consent.consent_token),
+            )
         fresh = list(rotated.result)
         with self.store.locked():
             for account in self.store.accounts(bank=consent.bank, company=consent.company):
@@ -256,8 +263,15 @@ class SyncEngine:
 
     async def _sync(self, account: BankAccount, result: SyncResult,
                     cancel: asyncio.Event | None) -> None:
-        consent = consent_of(self.store, account)
-        assert consent is not None  # refusal() checked it
+        async with consent_lock(self.store, BankConsent.name_for(account.bank, account.company)):
+            await self._sync_locked(account, result, cancel)
+
+    async def _sync_locked(self, account: BankAccount, result: SyncResult,
+                           cancel: asyncio.Event | None) -> None:
+        consent = consent_of(self.store, account)  # the token, read under the lock
+        if consent is None:  # removed since refusal() looked
+            raise UsageError(f"'{account.name}' no longer has a Bank Consent.")
+        account = self.store.account(account.name) or account  # and the freshest LID
         settings = self.store.settings()
         start = start_date(consent.consent_start, account.last_integration_date,
                            settings.lookback_days)
