@@ -425,38 +425,13 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None,
         term.say(f"Note: {note}")
 
     connection = PortalConnection(store, attended=True)
-    try:
-        with asyncio.Runner() as runner:
-            client = runner.run(connection.__aenter__())
-            try:
-                flow = LinkFlow(store, client, company, start)
-                return _link(runner, flow, term, FormAnswerer(term, args), args, note)
-            finally:
-                runner.run(connection.__aexit__(None, None, None))
-    finally:
-        if store.settings().demo:
-            _settle_embedded_portal()
-
-
-def _settle_embedded_portal(limit: float = 5.0) -> None:
-    """Workaround: let the embedded Demo Bank portal finish refilling its step-key pool.
-
-    Its background thread generates RSA keys in native code; a process that
-    exits while one is being generated is aborted ("FATAL: exception not
-    rethrown", exit 134). Remove once the sandbox stops that thread on exit.
-    """
-    try:
-        from kosma_tui.sandbox.crypto import STEP_KEYS
-
-        pool = STEP_KEYS._pool
-        filler = STEP_KEYS._filler
-    except (ImportError, AttributeError):
-        return
-    if filler is None:
-        return
-    deadline = time.monotonic() + limit
-    while not pool.full() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    with asyncio.Runner() as runner:
+        client = runner.run(connection.__aenter__())
+        try:
+            flow = LinkFlow(store, client, company, start)
+            return _link(runner, flow, term, FormAnswerer(term, args), args, note)
+        finally:
+            runner.run(connection.__aexit__(None, None, None))
 
 
 def _link(runner: asyncio.Runner, flow: LinkFlow, term: Terminal, answerer: FormAnswerer,
