@@ -72,6 +72,7 @@ class AccountsScreen(KosmaScreen):
         table = self.query_one("#accounts-table", DataTable)
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
+        self.fit_columns()
         self.reload()
         self.kosma.data_signal.subscribe(self, lambda _: self.reload())
         self.kosma.sync_signal.subscribe(self, self.on_sync_changed)
@@ -81,8 +82,12 @@ class AccountsScreen(KosmaScreen):
         self.reload()
 
     def on_resize(self) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """The Account column takes the width the others leave."""
         table = self.query_one("#accounts-table", DataTable)
-        width = max(17, self.size.width - 2 - FIXED_WIDTH)
+        width = max(17, (self.size.width or self.app.size.width) - 2 - FIXED_WIDTH)
         column = table.columns.get(ColumnKey("account"))
         if column is not None and column.width != width:
             column.width = width
@@ -109,8 +114,7 @@ class AccountsScreen(KosmaScreen):
                         table.update_cell(account.name, column, cell)
             if cursor_key in self.accounts:
                 table.move_cursor(row=table.get_row_index(cursor_key))
-        table.border_subtitle = f"{len(self.accounts)} of {len(self.accounts)}" if \
-            self.accounts else ""
+        table.border_subtitle = f"{len(self.accounts)} account(s)" if self.accounts else ""
         self.update_panel()
 
     def cells(self, account: BankAccount) -> list[Text]:
@@ -130,7 +134,7 @@ class AccountsScreen(KosmaScreen):
             literal(account.name),
             literal(account.bank),
             literal(short_iban(account.iban or account.bank_account_no)),
-            Text(money(amount, currency), style=balance_style, justify="right"),
+            Text(f"{money(amount, currency):>11}", style=balance_style),
             literal(account.last_integration_date or "-"),
             consent_cell(consent),
         ]

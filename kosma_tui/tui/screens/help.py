@@ -28,7 +28,7 @@ def binding_lines(bindings: Iterable[BindingType]) -> Text:
     for item in bindings:
         if not isinstance(item, Binding) or not item.description or item.system:
             continue
-        text.append(f"  {key_text(item):<14}", style="bold")
+        text.append(f"  {key_text(item):<12}", style="bold")
         text.append(f"{item.description}")
         if item.tooltip and item.tooltip != item.description:
             text.append(f": {item.tooltip}", style="dim")
@@ -47,7 +47,8 @@ class HelpScreen(KosmaScreen):
         body.border_title = "Help"
         with body:
             yield Static(Text(INTRO + "\n"))
-            everywhere = Text("Everywhere\n", style="bold underline")
+            everywhere = Text()
+            everywhere.append("Everywhere\n", style="bold underline")
             everywhere.append_text(binding_lines(KosmaApp.BINDINGS))
             everywhere.append_text(binding_lines([
                 Binding("ctrl+p", "command_palette", "Command palette",
@@ -57,7 +58,8 @@ class HelpScreen(KosmaScreen):
             for factory in _screens().values():
                 if not isinstance(factory, type) or not issubclass(factory, KosmaScreen):
                     continue
-                section = Text(f"{factory.TITLE}\n", style="bold underline")
+                section = Text()
+                section.append(f"{factory.TITLE}\n", style="bold underline")
                 section.append(f"{factory.PURPOSE}\n", style="italic")
                 section.append_text(binding_lines([*factory.BINDINGS,
                                                    *factory.HELP_BINDINGS]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from textual import work
@@ -16,6 +17,7 @@ from kosma_tui.core.errors import KosmaError
 from kosma_tui.tui.feedback import report
 from kosma_tui.tui.screens.base import KosmaModal, KosmaScreen
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.widgets.row_source import BookRows
 from kosma_tui.tui.widgets.transaction_view import Row, TransactionView, amount_of, search_key
 
 FIELDS = ("bank_account", "date", "status", "transaction_id", "reference_number",
@@ -40,7 +42,8 @@ class TransactionsScreen(KosmaScreen):
     def __init__(self, account: str | None = None) -> None:
         super().__init__()
         self.account = account
-        self.all_rows: list[Row] = []
+        self.all_rows: Sequence[Row] = []
+        self.full: list[Row] | None = None  # every row in memory, once a filter needs them
         self.keys: list[str] | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -60,31 +63,54 @@ class TransactionsScreen(KosmaScreen):
 
     def on_mount(self) -> None:
         self.query_one(TransactionView).focus()
-        self.load()
+        self.open_rows()
+        self.kosma.sync_signal.subscribe(self, self.on_sync_changed)
+
+    def open_rows(self) -> None:
+        """One account: its first page now, others when scrolled to. All: load them all."""
+        self.full = None
+        self.keys = None
+        if not self.account:
+            self.load_all()
+            return
+        account = self.store.account(self.account)
+        if account is None:
+            self.show_rows([])
+            return
+        try:
+            book = self.store.book(account)
+            self.show_rows(BookRows(book, book.count()))
+        except KosmaError as exc:
+            report(self.app, exc)
+            self.show_rows([])
+
+    def on_sync_changed(self, name: str) -> None:
+        state = self.kosma.sync_queue.state(name)
+        if (name == self.account or not self.account) and state.state == "ok":
+            self.open_rows()
+
+    def read_all(self) -> list[Row]:
+        """Every row of the account(s), newest first (in a worker thread)."""
+        store = self.store
+        accounts = [store.account(self.account)] if self.account else store.accounts()
+        books = [store.book(a) for a in accounts if a is not None]
+        if len(books) == 1:
+            return books[0].all_rows(raw=False)
+        return list(heapq.merge(*(b.all_rows(raw=False) for b in books),
+                                key=lambda r: r.get("date") or "", reverse=True))
 
     @work(thread=True, exclusive=True, group="tx-load")
-    def load(self) -> None:
-        store = self.store
+    def load_all(self) -> None:
         try:
-            if self.account:
-                account = store.account(self.account)
-                accounts = [account] if account else []
-            else:
-                accounts = store.accounts()
-            books = [store.book(a) for a in accounts]
-            if len(books) == 1:
-                rows = books[0].all_rows()
-            else:
-                rows = list(heapq.merge(*(b.all_rows() for b in books),
-                                        key=lambda r: r.get("date") or "", reverse=True))
+            rows = self.read_all()
         except KosmaError as exc:
             self.app.call_from_thread(report, self.app, exc)
             rows = []
+        self.full = rows
         self.app.call_from_thread(self.show_rows, rows)
 
-    def show_rows(self, rows: list[Row]) -> None:
+    def show_rows(self, rows: Sequence[Row]) -> None:
         self.all_rows = rows
-        self.keys = None
         self.query_one("#tx-title", Label).update(self.heading(len(rows)))
         text = self.query_one("#tx-filter", Input).value
         if text.strip():
@@ -92,7 +118,7 @@ class TransactionsScreen(KosmaScreen):
         else:
             self.show(rows)
 
-    def show(self, rows: list[Row]) -> None:
+    def show(self, rows: Sequence[Row]) -> None:
         self.query_one(TransactionView).set_rows(rows)
         self.query_one("#tx-shown", Label).update(f"{len(rows):,} shown")
 
@@ -109,10 +135,18 @@ class TransactionsScreen(KosmaScreen):
     @work(thread=True, exclusive=True, group="tx-filter")
     def filter_rows(self, text: str) -> None:
         words = text.casefold().split()
-        if self.keys is None or len(self.keys) != len(self.all_rows):
-            self.keys = [search_key(r) for r in self.all_rows]
         worker = get_current_worker()
-        keys, rows = self.keys, self.all_rows
+        if self.full is None:  # the first filter reads the whole book once
+            self.app.call_from_thread(self.query_one("#tx-shown", Label).update, "filtering…")
+            try:
+                self.full = self.read_all()
+            except KosmaError as exc:
+                self.app.call_from_thread(report, self.app, exc)
+                return
+        rows = self.full
+        if self.keys is None or len(self.keys) != len(rows):
+            self.keys = [search_key(r) for r in rows]
+        keys = self.keys
         shown = [rows[i] for i, key in enumerate(keys) if all(w in key for w in words)]
         if not worker.is_cancelled:
             self.app.call_from_thread(self.show, shown)

@@ -6,6 +6,7 @@ lines on screen, so opening, scrolling and jumping to the oldest row stay fast.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -83,12 +84,12 @@ class TransactionView(ScrollView, can_focus=True):
 
     def __init__(self, *, show_account: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.rows: list[Row] = []
+        self.rows: Sequence[Row] = []
         self.show_account = show_account
 
     # -- data ------------------------------------------------------------
 
-    def set_rows(self, rows: list[Row]) -> None:
+    def set_rows(self, rows: Sequence[Row]) -> None:
         self.rows = rows
         self.virtual_size = Size(0, len(rows) + 1)
         self.cursor = 0
