@@ -327,3 +327,21 @@ def test_status_counts_what_waits(connected, erp, capsys):
     assert data["last_push"]["totals"]["created"] == 2
     assert erp.api_secret not in json.dumps(data)
     assert IBAN in json.dumps(data)
+
+
+def test_odd_transaction_ids_still_match_exactly(connected, erp, capsys):
+    """Frappe splits a text ``in`` value on commas and strips the parts: ids with a
+    comma or surrounding spaces must go as a JSON list, long ids in smaller batches."""
+    from kosma_tui.core.erpnext.push import id_batches, in_value
+
+    odd = ["A,1", " B2", "C3 ", "D/4?&x=1", "É5", "x" * 140]
+    assert in_value(["a", "b"]) == "a,b" and in_value(["a", "A,1"]) == ["a", "A,1"]
+    assert [len(b) for b in id_batches(["y" * 100] * 200)] == [59, 59, 59, 23]
+    add_account(connected)
+    add_rows(connected, [row(ACCOUNT, n, tid=tid) for n, tid in enumerate(odd)])
+    assert push(capsys)[0] == 0
+    connected.book(connected.account(ACCOUNT)).update(
+        {tid: {"erpnext_name": ""} for tid in odd})  # forget the names: lookups must find them
+    status, data = push(capsys)
+    assert status == 0 and (data["totals"]["created"], data["totals"]["skipped"]) == (0, 6)
+    assert_once_and_recorded(connected, erp, 6)
