@@ -30,7 +30,7 @@ from kosma_tui import __version__
 from kosma_tui.core.errors import ConfigurationError, KosmaError
 
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_RETRIES = 4
+DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 PAGE_LENGTH = 500
