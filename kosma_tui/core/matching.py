@@ -151,38 +151,47 @@ class _NameIndex:
         self.lengths = [_joined_length(w) for w in self.words]
         self._bits: dict[str, int] = {}
         self.chars = [self.char_mask(w) for w in self.words]
-        self.postings: dict[str, list[int]] = {}
+        postings: dict[str, list[int]] = {}
         for i, words in enumerate(self.words):
             for word in words:
-                self.postings.setdefault(word, []).append(i)
+                postings.setdefault(word, []).append(i)
         # word -> vocabulary words sharing a one-deletion key with it
-        self.near: dict[str, set[str]] = {}
-        for word in self.postings:
+        near: dict[str, set[str]] = {}
+        for word in postings:
             for key in _near_keys(word):
-                self.near.setdefault(key, set()).add(word)
+                near.setdefault(key, set()).add(word)
         # Each party also under its rarest words, enough that the rest is
         # less than two thirds of its name: any text containing two thirds
         # of the name (so every subset match) shares one of them.
-        self.prefix: dict[str, list[int]] = {}
+        prefix: dict[str, list[int]] = {}
         for i, words in enumerate(self.words):
-            ordered = sorted(words, key=lambda w: (len(self.postings[w]), w))
+            ordered = sorted(words, key=lambda w: (len(postings[w]), w))
             rest = self.lengths[i]
             for word in ordered:
                 if rest < 2 * self.lengths[i] / 3:
                     break
-                self.prefix.setdefault(word, []).append(i)
+                prefix.setdefault(word, []).append(i)
                 rest -= len(word) + 1
+        # Tuples of plain values leave the garbage collector's lists, so the
+        # index does not make its full collections (over every row) come sooner.
+        self.postings = {word: tuple(ids) for word, ids in postings.items()}
+        self.near = {key: tuple(words) for key, words in near.items()}
+        self.prefix = {word: tuple(ids) for word, ids in prefix.items()}
         self._word_candidates: dict[str, frozenset[int]] = {}
 
     def char_mask(self, words: Iterable[str]) -> int:
-        """One bit per distinct letter: letters only one text has must go."""
+        """Two bits per letter, set when it occurs once and twice or more: the
+        bits that differ between two texts count letters that must be added or
+        dropped, so the InDel distance of their differing words is at least
+        that many (the letters of shared words cancel out)."""
         bits = self._bits
         mask = 0
-        for ch in set("".join(words)):
+        text = "".join(words)
+        for ch in set(text):
             bit = bits.get(ch)
             if bit is None:
-                bit = bits[ch] = 1 << len(bits)
-            mask |= bit
+                bit = bits[ch] = 1 << (2 * len(bits))
+            mask |= bit if text.count(ch) == 1 else bit | bit << 1
         return mask
 
     def _near_candidates(self, word: str) -> frozenset[int]:
@@ -286,6 +295,7 @@ class _NameIndex:
 
 _ORDERS: tuple[tuple[str, ...], ...] = (DEPOSIT_ORDER, WITHDRAWAL_ORDER)
 _UNKNOWN: Any = object()  # not worked out yet
+_NO_ANSWERS: tuple[None, None] = (None, None)
 
 
 class _Text:
@@ -297,13 +307,15 @@ class _Text:
     def __init__(self, index: _NameIndex, words: frozenset[str]) -> None:
         self.index = index
         self.words = words
-        self.by_type: dict[str, list[int]] = {}
-        if words:
+        self.by_type: dict[str, tuple[int, ...]] = {}
+        found = index.candidates(words, _joined_length(words)) if words else ()
+        if found:
             types = index.types
-            for i in index.candidates(words, _joined_length(words)):
-                self.by_type.setdefault(types[i], []).append(i)
-        self.answers: list[tuple[str, str] | None] = (
-            [_UNKNOWN, _UNKNOWN] if self.by_type else [None, None])
+            for party_type in PARTY_TYPES:
+                ids = tuple([i for i in found if types[i] == party_type])
+                if ids:
+                    self.by_type[party_type] = ids
+        self.answers: tuple[Any, Any] = (_UNKNOWN, _UNKNOWN) if found else _NO_ANSWERS
 
     def decide(self, side: int) -> tuple[str, str] | None:
         """The first party type of the direction's order with a match decides."""
@@ -316,7 +328,7 @@ class _Text:
                     if i >= 0:
                         found = party_type, self.index.parties[i].name
                     break
-        self.answers[side] = found
+        self.answers = (found, self.answers[1]) if side == 0 else (self.answers[0], found)
         return found
 
 
@@ -340,7 +352,7 @@ class Matcher:
                     if i not in holders:
                         holders.append(i)
         # (iban, account number) as the row has them -> answer per direction
-        self._identifier_answers: dict[tuple[Any, Any], list[tuple[str, str] | None]] = {}
+        self._identifier_answers: dict[tuple[Any, Any], tuple[tuple[str, str] | None, ...]] = {}
         self._names = _NameIndex(self.parties) if fuzzy and self.parties else None
         self._by_text: dict[str, _Text] = {}
         self._by_words: dict[frozenset[str], _Text] = {}
@@ -372,13 +384,15 @@ class Matcher:
                 # nothing, or a tie in the deciding type: the next text may tell
         return None
 
-    def _match_identifiers(self, iban: Any, number: Any) -> list[tuple[str, str] | None]:
+    def _match_identifiers(self, iban: Any, number: Any) -> tuple[tuple[str, str] | None, ...]:
         holders: list[int] = []
         for value in (iban, number):
             key = normalise_identifier(value)
             for i in self._by_identifier.get(key, ()) if key else ():
                 if i not in holders:
                     holders.append(i)
+        if not holders:
+            return _NO_ANSWERS
         answers: list[tuple[str, str] | None] = []
         for order in _ORDERS:
             found = None
@@ -389,7 +403,7 @@ class Matcher:
                         found = party_type, self.parties[of_type[0]].name
                     break
             answers.append(found)
-        return answers
+        return tuple(answers)
 
     def _text(self, text: Any) -> _Text:
         words = tokens(str(text))
@@ -397,9 +411,10 @@ class Matcher:
         if found is None:
             assert self._names is not None
             found = _Text(self._names, words)
-            if not found.by_type:
+            if found.by_type:
+                self._by_words[words] = found
+            else:  # most descriptions: kept as one shared answer, not one object each
                 found = _UNMATCHED
-            self._by_words[words] = found
         self._by_text[text] = found
         return found
 
