@@ -402,3 +402,13 @@ def test_on_a_terminal_sync_shows_progress_and_is_attended(linked: Path) -> None
     assert text.count("✓") == 3
     accounts = open_store(linked).accounts()
     assert all(a.last_sync["unattended"] is False for a in accounts)
+
+
+def test_disabled_settings_are_a_configuration_error(linked: Path) -> None:
+    assert kosma(linked, "settings", "--admin-url", "https://portal.example.com",
+                 "--disable").returncode == 0
+    before = snapshot(linked)
+    result = kosma(linked, "sync", "--all")
+    assert result.returncode == 2
+    assert "Banking Settings are disabled" in result.stderr
+    assert snapshot(linked) == before

@@ -248,15 +248,19 @@ class SyncEngine:
             return None
         try:
             if inspect.iscoroutinefunction(push):
-                await push(self.store, names)
+                report = await push(self.store, names)
             else:
-                await asyncio.to_thread(push, self.store, names)
+                report = await asyncio.to_thread(push, self.store, names)
         except KosmaError as exc:
             log.info("ERPNext auto-push failed: %s %s", exc.code, exc.message)
             return Problem.from_error(exc)
         except Exception as exc:
             log.exception("ERPNext auto-push failed unexpectedly")
             return _unexpected(exc)
+        failed = report.total("failed") if hasattr(report, "total") else 0
+        if failed:
+            return Problem("ERPNEXT", f"{failed} transaction(s) could not be pushed to ERPNext.",
+                           "'kosma-tui erpnext status' shows why.")
         return None
 
     # -- one account ------------------------------------------------------
