@@ -196,12 +196,12 @@ class SyncEngine:
                 consent.name,
                 self.client.fetch_consent_accounts(consent.consent_id, consent.consent_token),
             )
-        fresh = list(rotated.result)
-        with self.store.locked():
-            for account in self.store.accounts(bank=consent.bank, company=consent.company):
-                match = _match(account, fresh)
-                if match is not None and match.id and match.id != account.kosma_account_id:
-                    self.store.update_account(account.name, kosma_account_id=match.id)
+            fresh = list(rotated.result)
+            with self.store.locked():
+                for account in self.store.accounts(bank=consent.bank, company=consent.company):
+                    match = _match(account, fresh)
+                    if match is not None and match.id and match.id != account.kosma_account_id:
+                        self.store.update_account(account.name, kosma_account_id=match.id)
         return self.store.accounts(bank=consent.bank, company=consent.company)
 
     async def sync_all(self, cancel: asyncio.Event | None = None) -> list[SyncResult]:
@@ -214,6 +214,8 @@ class SyncEngine:
             key = BankConsent.name_for(account.bank, account.company)
             (grouped.setdefault(key, []) if key in consents else orphans).append(account)
         for consent_name in sorted(grouped):
+            if cancel is not None and cancel.is_set():
+                break
             failure = await self._refresh_for_job(consents[consent_name])
             for account in grouped[consent_name]:
                 if cancel is not None and cancel.is_set():
