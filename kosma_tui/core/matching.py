@@ -253,10 +253,10 @@ class _NameIndex:
         best_score = 0.0
         best = NO_MATCH
         for i in ids:
-            other = all_words[i]
             b_len = lengths[i]
             total = length + b_len
-            cutoff = best_score or THRESHOLD
+            cutoff = (best_score or THRESHOLD) - 1e-9
+            other = all_words[i]
             common = words & other
             if common:
                 sect = sum(map(len, common)) + len(common) - 1
@@ -276,7 +276,7 @@ class _NameIndex:
             least = (chars ^ all_chars[i]).bit_count()
             if abs(ab - ba) > least:
                 least = abs(ab - ba)
-            if 100.0 - 100.0 * least / total > (score if score > cutoff else cutoff - 1e-9):
+            if 100.0 - 100.0 * least / total > (score if score > cutoff else cutoff):
                 diff_a = " ".join([w for w in ordered if w not in common])
                 diff_b = " ".join(sorted(other - common))
                 distance = ab + ba - 2 * lcs_length(diff_a, diff_b)
@@ -302,7 +302,7 @@ class _Text:
     """What one text decides, per direction (0 deposit, 1 withdrawal), worked
     out when first asked: a (party_type, party), or None for nothing or a tie."""
 
-    __slots__ = ("answers", "by_type", "index", "words")
+    __slots__ = ("answers", "best", "by_type", "index", "words")
 
     def __init__(self, index: _NameIndex, words: frozenset[str]) -> None:
         self.index = index
@@ -315,19 +315,21 @@ class _Text:
                 ids = tuple([i for i in found if types[i] == party_type])
                 if ids:
                     self.by_type[party_type] = ids
+        self.best: dict[str, int] = {}  # per party type, shared by both directions
         self.answers: tuple[Any, Any] = (_UNKNOWN, _UNKNOWN) if found else _NO_ANSWERS
 
     def decide(self, side: int) -> tuple[str, str] | None:
         """The first party type of the direction's order with a match decides."""
         found = None
         for party_type in _ORDERS[side]:
-            ids = self.by_type.get(party_type)
-            if ids:
-                i = self.index.best(self.words, ids)
-                if i != NO_MATCH:
-                    if i >= 0:
-                        found = party_type, self.index.parties[i].name
-                    break
+            i = self.best.get(party_type)
+            if i is None:
+                ids = self.by_type.get(party_type)
+                i = self.best[party_type] = self.index.best(self.words, ids) if ids else NO_MATCH
+            if i != NO_MATCH:
+                if i >= 0:
+                    found = party_type, self.index.parties[i].name
+                break
         self.answers = (found, self.answers[1]) if side == 0 else (self.answers[0], found)
         return found
 
