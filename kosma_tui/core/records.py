@@ -168,6 +168,7 @@ class SyncRun(Record):
     updated: int = 0
     skipped_duplicate: int = 0
     skipped_pending: int = 0
+    skipped_cancelled: int = 0
     matched: int = 0
     status: str = ""  # ok | failed | refused
     error: dict[str, Any] | None = None
