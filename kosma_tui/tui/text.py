@@ -53,6 +53,12 @@ def short_iban(iban: str) -> str:
     return f"{compact[:4]} …{compact[-4:]}"
 
 
+def spaced_iban(iban: str) -> str:
+    """``DE89 3704 0044 0532 0130 00``: groups of four, as printed on paper."""
+    compact = "".join(clean(iban).split())
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
 def day(value: str | date | datetime | None) -> str:
     """``YYYY-MM-DD`` of a date, datetime or ISO text; ``-`` when empty."""
     if not value:

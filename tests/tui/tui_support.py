@@ -15,6 +15,7 @@ from kosma_tui.core.linking import LinkFlow, LinkSummary, resolve_start_date
 from kosma_tui.core.portal import PortalClient
 from kosma_tui.core.store import Store
 from kosma_tui.tui.app import KosmaApp
+from kosma_tui.tui.screens.link import LinkScreen
 
 NOW = "2026-11-26T09:00:00+01:00"
 TODAY = date(2026, 11, 26)
@@ -82,3 +83,40 @@ def flat_text(app: KosmaApp) -> str:
 def notices(app: KosmaApp) -> str:
     """Every toast shown so far (title and message), one text."""
     return " ".join(f"{n.title} {n.message}" for n in app._notifications)
+
+
+def on_phase(app: KosmaApp, phase: str, number: int | None = None) -> bool:
+    screen = app.screen
+    return (isinstance(screen, LinkScreen) and not screen.busy and screen.phase == phase
+            and (number is None or screen.phase_no == number))
+
+
+async def to_login(pilot: Any, app: KosmaApp, start: str | None = None) -> None:
+    """From Accounts: l, Company and Start Date, Deutschland, Demo Bank, Demo Bank PSD2."""
+    await pilot.press("l")
+    await wait_until(pilot, lambda: on_phase(app, "start"), what="start step")
+    if start is not None:
+        date_input = app.screen.query_one("#start-date")
+        date_input.value = start  # type: ignore[attr-defined]
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: on_phase(app, "form", 2), what="country step")
+    assert "Deutschland" in screen_text(app)
+    await pilot.press("enter")  # Deutschland is first
+    await wait_until(pilot, lambda: on_phase(app, "form", 3), what="bank step")
+    await type_text(pilot, "demo")
+    await pilot.pause()
+    assert "2 of 24 banks" in screen_text(app)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: on_phase(app, "form", 4), what="method step")
+    assert "Demo Bank PSD2" in screen_text(app)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: on_phase(app, "form", 5), what="login step")
+
+
+async def login(pilot: Any, app: KosmaApp, username: str) -> None:
+    await type_text(pilot, username)
+    await pilot.press("enter")  # to the password
+    await type_text(pilot, "12345")
+    await pilot.press("enter")
+
+

@@ -9,16 +9,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import ColumnKey
 
 from kosma_tui.core.records import BankAccount
 from kosma_tui.tui.feedback import report, toast
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.status import ConsentView, consent_for, consent_views, when_text
 from kosma_tui.tui.sync_queue import QUEUED, RUNNING
-from kosma_tui.tui.text import clean, literal, money, short_iban
+from kosma_tui.tui.text import clean, literal, money, short_iban, spaced_iban
 
-COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+Column = tuple[str, str, int]
+# (key, label, width) at 80 columns; the Account column takes what is left
+NARROW: tuple[Column, ...] = (
     ("sync", " ", 1),
     ("account", "Account", 17),
     ("bank", "Bank", 9),
@@ -27,8 +28,29 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("lid", "Last int.", 10),
     ("consent", "Cons.", 5),
 )
-# cells the fixed columns and the padding take; the Account column gets the rest
-FIXED_WIDTH = sum(w or 0 for key, _label, w in COLUMNS if key != "account") + 2 * len(COLUMNS) + 2
+# from 120 columns on there is room for the company, the whole IBAN and the last sync
+WIDE: tuple[Column, ...] = (
+    ("sync", " ", 1),
+    ("account", "Account", 24),
+    ("bank", "Bank", 14),
+    ("company", "Company", 16),
+    ("iban", "IBAN", 27),
+    ("balance", "Balance", 14),
+    ("lid", "Last int.", 10),
+    ("consent", "Cons.", 7),
+    ("last", "Last sync", 20),
+)
+WIDE_FROM = 120
+
+
+def columns_for(width: int) -> list[Column]:
+    """The columns for a screen ``width`` cells wide, Account stretched to fill it."""
+    chosen = WIDE if width >= WIDE_FROM else NARROW
+    fixed = sum(w for key, _label, w in chosen if key != "account") + 2 * len(chosen) + 4
+    account = max(17, min(48, width - fixed))
+    return [(key, label, account if key == "account" else w) for key, label, w in chosen]
+
+
 SYNC_MARK = {"ok": ("✓", "green"), "failed": ("✗", "bold red"), "refused": ("!", "bold #ffaf00"),
              RUNNING: ("⟳", "bold cyan"), QUEUED: ("·", "cyan")}
 
@@ -58,6 +80,12 @@ class AccountsScreen(KosmaScreen):
                 tooltip="Parties for automatic party matching"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.columns: list[Column] = []
+        self.accounts: dict[str, BankAccount] = {}
+        self.consents: dict[str, ConsentView] = {}
+
     def compose_body(self) -> ComposeResult:
         with Vertical(id="accounts-body"):
             table: DataTable[Text] = DataTable(id="accounts-table", cursor_type="row",
@@ -69,11 +97,7 @@ class AccountsScreen(KosmaScreen):
             yield panel
 
     def on_mount(self) -> None:
-        table = self.query_one("#accounts-table", DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
         self.fit_columns()
-        self.reload()
         self.kosma.data_signal.subscribe(self, lambda _: self.reload())
         self.kosma.sync_signal.subscribe(self, self.on_sync_changed)
         self.kosma.settings_signal.subscribe(self, lambda _: self.reload())
@@ -85,13 +109,16 @@ class AccountsScreen(KosmaScreen):
         self.fit_columns()
 
     def fit_columns(self) -> None:
-        """The Account column takes the width the others leave."""
+        """Columns for the current width (rebuilt only when they change)."""
+        columns = columns_for(self.size.width or self.app.size.width)
+        if columns == self.columns:
+            return
+        self.columns = columns
         table = self.query_one("#accounts-table", DataTable)
-        width = max(17, (self.size.width or self.app.size.width) - 2 - FIXED_WIDTH)
-        column = table.columns.get(ColumnKey("account"))
-        if column is not None and column.width != width:
-            column.width = width
-            table.refresh(layout=True)
+        table.clear(columns=True)
+        for key, label, width in columns:
+            table.add_column(label, key=key, width=width)
+        self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "back"
@@ -110,7 +137,8 @@ class AccountsScreen(KosmaScreen):
                     table.add_row(*self.cells(account), key=account.name)
             else:
                 for account in self.accounts.values():
-                    for (column, *_), cell in zip(COLUMNS, self.cells(account), strict=True):
+                    for (column, *_), cell in zip(self.columns, self.cells(account),
+                                                  strict=True):
                         table.update_cell(account.name, column, cell)
             if cursor_key in self.accounts:
                 table.move_cursor(row=table.get_row_index(cursor_key))
@@ -118,6 +146,11 @@ class AccountsScreen(KosmaScreen):
         self.update_panel()
 
     def cells(self, account: BankAccount) -> list[Text]:
+        """One row, in the order of the current columns."""
+        cells = self.all_cells(account)
+        return [cells[key] for key, _label, _width in self.columns]
+
+    def all_cells(self, account: BankAccount) -> dict[str, Text]:
         consent = consent_for(self.consents, account)
         balance = account.balance or {}
         amount = balance.get("booked")
@@ -129,15 +162,21 @@ class AccountsScreen(KosmaScreen):
             sync_state = (account.last_sync or {}).get("outcome", "")
         mark, mark_style = SYNC_MARK.get(sync_state, ("", ""))
         balance_style = "red" if amount is not None and amount < 0 else ""
-        return [
-            Text(mark, style=mark_style),
-            literal(account.name),
-            literal(account.bank),
-            literal(short_iban(account.iban or account.bank_account_no)),
-            Text(f"{money(amount, currency):>11}", style=balance_style),
-            literal(account.last_integration_date or "-"),
-            consent_cell(consent),
-        ]
+        last = account.last_sync or {}
+        return {
+            "sync": Text(mark, style=mark_style),
+            "account": literal(account.name),
+            "bank": literal(account.bank),
+            "company": literal(account.company),
+            "iban": literal(short_iban(account.iban or account.bank_account_no)
+                            if len(self.columns) < len(WIDE) else
+                            spaced_iban(account.iban) or account.bank_account_no),
+            "balance": Text(f"{money(amount, currency):>11}", style=balance_style),
+            "lid": literal(account.last_integration_date or "-"),
+            "consent": consent_cell(consent),
+            "last": Text(f"{when_text(last['when'])} {last.get('outcome', '')}"
+                         if last.get("when") else "never", style=mark_style),
+        }
 
     def selected_name(self) -> str | None:
         table = self.query_one("#accounts-table", DataTable)
@@ -165,7 +204,7 @@ class AccountsScreen(KosmaScreen):
     def on_sync_changed(self, name: str) -> None:
         if name in self.accounts:
             table = self.query_one("#accounts-table", DataTable)
-            table.update_cell(name, "sync", self.cells(self.accounts[name])[0])
+            table.update_cell(name, "sync", self.all_cells(self.accounts[name])["sync"])
             self.update_panel()
 
     # -- actions ---------------------------------------------------------

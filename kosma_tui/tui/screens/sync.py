@@ -72,6 +72,7 @@ class SyncRow(Widget):
 
     def show(self, state: AccountSync) -> None:
         bar = self.query_one(ProgressBar)
+        bar.visible = state.state != IDLE  # an empty bar would read as "nothing synced"
         if state.state == RUNNING:
             bar.update(total=None)
         elif state.state == "ok":

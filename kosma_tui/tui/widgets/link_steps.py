@@ -139,7 +139,10 @@ class AccountChoice(SelectionList[str]):
     """Space toggles an account, Enter adds the selected ones."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "add", "Add selected", id="accounts-add"),
+        Binding("enter", "add", "Add selected", id="accounts-add",
+                tooltip="Add the ticked accounts and save the Bank Consent"),
+        Binding("space", "select", "Toggle", id="accounts-toggle",
+                tooltip="Tick or untick the highlighted account"),
     ]
 
     class Add(Message):
