@@ -129,6 +129,7 @@ def token_set_ratio(a: str, b: str) -> float:
 
 NO_MATCH = -1
 TIE = -2
+_NONE: frozenset[int] = frozenset()
 
 
 def _deletions(word: str) -> set[str]:
@@ -203,7 +204,7 @@ class _NameIndex:
             for key in _near_keys(word):
                 for other in self.near.get(key, ()):
                     ids.update(postings[other])
-            found = self._word_candidates[word] = frozenset(ids)
+            found = self._word_candidates[word] = frozenset(ids) if ids else _NONE
         return found
 
     def candidates(self, words: frozenset[str], length: int) -> set[int]:
