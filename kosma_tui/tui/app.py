@@ -23,6 +23,7 @@ from textual.widgets import Input
 
 from kosma_tui.tui.commands import KosmaCommands
 from kosma_tui.tui.sync_queue import SyncQueue, SyncUpdate
+from kosma_tui.tui.text import clean
 
 if TYPE_CHECKING:
     from kosma_tui.core.portal import PortalClient
@@ -164,8 +165,8 @@ class KosmaApp(App[None]):
 
         consent = self.store.consent(consent_name)
         if consent is None:
-            self.notify(f"There is no Bank Consent named {consent_name}.", severity="error",
-                        markup=False)
+            self.notify(f"There is no Bank Consent named {clean(consent_name)}.",
+                        severity="error", markup=False)
             return
         self.push_screen(LinkScreen(company=consent.company, bank=consent.bank))
 

@@ -59,3 +59,48 @@ async def test_escape_on_home_stays_home(store: Store, portal: Any) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen))
         assert len(app.screen_stack) == 1
         assert "esc" not in screen_text(app).splitlines()[-1]
+
+
+async def test_a_newcomer_links_and_syncs_the_demo_bank_on_the_embedded_portal(
+        frozen: Any) -> None:
+    """The real default path: no injection, the embedded Demo Bank portal, within a minute."""
+    import time
+
+    from tui_support import login, on_phase, to_login, type_text
+
+    from kosma_tui.core.connection import stop_embedded_portal
+    from kosma_tui.tui.screens.sync import SyncScreen
+
+    started = time.monotonic()
+    app = KosmaApp()
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await to_login(pilot, app)
+            await login(pilot, app, "embedded")
+            await wait_until(pilot, lambda: on_phase(app, "form", 6))
+            await type_text(pilot, "12345")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: on_phase(app, "accounts"))
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: on_phase(app, "summary"))
+            await pilot.press("enter")  # Sync the accounts now
+            await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
+            await wait_until(pilot, lambda: not app.sync_queue.busy and len(
+                [s for s in app.sync_queue.states.values() if s.state == "ok"]) == 3)
+    finally:
+        stop_embedded_portal()
+    assert time.monotonic() - started < 60
+    assert all(a.last_sync.get("outcome") == "ok" for a in app.store.accounts())
+
+
+def test_a_corrupt_store_stops_the_app_with_a_sentence(frozen: Any, capsys: Any) -> None:
+    from kosma_tui.cli import main
+    from kosma_tui.core.paths import resolve_paths
+
+    Store.open()  # create it, then break it
+    meta = resolve_paths().store_dir / "meta.json"
+    meta.write_text("{not json", encoding="utf-8")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kosma-tui: ") and "meta.json" in err and "Traceback" not in err
+    assert meta.read_text(encoding="utf-8") == "{not json"  # never overwritten

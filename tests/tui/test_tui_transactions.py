@@ -146,3 +146,29 @@ async def test_all_accounts_view_merges_newest_first(store: Store, portal: Any) 
         assert "all accounts" in screen_text(app)
         assert "Account" in screen_text(app)
         await asyncio.sleep(0)
+
+
+async def test_bank_text_in_titles_and_choices_is_literal(store: Store, portal: Any) -> None:
+    from tui_support import flat_text, on_phase
+
+    from kosma_tui.core.records import BankConsent, Company
+    from kosma_tui.tui.screens.conflict import ConflictModal
+
+    store.save_company(Company("[b]Muster[/b] GmbH"))
+    store.save_consent(BankConsent(
+        name=BankConsent.name_for("[i]Bank[/i]", "Demo Company"), bank="[i]Bank[/i]",
+        company="Demo Company", consent_id="c", consent_start="2026-11-01",
+        consent_expiry="2027-01-30T09:00:00+01:00", consent_token="t"))
+    store.save_account(BankAccount(name="[bold]ACME[/]", bank="[i]Bank[/i]",
+                                   company="Demo Company", last_integration_date="2026-10-01"))
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConflictModal))
+        assert "[bold]ACME[/] cannot be synced" in flat_text(app)
+        await pilot.press("escape")
+        await pilot.press("l")
+        await wait_until(pilot, lambda: on_phase(app, "start"))
+        await pilot.click("#company")
+        await pilot.pause()
+        assert "[b]Muster[/b] GmbH" in flat_text(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -34,14 +35,14 @@ class ConflictModal(KosmaModal):
         c = self.conflict
         lid, start = clean(c.last_integration_date), clean(c.consent_start)
         with Vertical(classes="dialog wide", id="conflict") as dialog:
-            dialog.border_title = f"{clean(c.account)} cannot be synced"
+            dialog.border_title = Text(f"{clean(c.account)} cannot be synced")
             yield Static(
                 f"Its Last Integration Date ({lid}) is older than the Consent Start Date "
                 f"({start}). The consent cannot read transactions before its start, so "
                 "syncing would leave a gap.\n", markup=False)
-            yield Button(f"1  Set Last Integration Date to {start}  (accept the gap)",
+            yield Button(Text(f"1  Set Last Integration Date to {start}  (accept the gap)"),
                          id="set-lid", variant="warning", compact=True)
-            yield Button(f"2  Link Bank and Accounts from {lid}  (close the gap)",
+            yield Button(Text(f"2  Link Bank and Accounts from {lid}  (close the gap)"),
                          id="relink", variant="primary", compact=True)
             yield Button("Decide later", id="later", compact=True)
 

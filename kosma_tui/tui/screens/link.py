@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -135,7 +136,7 @@ class LinkScreen(KosmaScreen):
     async def show(self, widget: Widget, phase: str, phase_no: int, title: str) -> None:
         self.phase, self.phase_no = phase, phase_no
         body = self.query_one("#link-body", Vertical)
-        body.border_title = clean(title)
+        body.border_title = Text(clean(title))
         await body.remove_children()
         await body.mount(widget)
         self.update_title()

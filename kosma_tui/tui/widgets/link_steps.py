@@ -44,7 +44,7 @@ class StartStep(Vertical):
                      "company's fiscal year.", classes="hint", markup=False)
         with Horizontal(classes="field-row"):
             yield Label("Company", classes="field-label")
-            yield Select([(clean(n), n) for n in names], id="company", compact=True,
+            yield Select([(Text(clean(n)), n) for n in names], id="company", compact=True,
                          allow_blank=False,
                          value=self.company if self.company in names else names[0])
         with Horizontal(classes="field-row"):

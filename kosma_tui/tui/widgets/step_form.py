@@ -156,7 +156,7 @@ class InputStep(Vertical):
                 with Horizontal(classes="field-row"):
                     yield Label(clean(element.label or element.key)[:18], classes="field-label",
                                 markup=False)
-                    yield Select([(clean(o.label), o.value) for o in element.options],
+                    yield Select([(Text(clean(o.label)), o.value) for o in element.options],
                                  id=f"in-{element.key}", compact=True, allow_blank=False)
         yield Static(Text(f"✗ {clean(self.error)}") if self.error else "", id="step-error",
                      classes="error", markup=False)
