@@ -117,6 +117,23 @@ class SyncScreen(KosmaScreen):
         self.index = 0
         self.refresh_rows()
         self.kosma.sync_signal.subscribe(self, lambda _: self.refresh_rows())
+        self.kosma.data_signal.subscribe(self, lambda _: self.refresh_accounts())
+
+    async def refresh_accounts(self) -> None:
+        """Accounts linked (or removed) since the screen opened get their rows."""
+        accounts = self.store.accounts()
+        if [a.name for a in accounts] == [r.account for r in self.rows()]:
+            for row in self.rows():
+                account = self.store.account(row.account)
+                if account is not None:
+                    row.last_sync = last_sync_short(account)
+            self.refresh_rows()
+            return
+        box = self.query_one("#sync-list", VerticalScroll)
+        await box.remove_children()
+        await box.mount_all([SyncRow(a.name, last_sync_short(a)) for a in accounts])
+        self.index = min(self.index, max(len(accounts) - 1, 0))
+        self.refresh_rows()
 
     def rows(self) -> list[SyncRow]:
         return list(self.query(SyncRow))
