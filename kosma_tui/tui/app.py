@@ -78,7 +78,7 @@ class KosmaApp(App[None]):
                 tooltip="Portal URL, Customer ID, token, party matching, subscription"),
         Binding("f8", "open('link')", "Link Bank and Accounts", id="go-link", show=False,
                 tooltip="Link a bank and its accounts (or renew a consent)"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave Kosma TUI"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", show=False, tooltip="Leave Kosma TUI"),
     ]
 
     def __init__(

@@ -103,7 +103,7 @@ async def test_command_palette_offers_the_screen_actions(store: Store, portal: A
         await pilot.pause()
         provider = KosmaCommands(app.screen)
         titles = {title for title, _help, _cb in provider.entries()}
-        assert {"Sync", "Sync all", "Transactions", "Link bank", "Consents", "Settings",
+        assert {"Sync", "Sync all", "Transactions", "Link", "Consents", "Settings",
                 "Renew", "Parties", "Help", "Quit", "Banking Settings"} <= titles
         await pilot.press("ctrl+p")
         await pilot.pause()

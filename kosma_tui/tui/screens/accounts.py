@@ -67,7 +67,7 @@ class AccountsScreen(KosmaScreen):
                 tooltip="Queue every account for a sync"),
         Binding("t", "transactions", "Transactions", id="transactions",
                 tooltip="Bank Transactions of the selected account"),
-        Binding("l", "link", "Link bank", id="link", tooltip="Link Bank and Accounts"),
+        Binding("l", "link", "Link", id="link", tooltip="Link Bank and Accounts: a new bank or a renewal"),
         Binding("c", "app.open('consents')", "Consents", id="consents",
                 tooltip="Every Bank Consent with its expiry and Renew"),
         Binding("g", "app.open('settings')", "Settings", id="settings",

@@ -38,7 +38,7 @@ class KosmaScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield KosmaHeader()
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield Footer()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
