@@ -27,7 +27,7 @@ HOSTNAME = "erp01"
 
 
 def freeze(day: date) -> None:
-    os.environ["KOSMA_TUI_NOW"] = f"{day.isoformat()}T09:00:00+01:00"
+    os.environ["KOSMA_TUI_NOW"] = f"{day.isoformat()}T09:00:00"
 
 
 class Camera:

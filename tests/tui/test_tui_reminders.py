@@ -17,7 +17,7 @@ from kosma_tui.tui.screens.reminders import ReminderModal
 
 def travel(monkeypatch: pytest.MonkeyPatch, portal: Any, days: int) -> None:
     later = TODAY + timedelta(days=days)
-    monkeypatch.setenv("KOSMA_TUI_NOW", f"{later.isoformat()}T09:00:00+01:00")
+    monkeypatch.setenv("KOSMA_TUI_NOW", f"{later.isoformat()}T09:00:00")
     portal.move_to(later)
 
 

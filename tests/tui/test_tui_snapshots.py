@@ -181,7 +181,7 @@ def test_reminder_on_launch(snap_compare: Any, store: Store, portal: Any,
                             monkeypatch: pytest.MonkeyPatch) -> None:
     linked(store, portal.url, sync=False)
     later = TODAY + timedelta(days=85)
-    monkeypatch.setenv("KOSMA_TUI_NOW", f"{later.isoformat()}T09:00:00+01:00")
+    monkeypatch.setenv("KOSMA_TUI_NOW", f"{later.isoformat()}T09:00:00")
     portal.move_to(later)
 
     async def steps(pilot: Pilot) -> None:

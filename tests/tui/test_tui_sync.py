@@ -72,7 +72,7 @@ async def test_an_expired_consent_is_refused_with_the_reason(store: Store, porta
                                                              monkeypatch: Any) -> None:
     await link(store, portal.url)
     later = TODAY + timedelta(days=100)
-    monkeypatch.setenv("KOSMA_TUI_NOW", f"{later.isoformat()}T09:00:00+01:00")
+    monkeypatch.setenv("KOSMA_TUI_NOW", f"{later.isoformat()}T09:00:00")
     portal.move_to(later)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:

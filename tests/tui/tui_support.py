@@ -17,7 +17,7 @@ from kosma_tui.core.store import Store
 from kosma_tui.tui.app import KosmaApp
 from kosma_tui.tui.screens.link import LinkScreen
 
-NOW = "2026-11-26T09:00:00+01:00"
+NOW = "2026-11-26T09:00:00"
 TODAY = date(2026, 11, 26)
 COMPANY = "Demo Company"
 SIZE = (80, 24)
