@@ -9,6 +9,7 @@ owns the state and publishes it on ``app.sync_signal``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from kosma_tui.core.errors import KosmaError, Problem
 
 if TYPE_CHECKING:
     from kosma_tui.tui.app import KosmaApp
+
+log = logging.getLogger("kosma_tui.tui")
 
 # state of one account in the Sync screen
 IDLE, QUEUED, RUNNING = "idle", "queued", "running"
@@ -166,6 +169,11 @@ class SyncQueue:
             result = await engine.sync_account(name, cancel)
         except KosmaError as exc:
             return AccountSync(name, "failed", error=Problem.from_error(exc))
+        except Exception as exc:  # a bug must not leave the account "running" forever
+            log.exception("sync of %s failed unexpectedly", name)
+            return AccountSync(name, "failed", error=Problem(
+                "UNEXPECTED", f"Something unexpected went wrong ({type(exc).__name__}); "
+                "nothing already stored was lost.", "Try again; the details are in the log file."))
         done = AccountSync(name, result.status, "done", result.pages, result.fetched, result.new,
                            result=result, error=result.error)
         return done

@@ -172,3 +172,18 @@ async def test_bank_text_in_titles_and_choices_is_literal(store: Store, portal: 
         await pilot.click("#company")
         await pilot.pause()
         assert "[b]Muster[/b] GmbH" in flat_text(app)
+
+
+async def test_typing_on_the_list_starts_the_filter(store: Store, portal: Any) -> None:
+    await synced(store, portal.url, start="2026-10-01")
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_transactions(pilot, app)
+        total = len(view.rows)
+        await type_text(pilot, "miete")  # no / needed
+        await wait_until(pilot, lambda: 0 < len(view.rows) < total)
+        assert app.screen.query_one("#tx-filter").value == "miete"  # type: ignore[attr-defined]
+        await pilot.press("enter")  # back to the list, filter kept
+        assert view.has_focus
+        await pilot.press("G")
+        assert view.cursor == len(view.rows) - 1

@@ -6,7 +6,7 @@ import heapq
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -53,7 +53,7 @@ class TransactionsScreen(KosmaScreen):
         with Horizontal(id="tx-filter-row"):
             yield Label("Filter: ", markup=False)
             yield Input(placeholder="press / and type: counterparty, reference, amount, date…",
-                        id="tx-filter", compact=True)
+                        id="tx-filter", compact=True, select_on_focus=False)
         yield TransactionView(show_account=self.account is None, id="tx-view")
 
     def heading(self, total: int | None) -> str:
@@ -153,6 +153,19 @@ class TransactionsScreen(KosmaScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one(TransactionView).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing a word on the list starts filtering (keys bound to actions keep them)."""
+        view = self.query_one(TransactionView)
+        if not view.has_focus or not event.is_printable or not event.character:
+            return
+        if event.key in self.active_bindings or event.character in " /":
+            return
+        event.stop()
+        event.prevent_default()
+        field = self.query_one("#tx-filter", Input)
+        field.focus()
+        field.insert_text_at_cursor(event.character)
 
     def action_filter(self) -> None:
         self.query_one("#tx-filter", Input).focus()
