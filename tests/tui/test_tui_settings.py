@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.widgets import Input, Switch
-from tui_support import SIZE, flat_text, make_app, screen_text, type_text, wait_until
+from tui_support import SIZE, flat_text, link, make_app, notices, screen_text, type_text, wait_until
 
 from kosma_tui.core.store import Store
 from kosma_tui.tui.screens.settings import SettingsScreen
@@ -102,3 +102,23 @@ async def test_party_matching_switches_are_saved(store: Store, portal: Any) -> N
     saved = store.settings()
     assert saved.enable_party_matching and saved.enable_fuzzy_matching
     assert saved.reminder_days == 14 and saved.demo
+
+
+async def test_the_erpnext_panel_lives_in_banking_settings(store: Store, portal: Any) -> None:
+    from kosma_tui.tui.widgets.erpnext_panel import ErpnextPanel
+
+    await link(store, portal.url)
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")  # push from Accounts: not connected yet, says where to connect
+        await pilot.pause()
+        assert "ERPNext is not connected" in notices(app)
+        screen = await open_settings(pilot)
+        panel = screen.query_one(ErpnextPanel)
+        panel.query_one("#erp-url", Input).value = "http://erp.example.com"
+        panel.query_one("#erp-auto-push", Switch).value = True
+        await pilot.pause()
+        message = panel.query_one("#erp-url-msg")
+        assert "must use https://" in str(message.render())  # the panel's own check
+        assert not screen.problems()  # and not one of Banking Settings'
+    assert store.settings().erpnext_auto_push

@@ -79,6 +79,8 @@ class AccountsScreen(KosmaScreen):
                 tooltip="Progress, queue and results of manual syncs"),
         Binding("p", "app.open('parties')", "Parties", id="parties", show=False,
                 tooltip="Parties for automatic party matching"),
+        Binding("e", "erpnext_push", "Push to ERPNext", id="erpnext-push", show=False,
+                tooltip="Push the selected account's new Bank Transactions to ERPNext"),
     ]
 
     def __init__(self) -> None:
@@ -247,6 +249,18 @@ class AccountsScreen(KosmaScreen):
             self.kosma.open_screen("link", company=account.company, bank=account.bank)
         else:
             self.kosma.renew(consent.consent.name)
+
+    def action_erpnext_push(self) -> None:
+        from kosma_tui.tui.widgets.erpnext_panel import ErpnextPushModal
+
+        account = self.need_account()
+        if account is None:
+            return
+        if not self.store.erpnext().url:
+            toast(self.app, "ERPNext is not connected: connect it in Banking Settings (g).",
+                  warning=True)
+            return
+        self.app.push_screen(ErpnextPushModal([account.name]), lambda _: self.reload())
 
     def action_back(self) -> None:
         """Home has nowhere to go back to."""

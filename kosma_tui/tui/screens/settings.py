@@ -18,6 +18,7 @@ from kosma_tui.core.records import BankingSettings
 from kosma_tui.tui.feedback import report, sentence, toast
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.widgets.erpnext_panel import ErpnextPanel
 
 SWITCHES = (
     ("enabled", "Enabled"),
@@ -38,6 +39,10 @@ def field_row(label: str, widget: Widget, name: str) -> ComposeResult:
     yield message
 
 
+FIELDS = frozenset({"admin_url", "customer_id", "api_token", "reminder_days", "lookback_days",
+                    *(name for name, _label in SWITCHES)})
+
+
 def on_off(value: bool) -> str:
     return " on" if value else " off"
 
@@ -47,7 +52,8 @@ class SettingsScreen(KosmaScreen):
     PURPOSE = ("The banking portal: admin URL, Customer ID and Portal API Token (masked once "
                "stored), party matching and reminders. Leave the admin URL empty to use the "
                "built-in Demo Bank portal. After Save the subscription (usage, limit, status, "
-               "plan end, billing portal) is fetched and shown.")
+               "plan end, billing portal) is fetched and shown. Below: the ERPNext connection "
+               "(companies in, Bank Transactions out).")
     BINDINGS: ClassVar[list[BindingType]] = [
         *KosmaScreen.BINDINGS,
         Binding("ctrl+s", "save", "Save", id="save-settings",
@@ -85,6 +91,7 @@ class SettingsScreen(KosmaScreen):
             with Horizontal(classes="buttons"):
                 yield Button("Save", id="save", variant="primary", compact=True)
                 yield Button("Link Bank and Accounts", id="link", compact=True)
+            yield ErpnextPanel()
         panel = Static(self.mode_note(s), id="subscription", markup=False)
         panel.border_title = "Subscription"
         yield panel
@@ -141,12 +148,14 @@ class SettingsScreen(KosmaScreen):
             message.display = bool(text)
         return found
 
-    def on_input_changed(self, _event: Input.Changed) -> None:
-        self.check()
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in FIELDS:  # the ERPNext panel checks its own
+            self.check()
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
-        self.query_one(f"#state-{event.switch.id}", Label).update(on_off(event.value))
-        self.check()
+        if event.switch.id in FIELDS:
+            self.query_one(f"#state-{event.switch.id}", Label).update(on_off(event.value))
+            self.check()
 
     # -- actions ---------------------------------------------------------
 

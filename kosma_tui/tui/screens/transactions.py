@@ -54,7 +54,8 @@ class TransactionsScreen(KosmaScreen):
             yield Label("Filter: ", markup=False)
             yield Input(placeholder="press / and type: counterparty, reference, amount, date…",
                         id="tx-filter", compact=True, select_on_focus=False)
-        yield TransactionView(show_account=self.account is None, id="tx-view")
+        yield TransactionView(show_account=self.account is None,
+                              show_pushed=bool(self.store.erpnext().url), id="tx-view")
 
     def heading(self, total: int | None) -> str:
         what = clean(self.account) if self.account else "all accounts"

@@ -82,10 +82,12 @@ class TransactionView(ScrollView, can_focus=True):
             super().__init__()
             self.row = row
 
-    def __init__(self, *, show_account: bool = False, id: str | None = None) -> None:
+    def __init__(self, *, show_account: bool = False, show_pushed: bool = False,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows: Sequence[Row] = []
         self.show_account = show_account
+        self.show_pushed = show_pushed  # the ERPNext column, once ERPNext is connected
 
     # -- data ------------------------------------------------------------
 
@@ -145,11 +147,14 @@ class TransactionView(ScrollView, can_focus=True):
         if self.show_account:
             fixed.append(("Account", 16, "left"))
         fixed.append(("Status", 9, "left"))
+        if self.show_pushed:
+            fixed.append(("ERPNext", 14, "left"))
         spare = max(12, width - sum(w for _, w, _ in fixed) - (len(fixed) + 1))
         party = max(8, spare * 11 // 20)
         reference = max(4, spare - party)
-        return [*fixed[:-1], ("Party / counterparty", party, "left"),
-                ("Reference", reference, "left"), fixed[-1]]
+        tail = 2 if self.show_pushed else 1
+        return [*fixed[:-tail], ("Party / counterparty", party, "left"),
+                ("Reference", reference, "left"), *fixed[-tail:]]
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -177,6 +182,12 @@ class TransactionView(ScrollView, can_focus=True):
                           DIM if not row.get("description") else None),
             "Status": (clean(status), STATUS_STYLE.get(status)),
         }
+        if self.show_pushed:
+            from kosma_tui.tui.widgets.erpnext_panel import pushed_label
+
+            label = pushed_label(row)
+            values["ERPNext"] = (label.plain, Style.parse(str(label.style))
+                                 if label.style else None)
         cells = []
         for title, w, justify in cols:
             text, style = values[title]
