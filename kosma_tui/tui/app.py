@@ -7,6 +7,7 @@ of a Demo Bank portal they started (``KosmaApp(store=..., portal_url=...)``).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +29,8 @@ from kosma_tui.tui.text import clean
 if TYPE_CHECKING:
     from kosma_tui.core.portal import PortalClient
     from kosma_tui.core.store import Store
+
+log = logging.getLogger("kosma_tui.tui")
 
 HOSTNAME_ENV = "KOSMA_TUI_HOSTNAME"
 DEMO_BANNER = "DEMO (built-in Demo Bank portal)"
@@ -215,6 +218,26 @@ class KosmaApp(App[None]):
 
     def on_unmount(self) -> None:
         self.sync_queue.stop()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug reached Textual: in a terminal, end with one sentence (the traceback goes to
+        the log file), never a traceback on screen. Tests (headless) see the exception."""
+        if self.is_headless:
+            super()._handle_exception(error)
+            return
+        from kosma_tui.core.errors import KosmaError
+        from kosma_tui.core.paths import resolve_paths
+
+        if isinstance(error, KosmaError):
+            log.info("TUI stopped: %s %s", error.code, error.message)
+            message = f"kosma-tui: {clean(error.sentence())}"
+            code = error.exit_status
+        else:
+            log.error("unexpected error in the TUI", exc_info=error)
+            message = ("kosma-tui: Something unexpected went wrong; nothing more was changed. "
+                       f"The details are in {resolve_paths().log_file}.")
+            code = 1
+        self.exit(return_code=code, message=message)
 
 
 def run_app() -> int:
