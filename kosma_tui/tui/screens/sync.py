@@ -55,6 +55,9 @@ def announce(app: KosmaApp, state: AccountSync) -> None:
     """A toast for a finished account."""
     if state.state == "ok" and state.result is not None:
         toast(app, describe(state), title=f"{state.name} synced")
+        push_error = getattr(state.result, "push_error", None)
+        if push_error is not None:  # reported, never a failed sync
+            report(app, push_error, title=f"{state.name}: ERPNext push failed")
     elif state.error is not None:
         report(app, state.error, title=f"{state.name}: sync {state.state}")
 
