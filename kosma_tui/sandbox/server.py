@@ -60,6 +60,11 @@ class _Server(ThreadingHTTPServer):
             self.connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer is normal (a killed sync, a timeout); the
+        # default prints a traceback to stderr, which would scribble over the TUI.
+        log.debug("request from %s ended abnormally", client_address, exc_info=True)
+
     def close_connections(self) -> None:
         """A stopped portal answers nothing, not even on kept-alive connections."""
         with self.connections_lock:
