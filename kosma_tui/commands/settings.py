@@ -73,17 +73,16 @@ def apply_changes(current: BankingSettings, args: argparse.Namespace,
 
 
 def check_enabled(settings: BankingSettings) -> None:
-    """Saving with ``enabled`` requires an admin URL, a customer id and a token (DESIGN 2)."""
-    if not settings.enabled:
-        return
-    missing = [label for label, value in (
-        ("an admin URL", settings.admin_url),
-        ("a Customer ID", settings.customer_id),
-        ("a Portal API Token", settings.api_token),
-    ) if not value]
+    """Refuse to save enabled settings that lack an admin URL, Customer ID or token."""
+    missing = validation.enabled_problems(settings.enabled, settings.admin_url,
+                                          settings.customer_id, settings.api_token)
     if missing:
-        listed = " and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1
-                              else missing)
+        labels = [label for field, label in (("admin_url", "an admin URL"),
+                                             ("customer_id", "a Customer ID"),
+                                             ("api_token", "a Portal API Token"))
+                  if field in missing]
+        listed = " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1
+                              else labels)
         raise UsageError(
             f"Enabling Banking Settings needs {listed}; nothing was saved. "
             "(Without an admin URL the built-in Demo Bank portal is used.)"

@@ -91,3 +91,22 @@ def positive_int(value: str | int, what: str, maximum: int = 365) -> int:
     if not 0 <= number <= maximum:
         raise UsageError(f"{what} must be between 0 and {maximum}.")
     return number
+
+
+def enabled_problems(enabled: bool, admin_url: str, customer_id: str, api_token: str
+                     ) -> dict[str, str]:
+    """Saving with ``enabled`` needs an admin URL, a Customer ID and a token (DESIGN 2).
+
+    Field -> what is missing; empty when the settings may be saved.
+    """
+    if not enabled:
+        return {}
+    found: dict[str, str] = {}
+    if not admin_url.strip():
+        found["admin_url"] = ("Enabled needs an admin URL (leave both empty and off "
+                              "for the built-in Demo Bank portal).")
+    if not customer_id.strip():
+        found["customer_id"] = "Enabled needs a Customer ID."
+    if not api_token.strip():
+        found["api_token"] = "Enabled needs a Portal API Token."  # noqa: S105
+    return found

@@ -122,14 +122,9 @@ class SettingsScreen(KosmaScreen):
                 validation.admin_url(url, "The admin URL")
             except UsageError as exc:
                 found["admin_url"] = exc.message
-        if self.value("enabled"):
-            if not url:
-                found["admin_url"] = ("Enabled needs an admin URL (leave both empty and off "
-                                      "for the Demo Bank portal).")
-            if not self.value("customer_id").strip():
-                found["customer_id"] = "Enabled needs a Customer ID."
-            if not (self.value("api_token").strip() or stored.api_token):
-                found["api_token"] = "Enabled needs a Portal API Token."  # noqa: S105
+        found.update(validation.enabled_problems(
+            bool(self.value("enabled")), url, self.value("customer_id"),
+            self.value("api_token") or stored.api_token))
         for name, label, top in (("reminder_days", "Reminder days", 89),
                                  ("lookback_days", "Lookback days", 90)):
             try:
