@@ -10,12 +10,12 @@ from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from typing import Any, TextIO
 
+from kosma_tui.core.connection import DEMO_BANNER
 from kosma_tui.core.errors import KosmaError
 from kosma_tui.core.paths import Paths, make_private_dir, resolve_paths
 
 log = logging.getLogger("kosma_tui")
 
-DEMO_BANNER = "DEMO (built-in Demo Bank portal)"
 
 
 def setup_logging(paths: Paths) -> None:

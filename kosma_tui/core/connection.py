@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from kosma_tui.core.portal import PortalClient
     from kosma_tui.core.store import Store
 
+DEMO_BANNER = "DEMO (built-in Demo Bank portal)"
 DEMO_CUSTOMER_ID = "demo-customer"
 DEMO_API_TOKEN = "demo-token"  # noqa: S105 - the Demo Bank portal accepts any token
 

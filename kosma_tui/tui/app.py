@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Input
 
+from kosma_tui.core.connection import DEMO_BANNER
 from kosma_tui.tui.commands import KosmaCommands
 from kosma_tui.tui.sync_queue import SyncQueue, SyncUpdate
 from kosma_tui.tui.text import clean
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("kosma_tui.tui")
 
 HOSTNAME_ENV = "KOSMA_TUI_HOSTNAME"
-DEMO_BANNER = "DEMO (built-in Demo Bank portal)"
 
 
 def _screens() -> dict[str, Callable[..., Screen[Any]]]:
