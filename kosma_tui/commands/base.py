@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import unicodedata
 from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from typing import Any, TextIO
@@ -87,3 +88,26 @@ def safe_text(value: object) -> str:
         return text
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256
                    else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def _cell_width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def fit(value: object, width: int) -> str:
+    """Bank text cut or padded to ``width`` terminal cells (wide CJK glyphs count twice)."""
+    text = safe_text(value)
+    used, out = 0, []
+    for ch in text:
+        cells = _cell_width(ch)
+        if used + cells > width:
+            while out and used + 1 > width:
+                used -= _cell_width(out.pop())
+            out.append("…")
+            used += 1
+            break
+        out.append(ch)
+        used += cells
+    return "".join(out) + " " * (width - used)

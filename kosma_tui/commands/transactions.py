@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from kosma_tui.commands.base import open_store, print_header, safe_text
+from kosma_tui.commands.base import fit, open_store, print_header, safe_text
 from kosma_tui.core import validation
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.money import format_amount
@@ -114,19 +114,14 @@ def _write_csv(rows: Iterator[dict[str, Any]], out: Any) -> None:
         writer.writerow(record.values())
 
 
-def _cut(text: str, width: int) -> str:
-    text = safe_text(text)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _table_line(row: dict[str, Any]) -> str:
     currency = row.get("currency") or "EUR"
     deposit, withdrawal = int(row.get("deposit") or 0), int(row.get("withdrawal") or 0)
     amount = f"{format_amount(deposit - withdrawal, currency, sign=True)} {currency}"
     party = f"{row.get('party_type', '')}: {row['party']}" if row.get("party") else ""
-    return (f"{row['date']} {amount:>17} {_cut(row.get('bank_party_name', ''), 18):<18}"
-            f" {_cut(row.get('description', ''), 18):<18} {row.get('status', ''):<9}"
-            f" {_cut(party, 22)}").rstrip()
+    return (f"{row['date']} {amount:>17} {fit(row.get('bank_party_name', ''), 18)}"
+            f" {fit(row.get('description', ''), 18)} {row.get('status', ''):<9}"
+            f" {fit(party, 22)}").rstrip()
 
 
 TABLE_HEADING = (f"{'date':<10} {'amount':>17} {'counterparty':<18} {'reference':<18} "
