@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,6 +16,9 @@ from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.status import ConsentView, consent_for, consent_views, when_text
 from kosma_tui.tui.sync_queue import QUEUED, RUNNING
 from kosma_tui.tui.text import clean, literal, money, short_iban, spaced_iban
+
+if TYPE_CHECKING:
+    from kosma_tui.tui.app import KosmaApp
 
 Column = tuple[str, str, int]
 # (key, label, width) at 80 columns; the Account column takes what is left
@@ -81,6 +84,9 @@ class AccountsScreen(KosmaScreen):
                 tooltip="Parties for automatic party matching"),
         Binding("e", "erpnext_push", "Push to ERPNext", id="erpnext-push", show=False,
                 tooltip="Push the selected account's new Bank Transactions to ERPNext"),
+        Binding("m", "match_parties", "Match parties", id="match-parties", show=False,
+                tooltip="Match again the selected account's stored transactions that have "
+                        "no party (after adding parties)"),
     ]
 
     def __init__(self) -> None:
@@ -262,6 +268,11 @@ class AccountsScreen(KosmaScreen):
             return
         self.app.push_screen(ErpnextPushModal([account.name]), lambda _: self.reload())
 
+    def action_match_parties(self) -> None:
+        account = self.need_account()
+        if account is not None:
+            match_again(self.kosma, [account.name])
+
     def action_back(self) -> None:
         """Home has nowhere to go back to."""
 
@@ -293,6 +304,32 @@ def start_sync(app: object, name: str) -> None:
     if app.sync([name]):
         toast(app, f"{name}: sync started.")
     app.open_screen("sync")
+
+
+def match_again(app: KosmaApp, names: list[str]) -> None:
+    """Party matching again over the stored transactions of ``names`` without a party,
+    in a thread (a large book takes a moment); the count is announced with a toast."""
+    from kosma_tui.core.errors import ConfigurationError, KosmaError
+    from kosma_tui.core.matching import rematch_account
+
+    def run() -> None:
+        total = 0
+        try:
+            for name in names:
+                total += rematch_account(app.store, name)
+        except ConfigurationError as exc:
+            app.call_from_thread(toast, app, exc.remedy, title=exc.message, warning=True)
+            return
+        except KosmaError as exc:
+            app.call_from_thread(report, app, exc)
+            return
+        which = names[0] if len(names) == 1 else f"{len(names)} accounts"
+        app.call_from_thread(toast, app, f"{which}: {total:,} transaction(s) got a party.")
+        if total:
+            app.call_from_thread(app.data_signal.publish, "transactions")
+
+    app.run_worker(run, name="match-parties", group="match-parties", thread=True,
+                   exit_on_error=False)
 
 
 def last_sync_text(screen: AccountsScreen) -> Text:

@@ -38,6 +38,8 @@ class PartiesScreen(KosmaScreen):
                 tooltip="Delete the selected party (asks first)"),
         Binding("i", "import_csv", "Import CSV", id="party-import",
                 tooltip="Import parties from a CSV file"),
+        Binding("m", "match_parties", "Match parties", id="match-parties-all",
+                tooltip="Match again every account's stored transactions that have no party"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -107,6 +109,16 @@ class PartiesScreen(KosmaScreen):
         self.app.push_screen(ConfirmModal(
             "Delete party", f"Delete the {party.party_type} {clean(party.name)}? Transactions "
             "already matched keep their party."), done)
+
+    def action_match_parties(self) -> None:
+        from kosma_tui.tui.screens.accounts import match_again
+
+        names = [a.name for a in self.store.accounts()]
+        if not names:
+            toast(self.app, "No bank account yet: press l on Accounts to link a bank.",
+                  warning=True)
+            return
+        match_again(self.kosma, names)
 
     def action_import_csv(self) -> None:
         self.app.push_screen(ImportModal(), self.after_edit)
