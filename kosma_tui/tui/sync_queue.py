@@ -38,6 +38,7 @@ class AccountSync:
     new: int = 0
     result: Any = None  # core.sync.SyncResult once finished
     error: Problem | None = None
+    fraction: float | None = None  # 0-1 of the days to read, None while unknown
 
     @property
     def busy(self) -> bool:
@@ -144,7 +145,8 @@ class SyncQueue:
         def progress(p: SyncProgress) -> None:
             current.phase, current.page, current.fetched, current.new = (
                 p.phase, p.page, p.fetched, p.new)
-            self._send(AccountSync(current.name, RUNNING, p.phase, p.page, p.fetched, p.new))
+            self._send(AccountSync(current.name, RUNNING, p.phase, p.page, p.fetched, p.new,
+                                   fraction=p.fraction))
 
         try:
             async with self.app.portal() as client:

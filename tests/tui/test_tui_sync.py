@@ -40,6 +40,8 @@ async def test_sync_one_account_shows_progress_and_the_result(store: Store,
         assert "1 done" in text
         running = [s for s in seen if s.state == RUNNING and s.phase == "transactions"]
         assert running and running[0].page >= 1 and running[-1].fetched > 0
+        fractions = [s.fraction for s in running]  # a determinate bar, never going back
+        assert None not in fractions and fractions == sorted(fractions)
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen))
         await pilot.pause()

@@ -33,7 +33,7 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kosma_tui.core import clock
@@ -73,6 +73,26 @@ class SyncProgress:
     page: int = 0
     fetched: int = 0
     new: int = 0
+    # how far through the dates from the start date to today the pages have come (0-1,
+    # transactions arrive oldest first), 1.0 when done; None before the first page
+    fraction: float | None = None
+
+
+def page_fraction(transactions: list[dict[str, Any]], start: date, today: date) -> float | None:
+    """The share of the days from ``start`` to ``today`` read so far: the date of the
+    page's last (newest) transaction, clamped to [0, 1]; None for a page without a date."""
+    for tx in reversed(transactions):
+        day = tx.get("value_date") or tx.get("booking_date") or tx.get("date")
+        if isinstance(day, str):
+            try:
+                when = date.fromisoformat(day[:10])
+            except ValueError:
+                continue
+            span = (today - start).days
+            if span <= 0:
+                return 1.0
+            return min(1.0, max(0.0, (when - start).days / span))
+    return None
 
 
 @dataclass
@@ -295,6 +315,8 @@ class SyncEngine:
         matcher = _party_matcher(self.store, settings)
         batch = _Batch()
         page: Any = None
+        today = clock.today()
+        fraction: float | None = None
         with _gc_paused():
             try:
                 while True:
@@ -309,14 +331,17 @@ class SyncEngine:
                     token = rotated.consent_token
                     result.pages += 1
                     self._absorb(rotated.result.transactions, name, known, batch, result)
+                    reached = page_fraction(rotated.result.transactions, start, today)
+                    if reached is not None:  # never backwards, even on an odd page
+                        fraction = reached if fraction is None else max(fraction, reached)
                     self._progress(SyncProgress(name, "transactions", result.pages,
-                                                result.fetched, result.new))
+                                                result.fetched, result.new, fraction))
                     if len(batch) >= self.flush_rows:
-                        self._flush(book, batch, matcher, result)
+                        self._flush(book, batch, matcher, result, fraction)
                     page = rotated.result.next
                     if page is None:
                         break
-                self._flush(book, batch, matcher, result)
+                self._flush(book, batch, matcher, result, fraction)
             except BaseException:
                 # keep what was read before the failure: it is correct, the next run skips it
                 if len(batch):
@@ -337,7 +362,8 @@ class SyncEngine:
                 fields["last_integration_date"] = lid
         result.last_integration_date = lid
         self.store.update_account(name, **fields)
-        self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new))
+        self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new,
+                                    1.0))
 
     def _absorb(self, transactions: list[dict[str, Any]], account: str,
                 known: dict[str, str], batch: _Batch, result: SyncResult) -> None:
@@ -382,11 +408,12 @@ class SyncEngine:
                           + result.skipped_duplicate)
 
     def _flush(self, book: Any, batch: _Batch, matcher: Callable[[list[dict[str, Any]]], int]
-               | None, result: SyncResult) -> None:
+               | None, result: SyncResult, fraction: float | None = None) -> None:
         if not len(batch):
             return
         self._progress(SyncProgress(batch.rows[0]["bank_account"] if batch.rows else "",
-                                    "saving", result.pages, result.fetched, result.new))
+                                    "saving", result.pages, result.fetched, result.new,
+                                    fraction))
         rows, changes = batch.rows, batch.changes
         batch.rows, batch.fresh, batch.changes = [], {}, {}
         if rows:

@@ -76,7 +76,9 @@ class SyncRow(Widget):
     def show(self, state: AccountSync) -> None:
         bar = self.query_one(ProgressBar)
         bar.visible = state.state != IDLE  # an empty bar would read as "nothing synced"
-        if state.state == RUNNING:
+        if state.state == RUNNING and state.fraction is not None:
+            bar.update(total=100, progress=round(state.fraction * 100, 1))
+        elif state.state == RUNNING:  # reading balances: no estimate yet
             bar.update(total=None)
         elif state.state == "ok":
             bar.update(total=1, progress=1)
