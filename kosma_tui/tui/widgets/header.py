@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
@@ -20,7 +21,15 @@ class KosmaHeader(Static):
     def on_mount(self) -> None:
         self.update_text()
         self.kosma.settings_signal.subscribe(self, lambda _: self.update_text())
-        self.set_interval(30, self.update_text)
+        if not os.environ.get(clock.NOW_ENV):  # frozen (snapshots): never changes, no redraw
+            moment = clock.now()
+            to_next_minute = 60 - moment.second - moment.microsecond / 1e6
+            self.set_timer(to_next_minute + 0.05, self.tick)
+
+    def tick(self) -> None:
+        """On the minute: redraw, then every minute after."""
+        self.update_text()
+        self.set_interval(60, self.update_text)
 
     @property
     def kosma(self) -> KosmaApp:
