@@ -18,15 +18,27 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from kosma_tui.core.forms import ChoiceElement, Form, InputElement, TextElement
+from kosma_tui.core.forms import Option as FormOption
 from kosma_tui.tui.text import clean
 
 NOUNS = {"country_code": ("country", "countries"), "bank_code": ("bank", "banks"),
          "interface": ("method", "methods")}
 
 
-def option_prompt(label: str, value: str, description: str) -> Text:
-    text = Text(f"{clean(label)[:36]:<37}", no_wrap=True, overflow="ellipsis")
-    text.append(f"{clean(description)}", style="dim")
+LABEL_CELLS = (20, 44)  # the label column: as wide as the longest label, within these bounds
+
+
+def label_cells(options: list[FormOption]) -> int:
+    """Cells for the label column, fixed per list so that filtering never shifts it."""
+    longest = max((Text(clean(o.label)).cell_len for o in options), default=0)
+    return max(LABEL_CELLS[0], min(LABEL_CELLS[1], longest))
+
+
+def option_prompt(label: str, description: str, cells: int) -> Text:
+    text = Text(clean(label), no_wrap=True)
+    text.truncate(cells, overflow="ellipsis", pad=True)
+    text.append(" ")
+    text.append(clean(description), style="dim")
     return text
 
 
@@ -84,7 +96,8 @@ class ChoiceStep(Vertical):
         self.shown = self.element.filter(query)
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_options([Option(option_prompt(o.label, o.value, o.description), id=o.value)
+        cells = label_cells(self.element.options)
+        options.add_options([Option(option_prompt(o.label, o.description, cells), id=o.value)
                              for o in self.shown])
         if self.shown:
             options.highlighted = 0
