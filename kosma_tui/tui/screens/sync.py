@@ -69,7 +69,7 @@ class SyncRow(Widget):
         self.last_sync = last_sync
 
     def compose(self) -> ComposeResult:
-        yield Label(clean(self.account)[:21], classes="sync-name", markup=False)
+        yield Label(clean(self.account), classes="sync-name", markup=False)
         yield ProgressBar(total=1, show_eta=False, classes="sync-bar")
         yield Label("", classes="sync-text", markup=False)
 
