@@ -126,3 +126,20 @@ async def test_consent_start_conflict_remedy_two_relinks_from_the_lid(store: Sto
         assert screen.bank == "Demo Bank" and screen.company == "Demo Company"
         assert screen.query_one("#start-date").value == "2026-10-01"  # type: ignore[attr-defined]
         assert "renewing Demo Bank" in screen_text(app)
+
+
+async def test_the_accounts_panel_follows_a_running_sync_with_its_percentage(
+        store: Store, portal: Any) -> None:
+    await link(store, portal.url, username="many-transactions100000", start="2026-01-01")
+    [account] = store.accounts()
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.sync([account.name]) == [account.name]  # queued, staying on Accounts
+        await wait_until(pilot, lambda: "syncing: " in flat_text(app)
+                         and "% · page " in flat_text(app),
+                         what="the running sync with its percentage")
+        assert isinstance(app.screen, AccountsScreen)
+        await wait_until(pilot, lambda: not app.sync_queue.busy, what="the sync to finish")
+        await pilot.pause()
+        assert "syncing" not in flat_text(app) and " new, " in flat_text(app)

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 from kosma_tui.core.records import BankAccount
 from kosma_tui.tui.feedback import report, toast
 from kosma_tui.tui.screens.base import KosmaScreen
+from kosma_tui.tui.screens.sync import describe
 from kosma_tui.tui.status import ConsentView, consent_for, consent_views, when_text
 from kosma_tui.tui.sync_queue import QUEUED, RUNNING
 from kosma_tui.tui.text import clean, literal, money, short_iban, spaced_iban
@@ -342,7 +343,8 @@ def last_sync_text(screen: AccountsScreen) -> Text:
         lines.append(f" · {clean(account.company)} · {clean(where)}")
         state = screen.kosma.sync_queue.state(account.name)
         if state.state == RUNNING:
-            lines.append(f"\nsyncing: page {state.page} · {state.fetched:,} fetched")
+            done = f"{state.fraction:.0%} · " if state.fraction is not None else ""
+            lines.append(f"\nsyncing: {done}{describe(state)}")
         elif state.state == QUEUED:
             lines.append("\nqueued for sync")
         else:
