@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,17 +25,28 @@ def key_text(binding: Binding) -> str:
                       for k in keys.split(","))
 
 
-def binding_lines(bindings: Iterable[BindingType]) -> Text:
-    text = Text()
+def binding_table(bindings: Iterable[BindingType]) -> Table:
+    """Key and description in two columns: a long description wraps under itself."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=13, no_wrap=True, style="bold")
+    grid.add_column(ratio=1)
     for item in bindings:
         if not isinstance(item, Binding) or not item.description or item.system:
             continue
-        text.append(f"  {key_text(item):<12}", style="bold")
-        text.append(f"{item.description}")
+        line = Text(item.description)
         if item.tooltip and item.tooltip != item.description:
-            text.append(f": {item.tooltip}", style="dim")
-        text.append("\n")
-    return text
+            line.append(f": {item.tooltip}", style="dim")
+        grid.add_row(Text(f"  {key_text(item)}"), line)
+    return grid
+
+
+def section(title: str, bindings: Iterable[BindingType], purpose: str = "") -> Group:
+    parts: list[Text | Table] = [Text(title, style="bold underline")]
+    if purpose:
+        parts.append(Text(purpose, style="italic"))
+    parts.append(binding_table(bindings))
+    parts.append(Text(""))
+    return Group(*parts)
 
 
 class HelpScreen(KosmaScreen):
@@ -47,23 +60,17 @@ class HelpScreen(KosmaScreen):
         body.border_title = "Help"
         with body:
             yield Static(Text(INTRO + "\n"))
-            everywhere = Text()
-            everywhere.append("Everywhere\n", style="bold underline")
-            everywhere.append_text(binding_lines(KosmaApp.BINDINGS))
-            everywhere.append_text(binding_lines([
+            yield Static(section("Everywhere", [
+                *KosmaApp.BINDINGS,
                 Binding("ctrl+p", "command_palette", "Command palette",
                         tooltip="Search every action of the current screen"),
             ]))
-            yield Static(everywhere)
             for factory in _screens().values():
                 if not isinstance(factory, type) or not issubclass(factory, KosmaScreen):
                     continue
-                section = Text()
-                section.append(f"{factory.TITLE}\n", style="bold underline")
-                section.append(f"{factory.PURPOSE}\n", style="italic")
-                section.append_text(binding_lines([*factory.BINDINGS,
-                                                   *factory.HELP_BINDINGS]))
-                yield Static(section)
+                yield Static(section(factory.TITLE,
+                                     [*factory.BINDINGS, *factory.HELP_BINDINGS],
+                                     factory.PURPOSE))
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()
