@@ -3,17 +3,22 @@ all from the same Binding definitions."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from textual.binding import Binding
 from textual.widgets import Input
 from tui_support import SIZE, flat_text, make_app, screen_text, type_text, wait_until
 
+from kosma_tui.core.parties import add_party
 from kosma_tui.core.store import Store
 from kosma_tui.tui.commands import KosmaCommands
 from kosma_tui.tui.screens.accounts import AccountsScreen
 from kosma_tui.tui.screens.confirm import ConfirmModal
+from kosma_tui.tui.screens.help import binding_table
 from kosma_tui.tui.screens.parties import ImportModal, PartiesScreen, PartyModal
+from kosma_tui.tui.screens.settings import SettingsScreen
 
 IBAN = "DE89370400440532013000"
 
@@ -80,6 +85,37 @@ async def test_import_parties_from_csv(store: Store, portal: Any, tmp_path: Path
         text = screen_text(app)
         assert "[bold]Lieferant[/] GmbH" in text and "Kunde AG" in text
     assert len(store.parties()) == 2
+
+
+async def test_the_parties_hint_says_what_the_list_does_for_the_sync(store: Store,
+                                                                   portal: Any) -> None:
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_parties(pilot)
+        assert "No parties yet: press n to add one, or i to import a CSV" in flat_text(app)
+        add_party(store, "Supplier", "Lieferant GmbH", [IBAN])
+        app.screen.reload()  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert "Party matching is off, so synced transactions get no party" in flat_text(app)
+        await pilot.press("f7")  # the switches live in Banking Settings
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        store.save_settings(replace(store.settings(), enable_party_matching=True,
+                                    enable_fuzzy_matching=True))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
+        await pilot.pause()
+        assert "matched by IBAN or account number, then by name" in flat_text(app)
+
+
+def test_help_wraps_a_long_description_under_itself() -> None:
+    from rich.console import Console
+
+    console = Console(width=60, record=True, color_system=None)
+    console.print(binding_table([Binding("e", "push", "Push to ERPNext", tooltip="Push the "
+                                         "selected account's new Bank Transactions to ERPNext")]))
+    lines = console.export_text().splitlines()
+    assert lines[0].startswith("  e           Push to ERPNext: Push")
+    assert len(lines) == 2 and lines[1].startswith(" " * 14) and lines[1].strip()
 
 
 async def test_help_lists_every_screen_and_its_bindings(store: Store, portal: Any) -> None:

@@ -47,6 +47,7 @@ class PartiesScreen(KosmaScreen):
                                            classes="table")
         table.border_title = "Parties"
         yield table
+        yield Static("", id="parties-hint", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -66,6 +67,26 @@ class PartiesScreen(KosmaScreen):
                               literal(", ".join(p.ibans)), literal(", ".join(p.account_numbers)),
                               key=key)
         table.border_subtitle = f"{len(self.parties):,} parties"
+        self.show_hint()
+
+    def on_screen_resume(self) -> None:
+        self.show_hint()  # the switches may have changed in Banking Settings
+
+    def show_hint(self) -> None:
+        """What the list does for the sync: nothing yet, nothing while matching is off, or how."""
+        settings = self.store.settings()
+        if not self.parties:
+            hint = ("No parties yet: press n to add one, or i to import a CSV with the columns "
+                    "party_type,name,iban,account_number.")
+        elif not settings.enable_party_matching:
+            hint = ("Party matching is off, so synced transactions get no party: turn it on in "
+                    "Banking Settings.")
+        elif settings.enable_fuzzy_matching:
+            hint = "Synced transactions are matched by IBAN or account number, then by name."
+        else:
+            hint = ("Synced transactions are matched by IBAN or account number; fuzzy matching "
+                    "by name is off.")
+        self.query_one("#parties-hint", Static).update(hint)
 
     def selected(self) -> Party | None:
         table = self.query_one(DataTable)
