@@ -7,45 +7,21 @@ bridge reads what sync writes: dates, minor units, statuses, ids.
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from frappe_double import FrappeDouble
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+
+from sync_support import link  # the sync tests' own helper
 
 from kosma_tui.core import clock
 from kosma_tui.core.erpnext import last_push
 from kosma_tui.core.erpnext.mapping import compact_iban
 from kosma_tui.core.records import DEMO_COMPANY, Company
-
-ANSWERS = {"country_code": "DE", "bank_code": "88888888", "USER_PASSWORD": "12345",
-           "TAN": "12345", "LOGINNAME": "embedded"}
-
-
-async def link_demo_user(store: Any, client: Any) -> None:
-    """Walk the Demo Bank's forms like ``kosma-tui link`` and save the result."""
-    from kosma_tui.core.forms import ChoiceElement
-    from kosma_tui.core.linking import save_link
-
-    today = clock.today()
-    token = await client.get_client_token(today - timedelta(days=20), today)
-    sid, fid = token.session_id, token.flow_id
-    step = await client.get_flow_step(sid, fid)
-    while step.state in ("CONSUMER_INPUT_NEEDED", "PROCESSING"):
-        if step.state == "PROCESSING":
-            await asyncio.sleep((step.poll_after_ms or 100) / 1000)
-            step = await client.get_flow_step(sid, fid)
-            continue
-        values = {}
-        for element in step.form.inputs:
-            if element.key in ANSWERS:
-                values[element.key] = ANSWERS[element.key]
-            elif isinstance(element, ChoiceElement):
-                values[element.key] = element.options[0].value
-        step = await client.submit_flow_step(sid, fid, step, values)
-    assert step.state == "FINISHED", step
-    result = await client.fetch_accounts_and_bank(sid, fid)
-    await client.end_session(sid)
-    save_link(store, DEMO_COMPANY, result, session_id=sid)
 
 
 def test_sync_then_auto_push_sends_the_settled_transactions(store, demo_portal):
@@ -57,7 +33,7 @@ def test_sync_then_auto_push_sends_the_settled_transactions(store, demo_portal):
 
     async def link_and_sync() -> list[Any]:
         async with PortalClient(demo_portal.url, "c", "t", ip_address="127.0.0.1") as client:
-            await link_demo_user(store, client)
+            await link(store, client, start=clock.today() - timedelta(days=20))
             # ERPNext holds a company Bank Account for every linked IBAN
             for n, account in enumerate(store.accounts()):
                 erp.seed_account(f"Bank {n} - DC", DEMO_COMPANY, "Bank", account.currency)
