@@ -66,7 +66,7 @@ async def test_a_newcomer_links_and_syncs_the_demo_bank_on_the_embedded_portal(
     """The real default path: no injection, the embedded Demo Bank portal, within a minute."""
     import time
 
-    from tui_support import login, on_phase, to_login, type_text
+    from tui_support import on_phase, to_accounts
 
     from kosma_tui.core.connection import stop_embedded_portal
     from kosma_tui.tui.screens.sync import SyncScreen
@@ -75,12 +75,7 @@ async def test_a_newcomer_links_and_syncs_the_demo_bank_on_the_embedded_portal(
     app = KosmaApp()
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await to_login(pilot, app)
-            await login(pilot, app, "embedded")
-            await wait_until(pilot, lambda: on_phase(app, "form", 6))
-            await type_text(pilot, "12345")
-            await pilot.press("enter")
-            await wait_until(pilot, lambda: on_phase(app, "accounts"))
+            await to_accounts(pilot, app)
             await pilot.press("enter")
             await wait_until(pilot, lambda: on_phase(app, "summary"))
             await pilot.press("enter")  # Sync the accounts now

@@ -16,6 +16,7 @@ from tui_support import (
     login,
     make_app,
     on_phase,
+    to_accounts,
     to_login,
     type_text,
     wait_until,
@@ -118,27 +119,16 @@ def test_link_otp_not_accepted(snap_compare: Any, store: Store, portal: Any) -> 
     assert snap(snap_compare, store, portal, steps)
 
 
-def test_link_choose_accounts(snap_compare: Any, store: Store,
-                                          portal: Any) -> None:
-    async def to_accounts(pilot: Pilot) -> None:
-        await to_login(pilot, pilot.app)
-        await login(pilot, pilot.app, "embedded")
-        await wait_until(pilot, lambda: on_phase(pilot.app, "form", 6))
-        await type_text(pilot, "12345")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: on_phase(pilot.app, "accounts"))
+def test_link_choose_accounts(snap_compare: Any, store: Store, portal: Any) -> None:
+    async def steps(pilot: Pilot) -> None:
+        await to_accounts(pilot, pilot.app)
         await pilot.press("space")  # leave the first account out
-    assert snap(snap_compare, store, portal, to_accounts)
+    assert snap(snap_compare, store, portal, steps)
 
 
 def test_link_summary(snap_compare: Any, store: Store, portal: Any) -> None:
     async def steps(pilot: Pilot) -> None:
-        await to_login(pilot, pilot.app)
-        await login(pilot, pilot.app, "embedded")
-        await wait_until(pilot, lambda: on_phase(pilot.app, "form", 6))
-        await type_text(pilot, "12345")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: on_phase(pilot.app, "accounts"))
+        await to_accounts(pilot, pilot.app)
         await pilot.press("enter")
         await wait_until(pilot, lambda: on_phase(pilot.app, "summary"))
     assert snap(snap_compare, store, portal, steps)

@@ -120,3 +120,11 @@ async def login(pilot: Any, app: KosmaApp, username: str) -> None:
     await pilot.press("enter")
 
 
+async def to_accounts(pilot: Any, app: KosmaApp, start: str | None = None) -> None:
+    """From Accounts through login (embedded) and OTP 12345 to the choose-accounts step."""
+    await to_login(pilot, app, start)
+    await login(pilot, app, "embedded")
+    await wait_until(pilot, lambda: on_phase(app, "form", 6), what="OTP step")
+    await type_text(pilot, "12345")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: on_phase(app, "accounts"), what="accounts step")
