@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,6 +24,7 @@ from textual.signal import Signal
 from textual.widgets import Input
 
 from kosma_tui.core.connection import DEMO_BANNER
+from kosma_tui.core.errors import UsageError
 from kosma_tui.tui.commands import KosmaCommands
 from kosma_tui.tui.sync_queue import SyncQueue, SyncUpdate
 from kosma_tui.tui.text import clean
@@ -242,6 +244,10 @@ class KosmaApp(App[None]):
 
 def run_app() -> int:
     """``kosma-tui`` without a command."""
-    app = KosmaApp()
+    app = KosmaApp()  # opens the store first: a broken one is reported before anything else
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "The TUI needs a terminal (over SSH: ssh -t); from scripts and cron run a "
+            "command such as 'kosma-tui sync --all' or 'kosma-tui status'.")
     app.run()
     return 0 if app.return_code in (None, 0) else int(app.return_code)

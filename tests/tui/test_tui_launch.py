@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from tui_support import SIZE, make_app, screen_text, wait_until
@@ -99,3 +103,16 @@ def test_a_corrupt_store_stops_the_app_with_a_sentence(frozen: Any, capsys: Any)
     err = capsys.readouterr().err
     assert err.startswith("kosma-tui: ") and "meta.json" in err and "Traceback" not in err
     assert meta.read_text(encoding="utf-8") == "{not json"  # never overwritten
+
+
+def test_without_a_terminal_the_tui_says_what_to_run_instead(tmp_path: Path) -> None:
+    """``ssh host kosma-tui`` (no -t) or a cron line without a command: a sentence, exit 2,
+    never escape codes written into a pipe or a TUI waiting forever for keys."""
+    env = {**os.environ, "KOSMA_TUI_HOME": str(tmp_path / "home")}
+    env.pop("KOSMA_TUI_NOW", None)
+    done = subprocess.run([sys.executable, "-m", "kosma_tui"], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("kosma-tui: The TUI needs a terminal (over SSH: ssh -t)")
+    assert "kosma-tui sync --all" in done.stderr and "Traceback" not in done.stderr
