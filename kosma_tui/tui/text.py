@@ -35,8 +35,9 @@ def clean(value: object) -> str:
 
 
 def literal(value: object, style: str = "") -> Text:
-    """A rich Text holding ``value`` verbatim (no markup parsing), cleaned."""
-    return Text(clean(value), style=style, no_wrap=False)
+    """A table cell holding ``value`` verbatim (no markup parsing), cleaned, on one line:
+    cut with an ellipsis when the column is narrower, never wrapped out of sight."""
+    return Text(clean(value), style=style, no_wrap=True, overflow="ellipsis")
 
 
 def money(minor: int | None, currency: str, *, sign: bool = False) -> str:
