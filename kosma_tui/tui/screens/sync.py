@@ -75,7 +75,8 @@ class SyncRow(Widget):
 
     def show(self, state: AccountSync) -> None:
         bar = self.query_one(ProgressBar)
-        bar.visible = state.state != IDLE  # an empty bar would read as "nothing synced"
+        # an empty bar would read as "nothing synced" (idle) or "stuck at 0%" (queued)
+        bar.visible = state.state not in (IDLE, QUEUED)
         if state.state == RUNNING and state.fraction is not None:
             bar.update(total=100, progress=round(state.fraction * 100, 1))
         elif state.state == RUNNING:  # reading balances: no estimate yet
