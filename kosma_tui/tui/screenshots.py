@@ -43,7 +43,9 @@ class Camera:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the walkthrough got stuck on {self.app.screen}")
+                raise TimeoutError(f"the walkthrough got stuck on {self.app.screen} "
+                                   f"{getattr(self.app.screen, 'phase', '')} "
+                                   f"{getattr(self.app.screen, 'phase_no', '')}")
             await self.pilot.pause(0.05)
         await self.pilot.pause()
 
@@ -201,6 +203,94 @@ async def later_run(out: Path, size: tuple[int, int]) -> list[Path]:
         return cam.saved
 
 
+PAUSE_PAGE = 12
+
+
+class _Pause:
+    """Holds the sync thread once the first account reaches ``PAUSE_PAGE``, so the picture
+    of a running sync shows the same page, count and bar on every run."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def engine(self, base: Any) -> Any:
+        pause = self
+
+        class PausingEngine(base):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, on_progress: Any = None, **options: Any) -> None:
+                def report(progress: Any) -> None:
+                    if on_progress is not None:
+                        on_progress(progress)
+                    if (progress.phase == "transactions" and progress.page == PAUSE_PAGE
+                            and not pause.release.is_set()):
+                        pause.reached.set()
+                        pause.release.wait(60)
+
+                super().__init__(*args, on_progress=report, **options)
+
+        return PausingEngine
+
+
+async def sync_run(out: Path, size: tuple[int, int]) -> list[Path]:
+    """A sync in progress: a Demo Bank account with 100 transactions a day since January
+    (33 pages) and a Demo Sparkasse link queued behind it, both linked by key presses."""
+    import kosma_tui.core.sync as sync_module
+    from kosma_tui.tui.app import KosmaApp
+    from kosma_tui.tui.screens.accounts import AccountsScreen
+    from kosma_tui.tui.screens.sync import SyncScreen
+
+    pause = _Pause()
+    engine = sync_module.SyncEngine
+    sync_module.SyncEngine = pause.engine(engine)  # type: ignore[misc]
+    app = KosmaApp()
+    try:
+        async with app.run_test(size=size) as pilot:
+            cam = Camera(pilot, out)
+            for bank, username in (("demo bank", "many-transactions100000"),
+                                   ("demo spar", "embedded")):
+                await cam.keys("l")
+                await cam.until(cam.on("start"))
+                app.screen.query_one("#start-date").value = "2026-01-01"  # type: ignore[attr-defined]
+                await cam.keys("enter")
+                await cam.until(cam.on("form", 2))
+                await cam.keys("enter")
+                await cam.until(cam.on("form", 3))
+                await cam.type(bank)
+                await cam.keys("enter")
+                await cam.until(cam.on("form", 4))
+                await cam.keys("enter")
+                await cam.until(cam.on("form", 5))
+                await cam.type(username)
+                await cam.keys("enter")
+                await cam.type("12345")
+                await cam.keys("enter")
+                await cam.until(lambda: cam.on("form", 6)() or cam.on("accounts")())
+                if cam.on("form", 6)():  # this bank asks for an OTP
+                    await cam.type("12345")
+                    await cam.keys("enter")
+                    await cam.until(cam.on("accounts"))
+                await cam.keys("enter")
+                await cam.until(cam.on("summary"))
+                await cam.keys("escape")
+                await cam.until(lambda: isinstance(app.screen, AccountsScreen))
+            await cam.keys("a")
+            await cam.until(lambda: isinstance(app.screen, SyncScreen) and pause.reached.is_set()
+                            and any(s.page == PAUSE_PAGE for s in app.sync_queue.states.values()))
+            await cam.shot("23-sync-in-progress")
+            await cam.keys("escape")
+            await cam.until(lambda: isinstance(app.screen, AccountsScreen))
+            await cam.shot("24-accounts-while-syncing")
+            pause.release.set()
+            await cam.until(lambda: not app.sync_queue.busy, timeout=120)
+    finally:
+        pause.release.set()
+        sync_module.SyncEngine = engine  # type: ignore[misc]
+    return cam.saved
+
+
 async def walkthrough(out: Path, size: tuple[int, int]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kosma-screens-") as home:
@@ -211,6 +301,11 @@ async def walkthrough(out: Path, size: tuple[int, int]) -> list[Path]:
         saved += await later_run(out, size)
         from kosma_tui.core.connection import stop_embedded_portal
 
+        stop_embedded_portal()
+    with tempfile.TemporaryDirectory(prefix="kosma-screens-") as home:
+        os.environ["KOSMA_TUI_HOME"] = home  # a second newcomer, for a long sync
+        freeze(NOW)
+        saved += await sync_run(out, size)
         stop_embedded_portal()
     return saved
 
