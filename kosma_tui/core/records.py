@@ -183,7 +183,8 @@ class ErpnextConnection(Record):
     api_key: str = ""
     api_secret: str = ""
     site: str = ""
-    auto_push: bool = False
+    # DESIGN's auto_push is the Banking Settings switch erpnext_auto_push (one place, read
+    # by every sync); ``erpnext status --json`` reports it as "auto_push".
 
 
 # Bank Transaction rows are plain dicts (there can be 100,000 of them per

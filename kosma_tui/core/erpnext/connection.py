@@ -42,9 +42,7 @@ def connect(store: Any, url: str, api_key: str, api_secret: str, site: str | Non
     options = {"retries": 1, **client_options}
     with ErpnextClient(url, key, secret, site=_site(site), **options) as client:
         user = client.logged_user()
-    current = store.erpnext()
-    connection = ErpnextConnection(url=url, api_key=key, api_secret=secret, site=_site(site),
-                                   auto_push=current.auto_push)
+    connection = ErpnextConnection(url=url, api_key=key, api_secret=secret, site=_site(site))
     store.save_erpnext(connection)
     return connection, user
 
