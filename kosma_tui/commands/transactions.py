@@ -53,10 +53,12 @@ def run(args: argparse.Namespace) -> int:
         _write_csv(rows, out)
     else:
         print_header(store, "Transactions")
-        out.write(TABLE_HEADING + "\n")
+        several = len(accounts) > 1  # then each line says whose it is
+        out.write((f"{'account':<{ACCOUNT_CELLS}} " if several else "") + TABLE_HEADING + "\n")
         count = 0
         for row in rows:
-            out.write(_table_line(row) + "\n")
+            whose = f"{fit(row.get('bank_account', ''), ACCOUNT_CELLS)} " if several else ""
+            out.write(whose + _table_line(row) + "\n")
             count += 1
         out.write(f"{count:,} transaction(s)" + (f" since {since}" if since else "") + ".\n")
     return 0
@@ -124,5 +126,6 @@ def _table_line(row: dict[str, Any]) -> str:
             f" {fit(party, 22)}").rstrip()
 
 
+ACCOUNT_CELLS = 16
 TABLE_HEADING = (f"{'date':<10} {'amount':>17} {'counterparty':<18} {'reference':<18} "
                  f"{'status':<9} party")

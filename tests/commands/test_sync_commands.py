@@ -204,6 +204,13 @@ def test_transactions_table_csv_json(synced: Path) -> None:
     amount = records[0]["deposit"] if records[0]["deposit"] != "0.00" else records[0]["withdrawal"]
     assert "." in amount and len(amount.split(".")[1]) == 2
 
+    assert not table.stdout.splitlines()[1].startswith("account")  # one account: no column
+    lines = kosma(synced, "transactions").stdout.splitlines()
+    assert lines[1].startswith("account ")  # several accounts: each line says whose
+    short = {a.name[:15] for a in store.accounts()}
+    assert {line[:15] for line in lines[2:-1]} <= short
+    assert len({line[:15] for line in lines[2:-1]}) == len(store.accounts())
+
     everything = json.loads(kosma(synced, "transactions", "--format", "json").stdout)
     assert len(everything) == sum(store.book(a).count() for a in store.accounts())
     dates = [r["date"] for r in everything]
