@@ -207,8 +207,8 @@ PAUSE_PAGE = 12
 
 
 class _Pause:
-    """Holds the sync thread once the first account reaches ``PAUSE_PAGE``, so the picture
-    of a running sync shows the same page, count and bar on every run."""
+    """Holds the sync thread when an account reaches page ``PAUSE_PAGE`` (only the long
+    account has that many), so the picture of a running sync is the same on every run."""
 
     def __init__(self) -> None:
         import threading
@@ -292,21 +292,19 @@ async def sync_run(out: Path, size: tuple[int, int]) -> list[Path]:
 
 
 async def walkthrough(out: Path, size: tuple[int, int]) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kosma-screens-") as home:
-        os.environ["KOSMA_TUI_HOME"] = home
-        os.environ["KOSMA_TUI_HOSTNAME"] = HOSTNAME
-        freeze(NOW)
-        saved = await first_run(out, size)
-        saved += await later_run(out, size)
-        from kosma_tui.core.connection import stop_embedded_portal
+    from kosma_tui.core.connection import stop_embedded_portal
 
-        stop_embedded_portal()
-    with tempfile.TemporaryDirectory(prefix="kosma-screens-") as home:
-        os.environ["KOSMA_TUI_HOME"] = home  # a second newcomer, for a long sync
-        freeze(NOW)
-        saved += await sync_run(out, size)
-        stop_embedded_portal()
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["KOSMA_TUI_HOSTNAME"] = HOSTNAME
+    saved: list[Path] = []
+    # each group is a newcomer with a fresh store; the long sync gets its own
+    for runs in ((first_run, later_run), (sync_run,)):
+        with tempfile.TemporaryDirectory(prefix="kosma-screens-") as home:
+            os.environ["KOSMA_TUI_HOME"] = home
+            freeze(NOW)
+            for run in runs:
+                saved += await run(out, size)
+            stop_embedded_portal()
     return saved
 
 
