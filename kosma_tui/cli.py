@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kosma_tui.commands.status",
     "kosma_tui.commands.transactions",
     "kosma_tui.commands.account",
+    "kosma_tui.commands.consent",
     "kosma_tui.commands.party",
     "kosma_tui.commands.erpnext",
 )
@@ -33,8 +35,18 @@ COMMAND_MODULES: tuple[str, ...] = (
 class _Parser(argparse.ArgumentParser):
     """argparse that answers bad usage with one sentence and exit status 2."""
 
+    # set by main(): a usage error of a ``--json`` run is answered in JSON too
+    json_requested = False
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"kosma-tui: {message[0].upper()}{message[1:]}.\n"
+        sentence = f"{message[0].upper()}{message[1:]}."
+        if _Parser.json_requested:
+            from kosma_tui.commands.base import report_error
+            from kosma_tui.core.errors import UsageError
+
+            self.exit(report_error(UsageError(sentence, f"Run '{self.prog} --help' for the "
+                                              "options."), True))
+        self.exit(2, f"kosma-tui: {sentence}\n"
                      f"Run '{self.prog} --help' for the options.\n")
 
 
@@ -67,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kosma_tui.sandbox import main as sandbox_main
 
         return sandbox_main(args_list[1:])
+    _Parser.json_requested = "--json" in args_list or "--format=json" in args_list or any(
+        a == "--format" and b == "json" for a, b in itertools.pairwise(args_list))
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.command is None:

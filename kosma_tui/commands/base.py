@@ -37,29 +37,40 @@ def setup_logging(paths: Paths) -> None:
     log.propagate = False
 
 
+def wants_json(args: argparse.Namespace) -> bool:
+    """Whether the command was asked for machine-readable output."""
+    return bool(getattr(args, "json", False)) or getattr(args, "format", None) == "json"
+
+
+def report_error(error: KosmaError, as_json: bool) -> int:
+    """The one place a failed command speaks: a sentence on stderr and, for ``--json``,
+    ``{"error": {"code", "message", "remedy"}}`` on stdout. Returns the exit status."""
+    print(f"kosma-tui: {error.sentence()}", file=sys.stderr)
+    if as_json:
+        print_json({"error": error.as_json()})
+    return error.exit_status
+
+
 def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run one command: errors become one sentence on stderr and an exit status."""
     paths = resolve_paths()
     setup_logging(paths)
+    as_json = wants_json(args)
     try:
         return func(args)
     except KosmaError as exc:
         log.info("command refused: %s %s", exc.code, exc.message)
-        print(f"kosma-tui: {exc.sentence()}", file=sys.stderr)
-        return exc.exit_status
+        return report_error(exc, as_json)
     except KeyboardInterrupt:
-        print("kosma-tui: Interrupted.", file=sys.stderr)
+        report_error(KosmaError("Interrupted.", code="INTERRUPTED"), as_json)
         return 130
     except BrokenPipeError:
         return 0
     except Exception:
         log.exception("unexpected error")
-        print(
-            "kosma-tui: Something unexpected went wrong; nothing more was changed. "
-            f"The details are in {paths.log_file}.",
-            file=sys.stderr,
-        )
-        return 1
+        return report_error(KosmaError(
+            "Something unexpected went wrong; nothing more was changed.",
+            f"The details are in {paths.log_file}.", code="UNEXPECTED"), as_json)
 
 
 def open_store() -> Any:
@@ -67,6 +78,17 @@ def open_store() -> Any:
     from kosma_tui.core.store import Store
 
     return Store.open(resolve_paths())
+
+
+def confirm(question: str, stdin: TextIO | None = None, out: TextIO | None = None) -> bool:
+    """Ask a yes/no question on the terminal; anything but y/yes (or end of input) is no."""
+    stdin, out = stdin or sys.stdin, out or sys.stdout
+    out.write(f"{question} [y/N] ")
+    out.flush()
+    answer = stdin.readline()
+    if not answer:
+        out.write("\n")
+    return answer.strip().casefold() in ("y", "yes")
 
 
 def print_json(data: Any, out: TextIO | None = None) -> None:

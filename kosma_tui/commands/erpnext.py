@@ -191,6 +191,10 @@ def run_map(args: argparse.Namespace) -> int:
         raise UsageError("Name the local Bank Account to map, e.g. "
                          "kosma-tui erpnext map \"Main (ACME GmbH)\" --bank-account NAME.")
     store = open_store()
+    if args.account:
+        from kosma_tui.core.admin import find_account
+
+        args.account = find_account(store, args.account).name
     with ErpnextClient.for_store(store) as client:
         if args.account and args.create:
             mappings = [create_and_map(store, client, args.account, args.gl_account)]
@@ -223,10 +227,11 @@ def run_map(args: argparse.Namespace) -> int:
 
 
 def run_push(args: argparse.Namespace) -> int:
+    from kosma_tui.core.admin import find_accounts
     from kosma_tui.core.erpnext import ErpnextClient, push
 
     store = open_store()
-    names = [" ".join(n.split()) for n in args.account or []]
+    names = [a.name for a in find_accounts(store, args.account or [])]
     progress = None
     if not args.json and sys.stderr.isatty():
         def progress(p: Any) -> None:

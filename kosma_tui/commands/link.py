@@ -22,7 +22,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from kosma_tui.commands.base import open_store, print_header, safe_text
+from kosma_tui.commands.base import (
+    open_store,
+    print_header,
+    print_json,
+    report_error,
+    safe_text,
+)
 from kosma_tui.core import validation
 from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.forms import (
@@ -72,6 +78,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", metavar="NAME", help="the login method, e.g. 'Demo Bank PSD2'")
     p.add_argument("--accounts", choices=["all"],
                    help="add every account the bank returns without asking")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary as JSON on standard output (the questions and "
+                   "notes go to standard error)")
     p.set_defaults(func=run)
 
 
@@ -391,7 +400,9 @@ def print_summary(term: Terminal, summary: LinkSummary, note: str | None) -> Non
                 term.say(f"  {mark} {safe_text(a.name)}  {safe_text(a.iban or a.bank_account_no)}"
                          f"  {a.currency}")
     if not summary.added and not summary.updated:
-        term.say("No Bank Accounts were added.")
+        term.say("The bank returned no account for this login, so none was added; the Bank "
+                 "Consent is kept. Link again with a login that has accounts, or revoke it "
+                 "with 'kosma-tui consent revoke'.")
     consent = summary.consent
     expiry = consent.consent_expiry[:10]
     days = "day" if summary.days_left == 1 else "days"
@@ -399,14 +410,35 @@ def print_summary(term: Terminal, summary: LinkSummary, note: str | None) -> Non
              f"expires {expiry} ({summary.days_left} {days} left).")
     for warning in ([note] if note else []) + summary.warnings:
         term.say(f"Note: {safe_text(warning)}")
-    term.say("Sync the new accounts with 'kosma-tui sync --all' (or from the TUI).")
+    if summary.added or summary.updated:
+        which = "new" if summary.added else "updated"
+        term.say(f"Sync the {which} accounts with 'kosma-tui sync --all' (or from the TUI).")
+
+
+def summary_json(summary: LinkSummary, notes: list[str]) -> dict[str, Any]:
+    """``link --json`` (DESIGN 8): what was linked; no secret."""
+    def accounts(items: list[Any]) -> list[dict[str, Any]]:
+        return [{"name": a.name, "iban": a.iban, "currency": a.currency} for a in items]
+
+    consent = summary.consent
+    return {
+        "bank": {"name": summary.bank.name, "bic": summary.bank.swift_number,
+                 "bank_code": summary.bank.bank_code, "created": summary.bank_created},
+        "company": consent.company,
+        "added": accounts(summary.added),
+        "updated": accounts(summary.updated),
+        "consent": {"name": consent.name, "consent_start": consent.consent_start,
+                    "consent_expiry": consent.consent_expiry, "days_left": summary.days_left},
+        "notes": notes,
+    }
 
 
 def run(args: argparse.Namespace, stdin: TextIO | None = None,
         out: TextIO | None = None) -> int:
     from kosma_tui.core.connection import PortalConnection
 
-    term = Terminal(stdin or sys.stdin, out or sys.stdout)
+    # with --json, standard output carries only the summary: questions go to stderr
+    term = Terminal(stdin or sys.stdin, out or (sys.stderr if args.json else sys.stdout))
     store = open_store()
     company = company_or_error(store, " ".join(args.company.split())).name
     renewing = _stored_bank(store, args.bank)
@@ -447,8 +479,9 @@ def _link(runner: asyncio.Runner, flow: LinkFlow, term: Terminal, answerer: Form
     except KeyboardInterrupt:
         runner.run(flow.cancel())
         term.say("")
-        print("kosma-tui: Linking was cancelled; the portal session was ended and nothing was "
-              "saved.", file=sys.stderr)
+        report_error(KosmaError("Linking was cancelled; the portal session was ended and "
+                                "nothing was saved.", code="CANCELLED"),
+                     bool(getattr(args, "json", False)))
         return 130
     except EndOfInput:
         raise ended(lambda: UsageError(
@@ -463,5 +496,8 @@ def _link(runner: asyncio.Runner, flow: LinkFlow, term: Terminal, answerer: Form
         note = renewal_note(flow.store, flow.company, bank_record_name(result.bank),
                             flow.start_date.date)
     summary = flow.save(result, chosen)
+    if getattr(args, "json", False):
+        print_json(summary_json(summary, ([note] if note else []) + summary.warnings))
+        return 0
     print_summary(term, summary, note)
     return 0

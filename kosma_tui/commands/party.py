@@ -91,7 +91,10 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_match(args: argparse.Namespace) -> int:
+    from kosma_tui.core.admin import find_account
+
     store = open_store()
+    args.account = find_account(store, args.account).name
     count = rematch_account(store, args.account)
     how = "" if store.settings().enable_fuzzy_matching else (
         " (by IBAN and account number only: fuzzy matching is off)")

@@ -55,10 +55,12 @@ def run(args: argparse.Namespace) -> int:
         last = account.last_sync or {}
         when = last.get("when", "")[:16].replace("T", " ")
         synced = f"{last.get('outcome', '')} {when}".strip() or "never"
-        print(f"  {safe_text(account.name)}  {safe_text(account.iban)}")
+        off = "  (disabled: not synced, not counted)" if not account.enabled else ""
+        print(f"  {safe_text(account.name)}  {safe_text(account.iban)}{off}")
         print(f"      balance {money} · Last Integration Date "
               f"{account.last_integration_date or '-'} · last sync {synced}")
     summary = "; ".join(report.problems) or (
-        f"{len(report.consents)} consent(s) active, {len(report.accounts)} account(s) fine.")
+        f"{len(report.consents)} consent(s) active, "
+        f"{sum(a.enabled for a in report.accounts)} account(s) fine.")
     print(f"{report.level_name}: {safe_text(summary)}")
     return report.level

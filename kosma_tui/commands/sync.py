@@ -38,15 +38,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("Give either --all or --account NAME, not both.")
     if not args.all and not args.account:
         raise UsageError("Say what to sync: --account NAME (repeatable) or --all.")
-    from kosma_tui.core.sync import settings_refusal, unknown_account
+    from kosma_tui.core.admin import find_accounts
+    from kosma_tui.core.sync import settings_refusal
 
     store = open_store()
-    names: list[str] = []
-    for name in args.account:
-        if store.account(name) is None:
-            raise UsageError(unknown_account(store, name))
-        if name not in names:
-            names.append(name)
+    names = [a.name for a in find_accounts(store, args.account)]
     disabled = settings_refusal(store)
     if disabled is not None:
         raise ConfigurationError(disabled.message, disabled.remedy)

@@ -18,7 +18,6 @@ from typing import Any
 
 from kosma_tui.commands.base import fit, open_store, print_header, safe_text
 from kosma_tui.core import validation
-from kosma_tui.core.errors import UsageError
 from kosma_tui.core.money import format_amount
 from kosma_tui.core.records import TRANSACTION_FIELDS
 
@@ -37,12 +36,9 @@ def run(args: argparse.Namespace) -> int:
     since = validation.iso_date(args.since, "--since date").isoformat() if args.since else ""
     store = open_store()
     if args.account is not None:
-        account = store.account(args.account)
-        if account is None:
-            from kosma_tui.core.sync import unknown_account
+        from kosma_tui.core.admin import find_account
 
-            raise UsageError(unknown_account(store, args.account))
-        accounts = [account]
+        accounts = [find_account(store, args.account)]
     else:
         accounts = store.accounts()
     rows = _rows(store, accounts, since)

@@ -697,6 +697,14 @@ class PortalClient:
             "fetch_consent_transactions", consent_id, consent_token, extra, _transaction_page
         )
 
+    async def revoke_consent(self, consent_id: str, consent_token: str) -> None:
+        """v1.1: end the consent now; its token dies and no new one is handed out."""
+        await self._call(
+            "revoke_consent",
+            lambda token: {"consent_id": consent_id, "consent_token": token},
+            consent_token,
+        )
+
 
 _NOT_JSON = object()
 

@@ -117,6 +117,8 @@ class BankAccount(Record):
     balance: dict[str, Any] = field(default_factory=dict)  # Balance.to_dict()
     last_sync: dict[str, Any] = field(default_factory=dict)  # LastSync.to_dict()
     erpnext_bank_account: str = ""
+    # a disabled account is kept but not synced by "sync all" and not counted by status
+    enabled: bool = True
     # stable key for the transaction files of this account (never renamed)
     key: str = ""
 

@@ -62,6 +62,7 @@ class Portal:
             "fetch_consent_accounts": lambda call: consents.accounts(self, call),
             "fetch_consent_balances": lambda call: consents.balances(self, call),
             "fetch_consent_transactions": lambda call: consents.transactions(self, call),
+            "revoke_consent": lambda call: consents.revoke(self, call),
         }
 
     def handle(

@@ -121,22 +121,7 @@ def _consent_call(portal: Portal, call: Call, handler: Handler) -> dict[str, Any
     if _is_slow(portal, consent_id):
         time.sleep(portal.config.slow_seconds)  # before the lock: others are not held up
     with portal.state.update() as state:
-        consent = state["consents"].get(consent_id)
-        if (
-            consent is None
-            or consent["customer"] != call.customer
-            or not hmac.compare_digest(consent["token_hash"], token_hash(token))
-        ):
-            raise PortalFailure(
-                "CONSENT.INVALID_TOKEN",
-                "The consent token is stale or unknown (every consent call returns a new one).",
-            )
-        if consent["revoked"]:
-            raise PortalFailure("CONSENT.REVOKED", "The consent was withdrawn at the bank.")
-        if portal.clock.now() >= parse_moment(consent["expiry"]):
-            raise PortalFailure(
-                "CONSENT.EXPIRED", f"The consent expired at {consent['expiry']}."
-            )
+        consent = _live(portal, state, call, consent_id, token)
         fresh = _new_token()
         consent["token_hash"] = token_hash(fresh)
         try:
@@ -145,6 +130,39 @@ def _consent_call(portal: Portal, call: Call, handler: Handler) -> dict[str, Any
             failure.consent_token = fresh
             raise
         return {"result": result, "consent_token": fresh}
+
+
+def _live(
+    portal: Portal, state: dict[str, Any], call: Call, consent_id: str, token: str
+) -> dict[str, Any]:
+    """The consent ``token`` may act on, or the failure that says why not."""
+    consent = state["consents"].get(consent_id)
+    if (
+        consent is None
+        or consent["customer"] != call.customer
+        or not hmac.compare_digest(consent["token_hash"], token_hash(token))
+    ):
+        raise PortalFailure(
+            "CONSENT.INVALID_TOKEN",
+            "The consent token is stale or unknown (every consent call returns a new one).",
+        )
+    if consent["revoked"]:
+        raise PortalFailure("CONSENT.REVOKED", "The consent was withdrawn at the bank.")
+    if portal.clock.now() >= parse_moment(consent["expiry"]):
+        raise PortalFailure("CONSENT.EXPIRED", f"The consent expired at {consent['expiry']}.")
+    return consent
+
+
+def revoke(portal: Portal, call: Call) -> dict[str, Any]:
+    """revoke_consent (v1.1): the consent ends now. The token sent stays the one on
+    record, so any later call with it answers CONSENT.REVOKED rather than INVALID_TOKEN."""
+    consent_id = fields.required_string(call.body, "consent_id")
+    token = fields.required_string(call.body, "consent_token")
+    with portal.state.update() as state:
+        consent = _live(portal, state, call, consent_id, token)
+        consent["revoked"] = True
+        consent["revoked_at"] = portal.clock.now().replace(microsecond=0).isoformat()
+    return {}
 
 
 def _granted(call: Call, consent_id: str, consent: dict[str, Any]) -> data.DemoAccount:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import unicodedata
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -277,6 +278,33 @@ class Store:
                 setattr(account, field_name, value)
             self.save_account(account)
             return account
+
+    def delete_account(self, account: BankAccount) -> None:
+        """Remove the account record, then its transaction folder (ERPNext is not touched).
+
+        The record goes first, in one atomic write: a run killed in between leaves an
+        orphaned folder under a random key that nothing reads, never an account whose
+        transactions are half gone."""
+        with self._meta(write=True) as db:
+            table = db.table("accounts", cache_size=0)
+            removed = table.remove(Q["key"] == account.key) if account.key else []
+            if not removed:
+                removed = table.remove(Q["name"] == account.name)
+            if not removed:
+                raise UsageError(f"There is no bank account named '{account.name}'.",
+                                 "'kosma-tui account list' lists the bank accounts.")
+        with self._meta(write=True, file=self.sync_runs_file) as db:
+            db.table("sync_runs", cache_size=0).remove(Q["account"] == account.name)
+        if account.key:
+            self._books.pop(account.key, None)
+            folder = self.transactions_dir / account.key
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def rename_sync_runs(self, old: str, new: str) -> None:
+        """A renamed account keeps its sync history."""
+        with self._meta(write=True, file=self.sync_runs_file) as db:
+            db.table("sync_runs", cache_size=0).update({"account": new}, Q["account"] == old)
 
     # -- Bank Consent ---------------------------------------------------------
 

@@ -231,6 +231,8 @@ class SyncEngine:
         grouped: dict[str, list[BankAccount]] = {}
         orphans: list[BankAccount] = []
         for account in self.store.accounts():
+            if not account.enabled:  # switched off by the admin (DESIGN 8)
+                continue
             key = BankConsent.name_for(account.bank, account.company)
             (grouped.setdefault(key, []) if key in consents else orphans).append(account)
         for consent_name in sorted(grouped):

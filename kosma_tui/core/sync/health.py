@@ -57,6 +57,7 @@ class Health:
                     "company": a.company,
                     "iban": a.iban,
                     "currency": a.currency,
+                    "enabled": a.enabled,
                     "last_integration_date": a.last_integration_date or None,
                     "balance": a.balance or None,
                     "last_sync": a.last_sync or None,
@@ -83,6 +84,8 @@ def health(store: Store) -> Health:
                 "tomorrow" if state.days_left == 1 else f"in {state.days_left} days")
             warning.append(f"The Bank Consent {consent.name} expires {days}; renew it.")
     for account in accounts:
+        if not account.enabled:  # kept for its history, switched off: not a problem
+            continue
         outcome = (account.last_sync or {}).get("outcome")
         if outcome in ("failed", "refused"):
             error = (account.last_sync or {}).get("error") or {}

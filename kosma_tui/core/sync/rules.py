@@ -39,6 +39,10 @@ class SettingsDisabled(RuleRefusal):
     code = "SETTINGS_DISABLED"
 
 
+class AccountDisabled(RuleRefusal):
+    code = "ACCOUNT_DISABLED"
+
+
 class InvalidLastIntegrationDate(RuleRefusal):
     code = "INVALID_LAST_INTEGRATION_DATE"
 
@@ -133,6 +137,11 @@ def refusal(store: Store, account: BankAccount) -> RuleRefusal | None:
     disabled = settings_refusal(store)
     if disabled is not None:
         return disabled
+    if not account.enabled:
+        return AccountDisabled(
+            f"'{account.name}' is disabled, so it is not synced.",
+            f"Enable it with 'kosma-tui account enable \"{account.name}\"' (or e on Accounts).",
+        )
     consent = consent_of(store, account)
     if consent is None or not consent.consent_id:
         return NoConsent(
