@@ -104,7 +104,7 @@ def test_acceptance_link_sync_all_twice_and_status(home: Path) -> None:
                                           "consent_expiry", "days_left", "status"}
     assert len(report["accounts"]) == 3
     for account in report["accounts"]:
-        assert set(account) == {"name", "bank", "company", "iban", "currency",
+        assert set(account) == {"name", "bank", "company", "iban", "currency", "enabled",
                                 "last_integration_date", "balance", "last_sync"}
         assert account["last_sync"]["outcome"] == "ok"
     assert "token" not in status.stdout.lower()
