@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from kosma_tui.core.records import BankAccount
 from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.screens import manage
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.screens.sync import describe
 from kosma_tui.tui.status import ConsentView, consent_for, consent_views, when_text
@@ -88,6 +89,14 @@ class AccountsScreen(KosmaScreen):
         Binding("m", "match_parties", "Match parties", id="match-parties", show=False,
                 tooltip="Match again the selected account's stored transactions that have "
                         "no party (after adding parties)"),
+        Binding("n", "rename", "Rename", id="rename-account", show=False,
+                tooltip="Give the selected account another name"),
+        Binding("d", "toggle_enabled", "Disable/enable", id="toggle-account", show=False,
+                tooltip="Stop syncing the selected account (kept, not counted), or sync it "
+                        "again"),
+        Binding("x", "remove", "Remove", id="remove-account", show=False,
+                tooltip="Remove the selected account and its local transactions (asks "
+                        "first; ERPNext is not touched)"),
     ]
 
     def __init__(self) -> None:
@@ -171,11 +180,13 @@ class AccountsScreen(KosmaScreen):
         if sync_state not in (RUNNING, QUEUED):
             sync_state = (account.last_sync or {}).get("outcome", "")
         mark, mark_style = SYNC_MARK.get(sync_state, ("", ""))
+        if not account.enabled:
+            mark, mark_style = "-", "dim"
         balance_style = "red" if amount is not None and amount < 0 else ""
         last = account.last_sync or {}
         return {
             "sync": Text(mark, style=mark_style),
-            "account": literal(account.name),
+            "account": literal(account.name, "" if account.enabled else "dim strike"),
             "bank": literal(account.bank),
             "company": literal(account.company),
             "iban": literal(short_iban(account.iban or account.bank_account_no)
@@ -231,11 +242,12 @@ class AccountsScreen(KosmaScreen):
             start_sync(self.kosma, account.name)
 
     def action_sync_all(self) -> None:
-        names = list(self.accounts)
-        if not names:
-            toast(self.app, "No bank account yet: press l to link a bank.", warning=True)
+        if not any(a.enabled for a in self.accounts.values()):
+            what = "No enabled bank account: press d to enable one, or l to link a bank." \
+                if self.accounts else "No bank account yet: press l to link a bank."
+            toast(self.app, what, warning=True)
             return
-        added = self.kosma.sync(names)
+        added = self.kosma.sync_all()
         toast(self.app, f"{len(added)} account(s) queued for sync.")
         self.kosma.open_screen("sync")
 
@@ -273,6 +285,21 @@ class AccountsScreen(KosmaScreen):
         account = self.need_account()
         if account is not None:
             match_again(self.kosma, [account.name])
+
+    def action_rename(self) -> None:
+        account = self.need_account()
+        if account is not None:
+            manage.rename(self.kosma, account)
+
+    def action_toggle_enabled(self) -> None:
+        account = self.need_account()
+        if account is not None:
+            manage.toggle(self.kosma, account)
+
+    def action_remove(self) -> None:
+        account = self.need_account()
+        if account is not None:
+            manage.remove(self.kosma, account)
 
     def action_back(self) -> None:
         """Home has nowhere to go back to."""
@@ -342,7 +369,10 @@ def last_sync_text(screen: AccountsScreen) -> Text:
         where = account.iban or account.bank_account_no
         lines.append(f" · {clean(account.company)} · {clean(where)}")
         state = screen.kosma.sync_queue.state(account.name)
-        if state.state == RUNNING:
+        if not account.enabled:
+            lines.append("\ndisabled: Sync all skips it and status does not count it; press d "
+                         "to enable it", style="dim")
+        elif state.state == RUNNING:
             done = f"{state.fraction:.0%} · " if state.fraction is not None else ""
             lines.append(f"\nsyncing: {done}{describe(state)}")
         elif state.state == QUEUED:

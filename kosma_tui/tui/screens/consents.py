@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from kosma_tui.tui.feedback import toast
+from kosma_tui.tui.screens import manage
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.status import consent_views
 from kosma_tui.tui.text import literal
@@ -27,6 +28,9 @@ class ConsentsScreen(KosmaScreen):
         Binding("r", "renew", "Renew", id="renew-consent",
                 tooltip="Link Bank and Accounts again for the selected consent"),
         Binding("l", "app.open('link')", "Link bank", id="link", tooltip="Link a new bank"),
+        Binding("x", "revoke", "Revoke", id="revoke-consent",
+                tooltip="Withdraw the selected consent at the bank and remove it here (asks "
+                        "first; its accounts and transactions stay)"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -34,7 +38,8 @@ class ConsentsScreen(KosmaScreen):
                                            classes="table")
         table.border_title = "Bank Consents"
         yield table
-        yield Static("Enter or r renews the selected consent.", classes="hint", markup=False)
+        yield Static("Enter or r renews the selected consent; x revokes it at the bank.",
+                     classes="hint", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -69,11 +74,21 @@ class ConsentsScreen(KosmaScreen):
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_renew()
 
-    def action_renew(self) -> None:
+    def selected(self) -> str | None:
         table = self.query_one(DataTable)
         if not table.row_count:
             toast(self.app, "No Bank Consent yet: press l to link a bank.", warning=True)
-            return
+            return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if key is not None:
-            self.kosma.renew(str(key))
+        return None if key is None else str(key)
+
+    def action_renew(self) -> None:
+        name = self.selected()
+        if name is not None:
+            self.kosma.renew(name)
+
+    def action_revoke(self) -> None:
+        name = self.selected()
+        consent = self.store.consent(name) if name is not None else None
+        if consent is not None:
+            manage.revoke(self.kosma, consent)

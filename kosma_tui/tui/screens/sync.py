@@ -178,7 +178,7 @@ class SyncScreen(KosmaScreen):
             start_sync(self.kosma, name)
 
     def action_sync_all(self) -> None:
-        added = self.kosma.sync([r.account for r in self.rows()])
+        added = self.kosma.sync_all()
         toast(self.app, f"{len(added)} account(s) queued for sync.")
 
     def action_cancel(self) -> None:

@@ -184,7 +184,7 @@ class TransactionsScreen(KosmaScreen):
         if self.account:
             start_sync(self.kosma, self.account)
         else:
-            self.kosma.sync([a.name for a in self.store.accounts()])
+            self.kosma.sync_all()
             self.kosma.open_screen("sync")
 
     def on_transaction_view_opened(self, event: TransactionView.Opened) -> None:
