@@ -84,6 +84,14 @@ class KosmaApp(App[None]):
         Binding("f8", "open('link')", "Link Bank and Accounts", id="go-link", show=False,
                 tooltip="Link a bank and its accounts (or renew a consent)"),
         Binding("ctrl+q", "quit", "Quit", id="quit", show=False, tooltip="Leave Kosma TUI"),
+        # Priority: focus moves the moment Tab is read, before the keys after it are routed.
+        # Otherwise a burst (a password manager's auto-type) sends the keys after the Tab to
+        # the field that still had focus, since Textual routes each key on arrival and
+        # handles an unbound Tab only once it has bubbled back up.
+        Binding("tab", "focus_next", "Next field", id="focus-next", show=False, system=True,
+                priority=True),
+        Binding("shift+tab", "focus_previous", "Previous field", id="focus-previous",
+                show=False, system=True, priority=True),
     ]
 
     def __init__(

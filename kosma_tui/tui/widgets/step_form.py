@@ -144,6 +144,13 @@ class ChoiceStep(Vertical):
 class InputStep(Vertical):
     """Labelled inputs (masked when secret), the portal's error under them, Submit."""
 
+    # Priority, like Tab in the app: Enter is acted on when it is read, so keys typed
+    # after it in one burst go to the next field, and a submit waits for the keys before.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "enter", "Next field or submit", id="form-enter", show=False,
+                priority=True),
+    ]
+
     class Submitted(Message):
         def __init__(self, values: dict[str, str]) -> None:
             super().__init__()
@@ -201,14 +208,21 @@ class InputStep(Vertical):
     def show_error(self, message: str) -> None:
         self.query_one("#step-error", Static).update(Text(f"✗ {clean(message)}"))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
+    def action_enter(self) -> None:
+        focused = self.screen.focused
         inputs = list(self.query(Input))
-        index = inputs.index(event.input)
+        if not isinstance(focused, Input) or focused not in inputs:
+            if isinstance(focused, Button):
+                focused.press()
+            elif focused is not None:
+                focused.call_later(self.submit)
+            return
+        index = inputs.index(focused)
         if index + 1 < len(inputs) and not inputs[index + 1].value:
-            inputs[index + 1].focus()
+            self.screen.set_focus(inputs[index + 1])  # now: Widget.focus() would queue it
         else:
-            self.submit()
+            # after the keys already routed to this field: they belong to the submission
+            focused.call_later(self.submit)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
