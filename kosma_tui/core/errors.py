@@ -91,7 +91,11 @@ PORTAL_SENTENCES: dict[str, tuple[str, str]] = {
         "Contact your bank to unlock the account.",
     ),
     "USER.ACCESS_DENIED": ("The bank denied access.", "Check the login and try again."),
-    "USER.ABORTED": ("The login was cancelled.", ""),
+    "USER.ABORTED": (
+        "The login was not approved: it was cancelled or declined in the banking app (or at "
+        "the bank), so nothing was linked.",
+        "Start Link Bank and Accounts again and approve the login in your banking app.",
+    ),
     "USER.SESSION.TIMEOUT": (
         "The linking session timed out after 30 minutes.",
         "Start Link Bank and Accounts again.",
@@ -102,7 +106,8 @@ PORTAL_SENTENCES: dict[str, tuple[str, str]] = {
     "TECHNICAL": ("The banking portal had a technical error.", "Try again later."),
     "NOT_SUPPORTED.TRANSACTIONS_DATE_RANGE": (
         "The bank refuses transactions for that date range.",
-        "Choose a shorter range (a later Start Date).",
+        "Try again tomorrow; if it goes on, move the Last Integration Date later (the sync "
+        "starts there) or link the bank again with a later Start Date.",
     ),
     "NOT_SUPPORTED": ("The bank does not support this request.", "Try a different option."),
     "CONSENT.EXPIRED": (

@@ -221,20 +221,31 @@ def bank_record_name(bank: BankData) -> str:
     return _clean(bank.bank_name) or _clean(bank.bic) or "Bank"
 
 
-def account_name(account: PortalAccount) -> str:
-    """``alias (holder)`` as in ERPNext; falls back to the IBAN or account number."""
+def account_name(account: PortalAccount, tag: str = "") -> str:
+    """``alias (holder)`` as in ERPNext; ``tag`` (set apart the same alias at another
+    bank or company) goes right after the alias, where a column cut to width still shows it."""
     alias = _clean(account.alias) or _clean(account.account_type).title() or "Account"
+    if tag:
+        alias = f"{alias} {tag}"
     holder = _clean(account.holder_name)
     return f"{alias} ({holder})" if holder else alias
 
 
-def _unique_name(base: str, taken: set[str]) -> str:
+def _unique_name(account: PortalAccount, taken: set[str]) -> str:
+    """The account's name; a taken one gets the end of its IBAN (what an admin tells
+    accounts apart by), then a number."""
+    base = account_name(account)
     if base not in taken:
         return base
-    number = 2
-    while f"{base} {number}" in taken:
-        number += 1
-    return f"{base} {number}"
+    number = _clean(account.iban or account.account_number).replace(" ", "")
+    if len(number) >= 4:
+        tagged = account_name(account, f"…{number[-4:]}")
+        if tagged not in taken:
+            return tagged
+    counter = 2
+    while account_name(account, str(counter)) in taken:
+        counter += 1
+    return account_name(account, str(counter))
 
 
 def _same_account(stored: BankAccount, account: PortalAccount) -> bool:
@@ -303,7 +314,7 @@ def save_link(
                 updated.append(match)
             elif chosen is None or account.id in chosen:
                 new = BankAccount(
-                    name=_unique_name(account_name(account), taken),
+                    name=_unique_name(account, taken),
                     company=company,
                     last_integration_date="",  # the first sync starts at the consent start
                     **fields,

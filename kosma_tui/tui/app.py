@@ -117,6 +117,7 @@ class KosmaApp(App[None]):
         self.data_signal: Signal[str] = Signal(self, "data")
         self.sync_signal: Signal[str] = Signal(self, "sync")
         self.sync_queue = SyncQueue(self)
+        self._finished: list[Any] = []  # accounts the sync queue finished since it started
 
     # -- portal and mode -------------------------------------------------
 
@@ -218,16 +219,18 @@ class KosmaApp(App[None]):
         return self.sync([a.name for a in self.store.accounts() if a.enabled])
 
     def on_sync_update(self, message: SyncUpdate) -> None:
-        from kosma_tui.tui.screens.sync import announce
+        from kosma_tui.tui.screens.sync import announce_batch
 
         snapshot = message.snapshot
-        if snapshot is None:
+        if snapshot is None:  # the queue ran dry: announce what it did, once
+            finished, self._finished = self._finished, []
+            announce_batch(self, finished)
             self.sync_signal.publish("")
             return
         self.sync_queue.apply(snapshot)
         self.sync_signal.publish(snapshot.name)
         if not snapshot.busy:
-            announce(self, snapshot)
+            self._finished.append(snapshot)
             self.data_signal.publish("accounts")
 
     def on_unmount(self) -> None:

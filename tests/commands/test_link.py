@@ -106,7 +106,8 @@ def test_decoupled_login_waits_for_the_approval(home: Path) -> None:
 def test_decoupled_abort_exits_1(home: Path) -> None:
     done = link(home, DEMO, "decoupled-abort\n12345\n")
     assert done.returncode == 1
-    assert "cancelled" in done.stderr
+    assert "cancelled or declined in the banking app" in done.stderr  # not "by you"
+    assert "approve the login in your banking app" in done.stderr
     assert snapshot(home) == ([], [], [])
 
 

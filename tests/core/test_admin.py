@@ -162,3 +162,16 @@ def test_find_consent_by_bank_prefix_and_company(store: Any) -> None:
         admin.find_consent(store, "demo")
     with pytest.raises(admin.UnknownName, match="known ones"):
         admin.find_consent(store, "nothing")
+
+
+async def test_the_same_account_name_elsewhere_is_told_apart_by_its_iban_end(
+        store: Any, client: Any) -> None:
+    from kosma_tui.core.records import Company
+
+    store.save_company(Company("ACME", "DE", "01-01", "EUR"))
+    await link(store, client, "embedded", start=TODAY)
+    await link(store, client, "embedded", start=TODAY, company="ACME")
+    acme = [a for a in store.accounts(company="ACME") if a.name.startswith("Girokonto")]
+    assert [a.name for a in acme] == [f"Girokonto …{acme[0].iban[-4:]} (Max Mustermann)"]
+    # the distinguishing part comes first, so a prefix finds it
+    assert admin.find_account(store, f"girokonto …{acme[0].iban[-4:]}").key == acme[0].key

@@ -143,3 +143,33 @@ async def test_the_accounts_panel_follows_a_running_sync_with_its_percentage(
         await wait_until(pilot, lambda: not app.sync_queue.busy, what="the sync to finish")
         await pilot.pause()
         assert "syncing" not in flat_text(app) and " new, " in flat_text(app)
+
+
+async def test_sync_all_ends_with_one_summary_not_a_toast_per_account(
+        store: Store, portal: Any) -> None:
+    from kosma_tui.core.records import Company
+
+    await link(store, portal.url, start="2026-11-01")
+    store.save_company(Company("ACME", "DE", "01-01", "EUR"))
+    await link(store, portal.url, username="invalid-transactions-timerange", company="ACME",
+               start="2026-11-01")
+    names = [a.name for a in store.accounts()]
+    assert len(names) == 6
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
+        await wait_until(pilot, lambda: "Sync of 6 accounts done" in notices(app),
+                         what="the summary")
+        shown = [n for n in app._notifications]
+        assert len(shown) == 2  # "6 account(s) queued", then the one summary
+        assert "3 synced" in notices(app) and "3 not synced" in notices(app)
+        assert "synced" not in " ".join(n.title for n in shown if "Sync of" not in n.title)
+        rows = [r.account for r in app.screen.rows()]  # type: ignore[attr-defined]
+        failed = next(i for i, n in enumerate(rows) if store.account(n).company == "ACME")
+        for _ in range(failed):
+            await pilot.press("down")
+        await pilot.pause()
+        text = flat_text(app)
+        assert "refuses transactions for that date range" in text  # the selected row, whole
+        assert "…" in screen_text(app)  # the rows are cut with an ellipsis, not mid-word

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 # A consent this close to its expiry is not used: a sync could die half-way.
 EXPIRY_MARGIN = timedelta(hours=1)
 
-RELINK = "Run Link Bank and Accounts again ('kosma-tui link' or the Link screen) to renew it."
+# said in the TUI and by the commands alike: the action's name, not one side's way to it
+RELINK = "Run Link Bank and Accounts again to renew it."
 
 
 class ConsentExpired(RuleRefusal):
@@ -140,7 +141,7 @@ def refusal(store: Store, account: BankAccount) -> RuleRefusal | None:
     if not account.enabled:
         return AccountDisabled(
             f"'{account.name}' is disabled, so it is not synced.",
-            f"Enable it with 'kosma-tui account enable \"{account.name}\"' (or e on Accounts).",
+            f"Enable it with 'kosma-tui account enable \"{account.name}\"' (or d on Accounts).",
         )
     consent = consent_of(store, account)
     if consent is None or not consent.consent_id:

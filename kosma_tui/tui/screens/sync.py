@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -51,6 +52,27 @@ def last_sync_short(account: BankAccount) -> str:
     return f"last sync {when_text(last['when'])}: {last.get('outcome', '?')}{job}"
 
 
+def announce_batch(app: KosmaApp, finished: list[AccountSync]) -> None:
+    """When the queue runs dry: one account gets its own toast; several get one summary,
+    since the Sync screen already lists each result (a toast per account would cover it)."""
+    if len(finished) == 1:
+        announce(app, finished[0])
+    if len(finished) <= 1:
+        return
+    ok = [s for s in finished if s.state == "ok"]
+    new = sum(s.result.new for s in ok if s.result is not None)
+    failed = len(finished) - len(ok)
+    text = f"{len(ok)} synced, {new:,} new transaction(s)"
+    if failed:
+        text += f"; {failed} not synced: the Sync screen (y) says why, Enter on a row says " \
+            "what to do"
+    toast(app, text + ".", title=f"Sync of {len(finished)} accounts done", warning=bool(failed))
+    push_error = next((s.result.push_error for s in ok if s.result is not None
+                       and getattr(s.result, "push_error", None) is not None), None)
+    if push_error is not None:
+        report(app, push_error, title="ERPNext push failed")
+
+
 def announce(app: KosmaApp, state: AccountSync) -> None:
     """A toast for a finished account."""
     if state.state == "ok" and state.result is not None:
@@ -86,10 +108,10 @@ class SyncRow(Widget):
         else:
             bar.update(total=1, progress=0)
         text = self.query_one(".sync-text", Label)
-        if state.state == IDLE and self.last_sync:
-            text.update(self.last_sync)
-        else:
-            text.update(describe(state))
+        words = self.last_sync if state.state == IDLE and self.last_sync else describe(state)
+        # one line per account, cut with an ellipsis; the selected row's whole sentence is
+        # under the list
+        text.update(Text(words, no_wrap=True, overflow="ellipsis"))
         text.set_class(state.state in ("failed", "refused"), "error")
 
 
@@ -117,6 +139,7 @@ class SyncScreen(KosmaScreen):
         with box:
             for account in self.store.accounts():
                 yield SyncRow(account.name, last_sync_short(account))
+        yield Static("", id="sync-detail", classes="error", markup=False)
         yield Static("", id="sync-summary", classes="hint", markup=False)
 
     def on_mount(self) -> None:
@@ -151,6 +174,11 @@ class SyncScreen(KosmaScreen):
             row.show(queue.state(row.account))
             row.set_class(i == self.index, "-selected")
         states = [queue.state(r.account).state for r in rows]
+        chosen = queue.state(rows[self.index].account) if rows else None
+        detail = ""
+        if chosen is not None and chosen.state in ("failed", "refused") and chosen.error:
+            detail = f"{clean(chosen.name)}: {describe(chosen)}"
+        self.query_one("#sync-detail", Static).update(Text(detail))
         summary = self.query_one("#sync-summary", Static)
         if not rows:
             summary.update("No bank accounts yet: press l on Accounts to link a bank.")
