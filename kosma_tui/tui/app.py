@@ -63,7 +63,8 @@ def _screens() -> dict[str, Callable[..., Screen[Any]]]:
 class KosmaApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Kosma TUI"
-    COMMANDS: ClassVar = App.COMMANDS | {KosmaCommands}
+    # only ours: it lists the app's actions first, then Textual's (see tui.commands)
+    COMMANDS: ClassVar = {KosmaCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "open('help')", "Help", id="help",
@@ -84,6 +85,10 @@ class KosmaApp(App[None]):
         Binding("f8", "open('link')", "Link Bank and Accounts", id="go-link", show=False,
                 tooltip="Link a bank and its accounts (or renew a consent)"),
         Binding("ctrl+q", "quit", "Quit", id="quit", show=False, tooltip="Leave Kosma TUI"),
+        # shown as an ordinary footer key (the footer's own palette corner costs the width
+        # that f1 needs at 80 columns)
+        Binding("ctrl+p", "command_palette", "Palette", id="palette", key_display="^p",
+                priority=True, tooltip="Search every action of the current screen"),
         # Priority: focus moves the moment Tab is read, before the keys after it are routed.
         # Otherwise a burst (a password manager's auto-type) sends the keys after the Tab to
         # the field that still had focus, since Textual routes each key on arrival and

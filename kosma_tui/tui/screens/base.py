@@ -38,7 +38,8 @@ class KosmaScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield KosmaHeader()
         yield from self.compose_body()
-        yield Footer()
+        # compact, with ^p as an ordinary key: at 80 columns the most used keys and f1 fit
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -14,9 +14,9 @@ from textual.widgets import Static
 
 from kosma_tui.tui.screens.base import KosmaScreen
 
-INTRO = ("Kosma TUI links your company's bank accounts through a PSD2 banking portal and syncs "
-         "their transactions for ERPNext. Everything works from the keyboard; ctrl+p opens the "
-         "command palette with every action of the current screen.")
+INTRO = ("Everything works from the keyboard. ctrl+p searches every action of the current "
+         "screen, with a sentence on what each does.")
+COLUMNS_FROM = 72  # a body at least this wide lists two keys per line
 
 
 def key_text(binding: Binding) -> str:
@@ -25,26 +25,41 @@ def key_text(binding: Binding) -> str:
                       for k in keys.split(","))
 
 
-def binding_table(bindings: Iterable[BindingType]) -> Table:
-    """Key and description in two columns: a long description wraps under itself."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(width=13, no_wrap=True, style="bold")
-    grid.add_column(ratio=1)
+def merged(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    """(keys, description) once per action: ``f1`` and ``?`` for Help are one line."""
+    entries: dict[str, tuple[list[str], str]] = {}
     for item in bindings:
         if not isinstance(item, Binding) or not item.description or item.system:
             continue
-        line = Text(item.description)
-        if item.tooltip and item.tooltip != item.description:
-            line.append(f": {item.tooltip}", style="dim")
-        grid.add_row(Text(f"  {key_text(item)}"), line)
+        action = item.action.removeprefix("app.")
+        keys = entries.setdefault(action, ([], item.description))[0]
+        if key_text(item) not in keys:
+            keys.append(key_text(item))
+    return [(" / ".join(keys), description) for keys, description in entries.values()]
+
+
+def binding_table(bindings: Iterable[BindingType], pairs: int = 2) -> Table:
+    """Keys and short descriptions, ``pairs`` to a line (the palette has the long ones)."""
+    grid = Table.grid(padding=(0, 1))
+    for _ in range(pairs):
+        grid.add_column(width=9, no_wrap=True, style="bold")
+        grid.add_column(ratio=1)
+    entries = merged(bindings)
+    for start in range(0, len(entries), pairs):
+        row: list[Text] = []
+        for keys, description in entries[start:start + pairs]:
+            row += [Text(f"  {keys}", overflow="ellipsis"), Text(description)]
+        row += [Text("")] * (2 * pairs - len(row))
+        grid.add_row(*row)
     return grid
 
 
-def section(title: str, bindings: Iterable[BindingType], purpose: str = "") -> Group:
+def section(title: str, bindings: Iterable[BindingType], purpose: str = "",
+            pairs: int = 2) -> Group:
     parts: list[Text | Table] = [Text(title, style="bold underline")]
     if purpose:
-        parts.append(Text(purpose, style="italic"))
-    parts.append(binding_table(bindings))
+        parts.append(Text(purpose, style="italic dim"))
+    parts.append(binding_table(bindings, pairs))
     parts.append(Text(""))
     return Group(*parts)
 
@@ -53,24 +68,42 @@ class HelpScreen(KosmaScreen):
     TITLE = "Help"
     PURPOSE = "This page: the keys of every screen and what each screen is for."
 
+    def origin(self) -> type[KosmaScreen] | None:
+        """The screen Help was opened from: its keys come first."""
+        for screen in reversed(self.app.screen_stack):
+            if isinstance(screen, KosmaScreen) and not isinstance(screen, HelpScreen):
+                return type(screen)
+        return None
+
     def compose_body(self) -> ComposeResult:
         from kosma_tui.tui.app import KosmaApp, _screens
 
+        pairs = 2 if self.app.size.width >= COLUMNS_FROM else 1
         body = VerticalScroll(id="help-body")
         body.border_title = "Help"
+        screens = [f for f in _screens().values()
+                   if isinstance(f, type) and issubclass(f, KosmaScreen)]
+        first = self.origin()
+        if first in screens:
+            screens.remove(first)
+            screens.insert(0, first)
         with body:
-            yield Static(Text(INTRO + "\n"))
-            yield Static(section("Everywhere", [
-                *KosmaApp.BINDINGS,
-                Binding("ctrl+p", "command_palette", "Command palette",
-                        tooltip="Search every action of the current screen"),
-            ]))
-            for factory in _screens().values():
-                if not isinstance(factory, type) or not issubclass(factory, KosmaScreen):
+            for factory in screens:
+                if factory is HelpScreen:
                     continue
-                yield Static(section(factory.TITLE,
-                                     [*factory.BINDINGS, *factory.HELP_BINDINGS],
-                                     factory.PURPOSE))
+                yield Static(section(factory.TITLE, [*factory.BINDINGS,
+                                                     *factory.HELP_BINDINGS],
+                                     factory.PURPOSE if factory is first else "", pairs))
+                if factory is first:
+                    yield Static(section("Everywhere", [
+                        *KosmaApp.BINDINGS,
+                        Binding("ctrl+p", "command_palette", "Command palette"),
+                    ], INTRO, pairs))
+            yield Static(Text("What each screen is for", style="bold underline"))
+            for factory in screens:
+                if factory.PURPOSE:
+                    yield Static(Text.assemble((f"{factory.TITLE}: ", "bold"),
+                                               factory.PURPOSE))
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()
