@@ -48,11 +48,28 @@ WIDE: tuple[Column, ...] = (
 WIDE_FROM = 120
 
 
-def columns_for(width: int) -> list[Column]:
+# when the width runs short these go first (in this order), so that Balance is never cut
+# off; the selected account's Last Integration Date is in the panel below in any case
+DROPPED_WHEN_NARROW = ("lid", "iban", "bank")
+ACCOUNT_MIN = 17
+CURRENCY_CELLS = 5  # " EUR" after each balance when several currencies are listed
+
+
+def columns_for(width: int, currencies: int = 1) -> list[Column]:
     """The columns for a screen ``width`` cells wide, Account stretched to fill it."""
-    chosen = WIDE if width >= WIDE_FROM else NARROW
-    fixed = sum(w for key, _label, w in chosen if key != "account") + 2 * len(chosen) + 4
-    account = max(17, min(48, width - fixed))
+    chosen = list(WIDE if width >= WIDE_FROM else NARROW)
+    if currencies > 1:
+        chosen = [(k, label, w + CURRENCY_CELLS if k == "balance" else w)
+                  for k, label, w in chosen]
+
+    def fixed() -> int:
+        return sum(w for key, _label, w in chosen if key != "account") + 2 * len(chosen) + 4
+
+    for key in DROPPED_WHEN_NARROW:
+        if fixed() + ACCOUNT_MIN <= width + 1:
+            break
+        chosen = [c for c in chosen if c[0] != key]
+    account = max(ACCOUNT_MIN, min(48, width - fixed()))
     return [(key, label, account if key == "account" else w) for key, label, w in chosen]
 
 
@@ -129,7 +146,8 @@ class AccountsScreen(KosmaScreen):
 
     def fit_columns(self) -> None:
         """Columns for the current width (rebuilt only when they change)."""
-        columns = columns_for(self.size.width or self.app.size.width)
+        currencies = len({a.currency for a in self.store.accounts()})
+        columns = columns_for(self.size.width or self.app.size.width, currencies)
         if columns == self.columns:
             return
         self.columns = columns
@@ -146,6 +164,12 @@ class AccountsScreen(KosmaScreen):
 
     def reload(self) -> None:
         self.accounts = {a.name: a for a in self.store.accounts()}
+        if len(self.columns) and self.columns != columns_for(
+                self.size.width or self.app.size.width, len({a.currency for a in
+                                                             self.accounts.values()})):
+            self.columns = []  # a currency came or went: rebuild (fit_columns reloads)
+            self.fit_columns()
+            return
         self.consents = consent_views(self.store)
         table = self.query_one("#accounts-table", DataTable)
         cursor_key = self.selected_name()
@@ -192,12 +216,18 @@ class AccountsScreen(KosmaScreen):
             "iban": literal(short_iban(account.iban or account.bank_account_no)
                             if len(self.columns) < len(WIDE) else
                             spaced_iban(account.iban) or account.bank_account_no),
-            "balance": Text(f"{money(amount, currency):>11}", style=balance_style),
+            "balance": Text(money(amount, currency) + (
+                f" {clean(currency)}" if amount is not None and self.several_currencies()
+                else ""), style=balance_style,
+                            justify="right", no_wrap=True, overflow="ellipsis"),
             "lid": literal(account.last_integration_date or "-"),
             "consent": consent_cell(consent),
             "last": Text(f"{when_text(last['when'])} {last.get('outcome', '')}"
                          if last.get("when") else "never", style=mark_style),
         }
+
+    def several_currencies(self) -> bool:
+        return len({a.currency for a in self.accounts.values()}) > 1
 
     def selected_name(self) -> str | None:
         table = self.query_one("#accounts-table", DataTable)
@@ -367,7 +397,8 @@ def last_sync_text(screen: AccountsScreen) -> Text:
     if account is not None:
         lines.append(clean(account.name), style="bold")
         where = account.iban or account.bank_account_no
-        lines.append(f" · {clean(account.company)} · {clean(where)}")
+        lines.append(f" · {clean(account.company)} · {clean(where)} · Last Integration Date "
+                     f"{account.last_integration_date or '-'}")
         state = screen.kosma.sync_queue.state(account.name)
         if not account.enabled:
             lines.append("\ndisabled: Sync all skips it and status does not count it; press d "

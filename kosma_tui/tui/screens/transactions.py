@@ -55,12 +55,21 @@ class TransactionsScreen(KosmaScreen):
             yield Input(placeholder="press / and type: counterparty, reference, amount, date…",
                         id="tx-filter", compact=True, select_on_focus=False)
         yield TransactionView(show_account=self.account is None,
-                              show_pushed=bool(self.store.erpnext().url), id="tx-view")
+                              show_pushed=bool(self.store.erpnext().url),
+                              show_currency=len(self.currencies()) > 1, id="tx-view")
+
+    def currencies(self) -> set[str]:
+        """The currencies whose amounts this screen lists."""
+        accounts = [self.store.account(self.account)] if self.account else self.store.accounts()
+        return {a.currency for a in accounts if a is not None and a.currency}
 
     def heading(self, total: int | None) -> str:
         what = clean(self.account) if self.account else "all accounts"
         count = "loading…" if total is None else f"{total:,}"
-        return f"Transactions · {what} · {count}"
+        currencies = self.currencies()
+        # one currency: said once here; several: each amount carries its code
+        unit = f" · {clean(next(iter(currencies)))}" if len(currencies) == 1 else ""
+        return f"Transactions · {what}{unit} · {count}"
 
     def on_mount(self) -> None:
         self.query_one(TransactionView).focus()

@@ -83,11 +83,12 @@ class TransactionView(ScrollView, can_focus=True):
             self.row = row
 
     def __init__(self, *, show_account: bool = False, show_pushed: bool = False,
-                 id: str | None = None) -> None:
+                 show_currency: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows: Sequence[Row] = []
         self.show_account = show_account
         self.show_pushed = show_pushed  # the ERPNext column, once ERPNext is connected
+        self.show_currency = show_currency  # amounts of several currencies meet here
 
     # -- data ------------------------------------------------------------
 
@@ -143,7 +144,7 @@ class TransactionView(ScrollView, can_focus=True):
 
     def columns(self, width: int) -> list[tuple[str, int, str]]:
         """(title, width, justify) fitting ``width`` cells; the texts share what is left."""
-        fixed = [("Date", 10, "left"), ("Amount", 13, "right")]
+        fixed = [("Date", 10, "left"), ("Amount", 17 if self.show_currency else 13, "right")]
         if self.show_account:
             fixed.append(("Account", 16, "left"))
         fixed.append(("Status", 9, "left"))
@@ -174,7 +175,9 @@ class TransactionView(ScrollView, can_focus=True):
         status = str(row.get("status") or "")
         values = {
             "Date": (clean(row.get("date") or ""), None),
-            "Amount": (format_amount(minor, currency, sign=True), POSITIVE if minor > 0
+            "Amount": (format_amount(minor, currency, sign=True)
+                       + (f" {clean(currency)}" if self.show_currency else ""),
+                       POSITIVE if minor > 0
                        else NEGATIVE if minor < 0 else None),
             "Account": (clean(row.get("bank_account") or ""), None),
             "Party / counterparty": (party_text(row), None),
