@@ -110,18 +110,16 @@ def settings_json(settings: BankingSettings) -> dict[str, Any]:
 
 
 def fetch_subscription(store: Any) -> dict[str, Any]:
-    """The first subscription record from the portal (usage, limit, status)."""
+    """The first subscription record from the portal (usage, limit, status), remembered
+    for ``kosma-tui status``."""
+    from kosma_tui.core import subscription
     from kosma_tui.core.connection import PortalConnection
 
     async def fetch() -> Any:
         async with PortalConnection(store, attended=True) as client:
-            return await client.fetch_subscription_details()
+            return await subscription.fetch(store, client)
 
-    details = asyncio.run(fetch())
-    if not details:
-        return {}
-    first = details[0]
-    return first.to_dict() if hasattr(first, "to_dict") else dict(vars(first))
+    return asyncio.run(fetch()) or {}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         store.save_settings(settings)
     subscription: dict[str, Any] | None = None
     problem: KosmaError | None = None
-    if changing and settings.effectively_enabled:
+    if settings.effectively_enabled:  # shown too, not only after a change: usage matters
         try:
             subscription = fetch_subscription(store)
         except KosmaError as exc:
@@ -149,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(data)
     else:
         print_settings(settings, changing, subscription, problem)
-    return 1 if problem else 0
+    return 1 if problem and changing else 0
 
 
 def print_settings(settings: BankingSettings, saved: bool, subscription: dict[str, Any] | None,
@@ -173,15 +171,15 @@ def print_settings(settings: BankingSettings, saved: bool, subscription: dict[st
     for label, value in rows:
         print(f"  {label:<18} {value}")
     if subscription:
-        usage = subscription.get("usage")
-        limit = subscription.get("transaction_limit")
-        print(f"Subscription: {subscription.get('subscription_status', '?')}, "
-              f"{usage:,} of {limit:,} transactions used" if isinstance(usage, int)
-              and isinstance(limit, int) else f"Subscription: {subscription}")
+        from kosma_tui.core.subscription import usage_text
+
+        print(f"Subscription: {subscription.get('subscription_status') or '?'}, "
+              f"{usage_text(subscription.get('usage'), subscription.get('transaction_limit'))}")
         if subscription.get("plan_end_date"):
             print(f"  Plan ends {subscription['plan_end_date']}")
         if subscription.get("billing_portal"):
             print(f"  Billing portal: {subscription['billing_portal']}")
     if problem:
-        print(f"Settings saved, but the subscription could not be fetched: {problem.sentence()}",
+        first = "Settings saved, but the" if saved else "The"
+        print(f"{first} subscription could not be fetched: {problem.sentence()}",
               file=sys.stderr)

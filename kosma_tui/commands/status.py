@@ -25,13 +25,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kosma_tui.core.money import format_amount
+    from kosma_tui.core.subscription import remembered, usage_text
     from kosma_tui.core.sync.health import health
     from kosma_tui.core.sync.rules import parse_expiry
 
     store = open_store()
     report = health(store)
+    subscription = remembered(store)  # the last one fetched: status asks no portal
     if args.json:
-        print_json(report.as_json())
+        data = report.as_json()
+        data["subscription"] = subscription
+        print_json(data)
         return report.level
     print_header(store, "Status")
     print("Bank Consents")
@@ -59,6 +63,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {safe_text(account.name)}  {safe_text(account.iban)}{off}")
         print(f"      balance {money} · Last Integration Date "
               f"{account.last_integration_date or '-'} · last sync {synced}")
+    if subscription:
+        when = str(subscription.get("fetched", ""))[:16].replace("T", " ")
+        print(f"Subscription: {safe_text(subscription.get('subscription_status') or '?')}, "
+              f"{usage_text(subscription.get('usage'), subscription.get('transaction_limit'))}"
+              f" (as of {when}; 'kosma-tui settings' fetches it again)")
+    else:
+        print("Subscription: not fetched yet ('kosma-tui settings' fetches it)")
     summary = "; ".join(report.problems) or (
         f"{len(report.consents)} consent(s) active, "
         f"{sum(a.enabled for a in report.accounts)} account(s) fine.")

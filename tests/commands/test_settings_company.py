@@ -148,3 +148,17 @@ def test_unknown_command_is_one_sentence(home: Path) -> None:
     result = kosma(home, "frobnicate")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_settings_shows_usage_and_status_repeats_the_last_one_fetched(home: Path) -> None:
+    never = kosma(home, "status")
+    assert "Subscription: not fetched yet" in never.stdout
+    assert json.loads(kosma(home, "status", "--json").stdout)["subscription"] is None
+    shown = kosma(home, "settings")  # showing, not changing: the usage is fetched too
+    assert shown.returncode == 0, shown.stderr
+    assert "Subscription: Active, 0 of 1,000,000 transactions used" in shown.stdout
+    status = kosma(home, "status")
+    assert status.returncode == 0
+    assert "Subscription: Active, 0 of 1,000,000 transactions used (as of " in status.stdout
+    kept = json.loads(kosma(home, "status", "--json").stdout)["subscription"]
+    assert kept["usage"] == 0 and kept["transaction_limit"] == 1_000_000 and kept["fetched"]

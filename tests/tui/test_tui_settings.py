@@ -122,3 +122,46 @@ async def test_the_erpnext_panel_lives_in_banking_settings(store: Store, portal:
         assert "must use https://" in str(message.render())  # the panel's own check
         assert not screen.problems()  # and not one of Banking Settings'
     assert store.settings().erpnext_auto_push
+
+
+async def test_opening_settings_fetches_the_subscription_in_the_background(
+        store: Store, portal: Any) -> None:
+    from kosma_tui.core.subscription import remembered
+
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_settings(pilot)
+        await wait_until(pilot, lambda: "0 of 1,000,000 transactions used" in screen_text(app),
+                         what="the subscription, without Save")
+        assert "127.0.0.1" not in screen_text(app)  # demo: no billing link to a passing port
+        assert not any("saved" in n.message for n in app._notifications)
+    kept = remembered(store)
+    assert kept is not None and kept["transaction_limit"] == 1_000_000 and kept["fetched"]
+
+
+async def test_save_is_on_screen_at_80x24_and_escape_asks_before_dropping_edits(
+        store: Store, portal: Any) -> None:
+    from kosma_tui.tui.screens.accounts import AccountsScreen
+    from kosma_tui.tui.screens.confirm import ConfirmModal
+
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_settings(pilot)
+        save = screen.query_one("#save")
+        assert save.region.bottom <= 22 and save.region.height and "Save" in screen_text(app)
+        await pilot.press("escape")  # nothing changed: straight back
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen))
+        screen = await open_settings(pilot)
+        screen.query_one("#reminder_days", Input).value = "21"
+        await pilot.pause()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "not saved" in flat_text(app)
+        await pilot.press("escape")  # keep editing
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        assert screen.query_one("#reminder_days", Input).value == "21"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")  # drop them
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen))
+    assert store.settings().reminder_days == 7

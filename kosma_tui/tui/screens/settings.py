@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Static, Switch
 from kosma_tui.core import validation
 from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.records import BankingSettings
+from kosma_tui.core.subscription import usage_text
 from kosma_tui.tui.feedback import report, sentence, toast
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.text import clean
@@ -88,23 +89,45 @@ class SettingsScreen(KosmaScreen):
             yield from field_row("Lookback days", Input(
                 str(s.lookback_days), id="lookback_days", compact=True, type="integer"),
                 "lookback_days")
-            with Horizontal(classes="buttons"):
-                yield Button("Save", id="save", variant="primary", compact=True)
-                yield Button("Link Bank and Accounts", id="link", compact=True)
             yield ErpnextPanel()
+        # outside the scrolling form: Save is on screen at 80x24 whatever the form holds
+        with Horizontal(classes="buttons", id="settings-buttons"):
+            yield Button("Save", id="save", variant="primary", compact=True)
+            yield Button("Link Bank and Accounts", id="link", compact=True)
         panel = Static(self.mode_note(s), id="subscription", markup=False)
         panel.border_title = "Subscription"
         yield panel
 
     def mode_note(self, s: BankingSettings) -> str:
-        if s.demo:
-            return ("Demo mode: the built-in Demo Bank portal is used. Save to fetch the "
-                    "subscription.")
-        return "Save to fetch the subscription."
+        if not s.effectively_enabled:
+            return "Banking Settings are disabled: enable them and Save to see the subscription."
+        return "Fetching the subscription… (ctrl+r fetches it again)"
 
     def on_mount(self) -> None:
         self.query_one("#admin_url", Input).focus()
         self.check()
+        self.saved_form = self.form_values()
+        if self.store.settings().effectively_enabled:
+            self.action_subscription()  # in the background; the form is usable meanwhile
+
+    def form_values(self) -> dict[str, Any]:
+        """What the form holds now, to tell unsaved edits from none."""
+        return {name: self.value(name) for name in sorted(FIELDS)}
+
+    def action_back(self) -> None:
+        """Escape asks before unsaved edits are dropped."""
+        if self.form_values() == self.saved_form:
+            super().action_back()
+            return
+        from kosma_tui.tui.screens.confirm import ConfirmModal
+
+        def done(discard: object) -> None:
+            if discard:
+                super(SettingsScreen, self).action_back()
+
+        self.app.push_screen(ConfirmModal(
+            "Unsaved changes", "Banking Settings have changes that are not saved. Drop them? "
+            "(ctrl+s saves them instead.)", yes="Drop changes"), done)
 
     # -- validation as you type ------------------------------------------
 
@@ -187,6 +210,7 @@ class SettingsScreen(KosmaScreen):
         token_input.value = ""
         if new.api_token:
             token_input.placeholder = f"stored {new.masked_token()}: type to replace"
+        self.saved_form = self.form_values()
         toast(self.app, "Banking Settings saved.")
         self.kosma.settings_signal.publish(None)
         self.kosma.data_signal.publish("settings")
@@ -208,16 +232,22 @@ class SettingsScreen(KosmaScreen):
             async with self.kosma.portal() as client:
                 details = await client.fetch_subscription_details()
         except KosmaError as exc:
-            panel.update(Text(f"✗ {sentence(exc)}", style="red"))
+            panel.update(Text(f"✗ {sentence(exc)} (ctrl+r tries again)", style="red"))
             report(self.app, exc, title="Subscription not fetched")
             return
-        panel.update(subscription_text(details))
+        if details:
+            from kosma_tui.core.subscription import remember
+
+            remember(self.store, details[0])
+        panel.update(subscription_text(details, demo=self.store.settings().demo))
 
     def action_link(self) -> None:
         self.kosma.open_screen("link")
 
 
-def subscription_text(details: list[Any]) -> Text:
+def subscription_text(details: list[Any], *, demo: bool = False) -> Text:
+    """The subscription panel; in demo mode without the billing link (the embedded portal
+    lives on a new loopback port each run: nothing to bookmark)."""
     if not details:
         return Text("The portal returned no subscription.")
     text = Text()
@@ -225,14 +255,13 @@ def subscription_text(details: list[Any]) -> Text:
         if i:
             text.append("\n")
         usage, limit = sub.usage, sub.transaction_limit
-        used = (f"{usage:,} of {limit:,} transactions used" if usage is not None and limit
-                else f"{usage or 0:,} transactions used")
+        used = usage_text(usage, limit)
         status = clean(sub.subscription_status)
         text.append(f"{clean(sub.full_name)} · ")
         text.append(status, style="green" if status.lower() == "active" else "bold red")
         text.append(f" · {used}")
         if sub.plan_end_date:
             text.append(f" · plan ends {clean(sub.plan_end_date)}")
-        if sub.billing_portal:
+        if sub.billing_portal and not demo:
             text.append(f"\nBilling portal: {clean(sub.billing_portal)}")
     return text
