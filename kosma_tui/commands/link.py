@@ -460,10 +460,24 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None,
     with asyncio.Runner() as runner:
         client = runner.run(connection.__aenter__())
         try:
+            if start.warning:
+                _say_usage(runner, store, client, term)
             flow = LinkFlow(store, client, company, start)
             return _link(runner, flow, term, FormAnswerer(term, args), args, note)
         finally:
             runner.run(connection.__aexit__(None, None, None))
+
+
+def _say_usage(runner: asyncio.Runner, store: Any, client: Any, term: Terminal) -> None:
+    """How much of the plan is left, after the warning that older transactions count."""
+    from kosma_tui.core import subscription
+
+    try:
+        note = subscription.usage_note(runner.run(subscription.fetch(store, client)))
+    except KosmaError:
+        return  # the warning stands; linking itself reports a portal that does not answer
+    if note:
+        term.say(f"Note: {note}")
 
 
 def _link(runner: asyncio.Runner, flow: LinkFlow, term: Terminal, answerer: FormAnswerer,

@@ -42,6 +42,17 @@ def left(usage: int | None, limit: int | None) -> int | None:
     return max(0, limit - usage)
 
 
+def usage_note(data: dict[str, Any] | None) -> str | None:
+    """How much of the plan is left, for the Start Date warning; None when unknown."""
+    if not data:
+        return None
+    usage, limit = data.get("usage"), data.get("transaction_limit")
+    if not isinstance(usage, int) or not isinstance(limit, int) or not limit:
+        return None
+    return (f"This billing period: {usage_text(usage, limit)} "
+            f"({left(usage, limit):,} left).")
+
+
 def _path(store: Store) -> Path:
     return store.paths.data_dir / "subscription.json"
 

@@ -170,8 +170,12 @@ def test_link_json_prints_the_summary_and_asks_on_stderr(home: Path) -> None:
 
 def test_link_without_accounts_does_not_say_sync(home: Path) -> None:
     result = kosma(home, "link", "--company", "Demo Company", "--country", "DE", "--bank",
-                   "Demo Bank", "--method", "Demo Bank PSD2",
+                   "Demo Bank", "--method", "Demo Bank PSD2", "--start-date",
+                   (TODAY - timedelta(days=3)).isoformat(),
                    stdin="generate-new-accounts0\n12345\n")
     assert result.returncode == 0, result.stderr
+    assert "count against the transaction limit" in result.stdout
+    assert "Note: This billing period: 0 of 1,000,000 transactions used (1,000,000 left)." \
+        in result.stdout
     assert "returned no account" in result.stdout
     assert "Sync the" not in result.stdout

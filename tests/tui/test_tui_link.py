@@ -155,3 +155,24 @@ async def test_start_date_rules_show_as_you_type(store: Store, portal: Any) -> N
         await pilot.pause()
         assert "From 2026-01-01." in screen_text(app)  # the fiscal year start
     assert store.link_sessions() == []
+
+
+async def test_an_earlier_start_date_says_how_much_of_the_plan_is_left(
+        store: Store, portal: Any) -> None:
+    from test_tui_transactions import synced
+
+    await synced(store, portal.url, start="2026-10-01")  # uses some of the plan
+    portal.running.transaction_limit = 5_000
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        await wait_until(pilot, lambda: on_phase(app, "start"), what="start step")
+        app.screen.query_one("#start-date").value = "2026-11-01"  # type: ignore[attr-defined]
+        await wait_until(pilot, lambda: "of 5,000 transactions used" in screen_text(app),
+                         what="the usage in the warning")
+        from kosma_tui.core.subscription import remembered
+
+        used = remembered(store)["usage"]  # type: ignore[index]
+        assert used > 0
+        text = " ".join(screen_text(app).split())
+        assert f"{used:,} of 5,000 transactions used ({5_000 - used:,} left)" in text

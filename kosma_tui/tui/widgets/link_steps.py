@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -36,6 +37,7 @@ class StartStep(Vertical):
     def __init__(self, store: Store, company: str, start_text: str, bank: str | None) -> None:
         super().__init__(id="start-step")
         self.store, self.company, self.start_text, self.bank = store, company, start_text, bank
+        self.usage: dict[str, Any] | None = None  # the subscription, once known
 
     def compose(self) -> ComposeResult:
         names = [c.name for c in self.store.companies()]
@@ -57,7 +59,24 @@ class StartStep(Vertical):
             yield Button("Continue", id="continue", variant="primary", compact=True)
 
     def on_mount(self) -> None:
+        from kosma_tui.core.subscription import remembered
+
+        self.usage = remembered(self.store)  # at once; refreshed from the portal below
         self.query_one("#start-date", Input).focus()
+        self.check()
+        self.fetch_usage()
+
+    @work(exclusive=True, group="link-usage")
+    async def fetch_usage(self) -> None:
+        """How much of the plan is left, for the limit warning of an earlier Start Date."""
+        from kosma_tui.core import subscription
+
+        app: Any = self.app
+        try:
+            async with app.portal() as client:
+                self.usage = await subscription.fetch(self.store, client) or self.usage
+        except KosmaError:
+            return  # the warning stands without the figures; linking itself will say more
         self.check()
 
     def chosen(self) -> tuple[str, str]:
@@ -79,12 +98,15 @@ class StartStep(Vertical):
         error.update("")
         lines = [f"From {start.date.isoformat()}."]
         if start.warning:
+            from kosma_tui.core.subscription import usage_note
+
             lines.append(start.warning)
+            lines.append(usage_note(self.usage) or "")
         if self.bank:
             gap = renewal_note(self.store, company, self.bank, start.date)
             if gap:
                 lines.append(gap)
-        note.update(Text(" ".join(clean(line) for line in lines)))
+        note.update(Text(" ".join(clean(line) for line in lines if line)))
         return True
 
     def on_input_changed(self, event: Input.Changed) -> None:
