@@ -8,6 +8,8 @@ what the bank wanted.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,36 @@ ABORTED = "ABORTED"
 EXCEPTION = "EXCEPTION"
 STATES = frozenset({CONSUMER_INPUT_NEEDED, PROCESSING, FINISHED, ABORTED, EXCEPTION})
 TERMINAL_STATES = frozenset({ABORTED, EXCEPTION})
+
+
+# German umlauts are also typed as two letters (Muenchen); both spellings are searched
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def fold(text: str) -> str:
+    """``text`` without accents, case folded (``Münchner`` -> ``munchner``)."""
+    if text.isascii():
+        return text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def search_forms(text: str) -> tuple[str, ...]:
+    """The forms under which ``text`` is searched: folded, and without spaces or
+    punctuation; empty for a text with nothing to search."""
+    folded = fold(text.strip())
+    squeezed = _NOT_ALNUM.sub("", folded)
+    return (folded, squeezed) if squeezed else ()
+
+
+def _contains(haystack: str, wanted: tuple[str, ...]) -> bool:
+    folded, squeezed = wanted
+    for variant in {haystack, haystack.translate(_UMLAUTS)}:
+        text = fold(variant)
+        if folded in text or squeezed in _NOT_ALNUM.sub("", text):
+            return True
+    return False
 
 
 class UnsupportedFormError(KosmaError):
@@ -94,17 +126,15 @@ class ChoiceElement:
         return None
 
     def filter(self, query: str) -> list[Option]:
-        """Options whose label, value or description (bank name, code, BIC) contain ``query``."""
-        wanted = query.strip().casefold()
+        """Options whose label, value or description (bank name, code, BIC) contain ``query``,
+        whatever its accents, case, spaces and punctuation: ``munch`` and ``muench`` find
+        "Münchner Bürgerbank", ``8888 8888`` finds the code 88888888."""
+        wanted = search_forms(query)
         if not wanted:
             return list(self.options)
-        return [
-            option
-            for option in self.options
-            if wanted in option.label.casefold()
-            or wanted in option.value.casefold()
-            or wanted in option.description.casefold()
-        ]
+        return [option for option in self.options
+                if _contains(option.label, wanted) or _contains(option.value, wanted)
+                or _contains(option.description, wanted)]
 
 
 Element = TextElement | InputElement | ChoiceElement

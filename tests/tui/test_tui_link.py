@@ -176,3 +176,18 @@ async def test_an_earlier_start_date_says_how_much_of_the_plan_is_left(
         assert used > 0
         text = " ".join(screen_text(app).split())
         assert f"{used:,} of 5,000 transactions used ({5_000 - used:,} left)" in text
+
+
+async def test_the_bank_search_ignores_accents(store: Store, portal: Any) -> None:
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        await wait_until(pilot, lambda: on_phase(app, "start"), what="start step")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: on_phase(app, "form", 2), what="country step")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: on_phase(app, "form", 3), what="bank step")
+        await type_text(pilot, "munch")
+        await pilot.pause()
+        assert "1 of 24 banks" in screen_text(app)
+        assert "Münchner Bürgerbank" in screen_text(app)
