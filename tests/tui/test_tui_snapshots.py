@@ -85,7 +85,13 @@ def test_accounts_linked_and_synced(snap_compare: Any, store: Store, portal: Any
 
 
 def test_banking_settings(snap_compare: Any, store: Store, portal: Any) -> None:
-    assert snap(snap_compare, store, portal, keys("g"))
+    from tui_support import screen_text
+
+    async def steps(pilot: Pilot) -> None:
+        await pilot.press("g")
+        await wait_until(pilot, lambda: "transactions used" in screen_text(pilot.app),
+                         what="the subscription, fetched when the screen opens")
+    assert snap(snap_compare, store, portal, steps)
 
 
 def test_link_company_and_start_date(snap_compare: Any, store: Store, portal: Any) -> None:

@@ -86,6 +86,7 @@ async def test_an_expired_consent_is_refused_with_the_reason(store: Store, porta
         text = notices(app)
         assert "The Bank Consent Demo Bank-Demo Company expired on 2027-02-24" in text
         assert "Run Link Bank and Accounts again" in text
+        assert "kosma-tui" not in text  # in the app, the app's words, not a command line
         assert not app.sync_queue.busy
 
 

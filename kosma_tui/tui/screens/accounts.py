@@ -49,7 +49,7 @@ WIDE_FROM = 120
 
 
 # when the width runs short these go first (in this order), so that Balance is never cut
-# off; the selected account's Last Integration Date is in the panel below in any case
+# off; a dropped Last Integration Date is given in the panel below
 DROPPED_WHEN_NARROW = ("lid", "iban", "bank")
 ACCOUNT_MIN = 17
 CURRENCY_CELLS = 5  # " EUR" after each balance when several currencies are listed
@@ -397,8 +397,9 @@ def last_sync_text(screen: AccountsScreen) -> Text:
     if account is not None:
         lines.append(clean(account.name), style="bold")
         where = account.iban or account.bank_account_no
-        lines.append(f" · {clean(account.company)} · {clean(where)} · Last Integration Date "
-                     f"{account.last_integration_date or '-'}")
+        lines.append(f" · {clean(account.company)} · {clean(where)}")
+        if all(key != "lid" for key, _label, _width in screen.columns):  # dropped: too narrow
+            lines.append(f" · Last Integration Date {account.last_integration_date or '-'}")
         state = screen.kosma.sync_queue.state(account.name)
         if not account.enabled:
             lines.append("\ndisabled: Sync all skips it and status does not count it; press d "

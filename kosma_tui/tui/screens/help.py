@@ -95,10 +95,7 @@ class HelpScreen(KosmaScreen):
                                                      *factory.HELP_BINDINGS],
                                      factory.PURPOSE if factory is first else "", pairs))
                 if factory is first:
-                    yield Static(section("Everywhere", [
-                        *KosmaApp.BINDINGS,
-                        Binding("ctrl+p", "command_palette", "Command palette"),
-                    ], INTRO, pairs))
+                    yield Static(section("Everywhere", KosmaApp.BINDINGS, INTRO, pairs))
             yield Static(Text("What each screen is for", style="bold underline"))
             for factory in screens:
                 if factory.PURPOSE:
