@@ -251,7 +251,8 @@ async def test_account_name_taken_by_another_iban_gets_a_suffix(
                                    iban="DE02120300000000202051"))
     summary = flow.save(result)
     names = {a.iban: a.name for a in summary.added}
-    assert names[portal.iban] == f"{base} 2"
+    # the end of its own IBAN, right after the alias: visible even in a cut column
+    assert names[portal.iban] == f"{portal.alias} …{portal.iban[-4:]} ({portal.holder_name})"
     assert store.account(base) is not None and store.account(base).iban.startswith("DE02")
 
 

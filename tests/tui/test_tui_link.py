@@ -191,3 +191,18 @@ async def test_the_bank_search_ignores_accents(store: Store, portal: Any) -> Non
         await pilot.pause()
         assert "1 of 24 banks" in screen_text(app)
         assert "Münchner Bürgerbank" in screen_text(app)
+
+
+async def test_a_login_without_accounts_does_not_offer_a_sync(store: Store, portal: Any) -> None:
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_login(pilot, app)
+        await login(pilot, app, "generate-new-accounts0")
+        await wait_until(pilot, lambda: on_phase(app, "accounts") or on_phase(app, "summary"),
+                         what="the end of the login")
+        if on_phase(app, "accounts"):
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: on_phase(app, "summary"), what="summary")
+        text = " ".join(screen_text(app).split())
+        assert "returned no account for this login" in text
+        assert "Sync the accounts now" not in text and "Done" in text

@@ -292,7 +292,7 @@ class LinkScreen(KosmaScreen):
     def on_accounts_step_chosen(self, message: AccountsStep.Chosen) -> None:
         if self.flow is None or self.result is None:
             return
-        if not message.ids:
+        if not message.ids and self.result.accounts:  # none returned: the consent alone
             self.notify("Tick at least one account (space), or press ctrl+c to cancel.",
                         severity="warning", markup=False)
             return

@@ -185,8 +185,14 @@ class AccountsStep(Vertical):
         self.accounts = accounts
 
     def compose(self) -> ComposeResult:
-        yield Static(f"The bank returned {len(self.accounts)} account(s). All are added unless "
-                     "you untick them (space); Enter adds.", classes="hint", markup=False)
+        if not self.accounts:
+            yield Static("The bank returned no account for this login. Enter keeps the Bank "
+                         "Consent without accounts; Escape goes back to log in with another "
+                         "user.", classes="hint", markup=False)
+        else:
+            yield Static(f"The bank returned {len(self.accounts)} account(s). All are added "
+                         "unless you untick them (space); Enter adds.", classes="hint",
+                         markup=False)
         items: list[Any] = []
         for account in self.accounts:
             label = Text(f"{clean(account.alias or account.account_type or 'Account')[:24]:<25}")
@@ -197,11 +203,12 @@ class AccountsStep(Vertical):
             items.append((label, account.id, True))
         yield AccountChoice(*items, id="account-choice")
         with Horizontal(classes="buttons"):
-            yield Button("Add the selected accounts", id="add-accounts", variant="primary",
-                         compact=True)
+            yield Button("Add the selected accounts" if self.accounts else "Continue",
+                         id="add-accounts", variant="primary", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(AccountChoice).focus()
+        # an empty list cannot take Enter: then the button has the focus
+        (self.query_one(AccountChoice) if self.accounts else self.query_one(Button)).focus()
 
     def add(self) -> None:
         self.post_message(self.Chosen(list(self.query_one(AccountChoice).selected)))
@@ -232,7 +239,9 @@ def summary_text(summary: LinkSummary, company: str) -> Text:
             text.append(f"  {label}: {clean(account.name)} "
                         f"{clean(account.iban or account.bank_account_no)}\n")
     if not summary.added and not summary.updated:
-        text.append("  No account was added.\n")
+        text.append("  The bank returned no account for this login, so none was added. "
+                    "Link again with a login that has accounts, or revoke this consent on "
+                    "Consents (x).\n")
     text.append(f"\nBank Consent from {clean(consent.consent_start)}, expires "
                 f"{expiry_day(consent.consent_expiry)} ")
     text.append(f"({summary.days_left} days left)", style="bold green")
@@ -250,12 +259,13 @@ class SummaryStep(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(summary_text(self.summary, self.company), id="summary", markup=False)
         with Horizontal(classes="buttons"):
-            yield Button("Sync the accounts now", id="sync-linked", variant="primary",
-                         compact=True)
+            if self.summary.added or self.summary.updated:  # nothing to sync otherwise
+                yield Button("Sync the accounts now", id="sync-linked", variant="primary",
+                             compact=True)
             yield Button("Done", id="done", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#sync-linked", Button).focus()
+        self.query_one(Button).focus()
 
 
 class ErrorStep(Vertical):
