@@ -259,7 +259,7 @@ def test_bad_input_is_one_sentence_exit_2_and_changes_nothing(connected, erp, ca
     line = refused(capsys, "push")
     assert "Savings (ACME GmbH)" in line and "not mapped" in line and "--bank-account" in line
     line = refused(capsys, "push", "--account", "Nope")
-    assert "no Bank Account named 'Nope'" in line
+    assert "no bank account named 'nope'" in line.lower() and "Main (ACME GmbH)" in line
     assert erp.count("POST") == 0 and erp.bank_transactions() == []
     assert connected.account(ACCOUNT).erpnext_bank_account == ""
     # the mapped one alone is fine
