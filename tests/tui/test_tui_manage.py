@@ -46,6 +46,7 @@ async def test_rename_disable_and_remove_on_accounts(store: Store, portal: Any) 
         await pilot.pause()
         assert "2 account(s) queued" in notices(app)
         assert not app.sync_queue.state("Main").busy
+        assert "disabled: Sync all skips it" in flat_text(app)  # its row on the Sync screen
         await wait_until(pilot, lambda: not app.sync_queue.busy, what="the syncs to end")
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen))

@@ -45,6 +45,8 @@ def describe(state: AccountSync) -> str:
 
 
 def last_sync_short(account: BankAccount) -> str:
+    if not account.enabled:
+        return "disabled: Sync all skips it (d on Accounts enables it)"
     last = account.last_sync or {}
     if not last.get("when"):
         return "never synced"
