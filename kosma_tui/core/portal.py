@@ -5,6 +5,11 @@ user's sentence. Transient failures (connection errors, timeouts, 5xx, 429)
 are retried with exponential backoff and full jitter, honouring
 ``Retry-After``; other 4xx never are.
 
+Every exchange is bounded: a read timeout between bytes, an overall deadline
+for the whole answer (a portal trickling one byte every few seconds never
+trips the read timeout), and a cap on the answer's size, read as a stream so
+an oversize answer is refused without being held in memory.
+
 Consent calls rotate the consent token. A failed consent call may still have
 rotated it (the error body then carries the fresh one): a retry uses that
 fresh token, and the error finally raised carries the newest token seen, so
@@ -50,6 +55,12 @@ T = TypeVar("T")
 AUTH_HEADER = "Alyf-Banking-Authorization"
 METHOD_PREFIX = "/api/method/banking_admin.api."
 MAX_PAGE_SIZE = 1000
+# A full page of 1000 transactions is about 1 MB; 16 MB leaves room for verbose banks.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+# One whole exchange (connect, send, every byte of the answer), per attempt.
+CALL_DEADLINE = 60.0
+# The documented way to trust another certificate bundle (a company's TLS proxy).
+CA_FILE_ENV = "KOSMA_TUI_CA_FILE"
 
 
 # ---------------------------------------------------------------- results
@@ -299,7 +310,7 @@ def _accounts(items: list[Any], where: str) -> list[PortalAccount]:
     return [parse_account(item, f"{where}[{i}]") for i, item in enumerate(items)]
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: _Answer) -> float | None:
     """``Retry-After`` in seconds (delta-seconds or an HTTP date), None when absent or bad."""
     value = response.headers.get("Retry-After")
     if not value:
@@ -322,6 +333,50 @@ def _tls_failure(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def trust_context() -> ssl.SSLContext:
+    """The certificates a portal's TLS must chain to: the system's bundle.
+
+    Read from OpenSSL's compiled-in locations, not from ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR``, so a variable left over in a shell cannot silently
+    replace whom the app trusts. ``KOSMA_TUI_CA_FILE`` (documented) names a
+    PEM bundle to trust instead; without a system bundle, certifi's is used.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies hostname and chain
+    chosen = os.environ.get(CA_FILE_ENV, "").strip()
+    if chosen:
+        try:
+            context.load_verify_locations(cafile=chosen)
+        except (OSError, ssl.SSLError):
+            raise ConfigurationError(
+                f"The certificate bundle named by {CA_FILE_ENV} cannot be read.",
+                f"Point {CA_FILE_ENV} at a readable PEM file, or unset it.",
+            ) from None
+        return context
+    paths = ssl.get_default_verify_paths()
+    cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
+    capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
+    if cafile or capath:
+        context.load_verify_locations(cafile=cafile, capath=capath)
+    else:
+        import certifi
+
+        context.load_verify_locations(cafile=certifi.where())
+    return context
+
+
+@dataclass
+class _Answer:
+    """One HTTP answer read in full (within the size cap)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class AnswerTooLarge(Exception):
+    """The answer passed the size cap; it was not read further."""
 
 
 def _describe(exc: httpx.TransportError, timeout: httpx.Timeout) -> str:
@@ -359,6 +414,8 @@ class PortalClient:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         max_retry_after: float = 60.0,
+        deadline: float = CALL_DEADLINE,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.admin_url = check_admin_url(admin_url)
@@ -371,6 +428,8 @@ class PortalClient:
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
         self.timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
+        self.deadline = deadline
+        self.max_answer_bytes = max_answer_bytes
         # One client for the whole session: keep-alive matters when paging 100 pages.
         self._endpoint = self.admin_url + METHOD_PREFIX
         self._http = httpx.AsyncClient(
@@ -381,7 +440,7 @@ class PortalClient:
                 "User-Agent": user_agent,
             },
             timeout=self.timeout,
-            verify=True,
+            verify=trust_context() if transport is None else True,
             follow_redirects=False,
             transport=transport,
         )
@@ -413,6 +472,24 @@ class PortalClient:
             return min(retry_after, self.max_retry_after)
         return random.uniform(0, min(self.max_backoff, self.backoff * 2**attempt))
 
+    async def _exchange(self, method: str, body: bytes) -> _Answer:
+        """One POST, bounded by the deadline and the size cap (TimeoutError, AnswerTooLarge)."""
+        async with asyncio.timeout(self.deadline):
+            async with self._http.stream(
+                "POST", self._endpoint + method, content=body
+            ) as response:
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > self.max_answer_bytes:
+                    raise AnswerTooLarge
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():  # decoded: a gzip bomb counts too
+                    size += len(chunk)
+                    if size > self.max_answer_bytes:
+                        raise AnswerTooLarge
+                    chunks.append(chunk)
+                return _Answer(response.status_code, response.headers, b"".join(chunks))
+
     async def _call(
         self,
         method: str,
@@ -429,18 +506,29 @@ class PortalClient:
         while True:
             try:
                 body = self._body(fields(token))
-                response = await self._http.post(self._endpoint + method, content=body)
+                response = await self._exchange(method, body)
             except httpx.DecodingError:
                 raise PortalProtocolError(f"{method} answered an undecodable body") from None
-            except httpx.TransportError as exc:
+            except AnswerTooLarge:
+                # never retried: the same request would bring the same flood
+                error = PortalProtocolError(
+                    f"{method} answered more than {self.max_answer_bytes // 2**20} MB; "
+                    "it was not read"
+                )
+                if token != consent_token:
+                    error.consent_token = token
+                raise error from None
+            except (httpx.TransportError, TimeoutError) as exc:
                 if _tls_failure(exc):
                     raise self._unreachable(
                         "its TLS certificate was not accepted", token, consent_token
                     ) from None
+                if isinstance(exc, TimeoutError):
+                    detail = f"no complete answer within {self.deadline:g} s"
+                else:
+                    detail = _describe(exc, self.timeout)
                 if attempt >= self.retries:
-                    raise self._unreachable(
-                        _describe(exc, self.timeout), token, consent_token
-                    ) from None
+                    raise self._unreachable(detail, token, consent_token) from None
                 delay = self._delay(attempt, None)
                 log.info(
                     "%s: %s, retry %d in %.2f s", method, type(exc).__name__, attempt + 1, delay
@@ -476,19 +564,19 @@ class PortalClient:
         return error
 
     @staticmethod
-    def _load(response: httpx.Response) -> Any:
+    def _load(response: _Answer) -> Any:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             return _NOT_JSON
 
-    def _message(self, response: httpx.Response, method: str) -> Any:
+    def _message(self, response: _Answer, method: str) -> Any:
         body = self._load(response)
         if not isinstance(body, dict) or "message" not in body:
             raise PortalProtocolError(f"{method} answered without a JSON message")
         return body["message"]
 
-    def _error(self, response: httpx.Response, method: str) -> PortalError:
+    def _error(self, response: _Answer, method: str) -> PortalError:
         status = response.status_code
         body = self._load(response)
         message = body.get("message") if isinstance(body, dict) else None

@@ -40,6 +40,7 @@ from kosma_tui.core import clock
 from kosma_tui.core.errors import KosmaError, PortalError, Problem, UsageError
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
 from kosma_tui.core.sync.lock import consent_lock
+from kosma_tui.core.sync.paging import PageGuard
 from kosma_tui.core.sync.rows import STATUS_BY_STATE, TRANSITIONS, to_row
 from kosma_tui.core.sync.rules import (
     consent_of,
@@ -319,6 +320,7 @@ class SyncEngine:
         page: Any = None
         today = clock.today()
         fraction: float | None = None
+        guard = PageGuard(name, start, today)
         with _gc_paused():
             try:
                 while True:
@@ -340,6 +342,7 @@ class SyncEngine:
                                                 result.fetched, result.new, fraction))
                     if len(batch) >= self.flush_rows:
                         self._flush(book, batch, matcher, result, fraction)
+                    guard.check(rotated.result.transactions, rotated.result.next)
                     page = rotated.result.next
                     if page is None:
                         break
