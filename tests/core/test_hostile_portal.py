@@ -113,3 +113,39 @@ async def test_an_oversize_answer_is_refused_unread(
     assert hostile.sent_bytes < 20 * 2**20
     assert store.book(account).count() == 0
     await assert_recovers(store, hostile, account)
+
+
+@pytest.mark.parametrize("bad", ["2026-11-31", "2026-11-00", "XXXXXXXXXX"])
+async def test_an_impossible_bank_date_is_refused_by_name(
+    store: Any, hostile: HostilePortal, bad: str
+) -> None:
+    client, account = await linked(store, hostile)
+    hostile.mode, hostile.bad_date = "impossible-dates", bad
+    async with client:
+        result = await SyncEngine(store, client, page_size=50).sync_account(account.name)
+    assert result.status == "failed"
+    assert result.error.code == "PROTOCOL"
+    assert f"has value_date '{bad}', which is not a calendar date" in result.error.message
+    assert "transaction T" in result.error.message  # the row is named by its id
+    assert all(row["date"] != bad for row in store.book(account).rows())
+    assert store.account(account.name).last_integration_date == ""  # not moved
+    await assert_recovers(store, hostile, account)
+
+
+async def test_value_dates_before_booking_never_put_the_lid_before_the_consent_start(
+    store: Any, hostile: HostilePortal
+) -> None:
+    client = client_for(hostile.url, **FAST)
+    consent = await link(store, client, "many-transactions10000")  # linked today, from today
+    account = store.accounts()[0]
+    hostile.mode = "value-before-booking"
+    engine = SyncEngine(store, client, page_size=50)
+    async with client:
+        first = await engine.sync_account(account.name)
+        assert first.status == "ok", first.error
+        rows = store.book(account).rows()
+        assert rows and min(row["date"] for row in rows) < consent.consent_start  # value dates
+        lid = store.account(account.name).last_integration_date
+        assert lid == TODAY.isoformat() >= consent.consent_start  # the booking date
+        second = await engine.sync_account(account.name)
+    assert second.status == "ok", second.error  # not refused with the consent-start conflict

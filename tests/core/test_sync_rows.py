@@ -82,3 +82,21 @@ def test_status_only_moves_forward() -> None:
     assert ("Settled", "Cancelled") in TRANSITIONS
     assert ("Cancelled", "Settled") not in TRANSITIONS
     assert ("Settled", "Pending") not in TRANSITIONS
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("booking_date", "2026-11-31"), ("booking_date", "2026-11-00"), ("value_date", "XXXXXXXXXX"),
+    ("value_date", "20261101"), ("date", "2026-W44-7"), ("booking_date", "2026-02-29"),
+    ("value_date", "2026-11-01junk"), ("booking_date", 20261101),
+])
+def test_a_date_that_is_no_calendar_day_is_refused_by_name(name: str, value: object) -> None:
+    with pytest.raises(PortalProtocolError) as error:
+        to_row(tx(transaction_id="T-77", **{name: value}), "A")
+    assert error.value.message == (
+        "The banking portal sent an answer this app cannot read (transaction T-77 has "
+        f"{name} '{value}', which is not a calendar date (YYYY-MM-DD)).")
+
+
+def test_real_days_and_datetimes_pass() -> None:
+    assert to_row(tx(value_date="2024-02-29"), "A")["date"] == "2024-02-29"
+    assert to_row(tx(value_date="2025-03-02T10:00:00+01:00"), "A")["date"] == "2025-03-02"

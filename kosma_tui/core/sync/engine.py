@@ -41,7 +41,7 @@ from kosma_tui.core.errors import KosmaError, PortalError, Problem, UsageError
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
 from kosma_tui.core.sync.lock import consent_lock
 from kosma_tui.core.sync.paging import PageGuard
-from kosma_tui.core.sync.rows import STATUS_BY_STATE, TRANSITIONS, to_row
+from kosma_tui.core.sync.rows import STATUS_BY_STATE, TRANSITIONS, booked_on, to_row
 from kosma_tui.core.sync.rules import (
     consent_of,
     consent_refusal,
@@ -321,6 +321,7 @@ class SyncEngine:
         today = clock.today()
         fraction: float | None = None
         guard = PageGuard(name, start, today)
+        booked: str = ""  # the newest booking date read
         with _gc_paused():
             try:
                 while True:
@@ -335,6 +336,7 @@ class SyncEngine:
                     token = rotated.consent_token
                     result.pages += 1
                     self._absorb(rotated.result.transactions, name, known, batch, result)
+                    booked = _newest_booking(rotated.result.transactions, booked)
                     reached = page_fraction(rotated.result.transactions, start, today)
                     if reached is not None:  # never backwards, even on an odd page
                         fraction = reached if fraction is None else max(fraction, reached)
@@ -356,12 +358,13 @@ class SyncEngine:
                         log.exception("could not keep the rows read before the failure")
                 raise
 
-        # only now that the rows are on disk may the Last Integration Date move
+        # only now that the rows are on disk may the Last Integration Date move: to the
+        # newest booking date (a value date may lie before it, even before the consent
+        # could read), never past today and never before the consent start
         fields: dict[str, Any] = {"balance": balance}
-        newest = book.newest_date()
         lid = account.last_integration_date
-        if newest:
-            newest = min(newest, clock.today().isoformat())
+        if booked:
+            newest = max(min(booked, clock.today().isoformat()), consent.consent_start)
             if newest > lid:
                 lid = newest
                 fields["last_integration_date"] = lid
@@ -533,6 +536,16 @@ def _balance(balances: Any, fallback_currency: str) -> dict[str, Any]:
         "currency": currency,
         "date": getattr(balances, "date", "") or "",
     }
+
+
+def _newest_booking(transactions: list[dict[str, Any]], newest: str) -> str:
+    """``newest`` or a later booking date of a stored-kind transaction on the page."""
+    for tx in transactions:
+        if tx.get("transaction_id"):
+            day = booked_on(tx)
+            if day is not None and day > newest:
+                newest = day
+    return newest
 
 
 def _normal(value: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from kosma_tui.core.errors import PortalProtocolError
@@ -35,6 +36,41 @@ def status_of(tx: dict[str, Any]) -> str:
     return status
 
 
+# Calendar days already checked: a page of 1000 rows holds a handful of dates.
+_DAYS: set[str] = set()
+_DATE_FIELDS = ("value_date", "booking_date", "date")
+
+
+def calendar_day(value: Any) -> str | None:
+    """``YYYY-MM-DD`` of a real calendar date (or of an ISO datetime), else None.
+
+    Exactly that shape: ``date.fromisoformat`` alone also takes ``20261101``
+    and ``2026-W44-7``; ``2026-11-31`` and ``2026-11-00`` are no days at all.
+    """
+    if type(value) is not str or len(value) < 10:
+        return None
+    day = value[:10]
+    if day in _DAYS:
+        return day if len(value) == 10 or value[10] in "T " else None
+    if day[4] != "-" or day[7] != "-" or not (day[:4] + day[5:7] + day[8:]).isdigit():
+        return None
+    if len(value) > 10 and value[10] not in "T ":
+        return None
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return None
+    if len(_DAYS) > 100_000:
+        _DAYS.clear()
+    _DAYS.add(day)
+    return day
+
+
+def booked_on(tx: dict[str, Any]) -> str | None:
+    """The booking date of a protocol Transaction (``date`` is its old alias), if valid."""
+    return calendar_day(tx.get("booking_date") or tx.get("date"))
+
+
 _EMPTY: dict[str, Any] = {}
 _TEXT_FIELDS = ("reference_number", "description", "bank_party_name", "bank_party_iban",
                 "bank_party_account_number", "transaction_id")
@@ -64,8 +100,18 @@ def to_row(tx: dict[str, Any], account: str, status: str | None = None) -> dict[
         deposit, withdrawal = 0, minor
     else:
         raise PortalProtocolError(f"transaction {_id(tx)} has type {kind!r}")
-    day = tx.get("value_date") or tx.get("booking_date") or tx.get("date")
-    if type(day) is not str or len(day) < 10:
+    day = None
+    for name in _DATE_FIELDS:  # every date the bank sent must be a real day
+        value = tx.get(name)
+        if value is None or value == "":
+            continue
+        checked = calendar_day(value)
+        if checked is None:
+            raise PortalProtocolError(
+                f"transaction {_id(tx)} has {name} {_text(value)!r}, which is not a calendar "
+                "date (YYYY-MM-DD)")
+        day = day or checked
+    if day is None:
         raise PortalProtocolError(f"transaction {_id(tx)} has no date")
     refs = tx.get("bank_references") or _EMPTY
     party = tx.get("counter_party") or _EMPTY
@@ -75,7 +121,7 @@ def to_row(tx: dict[str, Any], account: str, status: str | None = None) -> dict[
         party = _EMPTY
     row = {
         "bank_account": account,
-        "date": day if len(day) == 10 else day[:10],
+        "date": day,
         "deposit": deposit,
         "withdrawal": withdrawal,
         "currency": currency,
