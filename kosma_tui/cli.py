@@ -98,7 +98,7 @@ def _run_tui() -> int:
 
         return run_app()
 
-    return run_command(start, argparse.Namespace())
+    return run_command(start, argparse.Namespace(), guard=False)
 
 
 if __name__ == "__main__":

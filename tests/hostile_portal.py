@@ -12,6 +12,8 @@ methods named in ``methods`` misbehave:
   or close-delimited with ``declare=False``), never forwarded either;
 - ``control``: every text of the answer carries ESC, BEL, NUL, CR, DEL, C1
   and bidi controls;
+- ``field-error``: a ``VALIDATION`` error whose texts carry those controls
+  (never forwarded);
 - ``impossible-dates``: the first transaction of a page is booked on
   ``bad_date``;
 - ``value-before-booking``: every value date is the day before its booking date.
@@ -152,7 +154,12 @@ def _handler(hostile: HostilePortal) -> type[BaseHTTPRequestHandler]:
                 return self.trickle()
             if mode == "oversize":
                 return self.oversize()
-            status, answer = hostile.answer(method, body, self.headers.get(AUTH, ""))
+            if mode == "field-error":
+                status, answer = 400, {"message": {"error": {
+                    "code": "VALIDATION", "message": "refused" + NASTY,
+                    "errors": [{"location": "start_date" + NASTY, "message": "bad" + NASTY}]}}}
+            else:
+                status, answer = hostile.answer(method, body, self.headers.get(AUTH, ""))
             data = orjson.dumps(answer)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -14,6 +14,9 @@ from typing import Any, TextIO
 from kosma_tui.core.connection import DEMO_BANNER
 from kosma_tui.core.errors import KosmaError
 from kosma_tui.core.paths import Paths, make_private_dir, resolve_paths
+from kosma_tui.core.text import SafeStream, safe_json, safe_text
+
+__all__ = ["safe_text"]  # the one rendering of outside text, re-exported for the commands
 
 log = logging.getLogger("kosma_tui")
 
@@ -45,16 +48,33 @@ def wants_json(args: argparse.Namespace) -> bool:
 def report_error(error: KosmaError, as_json: bool) -> int:
     """The one place a failed command speaks: a sentence on stderr and, for ``--json``,
     ``{"error": {"code", "message", "remedy"}}`` on stdout. Returns the exit status."""
-    print(f"kosma-tui: {error.sentence()}", file=sys.stderr)
+    print(f"kosma-tui: {safe_text(error.sentence())}", file=sys.stderr)
     if as_json:
         print_json({"error": error.as_json()})
     return error.exit_status
 
 
-def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Run one command: errors become one sentence on stderr and an exit status."""
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace,
+                *, guard: bool = True) -> int:
+    """Run one command: errors become one sentence on stderr and an exit status.
+
+    With ``guard`` (every command but the TUI, which draws its own screen)
+    stdout and stderr are SafeStreams: whatever a command prints, no control
+    character of outside origin reaches the terminal raw.
+    """
     paths = resolve_paths()
     setup_logging(paths)
+    streams = sys.stdout, sys.stderr
+    if guard:
+        sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        return _run(func, args, paths)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace,
+         paths: Paths) -> int:
     as_json = wants_json(args)
     try:
         return func(args)
@@ -93,7 +113,7 @@ def confirm(question: str, stdin: TextIO | None = None, out: TextIO | None = Non
 
 def print_json(data: Any, out: TextIO | None = None) -> None:
     out = out or sys.stdout
-    out.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    out.write(safe_json(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)) + "\n")
 
 
 def print_header(store: Any, title: str, out: TextIO | None = None) -> None:
@@ -101,15 +121,6 @@ def print_header(store: Any, title: str, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     mode = DEMO_BANNER if store.settings().demo else store.settings().admin_url
     out.write(f"Kosma TUI · {title} · {mode}\n")
-
-
-def safe_text(value: object) -> str:
-    """Bank text for a terminal: control characters shown as escapes, never sent raw."""
-    text = "" if value is None else str(value)
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256
-                   else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def _cell_width(ch: str) -> int:

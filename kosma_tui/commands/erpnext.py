@@ -16,6 +16,7 @@ from typing import Any
 from kosma_tui.commands.base import DEMO_BANNER, open_store, print_json, safe_text
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.money import format_amount
+from kosma_tui.core.text import raw_stream
 
 SHOWN_ITEMS = 20
 
@@ -237,7 +238,7 @@ def run_push(args: argparse.Namespace) -> int:
         def progress(p: Any) -> None:
             end = "\n" if p.done == p.total else ""
             print(f"\r  {safe_text(p.account)}: {p.done:,} of {p.total:,}", end=end,
-                  file=sys.stderr, flush=True)
+                  file=raw_stream(sys.stderr), flush=True)
     with ErpnextClient.for_store(store) as client:
         report = push(store, client, names or None, dry_run=args.dry_run, on_progress=progress)
     if args.json:

@@ -50,6 +50,7 @@ from kosma_tui.core.linking import (
     renewal_note,
     resolve_start_date,
 )
+from kosma_tui.core.text import raw_stream
 
 if TYPE_CHECKING:
     from kosma_tui.core.portal import LinkResult, PortalAccount
@@ -346,7 +347,7 @@ async def _wait_for_approval(flow: LinkFlow, step: Step, term: Terminal) -> Step
                 await asyncio.wait({task}, timeout=TICK)
                 waited = time.monotonic() - began
                 if term.live:
-                    term.out.write(f"\r  waiting for approval: {waited:.0f} s ")
+                    raw_stream(term.out).write(f"\r  waiting for approval: {waited:.0f} s ")
                     term.out.flush()
                 elif waited - last_line >= 5:
                     last_line = waited

@@ -16,6 +16,7 @@ from typing import Any
 
 from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
 from kosma_tui.core.errors import ConfigurationError, UsageError
+from kosma_tui.core.text import raw_stream
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -87,13 +88,14 @@ async def _sync(store: Any, names: list[str], *, progress: bool) -> list[Any]:
 
 
 def _show_progress(p: Any) -> None:
+    out = raw_stream(sys.stdout)  # the line's own controls; the account name is made safe
     if p.phase == "done":
-        sys.stdout.write("\r\x1b[K")
+        out.write("\r\x1b[K")
     else:
         what = {"balances": "balances", "saving": "saving"}.get(p.phase, f"page {p.page}")
-        sys.stdout.write(f"\r\x1b[K  {safe_text(p.account)}: {what}, {p.fetched:,} fetched, "
-                         f"{p.new:,} new")
-    sys.stdout.flush()
+        out.write(f"\r\x1b[K  {safe_text(p.account)}: {what}, {p.fetched:,} fetched, "
+                  f"{p.new:,} new")
+    out.flush()
 
 
 def _result_line(r: Any) -> str:

@@ -16,10 +16,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from kosma_tui.commands.base import fit, open_store, print_header, safe_text
+from kosma_tui.commands.base import fit, open_store, print_header
 from kosma_tui.core import validation
 from kosma_tui.core.money import format_amount
 from kosma_tui.core.records import TRANSACTION_FIELDS
+from kosma_tui.core.text import safe_json, safe_text
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -85,15 +86,16 @@ def _write_json(rows: Iterator[dict[str, Any]], out: Any) -> None:
     first = True
     for row in rows:
         out.write("\n  " if first else ",\n  ")
-        out.write(orjson.dumps(_record(row)).decode())
+        out.write(safe_json(orjson.dumps(_record(row)).decode()))
         first = False
     out.write("\n]\n" if not first else "]\n")
 
 
-# bank text in CSV: control characters as \xNN escapes, so a CSV shown on a terminal
-# cannot drive it (``raw`` is JSON, which escapes them itself; JSON export is exact)
-_CSV_TEXT = ("reference_number", "description", "bank_party_name", "bank_party_iban",
-             "bank_party_account_number", "party")
+# every text in CSV with control characters as \xNN escapes, so a CSV shown on a
+# terminal cannot drive it: ids, currencies and dates come from the bank too (``raw``
+# is JSON with them as JSON escapes; the JSON export is exact)
+_CSV_TEXT = tuple(name for name in TRANSACTION_FIELDS
+                  if name not in ("deposit", "withdrawal", "raw"))
 
 
 def _write_csv(rows: Iterator[dict[str, Any]], out: Any) -> None:
@@ -108,17 +110,18 @@ def _write_csv(rows: Iterator[dict[str, Any]], out: Any) -> None:
             record[name] = format_amount(int(record[name] or 0), currency, grouping=False)
         for name in _CSV_TEXT:
             record[name] = safe_text(record[name])
-        record["raw"] = orjson.dumps(record["raw"]).decode() if record["raw"] else ""
+        record["raw"] = safe_json(orjson.dumps(record["raw"]).decode()) if record["raw"] else ""
         writer.writerow(record.values())
 
 
 def _table_line(row: dict[str, Any]) -> str:
     currency = row.get("currency") or "EUR"
     deposit, withdrawal = int(row.get("deposit") or 0), int(row.get("withdrawal") or 0)
-    amount = f"{format_amount(deposit - withdrawal, currency, sign=True)} {currency}"
+    amount = f"{format_amount(deposit - withdrawal, currency, sign=True)} {safe_text(currency)}"
     party = f"{row.get('party_type', '')}: {row['party']}" if row.get("party") else ""
-    return (f"{row['date']} {amount:>17} {fit(row.get('bank_party_name', ''), 18)}"
-            f" {fit(row.get('description', ''), 18)} {row.get('status', ''):<9}"
+    return (f"{fit(row['date'], 10)} {amount:>17}"
+            f" {fit(row.get('bank_party_name', ''), 18)}"
+            f" {fit(row.get('description', ''), 18)} {fit(row.get('status', ''), 9)}"
             f" {fit(party, 22)}").rstrip()
 
 

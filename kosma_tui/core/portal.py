@@ -186,13 +186,17 @@ def attended_ip() -> str:
 def check_admin_url(admin_url: str) -> str:
     """The base URL without trailing slash; ConfigurationError unless https (or loopback http)."""
     url = admin_url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unbalanced [ or a bad port
+        hostname = None
+    if not url.isprintable() or hostname is None or parts.scheme not in ("http", "https"):
         raise ConfigurationError(
             "The admin URL in Banking Settings is not a URL.",
             "Set it to the portal's https:// address in Banking Settings.",
         )
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(hostname):
         raise ConfigurationError(
             "The admin URL in Banking Settings uses plain http:// for another machine; "
             "bank data would travel unencrypted.",

@@ -22,6 +22,7 @@ ISO_COUNTRIES = frozenset(
 )
 
 _MMDD = re.compile(r"^(\d{2})-(\d{2})$")
+_YYYY_MM_DD = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -37,12 +38,17 @@ def is_loopback_host(host: str) -> bool:
 def admin_url(value: str, what: str = "The admin URL") -> str:
     """An ``https://`` URL (``http://`` only for loopback), without trailing slash."""
     url = value.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unbalanced [ or a bad port
+        hostname = None
+    if (not url.isprintable() or " " in url or hostname is None
+            or parts.scheme not in ("http", "https")):
         raise UsageError(
             f"{what} '{value}' is not a URL; it must look like https://portal.example.com."
         )
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(hostname):
         raise UsageError(
             f"{what} must use https:// (plain http:// is allowed only for this machine)."
         )
@@ -77,8 +83,12 @@ def currency(value: str) -> str:
 
 
 def iso_date(value: str, what: str = "date") -> date:
+    """Exactly ``YYYY-MM-DD`` (``date.fromisoformat`` alone also takes 20240101, 2024-W01-1)."""
+    text = value.strip()
     try:
-        return date.fromisoformat(value.strip())
+        if not _YYYY_MM_DD.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"'{value}' is not a valid {what}; write it as YYYY-MM-DD.") from None
 

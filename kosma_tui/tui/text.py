@@ -2,7 +2,8 @@
 
 Everything a bank or the portal sends (names, references, counterparties) goes
 through ``clean``/``literal`` before it reaches a widget, so ``[bold]ACME[/]``
-keeps its brackets and an ESC never reaches the terminal.
+keeps its brackets and an ESC never reaches the terminal. ``clean`` is the
+core's ``safe_text``: the commands and the TUI render outside text one way.
 """
 
 from __future__ import annotations
@@ -12,26 +13,9 @@ from datetime import date, datetime
 from rich.text import Text
 
 from kosma_tui.core.money import format_amount
+from kosma_tui.core.text import safe_text as clean
 
-
-def clean(value: object) -> str:
-    """The text with every non-printable character shown as a visible escape."""
-    text = "" if value is None else str(value)
-    if text.isprintable():
-        return text
-    out: list[str] = []
-    for ch in text:
-        if ch.isprintable():
-            out.append(ch)
-        elif ch in "\t\n\r":
-            out.append(" ")
-        elif ord(ch) < 0x100:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append("\ufffd")
-    return "".join(out)
+__all__ = ["clean", "day", "literal", "money", "plural", "short_iban", "spaced_iban"]
 
 
 def literal(value: object, style: str = "") -> Text:
