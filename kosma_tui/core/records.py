@@ -7,14 +7,37 @@ Money is integer minor units plus a currency code (see ``money``).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Self
 
 DEMO_COMPANY = "Demo Company"
 
 
+class RecordValueError(ValueError):
+    """A stored field holds the wrong kind of value; says which and what it holds."""
+
+
+# The annotations used below (strings: ``from __future__ import annotations``) and
+# what a stored value must be for each; a file edited by hand must not become a
+# TypeError deep inside a command.
+_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "str": ("a text", lambda v: type(v) is str),
+    "bool": ("true or false", lambda v: type(v) is bool),
+    "int": ("a whole number", lambda v: type(v) is int),
+    "int | None": ("a whole number or null", lambda v: v is None or type(v) is int),
+    "dict[str, Any]": ("an object", lambda v: type(v) is dict),
+    "dict[str, Any] | None": ("an object or null", lambda v: v is None or type(v) is dict),
+    "list[str]": ("a list of texts",
+                  lambda v: type(v) is list and all(type(i) is str for i in v)),
+}
+_MMDD = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
+
+
 class Record:
-    """Dict round-trip for the dataclasses below; unknown keys are ignored."""
+    """Dict round-trip for the dataclasses below; unknown keys are ignored, a known
+    key with a value of the wrong kind is a RecordValueError."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
 
@@ -23,8 +46,21 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            kind = _KINDS.get(str(f.type))
+            if kind is not None and not kind[1](value):
+                raise RecordValueError(f"{f.name} is {_shown(value)}, not {kind[0]}")
+            values[f.name] = value
+        record = cls(**values)
+        record.check()
+        return record
+
+    def check(self) -> None:
+        """Rules beyond the kinds of the fields (a RecordValueError when broken)."""
 
     def public_dict(self) -> dict[str, Any]:
         """The record without its secrets, for JSON output."""
@@ -49,6 +85,11 @@ class BankingSettings(Record):
     lookback_days: int = 7
     erpnext_auto_push: bool = False
 
+    def check(self) -> None:
+        for name in ("reminder_days", "lookback_days"):
+            if not 0 <= getattr(self, name) <= 365:
+                raise RecordValueError(f"{name} is {getattr(self, name)}, not 0 to 365")
+
     @property
     def demo(self) -> bool:
         """No admin URL: the embedded Demo Bank portal is used."""
@@ -71,6 +112,11 @@ class Company(Record):
     country: str = "DE"
     fiscal_year_start: str = "01-01"
     default_currency: str = "EUR"
+
+    def check(self) -> None:
+        if not _MMDD.fullmatch(self.fiscal_year_start):
+            raise RecordValueError(f"fiscal_year_start of {_shown(self.name)} is "
+                                   f"{_shown(self.fiscal_year_start)}, not MM-DD")
 
 
 @dataclass
@@ -187,6 +233,12 @@ class ErpnextConnection(Record):
     site: str = ""
     # DESIGN's auto_push is the Banking Settings switch erpnext_auto_push (one place, read
     # by every sync); ``erpnext status --json`` reports it as "auto_push".
+
+
+def _shown(value: Any) -> str:
+    """A stored value named in a message: short, and quoted when text."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 # Bank Transaction rows are plain dicts (there can be 100,000 of them per

@@ -269,7 +269,7 @@ def test_a_damaged_record_stops_the_launch_naming_the_file(store: Store, paths: 
     meta_file = paths.store_dir / "meta.json"
     meta_file.write_bytes(b'{"schema": {"1": {"version": 1}}, "companies": {"1": {"country": 1}}}')
     for attempt in (lambda: Store.open(paths), store.companies):
-        with pytest.raises(StoreError, match="Company record cannot be read") as info:
+        with pytest.raises(StoreError, match="a Company record's country is 1, not a text") as info:
             attempt()
         assert str(meta_file) in info.value.message
     assert meta_file.read_bytes().startswith(b'{"schema": {"1": {"version": 1}}, "companies"')

@@ -63,7 +63,7 @@ start = len(store.companies()) - 1
 print("ready", flush=True)
 i = start
 while True:
-    store.save_company(Company(f"C-{i:05d}", fiscal_year_start="01-01" + " " * (i % 9) * 500))
+    store.save_company(Company(f"C-{i:05d}", default_currency="EUR" + " " * (i % 9) * 500))
     i += 1
 """
 

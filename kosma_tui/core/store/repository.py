@@ -34,6 +34,7 @@ from kosma_tui.core.records import (
     LinkSession,
     Party,
     Record,
+    RecordValueError,
     SyncRun,
 )
 from kosma_tui.core.secrets import Secrets
@@ -156,6 +157,9 @@ class Store:
                 data[name] = self.secrets.decrypt(data[name])
         try:
             return cls.from_dict(data)
+        except RecordValueError as exc:  # a value of the wrong kind, edited by hand
+            problem = f"a {cls.__name__} record's {exc}"
+            raise corrupt(file or self.meta_file, problem) from exc
         except (TypeError, ValueError) as exc:
             problem = f"a {cls.__name__} record cannot be read"
             raise corrupt(file or self.meta_file, problem) from exc
@@ -394,6 +398,41 @@ class Store:
         runs = [self._decode(SyncRun, d, self.sync_runs_file) for d in reversed(documents)
                 if account is None or d.get("account") == account]
         return runs[:limit]
+
+    def missing_history(self, account: BankAccount) -> Path | None:
+        """The transactions folder of ``account`` when it is gone although earlier syncs
+        stored transactions there (a folder deleted by hand); else None."""
+        if not account.key:
+            return None
+        folder = self.transactions_dir / account.key
+        if folder.exists():
+            return None
+        if (account.last_sync or {}).get("new"):
+            return folder
+        runs = self.sync_runs(account.name, limit=SYNC_RUNS_KEPT)
+        return folder if any(run.new for run in runs) else None
+
+    def lost_sync_runs(self) -> StoreError | None:
+        """Why the Sync Runs cannot be trusted: the file corrupt, or gone although
+        accounts were synced; None when they can."""
+        try:
+            runs = self.sync_runs(limit=10**9)
+        except StoreError as exc:
+            return exc
+        synced = [a.name for a in self.accounts() if (a.last_sync or {}).get("when")]
+        recorded = {run.account for run in runs}
+        if synced and not self.sync_runs_file.exists():
+            return StoreError(
+                f"The store file {self.sync_runs_file} is missing although "
+                f"{len(synced)} account(s) were synced: their sync history is lost.",
+                "Restore it from a backup; the next sync of each account starts a new one.")
+        lost = [name for name in synced if name not in recorded]
+        if lost and not recorded:
+            return StoreError(
+                f"The store file {self.sync_runs_file} holds no Sync Run although "
+                f"{len(lost)} account(s) were synced: their sync history is lost.",
+                "Restore it from a backup; the next sync of each account starts a new one.")
+        return None
 
     # -- Bank Transactions --------------------------------------------------------
 

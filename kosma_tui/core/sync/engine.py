@@ -37,7 +37,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kosma_tui.core import clock
-from kosma_tui.core.errors import KosmaError, PortalError, Problem, UsageError
+from kosma_tui.core.errors import KosmaError, PortalError, Problem, StoreError, UsageError
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
 from kosma_tui.core.sync.lock import consent_lock
 from kosma_tui.core.sync.paging import PageGuard
@@ -301,6 +301,7 @@ class SyncEngine:
         if consent is None:  # removed since refusal() looked
             raise UsageError(f"'{account.name}' no longer has a Bank Consent.")
         account = self.store.account(account.name) or account  # and the freshest LID
+        _check_history(self.store, account, consent)
         settings = self.store.settings()
         start = start_date(consent.consent_start, account.last_integration_date,
                            settings.lookback_days)
@@ -480,6 +481,13 @@ class SyncEngine:
 
     def _record(self, result: SyncResult, started: datetime) -> None:
         finished = clock.now().isoformat(timespec="seconds")
+        try:
+            lost = self.store.lost_sync_runs()
+        except KosmaError as exc:
+            lost = exc
+        if lost is not None and result.error is None:
+            # the sync went well, its history did not: say so once, on this account
+            result.status, result.error = "failed", Problem.from_error(lost)
         error = result.error.as_json() if result.error else None
         last = LastSync(
             when=finished, outcome=result.status, fetched=result.fetched, new=result.new,
@@ -502,8 +510,14 @@ class SyncEngine:
             "unattended": self.unattended,
         })
         try:
-            self.store.update_account(result.name, last_sync=last.to_dict())
             self.store.add_sync_run(run)
+        except KosmaError as exc:
+            log.warning("could not record the sync of %s: %s", result.name, exc.message)
+            if result.error is None:
+                result.status, result.error = "failed", Problem.from_error(exc)
+                last.outcome, last.error = "failed", result.error.as_json()
+        try:
+            self.store.update_account(result.name, last_sync=last.to_dict())
         except KosmaError as exc:
             log.warning("could not record the sync of %s: %s", result.name, exc.message)
 
@@ -524,6 +538,22 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _check_history(store: Store, account: BankAccount, consent: BankConsent) -> None:
+    """Refuse to sync an account whose stored transactions were deleted: re-reading
+    from the Last Integration Date would hide the loss for good."""
+    folder = store.missing_history(account)
+    if folder is None:
+        return
+    raise StoreError(
+        f"The transactions of '{account.name}' are missing: their folder {folder} is gone "
+        "although earlier syncs stored transactions there.",
+        "Restore that folder from a backup. To start the account's history afresh instead, "
+        "create the folder empty and set the Last Integration Date to the Consent Start Date "
+        f"('kosma-tui account set-last-integration-date \"{account.name}\" "
+        f"{consent.consent_start}').",
+    )
 
 
 def _balance(balances: Any, fallback_currency: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kosma_tui.core import clock
+from kosma_tui.core.errors import StoreError
 from kosma_tui.core.records import BankAccount, BankConsent
 from kosma_tui.core.sync.rules import ConsentState, consent_state
 
@@ -83,7 +84,17 @@ def health(store: Store) -> Health:
             days = "today" if state.days_left == 0 else (
                 "tomorrow" if state.days_left == 1 else f"in {state.days_left} days")
             warning.append(f"The Bank Consent {consent.name} expires {days}; renew it.")
+    lost = store.lost_sync_runs()
+    if lost is not None:
+        critical.append(lost.message)
     for account in accounts:
+        try:  # store damage, reported for a disabled account too
+            folder = store.missing_history(account)
+        except StoreError:
+            folder = None  # the Sync Runs are unreadable: said above
+        if folder is not None:
+            critical.append(f"The transactions of '{account.name}' are missing: their "
+                            f"folder {folder} is gone.")
         if not account.enabled:  # kept for its history, switched off: not a problem
             continue
         outcome = (account.last_sync or {}).get("outcome")
