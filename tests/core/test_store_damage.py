@@ -134,3 +134,27 @@ def test_a_deleted_account_folder_is_reported_and_never_papered_over(
     again = sync(store, portal, name)
     assert again.status == "ok" and again.new > 0
     assert kosma(home, "status").returncode == 0
+
+
+def test_a_stray_chunk_like_file_is_the_file_named(home: Path) -> None:
+    from store_support import daily_rows
+
+    from kosma_tui.core.errors import StoreError
+    from kosma_tui.core.records import BankAccount
+
+    store = Store.open()
+    store.save_account(BankAccount("Giro (Max)", "Demo Bank", "Demo Company"))
+    account = store.account("Giro (Max)")
+    store.book(account).append(daily_rows(0, 300))
+    folder = store.transactions_dir / account.key
+    stray = folder / "2022-01.002.json"
+    shutil.copy(folder / "2022-01.001.json", stray)
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(StoreError) as info:
+        Store.open().book(account).count()
+    assert info.value.message.startswith(f"The file {stray} in the transactions of 'Giro (Max)' "
+                                         "is not one kosma-tui wrote")
+    assert info.value.remedy.startswith(f"Move 2022-01.002.json out of {folder}")
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+    stray.unlink()
+    assert Store.open().book(account).count() == 300

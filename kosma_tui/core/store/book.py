@@ -551,8 +551,18 @@ class TransactionBook:
         return changed
 
     def _rebuild(self, name: str, files: dict[str, list[int]]) -> None:
-        table = self._table(self._path(name), ROWS_TABLE)
         raw_path = self._path(name, "raw")
+        if name not in self._chunks and "raw" not in files:
+            # a writer writes raw before rows: a rows file alone, unknown to the index,
+            # is a stray (a copy, a file from elsewhere); name it, not another file
+            raise StoreError(
+                f"The file {self._path(name)} in the transactions of '{self.account_name}' "
+                f"is not one kosma-tui wrote (it is not in the index, and {raw_path.name} "
+                "is not beside it).",
+                f"Move {self._path(name).name} out of {self.folder}; if it is a backup of "
+                f"transactions, restore {raw_path.name} with it.",
+            )
+        table = self._table(self._path(name), ROWS_TABLE)
         raws = self._table(raw_path, RAW_TABLE)  # written before the rows: never missing
         if raws.keys() != table.keys():
             # provider objects written just before a writer was killed (or lost)
