@@ -14,6 +14,9 @@ methods named in ``methods`` misbehave:
   and bidi controls;
 - ``field-error``: a ``VALIDATION`` error whose texts carry those controls
   (never forwarded);
+- ``lost-reply`` / ``slow-reply``: the submissions of the forms named in
+  ``lose_forms`` reach the Demo Bank portal (which takes them), but the answer
+  is dropped (the connection closed) or held ``slow_seconds``, once per form;
 - ``impossible-dates``: the first transaction of a page is booked on
   ``bad_date``;
 - ``value-before-booking``: every value date is the day before its booking date.
@@ -69,6 +72,8 @@ class HostilePortal:
         self.oversize_bytes = 75 * 2**20
         self.declare = True
         self.bad_date = "2026-11-31"
+        self.lose_forms: set[str] = set()
+        self.slow_seconds = 3.0
         self.calls: list[str] = []
         self.sent_bytes = 0  # of the last oversize answer, as far as the client took it
         self.stopping = threading.Event()
@@ -154,7 +159,15 @@ def _handler(hostile: HostilePortal) -> type[BaseHTTPRequestHandler]:
                 return self.trickle()
             if mode == "oversize":
                 return self.oversize()
-            if mode == "field-error":
+            form = body.get("form_identifier")
+            if mode in ("lost-reply", "slow-reply") and form in hostile.lose_forms:
+                hostile.lose_forms.discard(form)
+                status, answer = hostile.forward(method, body, self.headers.get(AUTH, ""))
+                if mode == "lost-reply":
+                    self.close_connection = True  # no answer at all
+                    return None
+                hostile.stopping.wait(hostile.slow_seconds)
+            elif mode == "field-error":
                 status, answer = 400, {"message": {"error": {
                     "code": "VALIDATION", "message": "refused" + NASTY,
                     "errors": [{"location": "start_date" + NASTY, "message": "bad" + NASTY}]}}}

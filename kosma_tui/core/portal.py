@@ -499,12 +499,16 @@ class PortalClient:
         method: str,
         fields: Callable[[str | None], dict[str, Any]],
         consent_token: str | None = None,
+        *,
+        retries: int | None = None,
     ) -> Any:
         """The ``message`` of a successful call; retries transient failures.
 
         ``fields(token)`` builds the method's fields per attempt, so a retry
         carries the newest consent token and a freshly sealed envelope.
+        ``retries`` overrides the client's count (0: the caller decides).
         """
+        limit = self.retries if retries is None else retries
         token = consent_token
         attempt = 0
         while True:
@@ -531,7 +535,7 @@ class PortalClient:
                     detail = f"no complete answer within {self.deadline:g} s"
                 else:
                     detail = _describe(exc, self.timeout)
-                if attempt >= self.retries:
+                if attempt >= limit:
                     raise self._unreachable(detail, token, consent_token) from None
                 delay = self._delay(attempt, None)
                 log.info(
@@ -544,7 +548,7 @@ class PortalClient:
                 error = self._error(response, method)
                 if error.consent_token is None and token != consent_token:
                     error.consent_token = token  # a retry's rotated token is the live one
-                if not (status == 429 or status >= 500) or attempt >= self.retries:
+                if not (status == 429 or status >= 500) or attempt >= limit:
                     raise error
                 if error.consent_token is not None:
                     token = error.consent_token
@@ -690,7 +694,14 @@ class PortalClient:
     async def submit_flow_step(
         self, session_id: str, flow_id: str, step: Step, values: dict[str, str]
     ) -> Step:
-        """Submits ``values`` for ``step``'s form, sealed when the step carries a key."""
+        """Submits ``values`` for ``step``'s form, sealed when the step carries a key.
+
+        A submission is not repeated blindly: when its answer is lost (a
+        timeout, a broken connection, a 5xx) the portal may have taken it and
+        moved on (the login accepted, the OTP form next), and the same form
+        sent again would be refused. The current step is read first, and the
+        form is sent again only while the flow still stands where it was.
+        """
         if step.form is None:
             raise UsageError("This linking step has no form to submit.")
         identifier = step.form.form_identifier
@@ -708,7 +719,20 @@ class PortalClient:
                 body["data"] = data
             return body
 
-        return parse_step(await self._call("submit_flow_step", fields))
+        attempt = 0
+        while True:
+            try:
+                return parse_step(await self._call("submit_flow_step", fields, retries=0))
+            except PortalError as exc:
+                if not _answer_lost(exc) or attempt >= self.retries:
+                    raise
+                log.info("submit_flow_step: %s; reading the current step", exc.code)
+                retry_after = exc.retry_after
+            current = await self.get_flow_step(session_id, flow_id)
+            if not _same_step(current, step):
+                return current  # the submission was taken: go on from where the flow is
+            await asyncio.sleep(self._delay(attempt, retry_after))
+            attempt += 1
 
     async def fetch_accounts_and_bank(self, session_id: str, flow_id: str) -> LinkResult:
         message = await self._call(
@@ -813,6 +837,27 @@ def _transaction_page(result: _Reader) -> TransactionPage:
     if offset is None or isinstance(offset, bool) or not isinstance(offset, int | str):
         raise pagination.fail("next.offset", "missing or not a number or text")
     return TransactionPage(transactions, NextPage(pagination.text("url"), offset))
+
+
+def _answer_lost(error: PortalError) -> bool:
+    """A failure after which the portal may or may not have done what was asked."""
+    if isinstance(error, PortalUnreachable):
+        return True
+    status = error.http_status
+    return status is not None and (status >= 500 or status == 429)
+
+
+def _same_step(current: Step, submitted: Step) -> bool:
+    """The flow still waits for the very form that was submitted (a fresh key or a new
+    error would mean the portal took the submission)."""
+    return (
+        current.state == submitted.state
+        and current.form is not None
+        and submitted.form is not None
+        and current.form.form_identifier == submitted.form.form_identifier
+        and current.key == submitted.key
+        and current.error == submitted.error
+    )
 
 
 def _field_errors(raw: Any) -> list[FieldError]:

@@ -149,3 +149,32 @@ async def test_value_dates_before_booking_never_put_the_lid_before_the_consent_s
         assert lid == TODAY.isoformat() >= consent.consent_start  # the booking date
         second = await engine.sync_account(account.name)
     assert second.status == "ok", second.error  # not refused with the consent-start conflict
+
+
+@pytest.mark.parametrize("mode", ["lost-reply", "slow-reply"])
+async def test_linking_after_a_lost_reply_reads_the_current_step(
+    store: Any, hostile: HostilePortal, mode: str
+) -> None:
+    from kosma_tui.core import clock
+    from kosma_tui.core.forms import FINISHED, PROCESSING
+    from kosma_tui.core.linking import LinkFlow, StartDate
+
+    hostile.mode, hostile.methods = mode, {"submit_flow_step"}
+    hostile.lose_forms, hostile.slow_seconds = {"login", "otp"}, 2.0
+    async with client_for(hostile.url, retries=2, backoff=0.001, deadline=1.0) as client:
+        flow = LinkFlow(store, client, "Demo Company", StartDate(clock.today(), None))
+        step = await flow.start()
+        for values in ({"country_code": "DE"}, {"bank_code": "88888888"},
+                       {"interface": "PSD2"}):
+            step = await flow.submit(values)
+        assert step.form.form_identifier == "login"
+        step = await flow.submit({"LOGINNAME": "embedded", "USER_PASSWORD": "12345"})
+        assert step.form.form_identifier == "otp" and step.error is None  # not "Fix the field"
+        step = await flow.submit({"TAN": "12345"})
+        while step.state == PROCESSING:
+            step = await flow.poll()
+        assert step.state == FINISHED
+        summary = flow.save(await flow.fetch_result())
+    assert summary.added and store.consents()
+    assert hostile.count("submit_flow_step") == 5  # each form sent once, none again
+    assert hostile.count("get_flow_step") >= 3  # the first step, then once per lost answer
