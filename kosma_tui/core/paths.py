@@ -46,7 +46,23 @@ class Paths:
 
 
 def make_private_dir(folder: Path) -> None:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """``folder`` and every missing folder above it, 0700 whatever the umask.
+
+    ``mkdir(parents=True)`` would create the missing parents (``KOSMA_TUI_HOME``
+    itself) with the umask's mode, 0777 under umask 000. Folders that already
+    existed above ``folder`` are left as they are.
+    """
+    missing: list[Path] = []
+    current = folder
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:  # another process was first
+            continue
+        path.chmod(0o700)  # a umask like 0277 takes bits away from mkdir's mode
     if folder.stat().st_mode & 0o077:
         folder.chmod(0o700)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kosma_tui.core.errors import StoreError
+from kosma_tui.core.paths import make_private_dir
 
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
@@ -123,7 +124,7 @@ class Secrets:
         from cryptography.fernet import Fernet
 
         folder = self.key_file.parent
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(folder)
         key = Fernet.generate_key()
         fd, tmp = tempfile.mkstemp(prefix=f".{self.key_file.name}.", suffix=".tmp", dir=folder)
         try:

@@ -36,9 +36,19 @@ def token_hash(secret: str) -> str:
 
 
 def _private_dir(folder: Path) -> None:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_mode & 0o077:
-        folder.chmod(0o700)
+    """Create ``folder`` (and missing parents) 0700 whatever the umask; a folder that
+    already exists is someone else's (``--state /tmp/x.json``) and keeps its mode."""
+    created: list[Path] = []
+    current = folder
+    while not current.exists() and current != current.parent:
+        created.append(current)
+        current = current.parent
+    for path in reversed(created):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)
 
 
 class StateFile:

@@ -362,3 +362,23 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(
     monkeypatch.undo()
     assert store_files(paths.data_dir) == before
     assert [c.name for c in store.companies()] == ["Demo Company"]
+
+
+def test_the_home_and_everything_below_it_are_private_whatever_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    outer.chmod(0o755)
+    home = outer / "new" / "home"
+    monkeypatch.setenv("KOSMA_TUI_HOME", str(home))
+    old = os.umask(0)
+    try:
+        Store.open(resolve_paths())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(outer.stat().st_mode) == 0o755  # not ours: left as it was
+    for folder in (outer / "new", home, *[p for p in home.rglob("*") if p.is_dir()]):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    for file in (p for p in home.rglob("*") if p.is_file()):
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file

@@ -203,3 +203,22 @@ def test_main_reports_a_busy_port(portal: RunningPortal, tmp_path: Path,
     status = main(["--port", str(portal.port), "--state", str(tmp_path / "s.json")])
     assert status == 2
     assert str(portal.port) in capsys.readouterr().err
+
+
+def test_the_state_folder_is_private_under_umask_000_and_a_given_folder_keeps_its_mode(
+    tmp_path: Path
+) -> None:
+    from kosma_tui.sandbox.state import StateFile
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    old = os.umask(0)
+    try:
+        StateFile(tmp_path / "made" / "here" / "state.json")
+        StateFile(shared / "state.json")
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "made", tmp_path / "made" / "here"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # like /tmp: not the portal's
