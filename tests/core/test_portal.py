@@ -489,6 +489,36 @@ async def test_an_untrusted_certificate_is_refused_without_retry(tmp_path: Path)
     assert transport.calls == 1 and server.requests == []
 
 
+async def test_tls_trust_comes_from_the_system_not_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leftover SSL_CERT_FILE cannot change whom the app trusts; KOSMA_TUI_CA_FILE can."""
+    server = Scripted()
+    cert_file, key_file = self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    server.answer(server.ok({}))
+    url = f"https://localhost:{server.server.server_address[1]}"
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    try:
+        async with PortalClient(url, "c", "t", ip_address=None, **FAST) as c:
+            with pytest.raises(PortalUnreachable, match="TLS certificate was not accepted"):
+                await c.end_session("s")
+        assert server.requests == []
+        monkeypatch.setenv("KOSMA_TUI_CA_FILE", str(cert_file))
+        async with PortalClient(url, "c", "t", ip_address=None, **FAST) as c:
+            await c.end_session("s")
+        assert len(server.requests) == 1
+        monkeypatch.setenv("KOSMA_TUI_CA_FILE", str(tmp_path / "missing.pem"))
+        with pytest.raises(ConfigurationError, match="KOSMA_TUI_CA_FILE cannot be read"):
+            PortalClient(url, "c", "t", ip_address=None, **FAST)
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+
+
 # ---------------------------------------------------------------- the Demo Bank portal
 
 PASSWORD = "12345"
