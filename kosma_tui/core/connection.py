@@ -91,6 +91,7 @@ class PortalConnection:
             token,
             use_test_environment=settings.use_test_environment,
             ip_address=attended_ip() if self.attended else None,
+            embedded=settings.demo,
             **self.client_options,
         )
 

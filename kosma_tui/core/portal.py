@@ -420,6 +420,7 @@ class PortalClient:
         max_retry_after: float = 60.0,
         deadline: float = CALL_DEADLINE,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        embedded: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.admin_url = check_admin_url(admin_url)
@@ -434,6 +435,9 @@ class PortalClient:
         self.timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
         self.deadline = deadline
         self.max_answer_bytes = max_answer_bytes
+        # the built-in Demo Bank portal: its 5xx are its own (a full disk, a read-only
+        # data folder), said as such and not retried
+        self.embedded = embedded
         # One client for the whole session: keep-alive matters when paging 100 pages.
         self._endpoint = self.admin_url + METHOD_PREFIX
         self._http = httpx.AsyncClient(
@@ -548,7 +552,8 @@ class PortalClient:
                 error = self._error(response, method)
                 if error.consent_token is None and token != consent_token:
                     error.consent_token = token  # a retry's rotated token is the live one
-                if not (status == 429 or status >= 500) or attempt >= limit:
+                if not (status == 429 or status >= 500) or attempt >= limit or (
+                        self.embedded and status >= 500):
                     raise error
                 if error.consent_token is not None:
                     token = error.consent_token
@@ -600,10 +605,20 @@ class PortalClient:
             error.retry_after = _retry_after(response)
             return error
         portal_message = raw.get("message")
+        if not isinstance(portal_message, str):
+            portal_message = ""
+        if self.embedded and status >= 500 and portal_message:
+            return PortalError(
+                raw["code"],
+                f"The built-in Demo Bank portal failed on its own side: {portal_message}",
+                "Check the free disk space and the permissions of the data folder "
+                "(its state lives there), then try again.",
+                http_status=status, portal_message=portal_message,
+            )
         return PortalError(
             raw["code"],
             http_status=status,
-            portal_message=portal_message if isinstance(portal_message, str) else "",
+            portal_message=portal_message,
             errors=_field_errors(raw.get("errors")),
             consent_token=token,
             retry_after=_retry_after(response),

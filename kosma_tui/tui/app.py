@@ -147,7 +147,7 @@ class KosmaApp(App[None]):
             from kosma_tui.core.portal import PortalClient, attended_ip
 
             async with PortalClient(self.portal_url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN,
-                                    ip_address=attended_ip()) as client:
+                                    ip_address=attended_ip(), embedded=True) as client:
                 yield client
         else:
             from kosma_tui.core.connection import PortalConnection

@@ -521,3 +521,33 @@ async def test_two_syncs_of_one_consent_at_once_take_turns(store: Any, client: A
     results = await asyncio.gather(*(engine.sync_account(a.name) for a in accounts))
     assert [r.status for r in results] == ["ok"] * len(accounts), [r.error for r in results]
     assert all(r.new > 0 for r in results)
+
+
+async def test_the_embedded_portals_own_failure_is_named_as_such(
+    store: Any, portal: Portal, tmp_path: Path
+) -> None:
+    """A Demo Bank portal that cannot write its state (a full disk, a read-only folder)
+    says so, instead of passing for a banking portal's technical error."""
+    import shutil
+
+    from kosma_tui.core.errors import PortalError
+
+    async with client_for(portal.url) as linking:
+        consent = await link(store, linking)
+    account = first_account(store)
+    shutil.rmtree(tmp_path / "portal")  # its state folder: every write now fails
+    for embedded, message in (
+        (True, "The built-in Demo Bank portal failed on its own side: The Demo Bank portal "
+               "cannot "),
+        (False, "The banking portal had a technical error."),
+    ):
+        async with client_for(portal.url, embedded=embedded, retries=0) as client:
+            with pytest.raises(PortalError) as info:
+                await client.fetch_consent_balances(consent.consent_id, consent.consent_token,
+                                                    account.kosma_account_id)
+        assert info.value.message.startswith(message), info.value.message
+    async with client_for(portal.url, embedded=True) as client:
+        result = await SyncEngine(store, client).sync_account(account.name)
+    assert result.status == "failed"
+    assert result.error.message.startswith("The built-in Demo Bank portal failed on its own side")
+    assert "data folder" in result.error.remedy
