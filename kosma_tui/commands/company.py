@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
 from kosma_tui.core import validation
@@ -31,17 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=run_list)
 
 
-def _name(value: str) -> str:
-    name = " ".join(value.split())
-    if not name:
-        raise UsageError("A company needs a name.")
-    if not name.isprintable():
-        raise UsageError("A company name cannot contain control characters.")
-    return name
+def _find(store: Any, name: str) -> Company | None:
+    """The company called ``name``, compared regardless of case (names are unique so)."""
+    wanted = " ".join(name.split()).casefold()
+    return next((c for c in store.companies() if c.name.casefold() == wanted), None)
 
 
 def run_add(args: argparse.Namespace) -> int:
-    name = _name(args.name)
+    name = validation.company_name(args.name)
     company = Company(
         name=name,
         country=validation.country(args.country),
@@ -50,8 +48,10 @@ def run_add(args: argparse.Namespace) -> int:
     )
     store = open_store()
     with store.locked():
-        if store.company(name) is not None:
-            raise UsageError(f"Company '{name}' already exists; change it with "
+        existing = _find(store, name)
+        if existing is not None:
+            same = "" if existing.name == name else " (names are compared regardless of case)"
+            raise UsageError(f"Company '{existing.name}' already exists{same}; change it with "
                              f"'kosma-tui company set'.")
         store.save_company(company)
     print(f"Added company {name} ({company.country}, fiscal year from "
@@ -62,7 +62,7 @@ def run_add(args: argparse.Namespace) -> int:
 def run_set(args: argparse.Namespace) -> int:
     store = open_store()
     with store.locked():
-        company = store.company(args.name)
+        company = store.company(args.name) or _find(store, args.name)
         if company is None:
             raise UsageError(f"There is no company named '{args.name}'; "
                              "'kosma-tui company list' shows them.")

@@ -55,6 +55,24 @@ def admin_url(value: str, what: str = "The admin URL") -> str:
     return url
 
 
+# ERPNext's Company name is a Data field of 140 characters: a longer one could never
+# be pushed there, and would break every table it is shown in.
+COMPANY_NAME_MAX = 140
+
+
+def company_name(value: str) -> str:
+    """A company name: single spaces, printable, 1 to COMPANY_NAME_MAX characters."""
+    name = " ".join(value.split())
+    if not name:
+        raise UsageError("A company needs a name.")
+    if not name.isprintable():
+        raise UsageError("A company name cannot contain control characters.")
+    if len(name) > COMPANY_NAME_MAX:
+        raise UsageError(f"A company name has at most {COMPANY_NAME_MAX} characters "
+                         f"(as in ERPNext); this one has {len(name):,}.")
+    return name
+
+
 def country(value: str) -> str:
     code = value.strip().upper()
     if code not in ISO_COUNTRIES:

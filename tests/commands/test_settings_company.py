@@ -162,3 +162,20 @@ def test_settings_shows_usage_and_status_repeats_the_last_one_fetched(home: Path
     assert "Subscription: Active, 0 of 1,000,000 transactions used (as of " in status.stdout
     kept = json.loads(kosma(home, "status", "--json").stdout)["subscription"]
     assert kept["usage"] == 0 and kept["transaction_limit"] == 1_000_000 and kept["fetched"]
+
+
+def test_company_names_are_unique_regardless_of_case_and_of_a_sane_length(home: Path) -> None:
+    twin = kosma(home, "company", "add", "demo  COMPANY", "--country", "DE")
+    assert twin.returncode == 2
+    assert twin.stderr == ("kosma-tui: Company 'Demo Company' already exists (names are "
+                           "compared regardless of case); change it with 'kosma-tui company "
+                           "set'.\n")
+    huge = kosma(home, "company", "add", "A" * 10_000, "--country", "DE")
+    assert huge.returncode == 2
+    assert "at most 140 characters (as in ERPNext); this one has 10,000" in huge.stderr
+    assert kosma(home, "company", "add", "B" * 140, "--country", "DE").returncode == 0
+    changed = kosma(home, "company", "set", "DEMO company", "--fiscal-year-start", "04-01")
+    assert changed.returncode == 0, changed.stderr
+    listed = json.loads(kosma(home, "company", "list", "--json").stdout)["companies"]
+    assert [(c["name"], c["fiscal_year_start"]) for c in listed] == [
+        ("B" * 140, "01-01"), ("Demo Company", "04-01")]
