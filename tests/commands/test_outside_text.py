@@ -116,3 +116,14 @@ def test_dates_in_options_are_exactly_yyyy_mm_dd(home: Path, value: str) -> None
         done = kosma(home, *args)
         assert done.returncode == 2, (args, done.stderr)
         assert f"'{value}' is not a valid" in done.stderr and "YYYY-MM-DD" in done.stderr
+
+
+def test_a_bank_date_carrying_controls_is_refused_with_an_escaped_sentence(
+    home: Path, hostile: HostilePortal
+) -> None:
+    hostile.mode, hostile.bad_date = "impossible-dates", "2026-11-01\x1b[2J\u202e"
+    done = kosma(home, "sync", "--all")
+    assert done.returncode == 1
+    assert_terminal_safe(done.stdout + done.stderr)
+    assert "has value_date '2026-11-01\\x1b[2J\\u202e', which is not a calendar date" in (
+        done.stdout)
