@@ -571,7 +571,9 @@ def _balance(balances: Any, fallback_currency: str) -> dict[str, Any]:
 def _newest_booking(transactions: list[dict[str, Any]], newest: str) -> str:
     """``newest`` or a later booking date of a stored-kind transaction on the page."""
     for tx in transactions:
-        if tx.get("transaction_id"):
+        booked = tx.get("booking_date") or tx.get("date")
+        # compare the text first: the full check only for a candidate (a few per page)
+        if type(booked) is str and booked[:10] > newest and tx.get("transaction_id"):
             day = booked_on(tx)
             if day is not None and day > newest:
                 newest = day

@@ -14,8 +14,8 @@ from typing import Any
 
 from kosma_tui.core.errors import PortalError
 
-# Pages in a row that bring no transaction this sync has not read: a portal
-# paging honestly never sends one (each page holds the next transactions).
+# Pages in a row that are empty or a page already read: a portal paging honestly
+# never sends one (each page holds the next transactions).
 MAX_IDLE_PAGES = 3
 # More pages than a day of an account can fill: 50 full pages, 50,000 transactions.
 MAX_PAGES_PER_DAY = 50
@@ -42,17 +42,20 @@ class PageGuard:
         self.pages = 0
         self.idle = 0
         self.cursors: set[tuple[str, str]] = set()
-        self.seen: set[str] = set()
+        # (size, first id, last id) of every page read: cheap, and a page sent again
+        # under a new cursor has the same one
+        self.prints: set[tuple[int, str, str]] = set()
 
     def check(self, transactions: list[dict[str, Any]], next_page: Any) -> None:
         """Raise PageLoop when ``next_page`` would not lead anywhere new."""
         self.pages += 1
-        before = len(self.seen)
-        for tx in transactions:
-            tid = tx.get("transaction_id")
-            if tid:
-                self.seen.add(str(tid))
-        self.idle = 0 if len(self.seen) > before else self.idle + 1
+        fresh = False
+        if transactions:
+            stamp = (len(transactions), repr(transactions[0].get("transaction_id")),
+                     repr(transactions[-1].get("transaction_id")))
+            fresh = stamp not in self.prints
+            self.prints.add(stamp)
+        self.idle = 0 if fresh else self.idle + 1
         if next_page is None:
             return
         cursor = (str(next_page.url), repr(next_page.offset))

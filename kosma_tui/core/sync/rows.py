@@ -36,8 +36,10 @@ def status_of(tx: dict[str, Any]) -> str:
     return status
 
 
-# Calendar days already checked: a page of 1000 rows holds a handful of dates.
-_DAYS: set[str] = set()
+# Calendar days already checked (a page of 1000 rows holds a handful of dates),
+# and the two "no date" values, so that a row's three dates are one lookup each.
+_ABSENT_DAY: tuple[None, str] = (None, "")
+_DAYS: set[str | None] = set(_ABSENT_DAY)
 _DATE_FIELDS = ("value_date", "booking_date", "date")
 
 
@@ -62,6 +64,7 @@ def calendar_day(value: Any) -> str | None:
         return None
     if len(_DAYS) > 100_000:
         _DAYS.clear()
+        _DAYS.update(_ABSENT_DAY)
     _DAYS.add(day)
     return day
 
@@ -100,18 +103,13 @@ def to_row(tx: dict[str, Any], account: str, status: str | None = None) -> dict[
         deposit, withdrawal = 0, minor
     else:
         raise PortalProtocolError(f"transaction {_id(tx)} has type {kind!r}")
-    day = None
-    for name in _DATE_FIELDS:  # every date the bank sent must be a real day
-        value = tx.get(name)
-        if value is None or value == "":
-            continue
-        checked = calendar_day(value)
-        if checked is None:
-            raise PortalProtocolError(
-                f"transaction {_id(tx)} has {name} {_text(value)!r}, which is not a calendar "
-                "date (YYYY-MM-DD)")
-        day = day or checked
-    if day is None:
+    value_date, booking_date, alias = tx.get("value_date"), tx.get("booking_date"), tx.get("date")
+    try:  # the common case: days seen before (or absent), one set lookup each
+        known = value_date in _DAYS and booking_date in _DAYS and alias in _DAYS
+    except TypeError:  # an unhashable value: the slow path names it
+        known = False
+    day = (value_date or booking_date or alias) if known else _checked_day(tx)
+    if not day:
         raise PortalProtocolError(f"transaction {_id(tx)} has no date")
     refs = tx.get("bank_references") or _EMPTY
     party = tx.get("counter_party") or _EMPTY
@@ -141,6 +139,23 @@ def to_row(tx: dict[str, Any], account: str, status: str | None = None) -> dict[
         if type(row[name]) is not str:
             row[name] = _text(row[name])
     return row
+
+
+def _checked_day(tx: dict[str, Any]) -> str | None:
+    """The row's date (value date, else booking date); every date the bank sent must
+    be a real day, else PortalProtocolError naming the transaction and the field."""
+    day = None
+    for name in _DATE_FIELDS:
+        value = tx.get(name)
+        if value is None or value == "":
+            continue
+        checked = calendar_day(value)
+        if checked is None:
+            raise PortalProtocolError(
+                f"transaction {_id(tx)} has {name} {_text(value)!r}, which is not a calendar "
+                "date (YYYY-MM-DD)")
+        day = day or checked
+    return day
 
 
 def _id(tx: dict[str, Any]) -> str:
