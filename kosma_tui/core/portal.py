@@ -8,7 +8,8 @@ are retried with exponential backoff and full jitter, honouring
 Every exchange is bounded: a read timeout between bytes, an overall deadline
 for the whole answer (a portal trickling one byte every few seconds never
 trips the read timeout), and a cap on the answer's size, read as a stream so
-an oversize answer is refused without being held in memory.
+an oversize answer is refused without being held in memory. A call with its
+retries has a budget too: no retry starts that could end after it.
 
 Consent calls rotate the consent token. A failed consent call may still have
 rotated it (the error body then carries the fresh one): a retry uses that
@@ -59,6 +60,8 @@ MAX_PAGE_SIZE = 1000
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 # One whole exchange (connect, send, every byte of the answer), per attempt.
 CALL_DEADLINE = 60.0
+# One call with its retries and their waits: no retry starts that would end later.
+CALL_BUDGET = 180.0
 # The documented way to trust another certificate bundle (a company's TLS proxy).
 CA_FILE_ENV = "KOSMA_TUI_CA_FILE"
 
@@ -419,6 +422,7 @@ class PortalClient:
         max_backoff: float = 30.0,
         max_retry_after: float = 60.0,
         deadline: float = CALL_DEADLINE,
+        budget: float = CALL_BUDGET,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         embedded: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -434,6 +438,7 @@ class PortalClient:
         self.max_retry_after = max_retry_after
         self.timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
         self.deadline = deadline
+        self.budget = budget
         self.max_answer_bytes = max_answer_bytes
         # the built-in Demo Bank portal: its 5xx are its own (a full disk, a read-only
         # data folder), said as such and not retried
@@ -513,6 +518,7 @@ class PortalClient:
         ``retries`` overrides the client's count (0: the caller decides).
         """
         limit = self.retries if retries is None else retries
+        give_up = time.monotonic() + self.budget
         token = consent_token
         attempt = 0
         while True:
@@ -539,9 +545,9 @@ class PortalClient:
                     detail = f"no complete answer within {self.deadline:g} s"
                 else:
                     detail = _describe(exc, self.timeout)
-                if attempt >= limit:
-                    raise self._unreachable(detail, token, consent_token) from None
                 delay = self._delay(attempt, None)
+                if attempt >= limit or time.monotonic() + delay + self.deadline > give_up:
+                    raise self._unreachable(detail, token, consent_token) from None
                 log.info(
                     "%s: %s, retry %d in %.2f s", method, type(exc).__name__, attempt + 1, delay
                 )
@@ -552,12 +558,13 @@ class PortalClient:
                 error = self._error(response, method)
                 if error.consent_token is None and token != consent_token:
                     error.consent_token = token  # a retry's rotated token is the live one
+                delay = self._delay(attempt, error.retry_after)
                 if not (status == 429 or status >= 500) or attempt >= limit or (
-                        self.embedded and status >= 500):
+                        self.embedded and status >= 500) or (
+                        time.monotonic() + delay + self.deadline > give_up):
                     raise error
                 if error.consent_token is not None:
                     token = error.consent_token
-                delay = self._delay(attempt, error.retry_after)
                 log.info(
                     "%s: HTTP %d %s, retry %d in %.2f s",
                     method,

@@ -444,6 +444,22 @@ async def test_a_portal_that_never_answers_times_out() -> None:
     assert time.monotonic() - started < 3
 
 
+async def test_a_call_with_its_retries_stays_within_its_budget() -> None:
+    with socket.socket() as listener:  # accepts connections (backlog) but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        async with PortalClient(
+            url, "c", "t", ip_address=None, timeout=30, deadline=0.5, budget=1.2, retries=10,
+            backoff=0.001,
+        ) as client:
+            started = time.monotonic()
+            with pytest.raises(PortalUnreachable, match=r"no complete answer within 0.5 s"):
+                await client.end_session("s")
+    # two attempts of 0.5 s fit in 1.2 s, a third could not: never ten
+    assert 0.9 < time.monotonic() - started < 1.6
+
+
 def self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
