@@ -51,7 +51,7 @@ def poison(value: Any) -> Any:
 # Fields the protocol itself needs intact to keep working (tokens, cursors, enums,
 # dates); everything else is bank or portal text and gets the controls.
 _KEEP = {"consent_token", "consent_id", "url", "offset", "state", "type", "session_id",
-         "flow_id", "booking_date", "value_date", "date", "account_id", "id", "iban",
+         "flow_id", "booking_date", "value_date", "date", "account_id", "id",
          "code", "key", "form_identifier", "poll_after_ms", "amount"}
 
 
