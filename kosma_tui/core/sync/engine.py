@@ -17,6 +17,11 @@ rotates a token nobody receives, which PROTOCOL gives no way to recover
 (re-link). Calls are therefore strictly sequential: no request is ever in
 flight while rows are mapped or written.
 
+The Last Integration Date follows booking dates (a value date may lie before
+its booking date, even before the consent start) and never falls before the
+consent start. A portal whose pages do not come to an end is stopped by
+``paging.PageGuard``; every call is bounded by the client's deadlines.
+
 Transactions the bank reports as CANCELED or FAILED the first time we see
 them are not stored: they never moved money, and storing them would hand
 ERPNext a reconciliation line with nothing to match. A stored Pending (or
