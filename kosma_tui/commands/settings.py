@@ -52,7 +52,7 @@ def apply_changes(current: BankingSettings, args: argparse.Namespace,
     if args.admin_url is not None:
         new.admin_url = validation.admin_url(args.admin_url)
     if args.customer_id is not None:
-        new.customer_id = args.customer_id.strip()
+        new.customer_id = validation.credential(args.customer_id, "Customer ID")
     if token is not None:
         new.api_token = token
     if args.enabled is not None:
@@ -93,7 +93,7 @@ def read_token() -> str:
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("--api-token-stdin reads the token from standard input; pipe it in, "
                          "for example: kosma-tui settings --api-token-stdin < token.txt")
-    token = sys.stdin.readline().strip()
+    token = validation.credential(sys.stdin.readline(), "Portal API Token")
     if not token:
         raise UsageError(
             "The Portal API Token read from standard input is empty; nothing was saved."

@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    since = validation.iso_date(args.since, "--since date").isoformat() if args.since else ""
+    since = (validation.iso_date(args.since, "--since date").isoformat()
+             if args.since is not None else "")
     store = open_store()
     if args.account is not None:
         from kosma_tui.core.admin import find_account

@@ -41,6 +41,7 @@ def admin_url(value: str, what: str = "The admin URL") -> str:
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:  # an unbalanced [ or a bad port
         hostname = None
     if (not url.isprintable() or " " in url or hostname is None
@@ -53,6 +54,15 @@ def admin_url(value: str, what: str = "The admin URL") -> str:
             f"{what} must use https:// (plain http:// is allowed only for this machine)."
         )
     return url
+
+
+def credential(value: str, what: str) -> str:
+    """A Customer ID or token: it travels in a header or a JSON field, so no spaces
+    and no control characters (a pasted line break or escape would break every call)."""
+    text = value.strip()
+    if text and (not text.isprintable() or any(ch.isspace() for ch in text)):
+        raise UsageError(f"The {what} cannot contain spaces or control characters.")
+    return text
 
 
 # ERPNext's Company name is a Data field of 140 characters: a longer one could never

@@ -127,3 +127,25 @@ def test_a_bank_date_carrying_controls_is_refused_with_an_escaped_sentence(
     assert_terminal_safe(done.stdout + done.stderr)
     assert "has value_date '2026-11-01\\x1b[2J\\u202e', which is not a calendar date" in (
         done.stdout)
+
+
+@pytest.mark.parametrize(("args", "stdin", "sentence"), [
+    (["settings", "--customer-id", "C-1\x1b[31m"], "",
+     "The Customer ID cannot contain spaces or control characters."),
+    (["settings", "--api-token-stdin"], "tok\x07en\n",
+     "The Portal API Token cannot contain spaces or control characters."),
+    (["settings", "--admin-url", "https://portal.example.com:99999"], "",
+     "is not a URL"),
+    (["transactions", "--since", ""], "", "'' is not a valid --since date"),
+])
+def test_bad_option_values_are_refused_and_nothing_is_saved(
+    home: Path, args: list[str], stdin: str, sentence: str
+) -> None:
+    Store.open()
+    meta = next(home.rglob("meta.json"))
+    before = meta.read_bytes()
+    done = kosma(home, *args, stdin=stdin)
+    assert done.returncode == 2, done.stderr
+    assert sentence in done.stderr
+    assert_terminal_safe(done.stderr)
+    assert meta.read_bytes() == before

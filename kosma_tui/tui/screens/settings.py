@@ -145,6 +145,11 @@ class SettingsScreen(KosmaScreen):
                 validation.admin_url(url, "The admin URL")
             except UsageError as exc:
                 found["admin_url"] = exc.message
+        for name, what in (("customer_id", "Customer ID"), ("api_token", "Portal API Token")):
+            try:
+                validation.credential(self.value(name), what)
+            except UsageError as exc:
+                found[name] = exc.message
         found.update(validation.enabled_problems(
             bool(self.value("enabled")), url, self.value("customer_id"),
             self.value("api_token") or stored.api_token))
