@@ -36,6 +36,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _day(text: str) -> date:
     try:
+        # exactly YYYY-MM-DD: fromisoformat alone also takes 20260101 and 2026-W01-1
+        if len(text) != 10 or text[4] != "-" or text[7] != "-" or not (
+                text[:4] + text[5:7] + text[8:]).isdigit():
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") \

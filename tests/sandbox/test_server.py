@@ -167,6 +167,9 @@ def test_main_refuses_bad_arguments_with_one_sentence(
     assert len(err.splitlines()) == 1 and "YYYY-MM-DD" in err
     assert main(["--port", "99999"]) == 2
     assert main(["--transaction-limit", "-5"]) == 2
+    for lax in ("20261126", "2026-W48-4"):  # fromisoformat would take them
+        assert main(["--today", lax]) == 2
+        assert "YYYY-MM-DD" in capsys.readouterr().err
 
 
 def test_main_serves_until_interrupted(tmp_path: Path) -> None:
