@@ -342,6 +342,9 @@ def _tls_failure(exc: BaseException) -> bool:
     return False
 
 
+_TRUST: dict[str, ssl.SSLContext] = {}  # by KOSMA_TUI_CA_FILE: loading a bundle takes ~50 ms
+
+
 def trust_context() -> ssl.SSLContext:
     """The certificates a portal's TLS must chain to: the system's bundle.
 
@@ -350,8 +353,15 @@ def trust_context() -> ssl.SSLContext:
     replace whom the app trusts. ``KOSMA_TUI_CA_FILE`` (documented) names a
     PEM bundle to trust instead; without a system bundle, certifi's is used.
     """
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies hostname and chain
     chosen = os.environ.get(CA_FILE_ENV, "").strip()
+    context = _TRUST.get(chosen)
+    if context is None:
+        context = _TRUST[chosen] = _load_trust(chosen)
+    return context
+
+
+def _load_trust(chosen: str) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies hostname and chain
     if chosen:
         try:
             context.load_verify_locations(cafile=chosen)
