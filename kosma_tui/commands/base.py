@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from kosma_tui.core.connection import DEMO_BANNER
 from kosma_tui.core.errors import KosmaError
 from kosma_tui.core.paths import Paths, make_private_dir, resolve_paths
-from kosma_tui.core.text import SafeStream, safe_json, safe_text
+from kosma_tui.core.text import SafeStream, safe_json, safe_lines, safe_text
 
 __all__ = ["safe_text"]  # the one rendering of outside text, re-exported for the commands
 
@@ -48,7 +48,7 @@ def wants_json(args: argparse.Namespace) -> bool:
 def report_error(error: KosmaError, as_json: bool) -> int:
     """The one place a failed command speaks: a sentence on stderr and, for ``--json``,
     ``{"error": {"code", "message", "remedy"}}`` on stdout. Returns the exit status."""
-    print(f"kosma-tui: {safe_text(error.sentence())}", file=sys.stderr)
+    print(f"kosma-tui: {safe_lines(error.sentence())}", file=sys.stderr)
     if as_json:
         print_json({"error": error.as_json()})
     return error.exit_status
