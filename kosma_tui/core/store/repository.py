@@ -404,7 +404,7 @@ class Store:
         stored transactions there (a folder deleted by hand); else None."""
         if not account.key:
             return None
-        folder = self.transactions_dir / account.key
+        folder = self.book(account).folder
         if folder.exists():
             return None
         if (account.last_sync or {}).get("new"):
