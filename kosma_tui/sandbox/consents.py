@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from kosma_tui.sandbox import data, fields
+from kosma_tui.sandbox import data, fields, ledger
 from kosma_tui.sandbox.banks import BANKS
 from kosma_tui.sandbox.clock import parse_moment
 from kosma_tui.sandbox.errors import PortalFailure, invalid
@@ -82,9 +82,7 @@ def create_or_rotate(portal: Portal, state: dict[str, Any], session: dict[str, A
                 "country_code": bank.country,
                 "bic": bank.bic,
             },
-            "accounts": [
-                data.account_object(a, consent_id, today) for a in _demo_accounts(consent)
-            ],
+            "accounts": _account_objects(state, consent_id, consent, today),
             "consent_data": {
                 "consent_id": consent_id,
                 "consent_token": token,
@@ -93,6 +91,23 @@ def create_or_rotate(portal: Portal, state: dict[str, Any], session: dict[str, A
             },
         },
     }
+
+
+def _account_objects(state: dict[str, Any], consent_id: str, consent: dict[str, Any],
+                     today: date) -> list[dict[str, Any]]:
+    return [
+        data.account_object(a, consent_id, ledger.booked(state, a, today, _late(consent, a)))
+        for a in _demo_accounts(consent)
+    ]
+
+
+def _late(consent: dict[str, Any], account: data.DemoAccount) -> tuple[int, int, int] | None:
+    """The late booking of a ``late-booking`` consent's account, once the consent has
+    read transactions for the first time (the late one is booked after that day)."""
+    first_read = consent.get("first_read")
+    if first_read is None or not scenario(consent["username"]).late_booking:
+        return None
+    return ledger.late_booking(account, date.fromisoformat(first_read))
 
 
 def _forget_long_expired(state: dict[str, Any], now: datetime) -> None:
@@ -209,11 +224,7 @@ def accounts(portal: Portal, call: Call) -> dict[str, Any]:
     def handler(state: dict[str, Any], consent_id: str, consent: dict[str, Any]) -> dict:
         count = _Unattended(portal, state, call).check(consent_id, "*", "accounts")
         today = portal.clock.today()
-        result = {
-            "accounts": [
-                data.account_object(a, consent_id, today) for a in _demo_accounts(consent)
-            ]
-        }
+        result = {"accounts": _account_objects(state, consent_id, consent, today)}
         count()
         return result
 
@@ -227,7 +238,7 @@ def balances(portal: Portal, call: Call) -> dict[str, Any]:
             consent_id, data.account_id(consent_id, account.iban), "balances"
         )
         today = portal.clock.today()
-        available, booked = data.balances(account, today)
+        available, booked = ledger.balances(state, account, today, _late(consent, account))
         count()
         return {
             "available": {"amount": available, "currency": account.currency},
@@ -259,7 +270,9 @@ def transactions(portal: Portal, call: Call) -> dict[str, Any]:
         count = lambda: None  # noqa: E731 - next pages are never counted
         if offset is None:
             count = _Unattended(portal, state, call).check(consent_id, account_id, "transactions")
-        rows, total = data.page(account, start, end, today, offset or 0, size)
+        consent.setdefault("first_read", today.isoformat())
+        hidden = ledger.hidden(_late(consent, account), today)
+        rows, total = data.page(account, start, end, today, offset or 0, size, hidden)
         if offset is not None and offset > total:
             raise invalid("offset", f"'offset' lies beyond the last transaction ({total}).")
         usage = portal.usage(state, call.customer)

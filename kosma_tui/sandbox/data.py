@@ -85,21 +85,13 @@ def account_id(consent_id: str, iban: str) -> str:
     return "acc-" + hashlib.sha256(f"{consent_id}|{iban}".encode()).hexdigest()[:24]
 
 
-def balances(account: DemoAccount, today: date) -> tuple[int, int]:
-    """(available, booked) in minor units on ``today``; never negative."""
-    base = _hash_int("balance", account.iban) % 2_500_000
-    drift = _hash_int("balance", account.iban, today.isoformat()) % 150_000
-    if account.account_type == "CREDITCARD":
-        booked = (base + drift) % 250_000
-        return 500_000 - booked, booked
-    booked = base + drift
-    if account.account_type == "DEFAULT":
-        return booked + 200_000, booked  # with an overdraft line
-    return booked, booked
+def opening_balance(account: DemoAccount) -> int:
+    """The booked balance the portal first shows for ``account`` (then kept in its
+    state, see ``ledger``): positive, different per account."""
+    return 1_000_000 + _hash_int("balance", account.iban) % 2_500_000
 
 
-def account_object(account: DemoAccount, consent_id: str, today: date) -> dict[str, Any]:
-    _available, booked = balances(account, today)
+def account_object(account: DemoAccount, consent_id: str, booked: int) -> dict[str, Any]:
     return {
         "id": account_id(consent_id, account.iban),
         "alias": account.alias,
@@ -130,12 +122,17 @@ def day_count(account: DemoAccount, ordinal: int) -> int:
 
 
 def page(
-    account: DemoAccount, start: date, end: date, today: date, offset: int, size: int
+    account: DemoAccount, start: date, end: date, today: date, offset: int, size: int,
+    hidden: tuple[int, int] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Transactions ``offset`` .. ``offset + size`` of [start, end] (end clamped to
-    today), and how many the range holds in all."""
+    today), and how many the range holds in all. ``hidden`` is one transaction
+    (day ordinal, number) the bank does not list yet (a late booking)."""
     first, last = start.toordinal(), min(end, today).toordinal()
     counts = [day_count(account, o) for o in range(first, last + 1)]
+    hidden_day, hidden_number = hidden if hidden is not None else (None, -1)
+    if hidden_day is not None and first <= hidden_day <= last:
+        counts[hidden_day - first] -= 1
     total = sum(counts)
     out: list[dict[str, Any]] = []
     skip = offset
@@ -145,11 +142,35 @@ def page(
             skip -= count
             continue
         stop = min(count, skip + size - len(out))
-        out.extend(_day(account, ordinal, today_ordinal, skip, stop))
+        if ordinal == hidden_day:  # the day's numbers skip the hidden one
+            day = _day(account, ordinal, today_ordinal, 0, count + 1)
+            del day[hidden_number]
+            out.extend(day[skip:stop])
+        else:
+            out.extend(_day(account, ordinal, today_ordinal, skip, stop))
         skip = 0
         if len(out) >= size:
             break
     return out, total
+
+
+def settled_state(digest: bytes) -> str:
+    """The state of a transaction once it is no longer pending: a few that were
+    pending with an id end CANCELED, the others PROCESSED."""
+    return "CANCELED" if digest[21] % 3 and digest[22] % 25 == 0 else "PROCESSED"
+
+
+def signed_amounts(account: DemoAccount, ordinal: int) -> list[tuple[int, str]]:
+    """(signed amount, settled state) of each transaction of a day, by number: what
+    balances are made of, without building the transactions."""
+    prefix = account.seed + b"|tx|" + ordinal.to_bytes(4, "big")
+    out = []
+    for number in range(day_count(account, ordinal)):
+        d = hashlib.blake2b(prefix + number.to_bytes(4, "big"), digest_size=24).digest()
+        party = PARTIES[d[12] % _PARTY_COUNT]
+        amount = party.low + int.from_bytes(d[13:16], "big") % party.span
+        out.append((amount if party.type == "CREDIT" else -amount, settled_state(d)))
+    return out
 
 
 _PARTY_COUNT = len(PARTIES)
@@ -178,12 +199,7 @@ def _day(
         if d[20] < 4:  # bank data is verbatim, control characters included
             reference = f"\x1b[31m{reference}\x1b[0m" if d[20] & 1 else f"{reference} \x07"
         transaction_id = "T" + d[:12].hex()
-        if pending:
-            state = "PENDING"
-        elif d[21] % 3 and d[22] % 25 == 0:  # a few pending ones (with id) were cancelled
-            state = "CANCELED"
-        else:
-            state = "PROCESSED"
+        state = "PENDING" if pending else settled_state(d)
         tx = {
             "transaction_id": transaction_id,
             "amount": {

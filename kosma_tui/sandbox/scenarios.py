@@ -29,6 +29,7 @@ class Scenario:
     many: int | None = None  # many-transactions{N}: N per 1000 days per account
     slow: bool = False
     refuse_transactions: bool = False
+    late_booking: bool = False  # one settled transaction per account is listed late
     problem: str | None = None  # why the username itself is refused (shown on the form)
 
 
@@ -40,6 +41,7 @@ def scenario(username: str) -> Scenario:
     name = normalise(username)
     fixed = {
         "embedded": Scenario(name),
+        "late-booking": Scenario(name, late_booking=True),
         "decoupled": Scenario(name, login="decoupled"),
         "decoupled-abort": Scenario(name, login="decoupled-abort"),
         "wrong": Scenario(name, login="wrong"),

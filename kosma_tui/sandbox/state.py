@@ -28,7 +28,8 @@ VERSION = 1
 
 
 def empty_state() -> dict[str, Any]:
-    return {"version": VERSION, "sessions": {}, "consents": {}, "usage": {}, "unattended": {}}
+    return {"version": VERSION, "sessions": {}, "consents": {}, "usage": {}, "unattended": {},
+            "balances": {}}
 
 
 def token_hash(secret: str) -> str:
@@ -105,7 +106,7 @@ class StateFile:
                 f"The Demo Bank portal's state file {self.path} is corrupt or of another version.",
                 "Move it away to start with a fresh portal (its consents are then lost).",
             )
-        for section in ("sessions", "consents", "usage", "unattended"):
+        for section in ("sessions", "consents", "usage", "unattended", "balances"):
             state.setdefault(section, {})
         return state
 
