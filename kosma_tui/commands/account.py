@@ -173,4 +173,11 @@ def run_set_lid(args: argparse.Namespace) -> int:
             account.last_integration_date < consent.consent_start:
         print(f"Note: it is still before the Consent Start Date ({consent.consent_start}), "
               "so a sync stays refused until you re-link or move it.")
+    elif consent is not None:
+        from kosma_tui.core.sync.coverage import unread_before
+
+        gap = unread_before(store, account, consent)
+        if gap is not None:
+            print(f"The days {gap['from']} to {gap['to']} were never read; the next sync "
+                  "records them as a gap in the account's coverage ('kosma-tui status').")
     return 0

@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from kosma_tui.core.money import format_amount
     from kosma_tui.core.subscription import remembered, usage_text
+    from kosma_tui.core.sync import coverage
     from kosma_tui.core.sync.health import health
     from kosma_tui.core.sync.rules import parse_expiry
 
@@ -63,6 +64,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {safe_text(account.name)}  {safe_text(account.iban)}{off}")
         print(f"      balance {money} · Last Integration Date "
               f"{account.last_integration_date or '-'} · last sync {synced}")
+        check = account.balance_check or {}
+        if check.get("status") == "mismatch":
+            print(f"      balance check: MISMATCH, "
+                  f"{format_amount(check['difference'], currency, sign=True)} {currency} "
+                  f"(the bank's booked balance minus the stored transactions)")
+        if account.coverage:
+            span = coverage.as_json(account.coverage)
+            gaps = coverage.describe_gaps(account.coverage)
+            print(f"      coverage {span['from']} to {span['to']}"
+                  + (f" · gaps: {gaps}" if gaps else " · no gaps"))
     if subscription:
         when = str(subscription.get("fetched", ""))[:16].replace("T", " ")
         print(f"Subscription: {safe_text(subscription.get('subscription_status') or '?')}, "

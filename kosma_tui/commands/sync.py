@@ -30,6 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the bank account to sync (repeatable)")
     p.add_argument("--all", action="store_true",
                    help="refresh every consent's accounts and sync them all (the daily job)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="read like a sync and report what would be new and updated; store "
+                   "nothing and move no Last Integration Date")
     p.add_argument("--json", action="store_true", help="machine-readable result")
     p.set_defaults(func=run)
 
@@ -48,16 +51,21 @@ def run(args: argparse.Namespace) -> int:
     if disabled is not None:
         raise ConfigurationError(disabled.message, disabled.remedy)
     demo = store.settings().demo
+    dry_run = args.dry_run
     if not args.json:
-        print_header(store, "Sync")
-    results = asyncio.run(_sync(store, names, progress=not args.json and sys.stdout.isatty()))
+        print_header(store, "Sync (dry run: nothing is stored)" if dry_run else "Sync")
+    results = asyncio.run(_sync(store, names, progress=not args.json and sys.stdout.isatty(),
+                                dry_run=dry_run))
     if args.json:
-        print_json({"demo": demo, "accounts": [r.as_json() for r in results]})
+        output: dict[str, Any] = {"demo": demo}
+        if dry_run:
+            output["dry_run"] = True
+        print_json({**output, "accounts": [r.as_json() for r in results]})
     else:
         if not results:
             print("No bank accounts yet: link a bank with 'kosma-tui link --company NAME'.")
         for result in results:
-            print(_result_line(result))
+            print(_dry_run_line(result) if dry_run else _result_line(result))
     for result in results:
         if result.push_error is not None:
             print(f"kosma-tui: ERPNext push after syncing '{safe_text(result.name)}' failed: "
@@ -67,19 +75,22 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
-async def _sync(store: Any, names: list[str], *, progress: bool) -> list[Any]:
+async def _sync(store: Any, names: list[str], *, progress: bool,
+                dry_run: bool = False) -> list[Any]:
     from kosma_tui.core.connection import PortalConnection
     from kosma_tui.core.sync import SyncEngine
 
     attended = sys.stdin.isatty()
     async with PortalConnection(store, attended=attended) as client:
         engine = SyncEngine(store, client, on_progress=_show_progress if progress else None,
-                            unattended=not attended)
+                            unattended=not attended, dry_run=dry_run)
         if not names:
             return await engine.sync_all()
         results = []
         for name in names:
             results.append(await engine.sync_account(name, push=False))
+        if dry_run:
+            return results
         push_error = await engine.auto_push([r.name for r in results if r.ok])
         for r in results:
             if r.ok:
@@ -96,6 +107,14 @@ def _show_progress(p: Any) -> None:
         out.write(f"\r\x1b[K  {safe_text(p.account)}: {what}, {p.fetched:,} fetched, "
                   f"{p.new:,} new")
     out.flush()
+
+
+def _dry_run_line(r: Any) -> str:
+    if not r.ok:
+        return _result_line(r)
+    return (f"~ {safe_text(r.name)}: {r.fetched:,} fetched; would store {r.new:,} new and "
+            f"update {r.updated:,}; {r.skipped:,} skipped, {r.matched:,} would be matched; "
+            f"Last Integration Date stays {r.last_integration_date or '-'}")
 
 
 def _result_line(r: Any) -> str:

@@ -159,7 +159,8 @@ def renewal_note(store: Store, company: str, bank: str, chosen: date) -> str | N
     return (
         f"The accounts of {bank} for {company} are synced up to {oldest.isoformat()}; with "
         f"the Start Date {chosen.isoformat()} the transactions in between can never be "
-        f"synced. Choose {oldest.isoformat()} to leave no gap."
+        f"synced; the gap will be recorded in the accounts' coverage. Choose "
+        f"{oldest.isoformat()} to leave no gap."
     )
 
 

@@ -165,6 +165,11 @@ class BankAccount(Record):
     erpnext_bank_account: str = ""
     # a disabled account is kept but not synced by "sync all" and not counted by status
     enabled: bool = True
+    # balance continuity (sync/balance_check): the anchor of the first sync, the last check
+    opening_balance: dict[str, Any] = field(default_factory=dict)
+    balance_check: dict[str, Any] = field(default_factory=dict)
+    # the days read, as merged {"from", "to"} ranges (sync/coverage)
+    coverage: list[dict[str, str]] = field(default_factory=list)
     # stable key for the transaction files of this account (never renamed)
     key: str = ""
 

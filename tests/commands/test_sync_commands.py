@@ -105,7 +105,9 @@ def test_acceptance_link_sync_all_twice_and_status(home: Path) -> None:
     assert len(report["accounts"]) == 3
     for account in report["accounts"]:
         assert set(account) == {"name", "bank", "company", "iban", "currency", "enabled",
-                                "last_integration_date", "balance", "last_sync"}
+                                "last_integration_date", "balance", "last_sync",
+                                "balance_check", "coverage"}
+        assert account["balance_check"]["status"] == "ok"
         assert account["last_sync"]["outcome"] == "ok"
     assert "token" not in status.stdout.lower()
     text = kosma(home, "status")

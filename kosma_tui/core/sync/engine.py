@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kosma_tui.core import clock
 from kosma_tui.core.errors import KosmaError, PortalError, Problem, StoreError, UsageError
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
+from kosma_tui.core.sync import balance_check, coverage
 from kosma_tui.core.sync.lock import consent_lock
 from kosma_tui.core.sync.paging import PageGuard
 from kosma_tui.core.sync.rows import STATUS_BY_STATE, TRANSITIONS, booked_on, to_row
@@ -172,6 +173,7 @@ class SyncEngine:
         unattended: bool | None = None,
         page_size: int = PAGE_SIZE,
         flush_rows: int = FLUSH_ROWS,
+        dry_run: bool = False,
     ) -> None:
         self.store = store
         self.client = client
@@ -181,6 +183,8 @@ class SyncEngine:
         self.unattended = unattended
         self.page_size = page_size
         self.flush_rows = flush_rows
+        # read and count like a sync, store nothing but the rotated tokens (sync --dry-run)
+        self.dry_run = dry_run
 
     # -- public API -------------------------------------------------------
 
@@ -204,11 +208,12 @@ class SyncEngine:
             except Exception as exc:  # never let one account take down the daily job
                 log.exception("sync of %s failed unexpectedly", name)
                 result.status, result.error = "failed", _unexpected(exc)
-        self._record(result, started)
+        if not self.dry_run:
+            self._record(result, started)
         log.info("sync %s: %s fetched=%d new=%d updated=%d skipped=%d%s", name, result.status,
                  result.fetched, result.new, result.updated, result.skipped,
                  f" error={result.error.code}" if result.error else "")
-        if push and result.ok:
+        if push and result.ok and not self.dry_run:
             result.push_error = await self.auto_push([name])
         return result
 
@@ -251,12 +256,15 @@ class SyncEngine:
                 if failure is not None:
                     started = clock.now()
                     result = SyncResult(account.name, "failed", error=failure)
-                    self._record(result, started)
+                    if not self.dry_run:
+                        self._record(result, started)
                 else:
                     result = await self._isolated(account.name, cancel)
                 results.append(result)
         for account in orphans:  # refused with "no consent", recorded like the others
             results.append(await self._isolated(account.name, cancel))
+        if self.dry_run:
+            return results
         push_error = await self.auto_push([r.name for r in results if r.ok])
         for r in results:
             if r.ok:
@@ -364,6 +372,11 @@ class SyncEngine:
                         log.exception("could not keep the rows read before the failure")
                 raise
 
+        if self.dry_run:  # nothing was stored: no date, balance or check moves
+            result.last_integration_date = account.last_integration_date
+            self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new,
+                                        1.0))
+            return
         # only now that the rows are on disk may the Last Integration Date move: to the
         # newest booking date (a value date may lie before it, even before the consent
         # could read), never past today and never before the consent start
@@ -375,6 +388,10 @@ class SyncEngine:
                 lid = newest
                 fields["last_integration_date"] = lid
         result.last_integration_date = lid
+        # a complete read: the days it covered, and whether the numbers add up
+        fields["coverage"] = coverage.extend(account.coverage, start, today)
+        settled = balance_check.settled_total(book.rows(raw=False))
+        fields.update(balance_check.assess(account, balance, settled))
         self.store.update_account(name, **fields)
         self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new,
                                     1.0))
@@ -430,9 +447,11 @@ class SyncEngine:
                                     fraction))
         rows, changes = batch.rows, batch.changes
         batch.rows, batch.fresh, batch.changes = [], {}, {}
+        if rows and matcher is not None:
+            result.matched += matcher(rows)
+        if self.dry_run:  # counted, not stored; ``known`` still deduplicates later pages
+            return
         if rows:
-            if matcher is not None:
-                result.matched += matcher(rows)
             book.append(rows)
         if changes:
             book.update(changes)

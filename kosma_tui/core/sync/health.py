@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from kosma_tui.core import clock
 from kosma_tui.core.errors import StoreError
+from kosma_tui.core.money import format_amount
 from kosma_tui.core.records import BankAccount, BankConsent
+from kosma_tui.core.sync import balance_check, coverage
 from kosma_tui.core.sync.rules import ConsentState, consent_state
 
 if TYPE_CHECKING:
@@ -62,6 +64,8 @@ class Health:
                     "last_integration_date": a.last_integration_date or None,
                     "balance": a.balance or None,
                     "last_sync": a.last_sync or None,
+                    "balance_check": balance_check.as_json(a),
+                    "coverage": coverage.as_json(a.coverage),
                 }
                 for a in self.accounts
             ],
@@ -102,6 +106,23 @@ def health(store: Store) -> Health:
             error = (account.last_sync or {}).get("error") or {}
             critical.append(f"The last sync of '{account.name}' {outcome}: "
                             f"{error.get('message', 'no reason recorded.')}")
+        if balance_check.is_mismatch(account):
+            warning.append(mismatch_sentence(account))
     report.problems = critical + warning
     report.level = CRITICAL if critical else WARNING if warning else OK
     return report
+
+
+def mismatch_sentence(account: BankAccount) -> str:
+    """What a balance mismatch means, in one sentence with the amounts."""
+    check = account.balance_check
+    currency = (account.balance or {}).get("currency") or account.currency
+
+    def money(amount: int) -> str:
+        return f"{format_amount(amount, currency)} {currency}"
+
+    return (f"The balance of '{account.name}' does not add up: the bank reports "
+            f"{money(check['reported'])} on {check.get('as_of') or 'its last date'}, the stored "
+            f"transactions give {money(check['expected'])} (difference "
+            f"{format_amount(check['difference'], currency, sign=True)} {currency}); a booking "
+            f"is missing or doubled. A late booking clears it at a later sync.")

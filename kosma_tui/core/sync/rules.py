@@ -63,7 +63,8 @@ class ConsentStartConflict(RuleRefusal):
             f"transactions in between, so syncing would leave a gap.",
             f"Either set the Last Integration Date to the Consent Start Date "
             f"('kosma-tui account set-last-integration-date \"{account}\" {consent_start}'), "
-            f"accepting the gap, or run Link Bank and Accounts again with Start Date "
+            f"accepting the gap (the gap will be recorded in the account's coverage), or run "
+            f"Link Bank and Accounts again with Start Date "
             f"{last_integration_date} to close it.",
         )
 

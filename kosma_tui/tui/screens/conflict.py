@@ -39,7 +39,8 @@ class ConflictModal(KosmaModal):
             yield Static(
                 f"Its Last Integration Date ({lid}) is older than the Consent Start Date "
                 f"({start}). The consent cannot read transactions before its start, so "
-                "syncing would leave a gap.\n", markup=False)
+                "syncing would leave a gap. Accepting it records the gap in the account's "
+                "coverage.\n", markup=False)
             yield Button(Text(f"1  Set Last Integration Date to {start}  (accept the gap)"),
                          id="set-lid", variant="warning", compact=True)
             yield Button(Text(f"2  Link Bank and Accounts from {lid}  (close the gap)"),
