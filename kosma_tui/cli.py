@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kosma_tui.commands.company",
     "kosma_tui.commands.link",
     "kosma_tui.commands.sync",
+    "kosma_tui.commands.remind",
     "kosma_tui.commands.status",
     "kosma_tui.commands.transactions",
     "kosma_tui.commands.account",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from kosma_tui.commands.base import DEMO_BANNER, open_store, print_json
@@ -37,12 +38,74 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="push new transactions to ERPNext after every successful sync")
     p.add_argument("--demo", action="store_true",
                    help="return to the embedded Demo Bank portal (forgets the admin URL)")
+    add_mail_arguments(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
 
+def add_mail_arguments(p: argparse.ArgumentParser) -> None:
+    mail = p.add_argument_group("reminders by mail (sent by the daily job and 'kosma-tui remind')")
+    mail.add_argument("--mail-to", metavar="ADDR[,ADDR...]",
+                      help="who gets the reminder mails (an empty value turns them off)")
+    mail.add_argument("--mail-from", metavar="ADDR", help="the sender address")
+    transport = mail.add_mutually_exclusive_group()
+    transport.add_argument("--smtp-host", metavar="H", help="send through this SMTP server")
+    transport.add_argument("--sendmail", action="store_true",
+                           help="send through the local sendmail program")
+    mail.add_argument("--smtp-port", metavar="P",
+                      help="the SMTP port (default 587 STARTTLS, 465 SSL, 25 plain)")
+    mail.add_argument("--smtp-user", metavar="U", help="log in to the SMTP server as U")
+    mail.add_argument("--smtp-password-stdin", action="store_true",
+                      help="read the SMTP password from standard input (stored encrypted)")
+    security = mail.add_mutually_exclusive_group()
+    security.add_argument("--smtp-starttls", dest="smtp_security", action="store_const",
+                          const="starttls", help="upgrade with STARTTLS (the default)")
+    security.add_argument("--smtp-ssl", dest="smtp_security", action="store_const",
+                          const="ssl", help="connect with SSL/TLS from the start")
+    security.add_argument("--smtp-plain", dest="smtp_security", action="store_const",
+                          const="none", help="no encryption (a relay on this machine)")
+
+
+def apply_mail_changes(new: BankingSettings, args: argparse.Namespace,
+                       password: str | None) -> None:
+    """The mail options onto ``new``; UsageError when the result cannot send."""
+    from kosma_tui.core import mail
+
+    touched = False
+    if args.mail_to is not None:
+        new.mail_to, touched = mail.addresses(args.mail_to), True
+    if args.mail_from is not None:
+        sender = mail.addresses(args.mail_from) if args.mail_from.strip() else []
+        if len(sender) > 1:
+            raise UsageError("--mail-from takes one address.")
+        new.mail_from, touched = (sender[0] if sender else ""), True
+    if args.sendmail:
+        new.mail_transport, touched = "sendmail", True
+    if args.smtp_host is not None:
+        host = args.smtp_host.strip()
+        if not host or any(c.isspace() or c in "/@" for c in host):
+            raise UsageError(f"'{args.smtp_host}' is not an SMTP host name.")
+        new.mail_transport, new.smtp_host, touched = "smtp", host, True
+    if args.smtp_port is not None:
+        new.smtp_port, touched = validation.positive_int(args.smtp_port, "SMTP port", 65535), True
+    if args.smtp_user is not None:
+        new.smtp_user, touched = args.smtp_user.strip(), True
+        if not new.smtp_user:
+            new.smtp_password = ""
+    if password is not None:
+        if not new.smtp_user:
+            raise UsageError("--smtp-password-stdin needs an SMTP user (--smtp-user).")
+        new.smtp_password, touched = password, True
+    if args.smtp_security is not None:
+        new.smtp_security, touched = args.smtp_security, True
+    if touched and new.mail_to:
+        problem = mail.problems(new)
+        if problem:
+            raise UsageError(f"{problem} Nothing was saved.")
+
+
 def apply_changes(current: BankingSettings, args: argparse.Namespace,
-                  token: str | None) -> BankingSettings:
+                  token: str | None, smtp_password: str | None = None) -> BankingSettings:
     """The new settings, or UsageError if they would be invalid (nothing saved)."""
     new = BankingSettings.from_dict(current.to_dict())
     if args.demo:
@@ -68,6 +131,7 @@ def apply_changes(current: BankingSettings, args: argparse.Namespace,
         new.reminder_days = validation.positive_int(args.reminder_days, "Reminder days", 89)
     if args.lookback_days is not None:
         new.lookback_days = validation.positive_int(args.lookback_days, "Lookback days", 90)
+    apply_mail_changes(new, args, smtp_password)
     check_enabled(new)
     return new
 
@@ -89,15 +153,23 @@ def check_enabled(settings: BankingSettings) -> None:
         )
 
 
-def read_token() -> str:
+def typed_password(value: str, what: str) -> str:
+    """A password as typed: spaces are allowed, control characters (a pasted escape) not."""
+    text = value.rstrip("\r\n")
+    if not text.isprintable():
+        raise UsageError(f"The {what} cannot contain control characters.")
+    return text
+
+
+def read_token(option: str = "--api-token-stdin", what: str = "Portal API Token",
+               example: str = "token.txt",
+               check: Callable[[str, str], str] = validation.credential) -> str:
     if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError("--api-token-stdin reads the token from standard input; pipe it in, "
-                         "for example: kosma-tui settings --api-token-stdin < token.txt")
-    token = validation.credential(sys.stdin.readline(), "Portal API Token")
+        raise UsageError(f"{option} reads the {what} from standard input; pipe it in, "
+                         f"for example: kosma-tui settings {option} < {example}")
+    token = check(sys.stdin.readline(), what)
     if not token:
-        raise UsageError(
-            "The Portal API Token read from standard input is empty; nothing was saved."
-        )
+        raise UsageError(f"The {what} read from standard input is empty; nothing was saved.")
     return token
 
 
@@ -105,6 +177,7 @@ def settings_json(settings: BankingSettings) -> dict[str, Any]:
     data = settings.public_dict()
     data["demo"] = settings.demo
     data["api_token_set"] = bool(settings.api_token)
+    data["smtp_password_set"] = bool(settings.smtp_password)
     data["effectively_enabled"] = settings.effectively_enabled
     return data
 
@@ -124,13 +197,18 @@ def fetch_subscription(store: Any) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     store = open_store()
+    if args.api_token_stdin and args.smtp_password_stdin:
+        raise UsageError("Standard input holds one secret: give --api-token-stdin and "
+                         "--smtp-password-stdin in two runs.")
     token = read_token() if args.api_token_stdin else None
+    smtp_password = read_token("--smtp-password-stdin", "SMTP password", "smtp-password.txt",
+                               typed_password) if args.smtp_password_stdin else None
     changing = any(v not in (None, False) for k, v in vars(args).items()
                    if k not in ("json", "func", "command"))
     current = store.settings()
     settings = current
     if changing:
-        settings = apply_changes(current, args, token)
+        settings = apply_changes(current, args, token, smtp_password)
         store.save_settings(settings)
     subscription: dict[str, Any] | None = None
     problem: KosmaError | None = None
@@ -150,6 +228,24 @@ def run(args: argparse.Namespace) -> int:
     return 1 if problem and changing else 0
 
 
+def mail_summary(settings: BankingSettings) -> str:
+    """'to a@x.org via smtp.example.com:587 (STARTTLS, user u)' or 'off'."""
+    if not settings.mail_to:
+        return "off"
+    to = ", ".join(settings.mail_to)
+    if settings.mail_transport == "sendmail":
+        return f"to {to} via the local sendmail"
+    if settings.mail_transport != "smtp":
+        return f"to {to}, not sendable yet (no --smtp-host or --sendmail)"
+    from kosma_tui.core.mail import DEFAULT_PORTS
+
+    port = settings.smtp_port or DEFAULT_PORTS.get(settings.smtp_security, 25)
+    security = {"starttls": "STARTTLS", "ssl": "SSL", "none": "plain"}.get(
+        settings.smtp_security, settings.smtp_security)
+    login = f", user {settings.smtp_user}" if settings.smtp_user else ""
+    return f"to {to} via {settings.smtp_host}:{port} ({security}{login})"
+
+
 def print_settings(settings: BankingSettings, saved: bool, subscription: dict[str, Any] | None,
                    problem: KosmaError | None) -> None:
     mode = DEMO_BANNER if settings.demo else settings.admin_url
@@ -167,6 +263,7 @@ def print_settings(settings: BankingSettings, saved: bool, subscription: dict[st
         ("Reminder days", str(settings.reminder_days)),
         ("Lookback days", str(settings.lookback_days)),
         ("ERPNext auto push", "on" if settings.erpnext_auto_push else "off"),
+        ("Reminder mails", mail_summary(settings)),
     ]
     for label, value in rows:
         print(f"  {label:<18} {value}")

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
-from kosma_tui.core.errors import ConfigurationError, UsageError
+from kosma_tui.core.errors import ConfigurationError, KosmaError, UsageError
 from kosma_tui.core.text import raw_stream
 
 
@@ -56,16 +56,23 @@ def run(args: argparse.Namespace) -> int:
         print_header(store, "Sync (dry run: nothing is stored)" if dry_run else "Sync")
     results = asyncio.run(_sync(store, names, progress=not args.json and sys.stdout.isatty(),
                                 dry_run=dry_run))
+    mailed = _remind(store) if args.all and not dry_run else []
     if args.json:
         output: dict[str, Any] = {"demo": demo}
         if dry_run:
             output["dry_run"] = True
-        print_json({**output, "accounts": [r.as_json() for r in results]})
+        output["accounts"] = [r.as_json() for r in results]
+        if mailed:
+            output["reminders"] = [r.as_json() for r in mailed]
+        print_json(output)
     else:
         if not results:
             print("No bank accounts yet: link a bank with 'kosma-tui link --company NAME'.")
         for result in results:
             print(_dry_run_line(result) if dry_run else _result_line(result))
+        for reminder in mailed:
+            if reminder.mail == "sent":
+                print(f"✉ reminder mailed: {safe_text(reminder.consent.name)}")
     for result in results:
         if result.push_error is not None:
             print(f"kosma-tui: ERPNext push after syncing '{safe_text(result.name)}' failed: "
@@ -73,6 +80,24 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             break
     return 0 if all(r.ok for r in results) else 1
+
+
+def _remind(store: Any) -> list[Any]:
+    """The daily job's reminder mails (once a day per consent); a mail that fails is
+    said on stderr and never fails the sync."""
+    from kosma_tui.core import reminders
+
+    try:
+        mailed = reminders.send_due(store)
+    except KosmaError as exc:
+        print(f"kosma-tui: reminder mails were not sent: {exc.sentence()}", file=sys.stderr)
+        return []
+    for reminder in mailed:
+        if reminder.error is not None:
+            print(f"kosma-tui: the reminder for '{safe_text(reminder.consent.name)}' was not "
+                  f"mailed: {reminder.error.message} {reminder.error.remedy}".rstrip(),
+                  file=sys.stderr)
+    return mailed
 
 
 async def _sync(store: Any, names: list[str], *, progress: bool,

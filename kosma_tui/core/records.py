@@ -72,7 +72,7 @@ class Record:
 
 @dataclass
 class BankingSettings(Record):
-    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("api_token",)
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("api_token", "smtp_password")
 
     enabled: bool = False
     admin_url: str = ""
@@ -84,6 +84,15 @@ class BankingSettings(Record):
     reminder_days: int = 7
     lookback_days: int = 7
     erpnext_auto_push: bool = False
+    # reminders by mail (DESIGN 8): recipients, and SMTP or the local sendmail
+    mail_to: list[str] = field(default_factory=list)
+    mail_from: str = ""
+    mail_transport: str = ""  # smtp | sendmail | "" (no mail)
+    smtp_host: str = ""
+    smtp_port: int = 0  # 0: the security's usual port (587, 465, 25)
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "starttls"  # starttls | ssl | none
 
     def check(self) -> None:
         for name in ("reminder_days", "lookback_days"):

@@ -335,6 +335,25 @@ class Store:
             table.update({"consent_token": self.secrets.encrypt(token) if token else ""},
                          Q["name"] == name)
 
+    # -- reminder mails ---------------------------------------------------------
+
+    def reminders_lock(self) -> AbstractContextManager[None]:
+        """Held while a reminder is checked, mailed and noted, so that two daily
+        runs at once send one mail; apart from the store lock, which a slow mail
+        server must not hold up."""
+        return FileLock.for_path(self.paths.store_dir / "reminders.lock").hold()
+
+    def reminder_sent_on(self, consent: str) -> str | None:
+        """The day (YYYY-MM-DD) a reminder mail for ``consent`` was last sent."""
+        with self._meta(write=False) as db:
+            document = db.table("reminders", cache_size=0).get(Q["consent"] == consent)
+        return document.get("day") if document else None
+
+    def note_reminder_sent(self, consent: str, day: str) -> None:
+        with self._meta(write=True) as db:
+            db.table("reminders", cache_size=0).upsert(
+                {"consent": consent, "day": day}, Q["consent"] == consent)
+
     # -- Party ----------------------------------------------------------------
 
     def parties(self) -> list[Party]:
