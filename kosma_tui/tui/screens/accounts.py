@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from kosma_tui.core.records import BankAccount
+from kosma_tui.core.sync import balance_check, coverage
 from kosma_tui.tui.feedback import report, toast
 from kosma_tui.tui.screens import manage
 from kosma_tui.tui.screens.base import KosmaScreen
@@ -73,6 +74,7 @@ def columns_for(width: int, currencies: int = 1) -> list[Column]:
     return [(key, label, account if key == "account" else w) for key, label, w in chosen]
 
 
+MISMATCH_STYLE = "bold #ffaf00"
 SYNC_MARK = {"ok": ("✓", "green"), "failed": ("✗", "bold red"), "refused": ("!", "bold #ffaf00"),
              RUNNING: ("⟳", "bold cyan"), QUEUED: ("·", "cyan")}
 
@@ -81,7 +83,9 @@ class AccountsScreen(KosmaScreen):
     TITLE = "Accounts"
     PURPOSE = ("Home. Every Bank Account with its bank, IBAN, balance, Last Integration Date, "
                "the days its Bank Consent has left (amber when a renewal is due, red when "
-               "expired) and the outcome of its last sync.")
+               "expired) and the outcome of its last sync. A balance marked ≠ does not add up "
+               "with the stored transactions; the panel below says by how much, and which days "
+               "no sync has read (gaps).")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sync", "Sync", id="sync-account",
                 tooltip="Sync the selected account in the background"),
@@ -207,6 +211,10 @@ class AccountsScreen(KosmaScreen):
         if not account.enabled:
             mark, mark_style = "-", "dim"
         balance_style = "red" if amount is not None and amount < 0 else ""
+        balance_text = money(amount, currency) + (
+            f" {clean(currency)}" if amount is not None and self.several_currencies() else "")
+        if balance_check.is_mismatch(account):  # the numbers do not add up: say so here
+            balance_text, balance_style = f"≠{balance_text}", MISMATCH_STYLE
         last = account.last_sync or {}
         return {
             "sync": Text(mark, style=mark_style),
@@ -216,9 +224,7 @@ class AccountsScreen(KosmaScreen):
             "iban": literal(short_iban(account.iban or account.bank_account_no)
                             if len(self.columns) < len(WIDE) else
                             spaced_iban(account.iban) or account.bank_account_no),
-            "balance": Text(money(amount, currency) + (
-                f" {clean(currency)}" if amount is not None and self.several_currencies()
-                else ""), style=balance_style,
+            "balance": Text(balance_text, style=balance_style,
                             justify="right", no_wrap=True, overflow="ellipsis"),
             "lid": literal(account.last_integration_date or "-"),
             "consent": consent_cell(consent),
@@ -411,6 +417,7 @@ def last_sync_text(screen: AccountsScreen) -> Text:
             lines.append("\nqueued for sync")
         else:
             lines.append("\n" + describe_last_sync(account))
+        lines.append_text(trust_text(account))
     elif not screen.accounts:
         lines.append("No bank accounts yet. Press l to Link Bank and Accounts")
         if screen.kosma.demo:
@@ -426,6 +433,25 @@ def last_sync_text(screen: AccountsScreen) -> Text:
             lines.append(f"\n{which}: consent expires in {view.days_left} days: press r to "
                          "renew", style="#ffaf00")
     return lines
+
+
+def trust_text(account: BankAccount) -> Text:
+    """A balance that does not add up, and the days no sync read (DESIGN 8)."""
+    text = Text()
+    check = account.balance_check or {}
+    if balance_check.is_mismatch(account):
+        currency = (account.balance or {}).get("currency") or account.currency
+        text.append(
+            f"\n≠ balance off by {money(check['difference'], currency, sign=True)} {currency}: "
+            f"the bank reports {money(check['reported'], currency)}, the stored transactions "
+            f"give {money(check['expected'], currency)} (a late or missing booking)",
+            style=MISMATCH_STYLE)
+    gaps = coverage.describe_gaps(account.coverage)
+    if gaps:
+        span = coverage.as_json(account.coverage)
+        text.append(f"\nread {span['from']} to {span['to']}; never read (gap): {gaps}",
+                    style="#ffaf00")
+    return text
 
 
 def describe_last_sync(account: BankAccount) -> str:

@@ -20,6 +20,7 @@ from kosma_tui.tui.feedback import report, sentence, toast
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.erpnext_panel import ErpnextPanel
+from kosma_tui.tui.widgets.mail_panel import MailPanel
 
 SWITCHES = (
     ("enabled", "Enabled"),
@@ -53,8 +54,9 @@ class SettingsScreen(KosmaScreen):
     PURPOSE = ("The banking portal: admin URL, Customer ID and Portal API Token (masked once "
                "stored), party matching and reminders. Leave the admin URL empty to use the "
                "built-in Demo Bank portal. After Save the subscription (usage, limit, status, "
-               "plan end, billing portal) is fetched and shown. Below: the ERPNext connection "
-               "(companies in, Bank Transactions out).")
+               "plan end, billing portal) is fetched and shown. Below: reminder mails (SMTP or "
+               "sendmail, with a test mail) and the ERPNext connection (companies in, Bank "
+               "Transactions out).")
     BINDINGS: ClassVar[list[BindingType]] = [
         *KosmaScreen.BINDINGS,
         Binding("ctrl+s", "save", "Save", id="save-settings",
@@ -89,6 +91,7 @@ class SettingsScreen(KosmaScreen):
             yield from field_row("Lookback days", Input(
                 str(s.lookback_days), id="lookback_days", compact=True, type="integer"),
                 "lookback_days")
+            yield MailPanel()
             yield ErpnextPanel()
         # outside the scrolling form: Save is on screen at 80x24 whatever the form holds
         with Horizontal(classes="buttons", id="settings-buttons"):

@@ -1,0 +1,222 @@
+"""Banking Settings' mail section: reminders by mail (DESIGN 8).
+
+The same settings as ``kosma-tui settings --mail-to ... (--smtp-host ... |
+--sendmail)``: recipients, sender, SMTP host, port, security, login, or the
+local sendmail. Checked as you type; "Send test mail" sends through what the
+fields say (saved or not) in a thread worker, so a slow mail server never
+blocks the screen. The password is never shown: a stored one stays unless
+something is typed over it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Select, Static, Switch
+
+from kosma_tui.core import mail, validation
+from kosma_tui.core.errors import KosmaError, UsageError
+from kosma_tui.core.records import BankingSettings
+from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.text import clean
+
+SECURITY_OPTIONS = (("STARTTLS", "starttls"), ("SSL/TLS", "ssl"), ("none (local relay)", "none"))
+INPUTS = ("mail-to", "mail-from", "smtp-host", "smtp-port", "smtp-user", "smtp-password")
+
+
+class MailPanel(Vertical):
+    """Reminder mails: who gets them and how they are sent. Needs ``app.store``."""
+
+    DEFAULT_CSS = """
+    MailPanel {
+        height: auto;
+        border: round $primary-lighten-1;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    MailPanel .mail-row { height: auto; }
+    MailPanel .mail-label { width: 20; height: 1; }
+    MailPanel .mail-row Input { width: 1fr; }
+    MailPanel .mail-row Select { width: 1fr; }
+    MailPanel .mail-row Switch { width: auto; height: 1; border: none; padding: 0; }
+    MailPanel #mail-sendmail-state { width: auto; height: 1; }
+    MailPanel .mail-buttons { height: auto; padding-top: 1; }
+    MailPanel .mail-buttons Button { margin-right: 1; min-width: 0; width: auto; }
+    MailPanel #mail-status { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = "mail-panel") -> None:
+        super().__init__(id=id)
+        self.border_title = "Reminder mails"
+
+    @property
+    def store(self) -> Any:
+        return self.app.store  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        s = self.store.settings()
+        password_hint = "stored: type to replace" if s.smtp_password else "only with a user"
+        rows: tuple[tuple[str, Any], ...] = (
+            ("Mail to", Input(", ".join(s.mail_to), placeholder="admin@example.com, ...",
+                              id="mail-to", compact=True)),
+            ("From (optional)", Input(s.mail_from, placeholder="the SMTP user, else "
+                                      "kosma-tui@host", id="mail-from", compact=True)),
+            ("SMTP host", Input(s.smtp_host, placeholder="mail.example.com",
+                                id="smtp-host", compact=True)),
+            ("SMTP port", Input(str(s.smtp_port or ""), placeholder="587 / 465 / 25",
+                                id="smtp-port", type="integer", compact=True)),
+            ("Security", Select(SECURITY_OPTIONS, value=s.smtp_security or "starttls",
+                                allow_blank=False, id="smtp-security", compact=True)),
+            ("SMTP user", Input(s.smtp_user, placeholder="empty: no login", id="smtp-user",
+                                compact=True)),
+            ("SMTP password", Input("", password=True, placeholder=password_hint,
+                                    id="smtp-password", compact=True)),
+        )
+        for label, widget in rows:
+            with Horizontal(classes="mail-row"):
+                yield Label(label, classes="mail-label", markup=False)
+                yield widget
+        sendmail = s.mail_transport == "sendmail"
+        with Horizontal(classes="mail-row"):
+            yield Label("Local sendmail", classes="mail-label", markup=False)
+            yield Switch(sendmail, id="mail-sendmail")
+            yield Label(" on" if sendmail else " off", id="mail-sendmail-state", markup=False)
+        with Horizontal(classes="mail-buttons"):
+            yield Button("Save mail settings", id="mail-save", variant="primary",
+                         compact=True)
+            yield Button("Send test mail", id="mail-test", compact=True)
+        yield Static("", id="mail-status", markup=False)
+
+    def on_mount(self) -> None:
+        self.check()
+
+    # -- the fields as settings ---------------------------------------------------
+
+    def value(self, name: str) -> Any:
+        return self.query_one(f"#{name}").value  # type: ignore[attr-defined]
+
+    def candidate(self) -> BankingSettings:
+        """The stored settings with the mail fields as typed; UsageError if unreadable."""
+        new = BankingSettings.from_dict(self.store.settings().to_dict())
+        new.mail_to = mail.addresses(self.value("mail-to"))
+        sender = mail.addresses(self.value("mail-from"))
+        if len(sender) > 1:
+            raise UsageError("The sender is one address.")
+        new.mail_from = sender[0] if sender else ""
+        host = self.value("smtp-host").strip()
+        if any(c.isspace() or c in "/@" for c in host):
+            raise UsageError(f"'{host}' is not an SMTP host name.")
+        new.smtp_host = host
+        port = self.value("smtp-port").strip()
+        new.smtp_port = validation.positive_int(port, "SMTP port", 65535) if port else 0
+        new.smtp_security = str(self.value("smtp-security"))
+        new.smtp_user = self.value("smtp-user").strip()
+        password = self.value("smtp-password")
+        if password:
+            new.smtp_password = password
+        if not new.smtp_user:
+            new.smtp_password = ""
+        if self.value("mail-sendmail"):
+            new.mail_transport = "sendmail"
+        else:
+            new.mail_transport = "smtp" if host else ""
+        return new
+
+    def check(self) -> tuple[BankingSettings | None, str | None]:
+        """(settings, problem) as typed, and the status line says what is wrong."""
+        try:
+            settings = self.candidate()
+        except UsageError as exc:
+            self.set_status(Text(f"✗ {clean(exc.message)}", style="red"))
+            return None, exc.message
+        problem = mail.problems(settings) if settings.mail_to else None
+        if problem:
+            self.set_status(Text(f"✗ {clean(problem)}", style="red"))
+        elif not settings.mail_to:
+            self.set_status("Off: no reminder mails. Add a recipient to turn them on.")
+        else:
+            self.set_status(f"Reminders go to {clean(', '.join(settings.mail_to))}, at most "
+                            "once a day per consent, from the daily job and 'kosma-tui remind'.")
+        return settings, problem
+
+    def set_status(self, text: str | Text) -> None:
+        self.query_one("#mail-status", Static).update(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in INPUTS:
+            event.stop()  # the settings form checks only its own fields
+            self.check()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.check()
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        if event.switch.id == "mail-sendmail":
+            event.stop()
+            self.query_one("#mail-sendmail-state", Label).update(" on" if event.value else " off")
+            self.check()
+
+    # -- actions -----------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "mail-save":
+            event.stop()
+            self.save()
+        elif event.button.id == "mail-test":
+            event.stop()
+            self.send_test()
+
+    def save(self) -> None:
+        settings, problem = self.check()
+        if settings is None or problem:
+            self.app.notify(f"{clean(problem or '')} Nothing was saved.",
+                            title="Mail settings not saved", severity="error", markup=False)
+            return
+        try:
+            self.store.save_settings(settings)
+        except KosmaError as exc:
+            report(self.app, exc, title="Mail settings not saved")
+            return
+        password = self.query_one("#smtp-password", Input)
+        password.value = ""
+        password.placeholder = "stored: type to replace" if settings.smtp_password else \
+            "only with a user"
+        toast(self.app, "Reminder mails are off." if not settings.mail_to else
+              f"Reminder mails go to {', '.join(settings.mail_to)}.", title="Mail settings saved")
+
+    def send_test(self) -> None:
+        settings, problem = self.check()
+        if settings is None or problem or not settings.mail_to:
+            self.app.notify(clean(problem or "Add a recipient first (Mail to)."),
+                            title="No test mail sent", severity="error", markup=False)
+            return
+        self.query_one("#mail-test", Button).disabled = True
+        self.set_status(f"Sending a test mail to {clean(', '.join(settings.mail_to))}…")
+        self.run_test(settings)
+
+    @work(thread=True, exclusive=True, group="mail-test", exit_on_error=False)
+    def run_test(self, settings: BankingSettings) -> None:
+        from kosma_tui.core.reminders import send_test
+
+        try:
+            send_test(settings)
+        except KosmaError as exc:
+            self.app.call_from_thread(self.test_done, settings, exc)
+            return
+        self.app.call_from_thread(self.test_done, settings, None)
+
+    def test_done(self, settings: BankingSettings, error: KosmaError | None) -> None:
+        self.query_one("#mail-test", Button).disabled = False
+        if error is not None:
+            self.set_status(Text(f"✗ {clean(error.message)} {clean(error.remedy)}".rstrip(),
+                                 style="red"))
+            report(self.app, error, title="Test mail not sent")
+            return
+        to = ", ".join(settings.mail_to)
+        self.set_status(Text(f"✓ Test mail sent to {clean(to)}.", style="green"))
+        toast(self.app, f"Test mail sent to {to}.")
