@@ -132,7 +132,7 @@ def form(session: dict[str, Any]) -> dict[str, Any] | None:
             _text(
                 "Demo Bank test users: embedded, decoupled, decoupled-abort, wrong, invalid, "
                 "bank-maintenance, technical, slow, invalid-transactions-timerange, "
-                "generate-new-accounts{N}, many-transactions{N}. Password 12345."
+                "generate-new-accounts{N}, many-transactions{N}, late-booking. Password 12345."
             ),
             _input("LOGINNAME", "Username", placeholder="embedded"),
             _input("USER_PASSWORD", "Password", password=True),

@@ -291,6 +291,82 @@ async def sync_run(out: Path, size: tuple[int, int]) -> list[Path]:
     return cam.saved
 
 
+async def _link_by_keys(cam: Camera, username: str, start: str) -> None:
+    """From Accounts: Link Bank and Accounts at the Demo Bank as ``username`` (OTP 12345)."""
+    from kosma_tui.tui.screens.accounts import AccountsScreen
+
+    app = cam.app
+    await cam.keys("l")
+    await cam.until(cam.on("start"))
+    app.screen.query_one("#start-date").value = start
+    await cam.keys("enter")
+    await cam.until(cam.on("form", 2))
+    await cam.keys("enter")
+    await cam.until(cam.on("form", 3))
+    await cam.type("demo bank")
+    await cam.keys("enter")
+    await cam.until(cam.on("form", 4))
+    await cam.keys("enter")
+    await cam.until(cam.on("form", 5))
+    await cam.type(username)
+    await cam.keys("enter")
+    await cam.type("12345")
+    await cam.keys("enter")
+    await cam.until(cam.on("form", 6))
+    await cam.type("12345")
+    await cam.keys("enter")
+    await cam.until(cam.on("accounts"))
+    await cam.keys("enter")
+    await cam.until(cam.on("summary"))
+    await cam.keys("escape")
+    await cam.until(lambda: isinstance(app.screen, AccountsScreen))
+
+
+async def _sync_all(cam: Camera) -> None:
+    from kosma_tui.tui.screens.accounts import AccountsScreen
+    from kosma_tui.tui.screens.sync import SyncScreen
+
+    app = cam.app
+    await cam.keys("a")
+    await cam.until(lambda: isinstance(app.screen, SyncScreen) and not app.sync_queue.busy
+                    and all(not s.busy for s in app.sync_queue.states.values()))
+    await cam.keys("escape")
+    await cam.until(lambda: isinstance(app.screen, AccountsScreen))
+
+
+async def trust_run(out: Path, size: tuple[int, int]) -> list[Path]:
+    """The late-booking user: synced today, then two days later the bank's balance holds
+    a booking it does not list yet (a mismatch); then the reminder mail settings."""
+    from kosma_tui.core.connection import stop_embedded_portal
+    from kosma_tui.tui.app import KosmaApp
+
+    app = KosmaApp()
+    async with app.run_test(size=size) as pilot:
+        cam = Camera(pilot, out)
+        await _link_by_keys(cam, "late-booking", "2026-11-01")
+        await _sync_all(cam)
+    stop_embedded_portal()
+    freeze(NOW + timedelta(days=2))
+    app = KosmaApp()
+    async with app.run_test(size=size) as pilot:
+        cam = Camera(pilot, out)
+        await _sync_all(cam)
+        await cam.shot("25-accounts-balance-mismatch")
+        await cam.keys("g")
+        await cam.until(lambda: bool(app.screen.query("#mail-panel")))
+        screen = app.screen
+        screen.query_one("#settings-scroll").scroll_to_widget(
+            screen.query_one("#mail-panel"), top=True, animate=False)
+        screen.query_one("#mail-to").focus(scroll_visible=False)
+        await cam.type("admin@example.com")
+        for field, text in (("#smtp-host", "mail.example.com"),
+                            ("#smtp-user", "reminders@example.com"),
+                            ("#smtp-password", "an-app-password")):
+            screen.query_one(field).value = text  # type: ignore[attr-defined]
+        await cam.shot("26-settings-reminder-mails")
+    return cam.saved
+
+
 async def walkthrough(out: Path, size: tuple[int, int]) -> list[Path]:
     from kosma_tui.core.connection import stop_embedded_portal
 
@@ -298,7 +374,7 @@ async def walkthrough(out: Path, size: tuple[int, int]) -> list[Path]:
     os.environ["KOSMA_TUI_HOSTNAME"] = HOSTNAME
     saved: list[Path] = []
     # each group is a newcomer with a fresh store; the long sync gets its own
-    for runs in ((first_run, later_run), (sync_run,)):
+    for runs in ((first_run, later_run), (sync_run,), (trust_run,)):
         with tempfile.TemporaryDirectory(prefix="kosma-screens-") as home:
             os.environ["KOSMA_TUI_HOME"] = home
             freeze(NOW)
