@@ -177,6 +177,8 @@ class BankAccount(Record):
     # balance continuity (sync/balance_check): the anchor of the first sync, the last check
     opening_balance: dict[str, Any] = field(default_factory=dict)
     balance_check: dict[str, Any] = field(default_factory=dict)
+    # the stored settled transactions' sum and the book it was taken over (incremental)
+    settled: dict[str, Any] = field(default_factory=dict)
     # the days read, as merged {"from", "to"} ranges (sync/coverage)
     coverage: list[dict[str, str]] = field(default_factory=list)
     # stable key for the transaction files of this account (never renamed)

@@ -10,7 +10,7 @@ missing booking is stored (the lookback re-reads it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +26,54 @@ def settled_total(rows: Iterable[dict[str, Any]]) -> int:
         if row.get("status") == "Settled":
             total += (row.get("deposit") or 0) - (row.get("withdrawal") or 0)
     return total
+
+
+def signed(tx: dict[str, Any]) -> int:
+    """A provider transaction's amount, deposits positive (0 when unreadable: a change of
+    status never carries an amount the row did not already have)."""
+    amount = (tx.get("amount") or {}).get("amount") if isinstance(tx, dict) else None
+    if type(amount) is not int:
+        return 0
+    return amount if tx.get("type") == "CREDIT" else -amount
+
+
+def status_delta(before: str, after: str, tx: dict[str, Any]) -> int:
+    """How a stored row's change of status moves the settled total."""
+    if after == "Settled" and before != "Settled":
+        return signed(tx)
+    if before == "Settled" and after != "Settled":
+        return -signed(tx)
+    return 0
+
+
+def fingerprint(statuses: dict[str, str]) -> list[int]:
+    """[rows, settled rows] of a book (transaction_id -> status): what a stored settled
+    total was taken over. A sync killed between its writes and the account's update
+    changes it, and the total is then summed again from the rows."""
+    settled = 0
+    for status in statuses.values():
+        if status == "Settled":
+            settled += 1
+    return [len(statuses), settled]
+
+
+def settled_after(account: BankAccount, before: list[int], after: list[int], delta: int,
+                  rows: Callable[[], Iterable[dict[str, Any]]]) -> dict[str, Any]:
+    """The settled total after a complete sync, as the account's ``settled`` record.
+
+    Incremental (the total the last sync left plus what this one changed) when the
+    book is still as that sync left it; summed from every row otherwise. The sum of
+    100,000 rows costs half a second, the increment nothing.
+    """
+    kept = account.settled or {}
+    if before == [0, 0]:
+        base: int | None = 0  # an empty book: nothing to sum
+    elif kept.get("fingerprint") == before and type(kept.get("total")) is int:
+        base = kept["total"]
+    else:
+        base = None
+    total = base + delta if base is not None else settled_total(rows())
+    return {"total": total, "fingerprint": after}
 
 
 def unknown() -> dict[str, Any]:

@@ -118,6 +118,9 @@ class SyncResult:
     skipped_cancelled: int = 0
     pages: int = 0
     last_integration_date: str = ""
+    # how much the written rows and changes moved the account's settled total
+    settled_delta: int = 0
+    settled_exact: bool = True
     # an ERPNext auto-push failure: reported, never a failed sync
     push_error: Problem | None = None
 
@@ -156,6 +159,7 @@ class _Batch:
     rows: list[dict[str, Any]] = field(default_factory=list)
     fresh: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> buffered row
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> fields
+    settled_delta: int = 0  # what ``changes`` move the settled total by
 
     def __len__(self) -> int:
         return len(self.rows) + len(self.changes)
@@ -329,6 +333,7 @@ class SyncEngine:
 
         book = self.store.book(account)
         known: dict[str, str] = dict(book.ids())
+        book_before = balance_check.fingerprint(known)
         matcher = _party_matcher(self.store, settings)
         batch = _Batch()
         page: Any = None
@@ -390,8 +395,12 @@ class SyncEngine:
         result.last_integration_date = lid
         # a complete read: the days it covered, and whether the numbers add up
         fields["coverage"] = coverage.extend(account.coverage, start, today)
-        settled = balance_check.settled_total(book.rows(raw=False))
-        fields.update(balance_check.assess(account, balance, settled))
+        settled = balance_check.settled_after(
+            account, book_before if result.settled_exact else [-1, -1],
+            balance_check.fingerprint(known), result.settled_delta,
+            lambda: book.rows(raw=False))
+        fields["settled"] = settled
+        fields.update(balance_check.assess(account, balance, settled["total"]))
         self.store.update_account(name, **fields)
         self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new,
                                     1.0))
@@ -432,6 +441,7 @@ class SyncEngine:
                     row["status"], row["raw"] = status, tx
                 else:
                     batch.changes[tid] = {"status": status}
+                    batch.settled_delta += balance_check.status_delta(stored, status, tx)
                     result.updated += 1
             else:
                 result.skipped_duplicate += 1
@@ -445,16 +455,19 @@ class SyncEngine:
         self._progress(SyncProgress(batch.rows[0]["bank_account"] if batch.rows else "",
                                     "saving", result.pages, result.fetched, result.new,
                                     fraction))
-        rows, changes = batch.rows, batch.changes
-        batch.rows, batch.fresh, batch.changes = [], {}, {}
+        rows, changes, delta = batch.rows, batch.changes, batch.settled_delta
+        batch.rows, batch.fresh, batch.changes, batch.settled_delta = [], {}, {}, 0
         if rows and matcher is not None:
             result.matched += matcher(rows)
         if self.dry_run:  # counted, not stored; ``known`` still deduplicates later pages
             return
         if rows:
-            book.append(rows)
+            if book.append(rows) != len(rows):  # some were stored meanwhile: sum them all
+                result.settled_exact = False
+            delta += balance_check.settled_total(rows)
         if changes:
             book.update(changes)
+        result.settled_delta += delta
 
     # -- the daily job ----------------------------------------------------
 
