@@ -10,6 +10,7 @@ A failed mail is not noted, so the next run tries again.
 
 from __future__ import annotations
 
+import logging
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ from kosma_tui.core.sync.rules import ConsentState, consent_state, parse_expiry
 
 if TYPE_CHECKING:
     from kosma_tui.core.store import Store
+
+log = logging.getLogger("kosma_tui.reminders")
 
 SENT, ALREADY_SENT, FAILED = "sent", "already_sent", "failed"
 
@@ -118,9 +121,12 @@ def send_due(store: Store) -> list[Reminder]:
             try:
                 mail.send(settings, mail.compose(settings, subject, body))
             except KosmaError as exc:
+                log.info("reminder for %s not mailed: %s", consent.name, exc.message)
                 out.append(Reminder(consent, state, FAILED, Problem.from_error(exc)))
                 continue
             store.note_reminder_sent(consent.name, today)
+            log.info("reminder for %s mailed to %d recipient(s)", consent.name,
+                     len(settings.mail_to))
             out.append(Reminder(consent, state, SENT))
     return out
 

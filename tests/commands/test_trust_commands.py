@@ -110,7 +110,13 @@ def test_a_renewal_that_accepts_a_gap_shows_it_in_coverage(
     # the consent ran out; the renewal starts later than the history ends
     renewal = first + timedelta(days=100)
     start = renewal - timedelta(days=3)
-    link_at(home, monkeypatch, "embedded", renewal, start)
+    renewed = kosma(home, "link", "--company", "Demo Company", "--start-date",
+                    start.isoformat(), "--country", "DE", "--bank", "Demo Bank", "--method",
+                    "Demo Bank PSD2", "--accounts", "all", stdin="embedded\n12345\n12345\n",
+                    now=at(renewal))
+    assert renewed.returncode == 0, renewed.stdout + renewed.stderr
+    said = " ".join((renewed.stdout + renewed.stderr).split())
+    assert "the gap will be recorded in the accounts' coverage" in said  # the Link step
     refused = kosma(home, "sync", "--all", now=at(renewal))
     assert refused.returncode == 1 and "the gap will be recorded" in refused.stdout
     for name in sorted(a.name for a in open_store(home).accounts()):

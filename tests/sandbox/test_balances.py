@@ -99,3 +99,17 @@ def test_embedded_lists_every_transaction_on_time(wire: Wire, portal: RunningPor
         portal.today = TODAY + timedelta(days=days)
         listed = _processed(consent, account, start)
         assert _booked(consent, account) - opening == sum(listed.values())
+
+
+def test_small_pages_around_the_hidden_late_booking(wire: Wire, portal: RunningPortal) -> None:
+    start = TODAY - timedelta(days=3)
+    consent = wire.link("late-booking", TODAY, from_date=start)
+    account = consent.accounts[0]["id"]
+    consent.all_transactions(account, start)  # the first read: TODAY
+    for days in range(1, 5):
+        portal.today = TODAY + timedelta(days=days)
+        whole, _ = consent.all_transactions(account, start)
+        paged, pages = consent.all_transactions(account, start, preferred_pagination_size=2)
+        assert pages > 2
+        key = [(r["booking_date"], r["amount"]["amount"], r["type"]) for r in whole]
+        assert [(r["booking_date"], r["amount"]["amount"], r["type"]) for r in paged] == key
