@@ -100,6 +100,11 @@ def test_two_daily_runs_and_remind_send_one_mail_per_due_consent(
     assert "has expired" in smtp.messages[-1]["Subject"]
     assert len(smtp.messages) == 6
 
+    off = kosma(home, "settings", "--mail-to", "", "--json")
+    assert off.returncode == 0 and json.loads(off.stdout)["mail_to"] == []
+    assert kosma(home, "sync", "--all", now=at(TODAY + timedelta(days=96))).returncode == 1
+    assert len(smtp.messages) == 6  # reminders off: the daily job mails nothing
+
 
 def test_starttls_with_login_and_the_password_stored_encrypted(
     two_consents: Path, tmp_path: Path

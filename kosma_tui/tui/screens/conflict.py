@@ -68,7 +68,8 @@ class ConflictModal(KosmaModal):
         except ValueError:
             return
         toast(self.app, f"Last Integration Date of {c.account} set to {c.consent_start}; "
-                        "press s to sync.")
+                        "press s to sync. The days before it are recorded as a gap in its "
+                        "coverage.")
         self.kosma.data_signal.publish("accounts")
         self.dismiss("set-lid")
 
