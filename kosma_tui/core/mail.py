@@ -31,7 +31,8 @@ SECURITIES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 TIMEOUT = 30.0
 SENDMAIL_PATHS = ("/usr/sbin/sendmail", "/usr/lib/sendmail")
-_ADDRESS = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"'.]+$")
+# local@domain; the domain may be a bare host name (root@localhost for a local sendmail)
+_ADDRESS = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"'.]+(\.[^@\s<>,;\"'.]+)*$")
 
 
 class MailError(KosmaError):

@@ -81,16 +81,19 @@ def unknown() -> dict[str, Any]:
             "as_of": None}
 
 
-def assess(account: BankAccount, balance: dict[str, Any], settled: int) -> dict[str, Any]:
+def assess(account: BankAccount, balance: dict[str, Any], settled: int, *,
+           reanchor: bool = False) -> dict[str, Any]:
     """The account fields after a complete sync: ``balance_check``, and
-    ``opening_balance`` when this sync anchors it (first sync, or a currency change)."""
+    ``opening_balance`` when this sync anchors it: the first sync, a currency change,
+    or ``reanchor``, a sync after an accepted gap (whose bookings can never arrive:
+    the gap is recorded in the coverage instead of a mismatch that never clears)."""
     booked, currency = balance.get("booked"), balance.get("currency") or account.currency
     as_of = balance.get("date") or None
     if type(booked) is not int:  # the bank reports no booked balance: nothing to check
         return {"balance_check": unknown()}
     fields: dict[str, Any] = {}
     anchor = account.opening_balance
-    if not anchor or anchor.get("currency") != currency:
+    if reanchor or not anchor or anchor.get("currency") != currency:
         anchor = {"amount": booked - settled, "currency": currency, "as_of": as_of}
         fields["opening_balance"] = anchor
     expected = anchor["amount"] + settled

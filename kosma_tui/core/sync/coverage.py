@@ -35,6 +35,11 @@ def extend(ranges: list[Range], start: date, through: date) -> list[Range]:
     return [{"from": low.isoformat(), "to": high.isoformat()} for low, high in merged]
 
 
+def leaves_gap(ranges: list[Range], start: date) -> bool:
+    """Whether a read from ``start`` leaves unread days after what was read before."""
+    return bool(ranges) and start > date.fromisoformat(ranges[-1]["to"]) + timedelta(days=1)
+
+
 def gaps(ranges: list[Range]) -> list[Range]:
     """The days between consecutive ranges."""
     out = []

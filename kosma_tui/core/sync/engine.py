@@ -394,13 +394,14 @@ class SyncEngine:
                 fields["last_integration_date"] = lid
         result.last_integration_date = lid
         # a complete read: the days it covered, and whether the numbers add up
+        gap = coverage.leaves_gap(account.coverage, start)
         fields["coverage"] = coverage.extend(account.coverage, start, today)
         settled = balance_check.settled_after(
             account, book_before if result.settled_exact else [-1, -1],
             balance_check.fingerprint(known), result.settled_delta,
             lambda: book.rows(raw=False))
         fields["settled"] = settled
-        fields.update(balance_check.assess(account, balance, settled["total"]))
+        fields.update(balance_check.assess(account, balance, settled["total"], reanchor=gap))
         self.store.update_account(name, **fields)
         self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new,
                                     1.0))
