@@ -88,16 +88,17 @@ def sender(settings: BankingSettings) -> str:
     return f"kosma-tui@{socket.getfqdn()}"
 
 
-def _header_text(value: str) -> str:
-    """Bank text for a header: one line, no control characters."""
+def plain(value: str) -> str:
+    """Bank text for a mail: one line, control characters as spaces (never sent raw)."""
     return "".join(ch if ch.isprintable() else " " for ch in value).strip()
+
 
 
 def compose(settings: BankingSettings, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender(settings)
     message["To"] = ", ".join(settings.mail_to)
-    message["Subject"] = _header_text(subject)
+    message["Subject"] = plain(subject)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=sender(settings).rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
@@ -149,7 +150,7 @@ def _smtp(settings: BankingSettings, message: EmailMessage) -> None:
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(
             exc.smtp_error, bytes) else str(exc.smtp_error)
         raise MailError(f"The SMTP server {where} refused the mail ({exc.smtp_code} "
-                        f"{_header_text(text)[:200]}).",
+                        f"{plain(text)[:200]}).",
                         "Check the mail settings, or ask the mail server's admin.") from None
     except ssl.SSLError as exc:
         raise MailError(f"The TLS connection to the SMTP server {where} failed "
@@ -186,7 +187,7 @@ def _sendmail(message: EmailMessage) -> None:
         raise MailError(f"sendmail could not be run ({type(exc).__name__}).",
                         "Check the local mail transfer agent.") from None
     if done.returncode != 0:
-        said = _header_text(done.stderr.decode("utf-8", "replace"))[:200]
+        said = plain(done.stderr.decode("utf-8", "replace"))[:200]
         raise MailError(f"sendmail refused the mail (exit {done.returncode}"
                         f"{': ' + said if said else ''}).",
                         "Check the local mail transfer agent.")

@@ -72,17 +72,18 @@ def _days(state: ConsentState) -> str:
 def message_for(consent: BankConsent, state: ConsentState) -> tuple[str, str]:
     """(subject, body) of one consent's reminder: bank, company, expiry, days left,
     and how to renew."""
-    subject = f"Bank consent {consent.bank} for {consent.company} {_days(state)}"
+    bank, company = mail.plain(consent.bank), mail.plain(consent.company)
+    subject = f"Bank consent {bank} for {company} {_days(state)}"
     if state.status == "expired":
         effect = ("Its accounts are no longer synced: the daily job refuses them until the "
                   "consent is renewed.")
     else:
         effect = ("When it expires, the daily job can no longer sync its accounts, and "
                   "ERPNext's bank reconciliation runs short of transactions.")
-    body = f"""The Bank Consent of {consent.bank} for the company {consent.company} {_days(state)}.
+    body = f"""The Bank Consent of {bank} for the company {company} {_days(state)}.
 
-  Bank:        {consent.bank}
-  Company:     {consent.company}
+  Bank:        {bank}
+  Company:     {company}
   Expiry:      {_when(consent)}
   Days left:   {max(state.days_left, 0)}
 
@@ -94,7 +95,7 @@ To renew it, log in to {socket.gethostname()} and run
 
 then choose Renew on the reminder (or on the Consents screen), or run
 
-  kosma-tui link --company "{consent.company}" --bank "{consent.bank}"
+  kosma-tui link --company "{company}" --bank "{bank}"
 
 and confirm the login at the bank. The Start Date is pre-filled so that no
 transactions are missed.
