@@ -213,3 +213,23 @@ def test_remind_without_mail_settings_or_server(home: Path, smtp: SMTPServer) ->
     job = kosma(home, "sync", "--all", now=at(TODAY + timedelta(days=85)))
     assert job.returncode == 0  # a mail that fails never fails the daily job
     assert "was not mailed" in job.stderr
+
+
+def test_runs_at_the_same_time_send_one_mail_per_consent(two_consents: Path,
+                                                          smtp: SMTPServer) -> None:
+    import subprocess
+
+    home = two_consents
+    mail_to_smtp(home, smtp, "--smtp-plain")
+    env = {**os.environ, "KOSMA_TUI_HOME": str(home),
+           "KOSMA_TUI_NOW": at(TODAY + timedelta(days=86))}
+    runs = [subprocess.Popen([sys.executable, "-m", "kosma_tui", "remind", "--json"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env, text=True) for _ in range(3)]
+    outcomes = []
+    for run in runs:
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 1, err
+        outcomes += [r["mail"] for r in json.loads(out)["reminders"]]
+    assert sorted(outcomes) == ["already_sent"] * 4 + ["sent"] * 2
+    assert len(smtp.messages) == 2
