@@ -69,6 +69,9 @@ async def test_mismatch_and_gap_are_shown_on_accounts(
         assert "≠" in text
         assert "balance off by -1,442.63 EUR" in text  # the late debit of 1,442.63
         assert girokonto.balance_check["difference"] == -144_263
+        await pilot.press("s")  # a sync in the TUI says so too
+        await wait_until(pilot, lambda: "the balance does not add up" in notices(app))
+        assert "difference -1,442.63 EUR" in notices(app)
 
     # a renewal that accepted a gap: the days never read are named
     later = date(2027, 3, 1)

@@ -79,11 +79,23 @@ def announce(app: KosmaApp, state: AccountSync) -> None:
     """A toast for a finished account."""
     if state.state == "ok" and state.result is not None:
         toast(app, describe(state), title=f"{state.name} synced")
+        warn_mismatch(app, state.name)
         push_error = getattr(state.result, "push_error", None)
         if push_error is not None:  # reported, never a failed sync
             report(app, push_error, title=f"{state.name}: ERPNext push failed")
     elif state.error is not None:
         report(app, state.error, title=f"{state.name}: sync {state.state}")
+
+
+def warn_mismatch(app: KosmaApp, name: str) -> None:
+    """After a sync: say so when the account's balance does not add up (DESIGN 8)."""
+    from kosma_tui.core.sync import balance_check
+    from kosma_tui.core.sync.health import mismatch_sentence
+
+    account = app.store.account(name)
+    if account is not None and balance_check.is_mismatch(account):
+        toast(app, mismatch_sentence(account), title=f"{name}: the balance does not add up",
+              warning=True)
 
 
 class SyncRow(Widget):
