@@ -10,11 +10,12 @@ something is typed over it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
@@ -30,6 +31,14 @@ INPUTS = ("mail-to", "mail-from", "smtp-host", "smtp-port", "smtp-user", "smtp-p
 
 class MailPanel(Vertical):
     """Reminder mails: who gets them and how they are sent. Needs ``app.store``."""
+
+    # while the focus is in this section: in the command palette (and keys) too
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+t", "send_test", "Send test mail", id="send-test-mail", show=False,
+                tooltip="Send a test mail through the mail settings as typed (not saved)"),
+        Binding("ctrl+o", "save_mail", "Save mail settings", id="save-mail", show=False,
+                tooltip="Check and save the reminder mail settings"),
+    ]
 
     DEFAULT_CSS = """
     MailPanel {
@@ -170,6 +179,12 @@ class MailPanel(Vertical):
         elif event.button.id == "mail-test":
             event.stop()
             self.send_test()
+
+    def action_send_test(self) -> None:
+        self.send_test()
+
+    def action_save_mail(self) -> None:
+        self.save()
 
     def save(self) -> None:
         settings, problem = self.check()
