@@ -22,6 +22,7 @@ from kosma_tui.core.connection import DEMO_API_TOKEN, DEMO_CUSTOMER_ID
 from kosma_tui.core.portal import PortalClient
 from kosma_tui.core.store import Store
 from kosma_tui.core.sync import SyncEngine, set_last_integration_date
+from kosma_tui.tui.screens.confirm import ConfirmModal
 
 Pilot = Any
 LATER = date(2026, 11, 28)
@@ -143,5 +144,12 @@ async def test_mail_settings_checked_saved_and_a_test_mail_sent(
             assert saved.mail_to == ["admin@example.com"]
             assert (saved.mail_transport, saved.smtp_host, saved.smtp_port,
                     saved.smtp_security) == ("smtp", "127.0.0.1", server.port, "none")
+
+            # an unsaved edit of the mail section is not dropped without a question
+            screen.query_one("#mail-from").value = "kosma@example.com"
+            await pilot.pause()
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            assert "not saved" in flat_text(app)
     finally:
         server.stop()

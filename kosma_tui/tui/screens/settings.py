@@ -119,7 +119,7 @@ class SettingsScreen(KosmaScreen):
 
     def action_back(self) -> None:
         """Escape asks before unsaved edits are dropped."""
-        if self.form_values() == self.saved_form:
+        if self.form_values() == self.saved_form and not self.query_one(MailPanel).has_unsaved():
             super().action_back()
             return
         from kosma_tui.tui.screens.confirm import ConfirmModal

@@ -101,7 +101,15 @@ class MailPanel(Vertical):
         yield Static("", id="mail-status", markup=False)
 
     def on_mount(self) -> None:
+        self.saved_values = self.values()
         self.check()
+
+    def values(self) -> dict[str, Any]:
+        """What the section holds now, to tell unsaved edits from none."""
+        return {name: self.value(name) for name in (*INPUTS, "smtp-security", "mail-sendmail")}
+
+    def has_unsaved(self) -> bool:
+        return self.values() != self.saved_values
 
     # -- the fields as settings ---------------------------------------------------
 
@@ -199,6 +207,7 @@ class MailPanel(Vertical):
             return
         password = self.query_one("#smtp-password", Input)
         password.value = ""
+        self.saved_values = self.values()
         password.placeholder = "stored: type to replace" if settings.smtp_password else \
             "only with a user"
         toast(self.app, "Reminder mails are off." if not settings.mail_to else
