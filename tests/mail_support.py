@@ -102,7 +102,7 @@ class SMTPServer:
 
     def env(self) -> dict[str, str]:
         """What a kosma-tui process needs to trust the test certificate."""
-        return {"SSL_CERT_FILE": str(self.cert_file)} if self.cert_file else {}
+        return {"KOSMA_TUI_CA_FILE": str(self.cert_file)} if self.cert_file else {}
 
     def stop(self) -> None:
         if not self.stopped:  # a test may stop it early

@@ -2,8 +2,9 @@
 
 Only the standard library (``smtplib``, ``email``, ``ssl``): the daily job runs
 on an ERPNext server where the admin's mail relay is all there is. TLS is
-verified against the system's certificates, like every other connection;
-a login over an unencrypted connection is refused except on this machine.
+verified against the certificates every connection of the app trusts (the
+system's, or ``KOSMA_TUI_CA_FILE``); a login over an unencrypted connection
+is refused except on this machine.
 The SMTP password is a secret of Banking Settings (encrypted in the store)
 and never appears in a message, a log line or an error.
 """
@@ -121,7 +122,9 @@ def _smtp(settings: BankingSettings, message: EmailMessage) -> None:
     host, security = settings.smtp_host, settings.smtp_security
     port = settings.smtp_port or DEFAULT_PORTS[security]
     where = f"{host}:{port}"
-    context = ssl.create_default_context()
+    from kosma_tui.core.portal import trust_context  # one trust for every TLS connection
+
+    context = trust_context()
     try:
         if security == "ssl":
             server: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT,
