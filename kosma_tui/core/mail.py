@@ -23,6 +23,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
 from kosma_tui.core.errors import KosmaError, UsageError
+from kosma_tui.core.text import safe_text
 from kosma_tui.core.validation import is_loopback_host
 
 if TYPE_CHECKING:
@@ -89,17 +90,12 @@ def sender(settings: BankingSettings) -> str:
     return f"kosma-tui@{socket.getfqdn()}"
 
 
-def plain(value: str) -> str:
-    """Bank text for a mail: one line, control characters as spaces (never sent raw)."""
-    return "".join(ch if ch.isprintable() else " " for ch in value).strip()
-
-
 
 def compose(settings: BankingSettings, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender(settings)
     message["To"] = ", ".join(settings.mail_to)
-    message["Subject"] = plain(subject)
+    message["Subject"] = safe_text(subject)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=sender(settings).rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
@@ -153,7 +149,7 @@ def _smtp(settings: BankingSettings, message: EmailMessage) -> None:
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(
             exc.smtp_error, bytes) else str(exc.smtp_error)
         raise MailError(f"The SMTP server {where} refused the mail ({exc.smtp_code} "
-                        f"{plain(text)[:200]}).",
+                        f"{safe_text(text)[:200]}).",
                         "Check the mail settings, or ask the mail server's admin.") from None
     except ssl.SSLError as exc:
         raise MailError(f"The TLS connection to the SMTP server {where} failed "
@@ -190,7 +186,7 @@ def _sendmail(message: EmailMessage) -> None:
         raise MailError(f"sendmail could not be run ({type(exc).__name__}).",
                         "Check the local mail transfer agent.") from None
     if done.returncode != 0:
-        said = plain(done.stderr.decode("utf-8", "replace"))[:200]
+        said = safe_text(done.stderr.decode("utf-8", "replace")).strip()[:200]
         raise MailError(f"sendmail refused the mail (exit {done.returncode}"
                         f"{': ' + said if said else ''}).",
                         "Check the local mail transfer agent.")

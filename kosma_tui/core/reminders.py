@@ -19,6 +19,7 @@ from kosma_tui.core import clock, mail
 from kosma_tui.core.errors import KosmaError, Problem
 from kosma_tui.core.records import BankConsent, BankingSettings
 from kosma_tui.core.sync.rules import ConsentState, consent_state, parse_expiry
+from kosma_tui.core.text import safe_text
 
 if TYPE_CHECKING:
     from kosma_tui.core.store import Store
@@ -72,7 +73,7 @@ def _days(state: ConsentState) -> str:
 def message_for(consent: BankConsent, state: ConsentState) -> tuple[str, str]:
     """(subject, body) of one consent's reminder: bank, company, expiry, days left,
     and how to renew."""
-    bank, company = mail.plain(consent.bank), mail.plain(consent.company)
+    bank, company = safe_text(consent.bank), safe_text(consent.company)  # one line each
     subject = f"Bank consent {bank} for {company} {_days(state)}"
     if state.status == "expired":
         effect = ("Its accounts are no longer synced: the daily job refuses them until the "
