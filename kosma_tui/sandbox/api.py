@@ -1,7 +1,8 @@
 """The protocol's methods: dispatch, authentication, subscription and linking.
 
 ``Portal.handle`` answers one request with the ``message`` payload of a
-success or raises ``PortalFailure``. The consent calls live in
+success or raises ``PortalFailure``; a consent call answers an ``Answer`` (status
+and exact body, kept for a replay, see ``replay.py``). The consent calls live in
 ``consents.py``. Checks run in this order, so a failure never consumes a
 consent token it did not have to: method known -> API token -> JSON body ->
 common fields -> the method's own fields -> state.
@@ -24,6 +25,7 @@ from kosma_tui.sandbox.banks import COUNTRIES
 from kosma_tui.sandbox.clock import PortalClock, parse_moment
 from kosma_tui.sandbox.crypto import STEP_KEYS, EnvelopeError, open_envelope
 from kosma_tui.sandbox.errors import PortalFailure, invalid
+from kosma_tui.sandbox.replay import Answer
 from kosma_tui.sandbox.scenarios import scenario
 from kosma_tui.sandbox.state import StateFile, token_hash
 
@@ -52,7 +54,7 @@ class Portal:
         self.clock = clock
         self.config = config
         self.consent_users: dict[str, str] = {}  # consent id -> username (never changes)
-        self.methods: dict[str, Callable[[Call], dict[str, Any] | list[Any]]] = {
+        self.methods: dict[str, Callable[[Call], dict[str, Any] | list[Any] | Answer]] = {
             "fetch_subscription_details": self.fetch_subscription_details,
             "get_client_token": self.get_client_token,
             "get_flow_step": self.get_flow_step,
@@ -67,7 +69,7 @@ class Portal:
 
     def handle(
         self, path_method: str, authorization: str | None, raw: bytes, base_url: str
-    ) -> dict[str, Any] | list[Any]:
+    ) -> dict[str, Any] | list[Any] | Answer:
         method = self.methods.get(path_method)
         if method is None:
             raise PortalFailure(

@@ -17,10 +17,13 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from kosma_tui.sandbox import data, fields, ledger
+import orjson
+
+from kosma_tui.sandbox import data, fields, ledger, replay
 from kosma_tui.sandbox.banks import BANKS
 from kosma_tui.sandbox.clock import parse_moment
 from kosma_tui.sandbox.errors import PortalFailure, invalid
+from kosma_tui.sandbox.replay import Answer
 from kosma_tui.sandbox.scenarios import scenario
 from kosma_tui.sandbox.state import token_hash
 
@@ -70,6 +73,7 @@ def create_or_rotate(portal: Portal, state: dict[str, Any], session: dict[str, A
         _forget_long_expired(state, now)
     consent_id = session["consent_id"]
     consent["token_hash"] = token_hash(token)
+    consent.pop("replay", None)  # its answer's token is dead now
     bank = BANKS[consent["country"]][consent["bank"]]
     today = portal.clock.today()
     return {
@@ -130,21 +134,42 @@ def _is_slow(portal: Portal, consent_id: str) -> bool:
 Handler = Callable[[dict[str, Any], str, dict[str, Any]], dict[str, Any]]
 
 
-def _consent_call(portal: Portal, call: Call, handler: Handler) -> dict[str, Any]:
+def _consent_call(portal: Portal, call: Call, method: str, handler: Handler) -> Answer:
     consent_id = fields.required_string(call.body, "consent_id")
     token = fields.required_string(call.body, "consent_token")
+    request = replay.request_id(call.body)
     if _is_slow(portal, consent_id):
         time.sleep(portal.config.slow_seconds)  # before the lock: others are not held up
+    hashed = token_hash(token)
     with portal.state.update() as state:
+        consent = state["consents"].get(consent_id)
+        if (consent is not None and consent["customer"] == call.customer
+                and not hmac.compare_digest(consent["token_hash"], hashed)):
+            again = replay.replayed(consent.get("replay"), method, request, token, hashed)
+            if again is not None:
+                if consent["revoked"]:  # a withdrawal ends the replay too
+                    raise PortalFailure("CONSENT.REVOKED",
+                                        "The consent was withdrawn at the bank.")
+                return again  # counted nothing, changed nothing: the same answer once more
         consent = _live(portal, state, call, consent_id, token)
         fresh = _new_token()
         consent["token_hash"] = token_hash(fresh)
         try:
             result = handler(state, consent_id, consent)
+            answer = Answer(200, orjson.dumps(
+                {"message": {"result": result, "consent_token": fresh}}))
         except PortalFailure as failure:
             failure.consent_token = fresh
-            raise
-        return {"result": result, "consent_token": fresh}
+            headers = {} if failure.retry_after is None else {
+                "Retry-After": str(failure.retry_after)}
+            answer = Answer(failure.status, orjson.dumps(failure.body()), headers)
+        # the call with the new token ends the previous replay; one without request_id
+        # cannot be replayed at all
+        if request is None:
+            consent.pop("replay", None)
+        else:
+            consent["replay"] = replay.keep(method, request, token, hashed, answer)
+        return answer
 
 
 def _live(
@@ -220,7 +245,7 @@ class _Unattended:
         return count
 
 
-def accounts(portal: Portal, call: Call) -> dict[str, Any]:
+def accounts(portal: Portal, call: Call) -> Answer:
     def handler(state: dict[str, Any], consent_id: str, consent: dict[str, Any]) -> dict:
         count = _Unattended(portal, state, call).check(consent_id, "*", "accounts")
         today = portal.clock.today()
@@ -228,10 +253,10 @@ def accounts(portal: Portal, call: Call) -> dict[str, Any]:
         count()
         return result
 
-    return _consent_call(portal, call, handler)
+    return _consent_call(portal, call, "fetch_consent_accounts", handler)
 
 
-def balances(portal: Portal, call: Call) -> dict[str, Any]:
+def balances(portal: Portal, call: Call) -> Answer:
     def handler(state: dict[str, Any], consent_id: str, consent: dict[str, Any]) -> dict:
         account = _granted(call, consent_id, consent)
         count = _Unattended(portal, state, call).check(
@@ -246,10 +271,10 @@ def balances(portal: Portal, call: Call) -> dict[str, Any]:
             "date": today.isoformat(),
         }
 
-    return _consent_call(portal, call, handler)
+    return _consent_call(portal, call, "fetch_consent_balances", handler)
 
 
-def transactions(portal: Portal, call: Call) -> dict[str, Any]:
+def transactions(portal: Portal, call: Call) -> Answer:
     def handler(state: dict[str, Any], consent_id: str, consent: dict[str, Any]) -> dict:
         account = _granted(call, consent_id, consent)
         account_id = data.account_id(consent_id, account.iban)
@@ -302,7 +327,7 @@ def transactions(portal: Portal, call: Call) -> dict[str, Any]:
             }
         return result
 
-    return _consent_call(portal, call, handler)
+    return _consent_call(portal, call, "fetch_consent_transactions", handler)
 
 
 def _page_request(

@@ -26,6 +26,7 @@ import orjson
 from kosma_tui.sandbox.api import METHOD_PREFIX, Portal, PortalConfig
 from kosma_tui.sandbox.clock import PortalClock
 from kosma_tui.sandbox.errors import PortalFailure, SandboxStateError
+from kosma_tui.sandbox.replay import Answer
 from kosma_tui.sandbox.state import StateFile
 
 API_PATH = "/api/method/"
@@ -147,7 +148,11 @@ class _Handler(BaseHTTPRequestHandler):
             payload = self.server.portal.handle(
                 method, self.headers.get("Alyf-Banking-Authorization"), raw, base_url
             )
-            self._send(200, {"message": payload})
+            if isinstance(payload, Answer):  # a consent call: sent as kept for a replay
+                status = payload.status
+                self._send(payload.status, payload.body, payload.headers)
+            else:
+                self._send(200, {"message": payload})
         except PortalFailure as failure:
             status = failure.status
             self._fail(failure)
