@@ -45,6 +45,7 @@ from kosma_tui.core.forms import (
     InputElement,
     Step,
 )
+from kosma_tui.core.paths import make_private_dir
 from kosma_tui.core.records import Bank, BankAccount, BankConsent, Company, LinkSession
 
 if TYPE_CHECKING:
@@ -377,7 +378,7 @@ class _Liveness:
         if fcntl is None:
             return
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dir(self.path.parent)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             log.warning("no liveness lock for a link session: %s", exc)

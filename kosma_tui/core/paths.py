@@ -40,7 +40,7 @@ class Paths:
         return self.log_dir / "kosma-tui.log"
 
     def ensure(self) -> None:
-        """Create the folders, private to the user (0700)."""
+        """Create the missing folders, private to the user (0700)."""
         for folder in (self.config_dir, self.data_dir, self.log_dir, self.store_dir):
             make_private_dir(folder)
 
@@ -49,22 +49,23 @@ def make_private_dir(folder: Path) -> None:
     """``folder`` and every missing folder above it, 0700 whatever the umask.
 
     ``mkdir(parents=True)`` would create the missing parents (``KOSMA_TUI_HOME``
-    itself) with the umask's mode, 0777 under umask 000. Folders that already
-    existed above ``folder`` are left as they are.
+    itself) with the umask's mode, 0777 under umask 000. A folder that already
+    exists keeps its mode: it may be shared (``/tmp``, a ``KOSMA_TUI_HOME`` an
+    admin prepared), and changing it would break others.
     """
     missing: list[Path] = []
     current = folder
-    while not current.exists() and current != current.parent:
+    while not current.exists():
         missing.append(current)
+        if current.parent == current:
+            break
         current = current.parent
     for path in reversed(missing):
         try:
             path.mkdir(mode=0o700)
-        except FileExistsError:  # another process was first
-            continue
-        path.chmod(0o700)  # a umask like 0277 takes bits away from mkdir's mode
-    if folder.stat().st_mode & 0o077:
-        folder.chmod(0o700)
+        except FileExistsError:
+            continue  # another process was quicker: it is theirs to set
+        path.chmod(0o700)  # mkdir's mode passes through the umask
 
 
 def resolve_paths(home: str | os.PathLike[str] | None = None) -> Paths:

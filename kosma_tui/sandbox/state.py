@@ -1,10 +1,11 @@
 """The portal's state file: sessions, consents, hashes of live tokens, usage,
 unattended-call counters.
 
-One JSON file (0600, folder 0700). Several processes may serve from it at
-once (the TUI and the daily job each start an embedded portal), so every
-mutation is: lock (``fcntl.flock`` on a sibling ``.lock`` file) -> read the
-file afresh -> change -> write a temporary file, fsync, rename -> unlock.
+One JSON file (0600; a folder it creates is 0700, an existing one keeps its
+mode). Several processes may serve from it at once (the TUI and the daily job
+each start an embedded portal), so every mutation is: lock (``fcntl.flock``
+on a sibling ``.lock`` file) -> read the file afresh -> change -> write a
+temporary file, fsync, rename -> unlock.
 A corrupt file stops the portal with a sentence naming it and is never
 overwritten. Tokens and session ids are stored only as SHA-256 hashes.
 """

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import TODAY
 from sandbox_wire import Wire, body
@@ -18,7 +19,7 @@ def _rid() -> str:
 
 
 def _page(wire: Wire, consent_id: str, token: str, account: str, rid: str | None,
-          method: str = "fetch_consent_transactions", **extra: object):  # noqa: ANN202
+          method: str = "fetch_consent_transactions", **extra: object) -> httpx.Response:
     fields = {"consent_id": consent_id, "consent_token": token, **extra}
     if method == "fetch_consent_transactions":
         fields.update(account_id=account, start_date=(TODAY - timedelta(days=30)).isoformat(),

@@ -225,3 +225,21 @@ def test_the_state_folder_is_private_under_umask_000_and_a_given_folder_keeps_it
     for folder in (tmp_path / "made", tmp_path / "made" / "here"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # like /tmp: not the portal's
+
+
+def test_a_state_file_in_a_shared_folder_leaves_the_folder_alone(tmp_path: Path) -> None:
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    previous = os.umask(0o002)
+    try:
+        with start_portal(shared / "x.json", today=TODAY):
+            pass
+        with start_portal(shared / "new" / "deeper" / "x.json", today=TODAY):
+            pass
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    for folder in (shared / "new", shared / "new" / "deeper"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((shared / "x.json").stat().st_mode) == 0o600

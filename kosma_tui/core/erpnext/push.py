@@ -37,6 +37,7 @@ from kosma_tui.core.erpnext.client import (
 from kosma_tui.core.erpnext.mapping import BankAccounts, unmapped_remedy
 from kosma_tui.core.errors import KosmaError, Problem, UsageError
 from kosma_tui.core.money import to_major
+from kosma_tui.core.paths import make_private_dir
 from kosma_tui.core.records import BankAccount
 
 log = logging.getLogger("kosma_tui.erpnext")
@@ -217,7 +218,7 @@ def push_lock(store: Any) -> Iterator[None]:
         yield
         return
     path = store.paths.data_dir / "erpnext-push.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
