@@ -69,6 +69,7 @@ class PortalConnection:
 
     def open_client(self) -> PortalClient:
         from kosma_tui.core.portal import PortalClient, attended_ip
+        from kosma_tui.core.replay import ReplayJournal
 
         settings = self.store.settings()
         if settings.demo:
@@ -92,6 +93,7 @@ class PortalConnection:
             use_test_environment=settings.use_test_environment,
             ip_address=attended_ip() if self.attended else None,
             embedded=settings.demo,
+            journal=ReplayJournal.of(self.store),
             **self.client_options,
         )
 

@@ -14,7 +14,9 @@ retries has a budget too: no retry starts that could end after it.
 Consent calls rotate the consent token. A failed consent call may still have
 rotated it (the error body then carries the fresh one): a retry uses that
 fresh token, and the error finally raised carries the newest token seen, so
-the caller can persist it whatever happened.
+the caller can persist it whatever happened. Each consent call carries a
+``request_id`` and is written to the replay journal before it is sent, so a
+lost answer is asked for again instead of costing the consent (``replay``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from kosma_tui.core.errors import (
     UsageError,
 )
 from kosma_tui.core.forms import Step, parse_step
+from kosma_tui.core.replay import PendingCall, ReplayJournal, new_request_id, token_base
 from kosma_tui.core.validation import is_loopback_host
 
 log = logging.getLogger(__name__)
@@ -436,6 +439,7 @@ class PortalClient:
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         embedded: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        journal: ReplayJournal | None = None,
     ) -> None:
         self.admin_url = check_admin_url(admin_url)
         self.customer_id = customer_id
@@ -453,6 +457,8 @@ class PortalClient:
         # the built-in Demo Bank portal: its 5xx are its own (a full disk, a read-only
         # data folder), said as such and not retried
         self.embedded = embedded
+        # consent calls are written down here before they are sent (PROTOCOL's replay)
+        self.journal = journal
         # One client for the whole session: keep-alive matters when paging 100 pages.
         self._endpoint = self.admin_url + METHOD_PREFIX
         self._http = httpx.AsyncClient(
@@ -648,9 +654,27 @@ class PortalClient:
         consent_token: str,
         extra: dict[str, Any],
         parse: Callable[[_Reader], T],
+        request_id: str | None = None,
     ) -> Rotated[T]:
+        """One consent call; ``request_id`` given replays a call sent before (PROTOCOL v1.1).
+
+        Every token sent gets one ``request_id``: a retry after a lost answer sends the
+        same token and id again (the portal answers it once more), a retry with a token
+        a failure rotated gets a new id. Each is written to the journal before it leaves.
+        """
+        base = token_base(consent_token)
+        ids: dict[str, str] = {}
+
         def fields(token: str | None) -> dict[str, Any]:
-            return {"consent_id": consent_id, "consent_token": token, **extra}
+            assert token is not None
+            rid = ids.get(token)
+            if rid is None:
+                rid = ids[token] = (request_id if request_id and token == consent_token
+                                    else new_request_id())
+                if self.journal is not None:
+                    self.journal.write(PendingCall(consent_id, method, rid, token, extra, base))
+            return {"consent_id": consent_id, "consent_token": token, "request_id": rid,
+                    **extra}
 
         message = await self._call(method, fields, consent_token)
         body = _Reader(message, method)
@@ -663,6 +687,14 @@ class PortalClient:
             exc.consent_token = token  # the old token is dead: the caller must keep this one
             raise
         return Rotated(result, token)
+
+    async def replay(self, call: PendingCall) -> Rotated[Any]:
+        """Send a journalled consent call again, same token and ``request_id``."""
+        parse = _PARSERS.get(call.method)
+        if parse is None:
+            raise PortalProtocolError(f"the journal holds an unknown consent call {call.method}")
+        return await self._consent_call(call.method, call.consent_id, call.consent_token,
+                                        call.fields, parse, request_id=call.request_id)
 
     # ------------------------------------------------------------ methods
 
@@ -799,25 +831,15 @@ class PortalClient:
         self, consent_id: str, consent_token: str
     ) -> Rotated[list[PortalAccount]]:
         return await self._consent_call(
-            "fetch_consent_accounts",
-            consent_id,
-            consent_token,
-            {},
-            lambda result: _accounts(result.items("accounts"), "result.accounts"),
+            "fetch_consent_accounts", consent_id, consent_token, {}, _consent_accounts
         )
 
     async def fetch_consent_balances(
         self, consent_id: str, consent_token: str, account_id: str
     ) -> Rotated[Balances]:
-        def parse(result: _Reader) -> Balances:
-            return Balances(
-                available=_amount(result.opt_obj("available")),
-                booked=_amount(result.opt_obj("booked")),
-                date=result.opt_text("date"),
-            )
-
         return await self._consent_call(
-            "fetch_consent_balances", consent_id, consent_token, {"account_id": account_id}, parse
+            "fetch_consent_balances", consent_id, consent_token, {"account_id": account_id},
+            _balances,
         )
 
     async def fetch_consent_transactions(
@@ -857,6 +879,18 @@ class PortalClient:
 _NOT_JSON = object()
 
 
+def _consent_accounts(result: _Reader) -> list[PortalAccount]:
+    return _accounts(result.items("accounts"), "result.accounts")
+
+
+def _balances(result: _Reader) -> Balances:
+    return Balances(
+        available=_amount(result.opt_obj("available")),
+        booked=_amount(result.opt_obj("booked")),
+        date=result.opt_text("date"),
+    )
+
+
 def _transaction_page(result: _Reader) -> TransactionPage:
     transactions = result.items("transactions")
     for i, item in enumerate(transactions):
@@ -890,6 +924,13 @@ def _same_step(current: Step, submitted: Step) -> bool:
         and current.key == submitted.key
         and current.error == submitted.error
     )
+
+
+_PARSERS: dict[str, Callable[[_Reader], Any]] = {
+    "fetch_consent_accounts": _consent_accounts,
+    "fetch_consent_balances": _balances,
+    "fetch_consent_transactions": _transaction_page,
+}
 
 
 def _field_errors(raw: Any) -> list[FieldError]:

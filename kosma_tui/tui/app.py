@@ -145,9 +145,11 @@ class KosmaApp(App[None]):
         if self.portal_url and self.store.settings().demo:
             from kosma_tui.core.connection import DEMO_API_TOKEN, DEMO_CUSTOMER_ID
             from kosma_tui.core.portal import PortalClient, attended_ip
+            from kosma_tui.core.replay import ReplayJournal
 
             async with PortalClient(self.portal_url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN,
-                                    ip_address=attended_ip(), embedded=True) as client:
+                                    ip_address=attended_ip(), embedded=True,
+                                    journal=ReplayJournal.of(self.store)) as client:
                 yield client
         else:
             from kosma_tui.core.connection import PortalConnection

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import http.client
 import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
+from proxy_support import PortalProxy
 from sync_support import client_for, kosma, link
 
 TODAY = date.today()
@@ -257,64 +256,6 @@ def test_set_last_integration_date_is_the_conflict_remedy(home: Path) -> None:
     assert kosma(home, "sync", "--account", name).returncode == 0
 
 
-class HoldingProxy:
-    """A loopback HTTP proxy in front of the Demo Bank portal that holds the Nth request.
-
-    The held request never reaches the portal, so killing the client then is a
-    kill "between pages": every token the portal rotated was answered to it.
-    """
-
-    def __init__(self, target: str, hold_at: int) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        from urllib.parse import urlsplit
-
-        self.held = threading.Event()
-        self.release = threading.Event()
-        self.count = 0
-        lock = threading.Lock()
-        host = urlsplit(target)
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with lock:
-                    proxy.count += 1
-                    number = proxy.count
-                if number == hold_at:
-                    proxy.held.set()
-                    proxy.release.wait(30)
-                    self.close_connection = True
-                    return
-                connection = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "connection")}
-                connection.request("POST", self.path, body, headers)
-                answer = connection.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
-                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                connection.close()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 # POSTs of 'sync --all' for 3 accounts of two pages each: 1 accounts, then per account
 # balances, page 1, page 2. Held at 4: account 1's second page (its first page read,
 # not yet written); at 6: account 2's first page (account 1 complete).
@@ -324,7 +265,7 @@ def test_a_killed_sync_loses_nothing(home: Path, tmp_path: Path, hold_at: int) -
     from kosma_tui.sandbox import start_portal
 
     with start_portal(tmp_path / "portal.json") as portal:
-        proxy = HoldingProxy(portal.url, hold_at)
+        proxy = PortalProxy(portal.url, hold_at)
         try:
             setup = kosma(home, "settings", "--enable", "--admin-url", proxy.url,
                           "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")

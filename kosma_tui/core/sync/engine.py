@@ -42,7 +42,15 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kosma_tui.core import clock
-from kosma_tui.core.errors import KosmaError, PortalError, Problem, StoreError, UsageError
+from kosma_tui.core.errors import (
+    KosmaError,
+    PortalError,
+    PortalProtocolError,
+    PortalUnreachable,
+    Problem,
+    StoreError,
+    UsageError,
+)
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
 from kosma_tui.core.sync import balance_check, coverage
 from kosma_tui.core.sync.lock import consent_lock
@@ -227,8 +235,9 @@ class SyncEngine:
             consent = self.store.consent(consent_name)  # the token, read under the lock
             if consent is None:
                 raise UsageError(f"There is no Bank Consent named '{consent_name}'.")
+            consent = await self._recover(consent)
             rotated = await self._call(
-                consent.name,
+                consent,
                 self.client.fetch_consent_accounts(consent.consent_id, consent.consent_token),
             )
             fresh = list(rotated.result)
@@ -317,6 +326,7 @@ class SyncEngine:
         consent = consent_of(self.store, account)  # the token, read under the lock
         if consent is None:  # removed since refusal() looked
             raise UsageError(f"'{account.name}' no longer has a Bank Consent.")
+        consent = await self._recover(consent)
         account = self.store.account(account.name) or account  # and the freshest LID
         _check_history(self.store, account, consent)
         settings = self.store.settings()
@@ -326,7 +336,7 @@ class SyncEngine:
         token = consent.consent_token
 
         self._progress(SyncProgress(name, "balances"))
-        rotated = await self._call(consent.name, self.client.fetch_consent_balances(
+        rotated = await self._call(consent, self.client.fetch_consent_balances(
             consent.consent_id, token, account.kosma_account_id))
         token = rotated.consent_token
         balance = _balance(rotated.result, account.currency)
@@ -347,7 +357,7 @@ class SyncEngine:
                     if cancel is not None and cancel.is_set():
                         raise SyncCancelled(name)
                     rotated = await self._call(
-                        consent.name,
+                        consent,
                         self.client.fetch_consent_transactions(
                             consent.consent_id, token, account.kosma_account_id, start,
                             page_size=self.page_size, page=page),
@@ -502,16 +512,77 @@ class SyncEngine:
 
     # -- helpers ----------------------------------------------------------
 
-    async def _call(self, consent_name: str, call: Coroutine[Any, Any, T]) -> T:
-        """Await a consent call and persist the token it rotated before anything else."""
+    async def _call(self, consent: BankConsent, call: Coroutine[Any, Any, T]) -> T:
+        """Await a consent call and persist the token it rotated before anything else;
+        then its journal entry is done with (PROTOCOL's replay)."""
         try:
             rotated = await call
         except PortalError as exc:
             if exc.consent_token:
-                self.store.update_consent_token(consent_name, exc.consent_token)
+                self._keep_token(consent, exc.consent_token)
+                self._journal_done(consent)
+            elif not isinstance(exc, PortalUnreachable | PortalProtocolError):
+                self._journal_done(consent)  # answered without rotating: nothing to replay
             raise
-        self.store.update_consent_token(consent_name, rotated.consent_token)  # type: ignore[attr-defined]
+        self._keep_token(consent, rotated.consent_token)  # type: ignore[attr-defined]
+        self._journal_done(consent)
         return rotated
+
+    def _keep_token(self, consent: BankConsent, token: str) -> None:
+        try:
+            self.store.update_consent_token(consent.name, token)
+        except StoreError as exc:
+            raise StoreError(
+                f"{exc.message} The consent call is written down and is sent again, same "
+                "token, by the next sync, which gets the same answer: the consent is not lost.",
+                exc.remedy,
+            ) from exc
+
+    def _journal_done(self, consent: BankConsent) -> None:
+        journal = getattr(self.client, "journal", None)
+        if journal is not None:
+            journal.clear(consent.consent_id)
+
+    async def _recover(self, consent: BankConsent) -> BankConsent:
+        """Replay the consent call a crash or a lost answer left pending, and store its
+        outcome (a page's transactions included), before anything else (PROTOCOL v1.1)."""
+        journal = getattr(self.client, "journal", None)
+        if journal is None:
+            return consent
+        pending = journal.pending(consent.consent_id)
+        if pending is None:
+            return consent
+        if not pending.belongs_to(consent.consent_token):
+            journal.clear(consent.consent_id)  # its outcome was stored before the crash
+            return consent
+        log.info("%s: replaying the %s call left pending on %s", consent.name, pending.method,
+                 pending.written or "an earlier run")
+        try:
+            rotated = await self._call(consent, self.client.replay(pending))
+        except PortalError as exc:
+            if not exc.consent_token:
+                raise
+            # the replayed call failed, the consent lives on: the sync goes on from here
+            log.info("%s: the replayed call answered %s", consent.name, exc.code)
+        else:
+            if pending.method == "fetch_consent_transactions":
+                self._keep_page(consent, pending.fields.get("account_id"),
+                                rotated.result.transactions)
+        return self.store.consent(consent.name) or consent
+
+    def _keep_page(self, consent: BankConsent, account_id: Any,
+                   transactions: list[dict[str, Any]]) -> None:
+        """Store what new a replayed page brought (the sync's own rules; LID unchanged)."""
+        for account in self.store.accounts(bank=consent.bank, company=consent.company):
+            if account.kosma_account_id and account.kosma_account_id == account_id:
+                book = self.store.book(account)
+                known: dict[str, str] = dict(book.ids())
+                batch, result = _Batch(), SyncResult(account.name, "ok")
+                self._absorb(transactions, account.name, known, batch, result)
+                self._flush(book, batch, _party_matcher(self.store, self.store.settings()),
+                            result)
+                log.info("%s: %d new from the replayed page", account.name, result.new)
+                return
 
     def _progress(self, progress: SyncProgress) -> None:
         if self.on_progress is not None:
