@@ -151,4 +151,6 @@ def _result_line(r: Any) -> str:
     word = "refused" if r.status == "refused" else "failed"
     error = r.error
     sentence = f"{error.message} {error.remedy}".rstrip() if error else ""
+    if r.stopped:  # what it read is kept: say where the next sync continues
+        sentence += f" {r.stopped[0].upper()}{r.stopped[1:]}."
     return f"✗ {name}: {word}. {sentence}"

@@ -155,6 +155,8 @@ class LastSync(Record):
     matched: int = 0
     error: dict[str, Any] | None = None
     unattended: bool = False
+    read_through: str = ""  # the last day whose transactions were all read
+    stopped: str = ""  # "stopped at D: why; the next sync continues from there"
 
 
 @dataclass
@@ -237,6 +239,11 @@ class SyncRun(Record):
     status: str = ""  # ok | failed | refused
     error: dict[str, Any] | None = None
     unattended: bool = False
+    # the days this run read whole (YYYY-MM-DD, empty when none): what coverage is made of
+    read_from: str = ""
+    read_through: str = ""
+    last_integration_date: str = ""  # after the run
+    stopped: str = ""  # an early stop that kept its progress, said where and why
 
 
 @dataclass

@@ -88,8 +88,9 @@ def test_acceptance_link_sync_all_twice_and_status(home: Path) -> None:
     assert sum(a["new"] for a in data["accounts"]) > 0
     for item in data["accounts"]:
         assert set(item) == {"name", "status", "fetched", "new", "updated", "skipped",
-                             "matched", "error"}
-        assert item["error"] is None
+                             "matched", "error", "last_integration_date", "read_through",
+                             "stopped"}
+        assert item["error"] is None and item["stopped"] is None
 
     second = kosma(home, "sync", "--all", "--json")
     assert second.returncode == 0, second.stderr

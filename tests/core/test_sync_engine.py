@@ -353,14 +353,27 @@ async def test_small_batches_and_a_cancel_lose_nothing(store: Any, client: Any) 
     cut = await engine.sync_account(account.name, cancel)
     assert (cut.status, cut.error.code) == ("failed", "CANCELLED")
     assert store.book(account).count() == cut.new > 0  # what was read is kept
-    assert store.account(account.name).last_integration_date == ""  # but LID did not move
+    # 10 a day, 100 a page: two pages reach day 19 of the range, whose end may go on on the
+    # third page; day 18 was read whole, and the next sync continues from there (DESIGN 2)
+    start = TODAY - timedelta(days=99)
+    through = (start + timedelta(days=18)).isoformat()
+    assert cut.read_from == start.isoformat() and cut.read_through == through
+    assert store.account(account.name).last_integration_date == through
+    assert cut.stopped == (f"stopped at {through}: the sync was stopped; the next sync "
+                           "continues from there")
+    run = store.sync_runs(account.name)[0]
+    assert (run.read_through, run.last_integration_date, run.stopped) == (
+        through, through, cut.stopped)
+    assert store.account(account.name).last_sync["stopped"] == cut.stopped
 
     whole = await SyncEngine(store, client, page_size=100, flush_rows=150).sync_account(
         account.name)
     assert whole.status == "ok", whole.error
     ids = store.book(account).ids()
     assert len(ids) == store.book(account).count() == cut.new + whole.new
-    assert whole.fetched == 1000
+    # it read from the Last Integration Date minus the 7 lookback days, not from the start
+    assert whole.fetched == ((TODAY - (start + timedelta(days=18 - 7))).days + 1) * 10 < 1000
+    assert whole.read_through == TODAY.isoformat() and not whole.stopped
 
 
 # -- party matching and the ERPNext hook -------------------------------------------

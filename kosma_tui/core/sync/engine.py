@@ -38,7 +38,7 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kosma_tui.core import clock
@@ -110,6 +110,34 @@ def page_fraction(transactions: list[dict[str, Any]], start: date, today: date) 
     return None
 
 
+def read_through(transactions: list[dict[str, Any]]) -> str:
+    """The last day whose transactions were all read once this page (not the last) is:
+    the day before its newest booking date (that day may go on on the next page)."""
+    for tx in reversed(transactions):
+        day = tx.get("booking_date") or tx.get("date") or tx.get("value_date")
+        if isinstance(day, str):
+            try:
+                return (date.fromisoformat(day[:10]) - timedelta(days=1)).isoformat()
+            except ValueError:
+                continue
+    return ""
+
+
+# why a sync stopped early, for "stopped at D: <why>; the next sync continues from there"
+STOP_REASONS = {
+    "PLAN.LIMIT_EXCEEDED": "transaction limit used up",
+    "CANCELLED": "the sync was stopped",
+    "UNREACHABLE": "the banking portal could not be reached",
+    "RATE_LIMITED": "the banking portal asked to slow down",
+}
+
+
+def stop_note(read_through: str, code: str) -> str:
+    reason = next((why for prefix, why in STOP_REASONS.items() if code.startswith(prefix)),
+                  f"it failed ({code})")
+    return f"stopped at {read_through}: {reason}; the next sync continues from there"
+
+
 @dataclass
 class SyncResult:
     name: str
@@ -129,6 +157,11 @@ class SyncResult:
     # how much the written rows and changes moved the account's settled total
     settled_delta: int = 0
     settled_exact: bool = True
+    # the days read: from read_from to read_through, both whole (empty: none); coverage
+    read_from: str = ""
+    read_through: str = ""
+    # an early stop that kept its progress: "stopped at D: why; the next sync continues..."
+    stopped: str = ""
     # an ERPNext auto-push failure: reported, never a failed sync
     push_error: Problem | None = None
 
@@ -147,6 +180,9 @@ class SyncResult:
             "skipped": self.skipped,
             "matched": self.matched,
             "error": self.error.as_json() if self.error else None,
+            "last_integration_date": self.last_integration_date or None,
+            "read_through": self.read_through or None,
+            "stopped": self.stopped or None,
         }
 
 
@@ -220,6 +256,8 @@ class SyncEngine:
             except Exception as exc:  # never let one account take down the daily job
                 log.exception("sync of %s failed unexpectedly", name)
                 result.status, result.error = "failed", _unexpected(exc)
+            if result.error is not None and result.read_through:
+                result.stopped = stop_note(result.last_integration_date, result.error.code)
         if not self.dry_run:
             self._record(result, started)
         log.info("sync %s: %s fetched=%d new=%d updated=%d skipped=%d%s", name, result.status,
@@ -351,6 +389,8 @@ class SyncEngine:
         fraction: float | None = None
         guard = PageGuard(name, start, today)
         booked: str = ""  # the newest booking date read
+        result.read_from = start.isoformat()
+        through = ""  # the last day whose transactions were all read (pages come oldest first)
         with _gc_paused():
             try:
                 while True:
@@ -366,6 +406,8 @@ class SyncEngine:
                     result.pages += 1
                     self._absorb(rotated.result.transactions, name, known, batch, result)
                     booked = _newest_booking(rotated.result.transactions, booked)
+                    through = (today.isoformat() if rotated.result.next is None
+                               else max(through, read_through(rotated.result.transactions)))
                     reached = page_fraction(rotated.result.transactions, start, today)
                     if reached is not None:  # never backwards, even on an odd page
                         fraction = reached if fraction is None else max(fraction, reached)
@@ -373,18 +415,20 @@ class SyncEngine:
                                                 result.fetched, result.new, fraction))
                     if len(batch) >= self.flush_rows:
                         self._flush(book, batch, matcher, result, fraction)
+                        self._advance(account, start, through, result)  # survives a kill
                     guard.check(rotated.result.transactions, rotated.result.next)
                     page = rotated.result.next
                     if page is None:
                         break
                 self._flush(book, batch, matcher, result, fraction)
             except BaseException:
-                # keep what was read before the failure: it is correct, the next run skips it
-                if len(batch):
-                    try:
-                        self._flush(book, batch, matcher, result)
-                    except Exception:
-                        log.exception("could not keep the rows read before the failure")
+                # keep what was read before the failure: it is correct, the next run skips
+                # it, and continues after the last day read whole (DESIGN 2)
+                try:
+                    self._flush(book, batch, matcher, result)
+                    self._advance(account, start, through, result)
+                except Exception:
+                    log.exception("could not keep the rows read before the failure")
                 raise
 
         if self.dry_run:  # nothing was stored: no date, balance or check moves
@@ -412,6 +456,7 @@ class SyncEngine:
             lambda: book.rows(raw=False))
         fields["settled"] = settled
         fields.update(balance_check.assess(account, balance, settled["total"], reanchor=gap))
+        result.read_through = today.isoformat()
         self.store.update_account(name, **fields)
         self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new,
                                     1.0))
@@ -479,6 +524,24 @@ class SyncEngine:
         if changes:
             book.update(changes)
         result.settled_delta += delta
+
+    def _advance(self, account: BankAccount, start: date, through: str,
+                 result: SyncResult) -> None:
+        """Move the Last Integration Date to ``through`` (rows on disk), never backwards."""
+        if not through or through < start.isoformat():
+            return  # not one whole day read yet
+        result.read_through = through
+        stored = self.store.account(account.name) or account
+        current = stored.last_integration_date
+        if self.dry_run:  # nothing was stored: nothing moves
+            result.last_integration_date = current
+            return
+        fields: dict[str, Any] = {
+            "coverage": coverage.extend(stored.coverage, start, date.fromisoformat(through))}
+        if through > current:
+            fields["last_integration_date"] = through
+        self.store.update_account(account.name, **fields)
+        result.last_integration_date = max(through, current)
 
     # -- the daily job ----------------------------------------------------
 
@@ -601,7 +664,8 @@ class SyncEngine:
         last = LastSync(
             when=finished, outcome=result.status, fetched=result.fetched, new=result.new,
             updated=result.updated, skipped=result.skipped, matched=result.matched,
-            error=error, unattended=self.unattended,
+            error=error, unattended=self.unattended, read_through=result.read_through,
+            stopped=result.stopped,
         )
         run = SyncRun.from_dict({
             "account": result.name,
@@ -617,6 +681,10 @@ class SyncEngine:
             "status": result.status,
             "error": error,
             "unattended": self.unattended,
+            "read_from": result.read_from,
+            "read_through": result.read_through,
+            "last_integration_date": result.last_integration_date,
+            "stopped": result.stopped,
         })
         try:
             self.store.add_sync_run(run)

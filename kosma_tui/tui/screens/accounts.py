@@ -463,6 +463,8 @@ def describe_last_sync(account: BankAccount) -> str:
     if outcome == "ok":
         return (f"{last.get('new', 0):,} new, {last.get('updated', 0):,} updated, "
                 f"{last.get('skipped', 0):,} skipped · {when}")
+    if last.get("stopped"):  # progress kept: where it stopped, why, and what comes next
+        return clean(f"{last['stopped']} · {when}")
     error = last.get("error") or {}
     word = "refused" if outcome == "refused" else "failed"
     return clean(f"{word}: {error.get('message', '')} {error.get('remedy', '')}".rstrip()

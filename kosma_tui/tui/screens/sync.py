@@ -39,6 +39,9 @@ def describe(state: AccountSync) -> str:
         if r.skipped:
             parts.append(f"{r.skipped:,} skipped")
         return f"{', '.join(parts)}, {r.fetched:,} fetched"
+    stopped = getattr(state.result, "stopped", "") if state.result is not None else ""
+    if stopped:  # an early stop that kept its progress: where and why says it all
+        return stopped
     if state.state in ("failed", "refused") and state.error is not None:
         return f"{state.state}: {sentence(state.error)}"
     return "idle"
