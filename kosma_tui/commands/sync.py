@@ -5,13 +5,22 @@ portal gets the person's address (``SSH_CLIENT``) and no daily read limit
 applies. Run from cron or a systemd timer (no TTY) it is unattended
 (``ip_address`` null), limited by the bank to 4 reads per account, data type
 and day, which a daily job never reaches.
+
+SIGTERM, SIGINT (Ctrl-C) and SIGHUP (the SSH session dropped) never cut a
+consent call in half: the call in flight finishes and its outcome (the
+rotated token, the page) reaches the disk, the sync stops at that page
+boundary keeping its progress, and the command ends within ``STOP_SECONDS``
+with one sentence. Should a call hang past that, it is abandoned: the replay
+journal has it written down and the next sync sends it again.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
+from dataclasses import dataclass, field
 from typing import Any
 
 from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
@@ -54,9 +63,30 @@ def run(args: argparse.Namespace) -> int:
     dry_run = args.dry_run
     if not args.json:
         print_header(store, "Sync (dry run: nothing is stored)" if dry_run else "Sync")
-    results = asyncio.run(_sync(store, names, progress=not args.json and sys.stdout.isatty(),
-                                dry_run=dry_run))
-    mailed = _remind(store) if args.all and not dry_run else []
+    stop = _Stop()
+    results = asyncio.run(_sync(store, names, stop,
+                                progress=not args.json and sys.stdout.isatty(), dry_run=dry_run))
+    mailed = _remind(store) if args.all and not dry_run and stop.signal is None else []
+    try:
+        _report(args, demo, dry_run, results, mailed)
+    except OSError:  # the terminal went away (SIGHUP): the results are in the store
+        pass
+    if stop.signal is not None:
+        _say(f"kosma-tui: Stopped by {stop.signal.name} after {len(results)} account(s); "
+             "what was read is kept and the next sync continues from there.")
+        return 1
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def _report(args: argparse.Namespace, demo: bool, dry_run: bool, results: list[Any],
+            mailed: list[Any]) -> None:
     if args.json:
         output: dict[str, Any] = {"demo": demo}
         if dry_run:
@@ -79,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
                   f"{result.push_error.message} {result.push_error.remedy}".rstrip(),
                   file=sys.stderr)
             break
-    return 0 if all(r.ok for r in results) else 1
 
 
 def _remind(store: Any) -> list[Any]:
@@ -100,27 +129,77 @@ def _remind(store: Any) -> list[Any]:
     return mailed
 
 
-async def _sync(store: Any, names: list[str], *, progress: bool,
+# after a stop signal: time for the call in flight to finish before it is abandoned
+STOP_SECONDS = 8.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+@dataclass
+class _Stop:
+    """A stop signal turned into the engine's cancel event (set at the next page)."""
+
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    signal: signal.Signals | None = None
+
+    def install(self, task: asyncio.Task[Any]) -> None:
+        loop = asyncio.get_running_loop()
+
+        def received(number: int) -> None:
+            if self.signal is None:
+                self.signal = signal.Signals(number)
+                self.cancel.set()
+                loop.call_later(STOP_SECONDS, task.cancel)  # a call that hangs is abandoned
+
+        for number in STOP_SIGNALS:
+            loop.add_signal_handler(number, received, number)
+
+    def uninstall(self) -> None:
+        loop = asyncio.get_running_loop()
+        for number in STOP_SIGNALS:
+            loop.remove_signal_handler(number)
+
+
+async def _sync(store: Any, names: list[str], stop: _Stop, *, progress: bool,
                 dry_run: bool = False) -> list[Any]:
     from kosma_tui.core.connection import PortalConnection
     from kosma_tui.core.sync import SyncEngine
 
+    task = asyncio.current_task()
+    assert task is not None
+    stop.install(task)
     attended = sys.stdin.isatty()
-    async with PortalConnection(store, attended=attended) as client:
-        engine = SyncEngine(store, client, on_progress=_show_progress if progress else None,
-                            unattended=not attended, dry_run=dry_run)
-        if not names:
-            return await engine.sync_all()
-        results = []
-        for name in names:
-            results.append(await engine.sync_account(name, push=False))
-        if dry_run:
+    results: list[Any] = []
+
+    def show(p: Any) -> None:
+        if stop.signal is None:  # after SIGHUP there may be no terminal to draw on
+            try:
+                _show_progress(p)
+            except OSError:  # it went away before the signal arrived: the sync goes on
+                pass
+
+    try:
+        async with PortalConnection(store, attended=attended) as client:
+            engine = SyncEngine(store, client, on_progress=show if progress else None,
+                                unattended=not attended, dry_run=dry_run)
+            if not names:
+                return await engine.sync_all(stop.cancel)
+            for name in names:
+                if stop.cancel.is_set():
+                    break
+                results.append(await engine.sync_account(name, stop.cancel, push=False))
+            if dry_run:
+                return results
+            push_error = await engine.auto_push([r.name for r in results if r.ok])
+            for r in results:
+                if r.ok:
+                    r.push_error = push_error
             return results
-        push_error = await engine.auto_push([r.name for r in results if r.ok])
-        for r in results:
-            if r.ok:
-                r.push_error = push_error
-        return results
+    except asyncio.CancelledError:
+        if stop.signal is None:
+            raise
+        return results  # abandoned after STOP_SECONDS; the journal replays the call
+    finally:
+        stop.uninstall()
 
 
 def _show_progress(p: Any) -> None:

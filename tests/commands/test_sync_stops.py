@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -20,7 +22,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
-from sync_support import client_for, kosma, link
+from proxy_support import PortalProxy
+from sync_support import client_for, kosma, link, reference_ids
 
 FIRST_PERIOD = date(2026, 3, 20)
 NEXT_PERIOD = date(2026, 4, 2)
@@ -113,3 +116,70 @@ def test_the_next_billing_period_continues_where_the_limit_stopped(
     account = store.accounts()[0]
     assert store.book(account).count() == len(store.book(account).ids()) == \
         last["new"] + again["new"]
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_stop_signal_mid_call_lets_the_call_finish_and_keeps_the_consent(
+    home: Path, tmp_path: Path, number: signal.Signals
+) -> None:
+    """The signal lands while a page is answered by the portal but not yet received
+    (the token is rotated); the call finishes, its token is stored, the sync stops."""
+    from kosma_tui.sandbox import start_portal
+
+    start = date.today() - timedelta(days=299)
+    with start_portal(tmp_path / "portal.json") as portal:
+        # POSTs: 1 the subscription (settings), then 'sync --all': 2 accounts, 3 balances,
+        # 4 page 1, 5 page 2 (its answer held), 6 page 3
+        proxy = PortalProxy(portal.url, hold_answer_at=5)
+        try:
+            setup = kosma(home, "settings", "--enable", "--admin-url", proxy.url,
+                          "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")
+            assert setup.returncode == 0, setup.stderr
+
+            async def go() -> Any:
+                async with client_for(portal.url, customer_id="C-1", api_token="token") as c:
+                    return await link(open_store(home), c, "many-transactions10000",
+                                      start=start)
+
+            asyncio.run(go())
+            env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
+            env.pop("KOSMA_TUI_NOW", None)
+            job = subprocess.Popen(
+                [sys.executable, "-m", "kosma_tui", "sync", "--all", "--json"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, env=env)
+            try:
+                assert proxy.held.wait(60), "the sync never reached the held answer"
+                job.send_signal(number)
+                time.sleep(0.3)  # the signal arrives while the answer is still held
+                proxy.release.set()
+                stopped_at = time.monotonic()
+                out, err = job.communicate(timeout=30)
+                assert time.monotonic() - stopped_at < 10
+            finally:
+                if job.poll() is None:
+                    job.kill()
+                    job.wait()
+            assert job.returncode == 1, err
+            assert err.strip() == (f"kosma-tui: Stopped by {number.name} after 1 account(s); "
+                                   "what was read is kept and the next sync continues from "
+                                   "there.")
+            (item,) = json.loads(out)["accounts"]
+            assert item["error"]["code"] == "CANCELLED"
+            assert item["fetched"] == 2000  # page 2 arrived in full and was kept
+            assert item["read_through"] and item["stopped"].startswith("stopped at ")
+
+            again = kosma(home, "sync", "--all", "--json")
+            assert again.returncode == 0, again.stdout + again.stderr  # the consent works
+        finally:
+            proxy.close()
+        store = open_store(home)
+        (account,) = store.accounts()
+        ids = store.book(account).ids()
+        assert store.book(account).count() == len(ids)
+        from kosma_tui.core.paths import resolve_paths
+        from kosma_tui.core.store import Store
+
+        reference = Store.open(resolve_paths(tmp_path / "reference"))
+        assert set(ids) == asyncio.run(reference_ids(
+            reference, portal.url, "many-transactions10000", start))

@@ -4,6 +4,9 @@ It forwards every POST to the portal, and can instead
 
 - hold the Nth request (``hold_at``): it never reaches the portal, so a kill
   then is a kill "between pages" (every rotated token was answered);
+- hold the answer of the Nth request (``hold_answer_at``) until ``release``:
+  the portal has processed the call (rotated the token), the client waits
+  for the answer, so a signal then lands in the middle of a consent call;
 - drop the answer of chosen requests (``drop``): the portal processes the
   call (and rotates the token), then the client's connection is closed with
   no reply, as when an answer is lost to a reset connection or a timeout.
@@ -25,7 +28,8 @@ Drop = Callable[[int, str, dict[str, Any]], bool]
 
 
 class PortalProxy:
-    def __init__(self, target: str, hold_at: int | None = None, drop: Drop | None = None) -> None:
+    def __init__(self, target: str, hold_at: int | None = None, drop: Drop | None = None,
+                 hold_answer_at: int | None = None) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.held = threading.Event()
@@ -66,6 +70,9 @@ class PortalProxy:
                 answer = connection.getresponse()
                 data = answer.read()
                 connection.close()
+                if number == hold_answer_at:
+                    proxy.held.set()
+                    proxy.release.wait(30)
                 if drop is not None and drop(number, method, fields):
                     with lock:
                         proxy.dropped.append(number)

@@ -77,3 +77,18 @@ def kosma(home: Path, *args: str, now: str | None = None, timeout: float = 120,
 
 def transaction_ids(store: Any, account: BankAccount) -> dict[str, str]:
     return dict(store.book(account).ids())
+
+
+async def reference_ids(store: Any, url: str, username: str, start: date,
+                        **client_options: Any) -> set[str]:
+    """The ids an uninterrupted first sync stores: ``username`` linked afresh into
+    ``store`` (another home) and synced. Demo Bank data depend on the user, not the
+    consent, so these are the ids every complete sync of that user must hold."""
+    from kosma_tui.core.sync import SyncEngine
+
+    async with client_for(url, **client_options) as client:
+        await link(store, client, username, start=start)
+        (account,) = store.accounts()
+        result = await SyncEngine(store, client).sync_account(account.name, push=False)
+    assert result.ok, result.error
+    return set(store.book(account).ids())

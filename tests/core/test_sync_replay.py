@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from proxy_support import PortalProxy
-from sync_support import client_for, link
+from sync_support import client_for, link, reference_ids
 
 from kosma_tui.core.errors import StoreError
 from kosma_tui.core.replay import ReplayJournal
@@ -50,17 +50,13 @@ async def linked(store: Any, url: str, username: str = "many-transactions5000") 
 
 
 async def full_ids(store: Any, url: str) -> set[str]:
-    """Every id a complete sync stores, from an uninterrupted sync of a second link."""
+    """Every id a complete sync stores, from an uninterrupted sync in another home."""
     from kosma_tui.core.paths import resolve_paths
     from kosma_tui.core.store import Store
 
     other = Store.open(resolve_paths(Path(store.paths.data_dir).parent.parent / "reference"))
-    await linked(other, url)
-    async with client_for(url, journal=journal(other)) as client:
-        account = other.accounts()[0]
-        result = await SyncEngine(other, client, flush_rows=1000).sync_account(account.name)
-    assert result.ok, result.error
-    return set(other.book(account).ids())
+    return await reference_ids(other, url, "many-transactions5000",
+                               TODAY - timedelta(days=200))
 
 
 def consent_calls(proxy: PortalProxy) -> list[tuple[int, str, dict[str, Any]]]:
