@@ -92,3 +92,40 @@ async def reference_ids(store: Any, url: str, username: str, start: date,
         result = await SyncEngine(store, client).sync_account(account.name, push=False)
     assert result.ok, result.error
     return set(store.book(account).ids())
+
+
+def kill_during_syncs(home: Path, *, kills: int, seed: int, window: float,
+                      timeout: float = 120) -> list[float]:
+    """Run ``kosma-tui sync --all`` ``kills`` times, each SIGKILLed at a random moment
+    in its first ``window`` seconds (after its start-up), so the kill points fall
+    across the call boundaries: before, during and after consent calls, while a page
+    is written. Attended (stdin a terminal), so the bank's daily limit of unattended
+    reads does not end the test. Returns the kill moments."""
+    import pty
+    import random
+    import signal
+    import time
+
+    rng = random.Random(seed)
+    env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
+    env.pop("KOSMA_TUI_NOW", None)
+    moments = []
+    for _ in range(kills):
+        master, slave = pty.openpty()
+        try:
+            job = subprocess.Popen(
+                [sys.executable, "-c", "import sys, kosma_tui.commands.sync; "
+                 "print('ready', flush=True); from kosma_tui.cli import main; "
+                 "sys.exit(main(['sync', '--all']))"],
+                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+            assert job.stdout is not None
+            assert job.stdout.readline().strip() == b"ready"  # imports done: timing is fair
+            moment = rng.uniform(0, window)
+            time.sleep(moment)
+            job.send_signal(signal.SIGKILL)
+            job.wait(timeout)
+            moments.append(moment)
+        finally:
+            os.close(master)
+            os.close(slave)
+    return moments

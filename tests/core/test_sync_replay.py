@@ -151,7 +151,7 @@ async def test_a_call_left_pending_is_replayed_first_and_its_page_stored(
     assert result.error is not None and result.error.code == "UNREACHABLE"
     pending = journal(store).pending(consent.consent_id)
     assert pending is not None and pending.method == "fetch_consent_transactions"
-    assert pending.consent_token == store.consent(consent.name).consent_token
+    assert pending.belongs_to(store.consent(consent.name).consent_token)
     assert journal(store).folder.stat().st_mode & 0o077 == 0
     raw = next(journal(store).folder.iterdir()).read_bytes()
     assert pending.consent_token.encode() not in raw  # encrypted like every token
@@ -187,14 +187,12 @@ async def test_an_unwritable_journal_sends_nothing(
 ) -> None:
     """A full disk when the call is written down: nothing leaves, the consent is intact."""
     await linked(store, portal.url, "embedded")
-    from kosma_tui.core import replay
-    from kosma_tui.core.store import files
 
-    def disk_full(path: Path, data: Any, **_: Any) -> None:
-        raise files._write_error(path, OSError(errno.ENOSPC, "No space left on device"))
+    def disk_full(fd: int) -> None:  # only the journal uses fdatasync
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    real = replay.atomic_write
-    monkeypatch.setattr(replay, "atomic_write", disk_full)
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", disk_full)
     proxy = PortalProxy(portal.url)
     try:
         async with client_for(proxy.url, journal=journal(store)) as client:
@@ -204,7 +202,7 @@ async def test_an_unwritable_journal_sends_nothing(
     assert result.status == "failed" and result.error.code == "STORE"
     assert "not sent" in result.error.message
     assert consent_calls(proxy) == []
-    monkeypatch.setattr(replay, "atomic_write", real)
+    monkeypatch.setattr(os, "fdatasync", real)
     async with client_for(portal.url, journal=journal(store)) as client:
         assert (await SyncEngine(store, client).sync_account(store.accounts()[0].name)).ok
 

@@ -2,20 +2,21 @@
 
 Crash safety comes from the order of writes, not from transactions:
 
-1. every rotated consent token is persisted (fsync'd) before its response is
-   used, including a token carried by an error response; only one sync at a
-   time uses a consent's token (``lock``), across processes;
+1. every rotated consent token is on disk before its response is used: in
+   the replay journal entry of the next call, written before that call is
+   sent, and in the store when the sync ends (``custody``); a call cut by a
+   crash or a lost answer is replayed first by the next sync (PROTOCOL
+   v1.1); only one sync at a time uses a consent's token (``lock``);
 2. rows are appended in batches (every ``flush_rows`` and at the end), and a
    row already stored is recognised by its ``transaction_id``;
 3. the Last Integration Date advances only after the rows are on disk.
 
-A sync killed therefore leaves a Last Integration Date that has not moved,
-and the next run reads the same range again and stores only what is
-missing. Its token stays working unless the kill lands while a consent call
-is in flight *and* the portal completes that call anyway: the portal then
-rotates a token nobody receives, which PROTOCOL gives no way to recover
-(re-link). Calls are therefore strictly sequential: no request is ever in
-flight while rows are mapped or written.
+A sync killed therefore leaves a Last Integration Date no later than the
+last day whose rows are on disk (it moves at every flush to the last day
+read whole), and the next run reads on from there and stores only what is
+missing. Its consent survives a kill at any moment, a call in flight
+included. Calls are strictly sequential: no request is ever in flight while
+rows are mapped or written.
 
 The Last Integration Date follows booking dates (a value date may lie before
 its booking date, even before the consent start) and never falls before the
@@ -53,6 +54,7 @@ from kosma_tui.core.errors import (
 )
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
 from kosma_tui.core.sync import balance_check, coverage
+from kosma_tui.core.sync.custody import TokenCustody
 from kosma_tui.core.sync.lock import consent_lock
 from kosma_tui.core.sync.paging import PageGuard
 from kosma_tui.core.sync.rows import STATUS_BY_STATE, TRANSITIONS, booked_on, to_row
@@ -233,6 +235,7 @@ class SyncEngine:
         self.flush_rows = flush_rows
         # read and count like a sync, store nothing but the rotated tokens (sync --dry-run)
         self.dry_run = dry_run
+        self.custody = TokenCustody(store, getattr(client, "journal", None))
 
     # -- public API -------------------------------------------------------
 
@@ -274,10 +277,15 @@ class SyncEngine:
             if consent is None:
                 raise UsageError(f"There is no Bank Consent named '{consent_name}'.")
             consent = await self._recover(consent)
-            rotated = await self._call(
-                consent,
-                self.client.fetch_consent_accounts(consent.consent_id, consent.consent_token),
-            )
+            self.custody.begin(consent)
+            try:
+                rotated = await self._call(
+                    consent,
+                    self.client.fetch_consent_accounts(consent.consent_id,
+                                                       consent.consent_token),
+                )
+            finally:
+                self.custody.settle(consent)
             fresh = list(rotated.result)
             with self.store.locked():
                 for account in self.store.accounts(bank=consent.bank, company=consent.company):
@@ -365,6 +373,14 @@ class SyncEngine:
         if consent is None:  # removed since refusal() looked
             raise UsageError(f"'{account.name}' no longer has a Bank Consent.")
         consent = await self._recover(consent)
+        self.custody.begin(consent)
+        try:
+            await self._read(consent, account, result, cancel)
+        finally:
+            self.custody.settle(consent)  # the live token to the store, unless in doubt
+
+    async def _read(self, consent: BankConsent, account: BankAccount, result: SyncResult,
+                    cancel: asyncio.Event | None) -> None:
         account = self.store.account(account.name) or account  # and the freshest LID
         _check_history(self.store, account, consent)
         settings = self.store.settings()
@@ -576,42 +592,29 @@ class SyncEngine:
     # -- helpers ----------------------------------------------------------
 
     async def _call(self, consent: BankConsent, call: Coroutine[Any, Any, T]) -> T:
-        """Await a consent call and persist the token it rotated before anything else;
-        then its journal entry is done with (PROTOCOL's replay)."""
+        """Await a consent call; its rotated token goes into custody before anything else
+        is done with the answer (DESIGN 2, PROTOCOL's replay)."""
         try:
             rotated = await call
         except PortalError as exc:
             if exc.consent_token:
-                self._keep_token(consent, exc.consent_token)
-                self._journal_done(consent)
-            elif not isinstance(exc, PortalUnreachable | PortalProtocolError):
-                self._journal_done(consent)  # answered without rotating: nothing to replay
+                self.custody.persist(consent, exc.consent_token)
+            elif isinstance(exc, PortalUnreachable | PortalProtocolError):
+                self.custody.uncertain(consent)  # the answer may be lost: replay it next
             raise
-        self._keep_token(consent, rotated.consent_token)  # type: ignore[attr-defined]
-        self._journal_done(consent)
+        except BaseException:  # a kill of the task, the journal unwritable: outcome unknown
+            self.custody.uncertain(consent)
+            raise
+        self.custody.rotated(consent, rotated.consent_token)  # type: ignore[attr-defined]
         return rotated
-
-    def _keep_token(self, consent: BankConsent, token: str) -> None:
-        try:
-            self.store.update_consent_token(consent.name, token)
-        except StoreError as exc:
-            raise StoreError(
-                f"{exc.message} The consent call is written down and is sent again, same "
-                "token, by the next sync, which gets the same answer: the consent is not lost.",
-                exc.remedy,
-            ) from exc
-
-    def _journal_done(self, consent: BankConsent) -> None:
-        journal = getattr(self.client, "journal", None)
-        if journal is not None:
-            journal.clear(consent.consent_id)
 
     async def _recover(self, consent: BankConsent) -> BankConsent:
         """Replay the consent call a crash or a lost answer left pending, and store its
         outcome (a page's transactions included), before anything else (PROTOCOL v1.1)."""
-        journal = getattr(self.client, "journal", None)
+        journal = self.custody.journal
         if journal is None:
             return consent
+        self.custody.begin(consent)
         pending = journal.pending(consent.consent_id)
         if pending is None:
             return consent
@@ -624,10 +627,12 @@ class SyncEngine:
             rotated = await self._call(consent, self.client.replay(pending))
         except PortalError as exc:
             if not exc.consent_token:
+                self.custody.settle(consent)
                 raise
             # the replayed call failed, the consent lives on: the sync goes on from here
             log.info("%s: the replayed call answered %s", consent.name, exc.code)
         else:
+            self.custody.settle(consent)  # its token is stored before its page is used
             if pending.method == "fetch_consent_transactions":
                 self._keep_page(consent, pending.fields.get("account_id"),
                                 rotated.result.transactions)
