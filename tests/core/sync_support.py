@@ -8,12 +8,16 @@ Accounts and Bank Consent with ``linking.save_link``, as the link wizard does.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import random
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from kosma_tui.core import clock
 from kosma_tui.core.records import DEMO_COMPANY, BankAccount, BankConsent
@@ -129,3 +133,82 @@ def kill_during_syncs(home: Path, *, kills: int, seed: int, window: float,
             os.close(master)
             os.close(slave)
     return moments
+
+
+def _open_store(home: Path) -> Any:
+    from kosma_tui.core.paths import resolve_paths
+    from kosma_tui.core.store import Store
+
+    return Store.open(resolve_paths(home))
+
+
+def consent_usable(store: Any, state_file: Path) -> bool:
+    """True when the next sync can go on with the consent, read from both sides."""
+    from kosma_tui.core.replay import ReplayJournal
+
+    def sha(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    (consent,) = store.consents()
+    kept = orjson.loads(state_file.read_bytes())["consents"][consent.consent_id]
+    if sha(consent.consent_token) == kept["token_hash"]:
+        return True
+    pending = ReplayJournal.of(store).pending(consent.consent_id)
+    if pending is None or not pending.belongs_to(consent.consent_token):
+        return False
+    if sha(pending.consent_token) == kept["token_hash"]:
+        return True  # the cut call never reached the portal
+    replay = kept.get("replay") or {}
+    return (replay.get("consumed") == sha(pending.consent_token)
+            and replay.get("request_id") == pending.request_id)
+
+
+def _left_a_call(store: Any) -> bool:
+    from kosma_tui.core.replay import ReplayJournal
+
+    (consent,) = store.consents()
+    pending = ReplayJournal.of(store).pending(consent.consent_id)
+    return pending is not None and pending.belongs_to(consent.consent_token)
+
+
+def run_kills(home: Path, tmp_path: Path, *, username: str, days: int, kills: int,
+              window: float) -> None:
+    from kosma_tui.core.paths import resolve_paths
+    from kosma_tui.core.store import Store
+    from kosma_tui.sandbox import start_portal
+
+    seed = int(os.environ.get("KOSMA_TEST_SEED") or random.randrange(2**32))
+    print(f"kill test seed {seed} (KOSMA_TEST_SEED={seed} repeats it)")
+    start = date.today() - timedelta(days=days - 1)
+    state_file = tmp_path / "portal.json"
+    with start_portal(state_file) as portal:
+        setup = kosma(home, "settings", "--enable", "--admin-url", portal.url,
+                      "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")
+        assert setup.returncode == 0, setup.stderr
+
+        async def go() -> Any:
+            async with client_for(portal.url, customer_id="C-1", api_token="token") as c:
+                return await link(_open_store(home), c, username, start=start)
+
+        asyncio.run(go())
+        rng = random.Random(seed)
+        replays, dates = 0, []
+        for i in range(kills):
+            kill_during_syncs(home, kills=1, seed=rng.randrange(2**32), window=window)
+            store = _open_store(home)
+            assert consent_usable(store, state_file), f"consent lost at kill {i + 1}"
+            replays += _left_a_call(store)
+            dates.append(store.accounts()[0].last_integration_date or "-")
+        print(f"{kills} kills; {replays} left a consent call for the next run to replay; "
+              f"Last Integration Date after each: {' '.join(dates)}")
+
+        final = kosma(home, "sync", "--all", "--json")
+        assert final.returncode == 0, final.stdout + final.stderr
+        store = _open_store(home)
+        (account,) = store.accounts()
+        ids = store.book(account).ids()
+        assert store.book(account).count() == len(ids)  # none twice
+        reference = Store.open(resolve_paths(tmp_path / "reference"))
+        expected = asyncio.run(reference_ids(reference, portal.url, username, start,
+                                             customer_id="C-1", api_token="token"))
+        assert set(ids) == expected  # exactly the rows of an uninterrupted run
