@@ -7,8 +7,12 @@ of a Demo Bank portal they started (``KosmaApp(store=..., portal_url=...)``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+import queue
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -84,7 +88,8 @@ class KosmaApp(App[None]):
                 tooltip="Portal URL, Customer ID, token, party matching, subscription"),
         Binding("f8", "open('link')", "Link Bank and Accounts", id="go-link", show=False,
                 tooltip="Link a bank and its accounts (or renew a consent)"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", show=False, tooltip="Leave Kosma TUI"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", show=False,
+                tooltip="Leave Kosma TUI (asks first while a sync runs)"),
         # shown as an ordinary footer key (the footer's own palette corner costs the width
         # that f1 needs at 80 columns)
         Binding("ctrl+p", "command_palette", "Palette", id="palette", key_display="^p",
@@ -123,6 +128,8 @@ class KosmaApp(App[None]):
         self.sync_signal: Signal[str] = Signal(self, "sync")
         self.sync_queue = SyncQueue(self)
         self._finished: list[Any] = []  # accounts the sync queue finished since it started
+        self.leaving = ""  # why the app is ending once the syncs are done (a signal)
+        self._terminal_lost = False
 
     # -- portal and mode -------------------------------------------------
 
@@ -168,6 +175,65 @@ class KosmaApp(App[None]):
         self.theme = "textual-dark"
         if self.show_reminders:
             self.call_after_refresh(self.show_launch_reminders)
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            # a plain handler, not the loop's: it must run even while the main thread is
+            # blocked handing a frame to a writer that died on the hung-up terminal
+            signal.signal(signal.SIGHUP, lambda *_: self.terminal_lost(loop))
+            # a loop callback is outside the app's context: handled as the app's message
+            loop.add_signal_handler(signal.SIGTERM, self.call_later, self.stop_requested)
+
+    # -- leaving: never in the middle of a sync (DESIGN 7) -----------------
+
+    def terminal_lost(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """SIGHUP, the SSH session dropped: stop drawing, let the running and queued syncs
+        finish (each bounded by its own timeouts), then exit; the next launch shows them."""
+        if self._terminal_lost:
+            return
+        self._terminal_lost = True
+        if not self.is_headless:
+            _stop_drawing(self._driver)
+        if loop is not None:  # in a signal handler: on to the app's own context
+            loop.call_soon_threadsafe(self.call_later, self._leave, "the terminal was lost")
+        else:
+            self._leave("the terminal was lost")
+
+    def stop_requested(self) -> None:
+        """SIGTERM: like a lost terminal, but the screen still says what happens."""
+        if self.sync_queue.busy:
+            self.notify("Kosma TUI was asked to stop: it exits once the running and queued "
+                        "syncs are done.", severity="warning", markup=False)
+        self._leave("it was asked to stop")
+
+    def _leave(self, why: str) -> None:
+        if self.leaving:
+            return
+        self.leaving = why
+        log.info("exiting because %s, after %s", why,
+                 "the syncs" if self.sync_queue.busy else "nothing")
+        self.set_interval(0.2, self._exit_when_idle)
+        self._exit_when_idle()
+
+    def _exit_when_idle(self) -> None:
+        if not self.sync_queue.busy:
+            self.exit()
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: while a sync runs, ask first."""
+        if not self.sync_queue.busy:
+            self.exit()
+            return
+        from kosma_tui.tui.screens.confirm import ConfirmModal
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                self.exit()
+
+        self.push_screen(ConfirmModal(
+            "A sync is running",
+            "Quit now? The running sync stops after the page it is reading: what it read is "
+            "kept and the next sync continues from there. Queued accounts are not synced.",
+            yes="Quit"), answered)
 
     def show_launch_reminders(self) -> None:
         from kosma_tui.tui.screens.reminders import ReminderModal, due_consents
@@ -262,6 +328,30 @@ class KosmaApp(App[None]):
                        f"The details are in {resolve_paths().log_file}.")
             code = 1
         self.exit(return_code=code, message=message)
+
+
+def _stop_drawing(driver: Any) -> None:
+    """The terminal is gone: its descriptors now lead to /dev/null, Textual's output goes
+    to a fresh writer there (the old one may have died on the first failed write, with
+    the event loop blocked behind its full queue), and its input thread stops (reads
+    from a hung-up terminal return end-of-file at once, forever)."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    old = getattr(driver, "_writer_thread", None)
+    if old is not None:
+        from textual.drivers._writer_thread import WriterThread
+
+        fresh = WriterThread(open(os.devnull, "w"))
+        fresh.start()
+        driver._writer_thread = fresh
+        with contextlib.suppress(queue.Empty):
+            while True:  # unblock a put() waiting on the dead writer's queue
+                old._queue.get_nowait()
+    exit_event = getattr(driver, "exit_event", None)
+    if exit_event is not None:
+        exit_event.set()
 
 
 def run_app() -> int:

@@ -4,7 +4,8 @@ It forwards every POST to the portal, and can instead
 
 - hold the Nth request (``hold_at``): it never reaches the portal, so a kill
   then is a kill "between pages" (every rotated token was answered);
-- hold the answer of the Nth request (``hold_answer_at``) until ``release``:
+- hold the answer of the Nth request (``hold_answer_at``, or the first that
+  ``hold_answer`` picks) until ``release``:
   the portal has processed the call (rotated the token), the client waits
   for the answer, so a signal then lands in the middle of a consent call;
 - drop the answer of chosen requests (``drop``): the portal processes the
@@ -29,7 +30,7 @@ Drop = Callable[[int, str, dict[str, Any]], bool]
 
 class PortalProxy:
     def __init__(self, target: str, hold_at: int | None = None, drop: Drop | None = None,
-                 hold_answer_at: int | None = None) -> None:
+                 hold_answer_at: int | None = None, hold_answer: Drop | None = None) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.held = threading.Event()
@@ -70,7 +71,9 @@ class PortalProxy:
                 answer = connection.getresponse()
                 data = answer.read()
                 connection.close()
-                if number == hold_answer_at:
+                if number == hold_answer_at or (
+                        hold_answer is not None and not proxy.held.is_set()
+                        and hold_answer(number, method, fields)):
                     proxy.held.set()
                     proxy.release.wait(30)
                 if drop is not None and drop(number, method, fields):

@@ -1,0 +1,149 @@
+"""The TUI over SSH (DESIGN 7): losing the terminal (SIGHUP, the pseudo-terminal
+closed) or SIGTERM in the middle of a sync stops the drawing, lets the sync finish,
+then exits; the consent works afterwards and the next launch shows the result.
+Ctrl+Q while a sync runs asks first. Real processes on a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+
+from proxy_support import PortalProxy
+from sync_support import client_for, kosma, link
+
+TODAY = date.today()
+
+
+def open_store(home: Path) -> Any:
+    from kosma_tui.core.paths import resolve_paths
+    from kosma_tui.core.store import Store
+
+    return Store.open(resolve_paths(home))
+
+
+class Terminal:
+    """``kosma-tui`` on a pseudo-terminal of 80x24 whose output is read continuously."""
+
+    def __init__(self, home: Path) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        env = {**os.environ, "KOSMA_TUI_HOME": str(home), "TERM": "xterm-256color"}
+        env.pop("KOSMA_TUI_NOW", None)
+
+        def controlling_terminal() -> None:  # the pty is the session's terminal, as with ssh -t
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kosma_tui"], stdin=slave, stdout=slave, stderr=slave,
+            env=env, preexec_fn=controlling_terminal, close_fds=True)
+        os.close(slave)
+        self.output = bytearray()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.output.extend(chunk)
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.output:
+            assert time.monotonic() < deadline, f"{text!r} never appeared"
+            assert self.process.poll() is None, self.output.decode(errors="replace")
+            time.sleep(0.05)
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def hang_up(self) -> None:
+        os.close(self.master)  # the SSH client is gone: the kernel sends SIGHUP
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
+
+
+@pytest.mark.parametrize("how", ["hang up", "SIGTERM"])
+def test_losing_the_terminal_mid_sync_lets_the_sync_finish(
+    home: Path, tmp_path: Path, how: str
+) -> None:
+    from kosma_tui.sandbox import start_portal
+
+    with start_portal(tmp_path / "portal.json") as portal:
+        pages = {"seen": 0}
+
+        def second_page(number: int, method: str, body: dict[str, Any]) -> bool:
+            if method != "fetch_consent_transactions":
+                return False
+            pages["seen"] += 1
+            return pages["seen"] == 2
+
+        proxy = PortalProxy(portal.url, hold_answer=second_page)
+        terminal = None
+        try:
+            setup = kosma(home, "settings", "--enable", "--admin-url", proxy.url,
+                          "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")
+            assert setup.returncode == 0, setup.stderr
+
+            async def go() -> Any:
+                async with client_for(portal.url, customer_id="C-1", api_token="token") as c:
+                    return await link(open_store(home), c, "many-transactions100000",
+                                      start=TODAY - timedelta(days=29))
+
+            asyncio.run(go())
+            terminal = Terminal(home)
+            terminal.wait_for("Girokonto")
+            terminal.type("a")  # sync all
+            assert proxy.held.wait(60), "the sync never reached its second page"
+            if how == "hang up":
+                terminal.hang_up()
+            else:
+                terminal.process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)  # the signal lands while the page's answer is held
+            assert terminal.process.poll() is None  # it waits for the sync
+            proxy.release.set()
+            assert terminal.process.wait(60) == 0
+        finally:
+            if terminal is not None:
+                terminal.close()
+            proxy.close()
+
+    store = open_store(home)
+    (account,) = store.accounts()
+    run = store.sync_runs(account.name)[0]
+    assert run.status == "ok", run.error
+    assert run.fetched == 3000 and run.read_through == TODAY.isoformat()
+    assert account.last_sync["outcome"] == "ok"  # what the next launch shows
+    with start_portal(tmp_path / "portal.json") as portal:
+        setup = kosma(home, "settings", "--admin-url", portal.url)
+        assert setup.returncode == 0, setup.stderr
+        again = kosma(home, "sync", "--all")
+        assert again.returncode == 0, again.stdout + again.stderr  # the consent works
