@@ -26,6 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
 from proxy_support import PortalProxy
 from sync_support import client_for, kosma, link
+from tui_support import SIZE, make_app, screen_text, wait_until
+from tui_support import link as link_demo
+
+from kosma_tui.tui.screens.confirm import ConfirmModal
 
 TODAY = date.today()
 
@@ -147,3 +151,70 @@ def test_losing_the_terminal_mid_sync_lets_the_sync_finish(
         assert setup.returncode == 0, setup.stderr
         again = kosma(home, "sync", "--all")
         assert again.returncode == 0, again.stdout + again.stderr  # the consent works
+
+
+# -- in process (Pilot, 80x24) --------------------------------------------------------
+
+
+async def test_ctrl_q_while_a_sync_runs_asks_first(store: Any, portal: Any) -> None:
+    portal.running.slow_seconds = 1.0  # every consent call of the 'slow' user takes 1 s
+    await link_demo(store, portal.url, username="slow")
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.sync_queue.busy, what="the sync to start")
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "A sync is running" in screen_text(app)
+        await pilot.press("escape")  # keep going
+        await pilot.pause()
+        assert app.return_code is None and app.sync_queue.busy
+        await wait_until(pilot, lambda: not app.sync_queue.busy, what="the sync to end")
+        await pilot.pause()
+        await pilot.press("ctrl+q")  # nothing runs: no question
+        await wait_until(pilot, lambda: app.return_code == 0, what="the app to exit")
+
+
+async def test_quitting_anyway_keeps_what_was_read(store: Any, portal: Any) -> None:
+    portal.running.slow_seconds = 1.0
+    await link_demo(store, portal.url, username="slow")
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.sync_queue.busy, what="the sync to start")
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.return_code == 0, what="the app to exit")
+    deadline = time.monotonic() + 30  # the sync stops after its page, and says so
+    while not store.sync_runs() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    (run,) = store.sync_runs()
+    assert run.status in ("ok", "failed")
+    if run.status == "failed":
+        assert run.error["code"] == "CANCELLED"
+    assert store.consents()[0].consent_token  # and the consent is in order:
+    async with client_for(portal.url, customer_id="demo-customer",
+                          api_token="demo-token") as client:
+        from kosma_tui.core.sync import SyncEngine
+
+        assert (await SyncEngine(store, client).sync_account(run.account)).ok
+
+
+async def test_a_lost_terminal_exits_only_after_the_sync(store: Any, portal: Any) -> None:
+    portal.running.slow_seconds = 0.5
+    await link_demo(store, portal.url, username="slow")
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        await wait_until(pilot, lambda: app.sync_queue.busy, what="the sync to start")
+        app.terminal_lost()
+        await pilot.pause(0.3)
+        assert app.return_code is None and app.leaving == "the terminal was lost"
+        await wait_until(pilot, lambda: app.return_code == 0, timeout=60,
+                         what="the app to exit after the syncs")
+    runs = store.sync_runs()
+    assert len(runs) == 3 and all(r.status == "ok" for r in runs)  # queued ones too
