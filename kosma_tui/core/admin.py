@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from kosma_tui.core.errors import PortalError, UsageError
 from kosma_tui.core.records import BankAccount, BankConsent
+from kosma_tui.core.sync.engine import SyncEngine
 from kosma_tui.core.sync.lock import consent_lock
 
 if TYPE_CHECKING:
@@ -184,6 +185,8 @@ async def revoke_consent(store: Store, client: PortalClient, consent: BankConsen
         if current is None:
             raise UnknownName(f"The Bank Consent {consent.name} was already removed.")
         note = ""
+        # a sync killed mid-call may have left the live token with a call to replay
+        current = await SyncEngine(store, client).recover(current)
         try:
             await client.revoke_consent(current.consent_id, current.consent_token)
         except PortalError as exc:

@@ -159,7 +159,7 @@ async def test_a_call_left_pending_is_replayed_first_and_its_page_stored(
 
     async with client_for(portal.url, journal=journal(store)) as client:
         engine = SyncEngine(store, client)
-        recovered = await engine._recover(store.consent(consent.name))
+        recovered = await engine.recover(store.consent(consent.name))
         assert journal(store).pending(consent.consent_id) is None
         assert recovered.consent_token != pending.consent_token
         assert store.book(account).count() > stored_before  # the replayed page is kept
@@ -233,3 +233,32 @@ async def test_a_store_that_cannot_keep_the_new_token_does_not_lose_the_consent(
     assert result.ok, result.error
     assert journal(store).pending(consent.consent_id) is None
     assert os.listdir(journal(store).folder) == []
+
+
+async def test_revoking_after_a_cut_call_withdraws_the_consent_at_the_portal(
+    store: Any, portal: Any
+) -> None:
+    """The stored token may be the consumed one: revoke replays the pending call first,
+    instead of taking CONSENT.INVALID_TOKEN for "already ended" and leaving it live."""
+    from kosma_tui.core import admin
+
+    consent = await linked(store, portal.url)
+    account = store.accounts()[0]
+
+    def drop(number: int, method: str, body: dict[str, Any]) -> bool:
+        return method == "fetch_consent_transactions"
+
+    proxy = PortalProxy(portal.url, drop=drop)
+    try:
+        async with client_for(proxy.url, journal=journal(store), retries=0) as client:
+            result = await SyncEngine(store, client).sync_account(account.name)
+    finally:
+        proxy.close()
+    assert result.error is not None and result.error.code == "UNREACHABLE"
+    async with client_for(portal.url, journal=journal(store)) as client:
+        revoked = await admin.revoke_consent(store, client, store.consent(consent.name))
+    assert revoked.portal_note == "" and store.consents() == []
+    import orjson
+
+    state = orjson.loads(Path(portal.state_path).read_bytes())
+    assert state["consents"][consent.consent_id]["revoked"] is True

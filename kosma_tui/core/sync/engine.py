@@ -276,7 +276,7 @@ class SyncEngine:
             consent = self.store.consent(consent_name)  # the token, read under the lock
             if consent is None:
                 raise UsageError(f"There is no Bank Consent named '{consent_name}'.")
-            consent = await self._recover(consent)
+            consent = await self.recover(consent)
             self.custody.begin(consent)
             try:
                 rotated = await self._call(
@@ -372,7 +372,7 @@ class SyncEngine:
         consent = consent_of(self.store, account)  # the token, read under the lock
         if consent is None:  # removed since refusal() looked
             raise UsageError(f"'{account.name}' no longer has a Bank Consent.")
-        consent = await self._recover(consent)
+        consent = await self.recover(consent)
         self.custody.begin(consent)
         try:
             await self._read(consent, account, result, cancel)
@@ -608,9 +608,10 @@ class SyncEngine:
         self.custody.rotated(consent, rotated.consent_token)  # type: ignore[attr-defined]
         return rotated
 
-    async def _recover(self, consent: BankConsent) -> BankConsent:
+    async def recover(self, consent: BankConsent) -> BankConsent:
         """Replay the consent call a crash or a lost answer left pending, and store its
-        outcome (a page's transactions included), before anything else (PROTOCOL v1.1)."""
+        outcome (a page's transactions included), before anything else (PROTOCOL v1.1).
+        The consent as stored afterwards; call it holding the consent's lock."""
         journal = self.custody.journal
         if journal is None:
             return consent
