@@ -218,3 +218,34 @@ async def test_a_lost_terminal_exits_only_after_the_sync(store: Any, portal: Any
                          what="the app to exit after the syncs")
     runs = store.sync_runs()
     assert len(runs) == 3 and all(r.status == "ok" for r in runs)  # queued ones too
+
+
+async def test_a_sync_stopped_by_the_plan_limit_says_where_it_stopped(
+    store: Any, portal: Any
+) -> None:
+    from tui_support import flat_text
+
+    from kosma_tui.tui.screens.accounts import AccountsScreen
+    from kosma_tui.tui.screens.sync import SyncScreen
+
+    portal.running.transaction_limit = 1500  # one page of 1,000 fits, the second does not
+    await link_demo(store, portal.url, username="many-transactions100000",
+                    start="2026-11-01")
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
+        name = store.accounts()[0].name
+        await wait_until(pilot, lambda: app.sync_queue.state(name).state == "failed",
+                         what="the sync to stop")
+        await pilot.pause()
+        # 100 a day from 2026-11-01: the first page ends on 11-10, read whole up to 11-09
+        sentence = ("stopped at 2026-11-09: transaction limit used up; the next sync "
+                    "continues from there")
+        assert sentence in flat_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen))
+        await pilot.pause()
+        assert sentence in flat_text(app)  # the last sync, as the next launch shows it
+    assert store.accounts()[0].last_integration_date == "2026-11-09"
