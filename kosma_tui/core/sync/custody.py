@@ -6,8 +6,8 @@ is written to the store as it arrives. With one, the journal entry of the
 next call already holds that token, encrypted and fsynced, before the call
 leaves; and a crash between an answer and the next entry is cured by
 replaying the call the journal still holds (PROTOCOL v1.1). So during a sync
-the store is written once at the end ("settled") instead of twice per page:
-a first sync of 100 pages saves 200 fsyncs.
+the store is written once at the end ("settled"): a first sync of 100 pages
+makes 100 journal fdatasyncs instead of 200 fsyncs of the store's meta file.
 
 Journal entries are anchored to the token the store holds (``base``): an
 entry whose anchor is not the stored token was settled and is stale.
