@@ -1,9 +1,11 @@
 """``kosma-tui erpnext``: companies in, Bank Transactions out (ERPNext's REST API).
 
 Exit status: 0 done, 1 some transaction or company could not be handled (each
-is listed with ERPNext's message), 2 bad input or configuration (unreachable
-URL, refused key, unknown or unmapped account, unknown GL account): one
-sentence, nothing changed.
+is listed with ERPNext's message) or needs attention, 2 bad input or
+configuration (unreachable URL, refused key, unknown or unmapped account,
+unknown GL account), or a push that failed without changing anything: one
+sentence, nothing changed. With ``--json`` an error is
+``{"error": {"code", "message", "remedy"}}`` on stdout.
 """
 
 from __future__ import annotations
@@ -241,12 +243,16 @@ def run_push(args: argparse.Namespace) -> int:
                   file=raw_stream(sys.stderr), flush=True)
     with ErpnextClient.for_store(store) as client:
         report = push(store, client, names or None, dry_run=args.dry_run, on_progress=progress)
+    status = push_status(report)
     if args.json:
         data = report.as_json()
         data["demo"] = store.settings().demo
         print_json(data)
-        return 0 if report.ok else 1
+        return status
     _header(store, "push (dry run)" if args.dry_run else "push")
+    if report.settled:
+        print(f"{report.settled:,} transactions of a push interrupted earlier were found in "
+              "ERPNext and recorded.")
     if args.dry_run:
         print("Dry run: nothing was changed in ERPNext or here.")
     for a in report.accounts:
@@ -263,7 +269,9 @@ def run_push(args: argparse.Namespace) -> int:
         print(f"{safe_text(a.name)}{target}: {counts}{extra}")
         if a.error:
             print(f"  {a.error.message} {a.error.remedy}".rstrip())
-        shown = [i for i in a.items if args.dry_run or i.action in ("failed", "cancel")]
+        _notes(a)
+        shown = [i for i in a.items
+                 if args.dry_run or i.action in ("failed", "cancel", "attention")]
         for i in shown[:SHOWN_ITEMS]:
             amount = format_amount(i.amount, i.currency, sign=True) if i.currency else ""
             line = (f"  {i.action:<7} {i.date}  {safe_text(i.transaction_id)[:26]:<26} "
@@ -280,4 +288,29 @@ def run_push(args: argparse.Namespace) -> int:
           f"{'would cancel' if args.dry_run else 'cancelled'} {report.total('cancelled'):,}, "
           f"failed {report.total('failed'):,} ({report.requests:,} requests, "
           f"{report.seconds:.1f} s).")
-    return 0 if report.ok else 1
+    return status
+
+
+def push_status(report: Any) -> int:
+    """0 all done; 1 something failed or needs attention; 2 it failed and nothing changed."""
+    if report.ok:
+        return 0
+    return 1 if report.changed or report.settled else 2
+
+
+def _notes(a: Any) -> None:
+    """Unknown parties, duplicates and reconciled cancellations of one account's push."""
+    if a.missing_parties:
+        names = ", ".join(safe_text(p) for p in list(a.missing_parties)[:5])
+        more = f" and {len(a.missing_parties) - 5:,} more" if len(a.missing_parties) > 5 else ""
+        count = sum(a.missing_parties.values())
+        print(f"  {count:,} pushed without a party ERPNext does not know: {names}{more}. "
+              "Create them in ERPNext, or run 'kosma-tui party import --from-erpnext' to "
+              "match against ERPNext's parties.")
+    if a.duplicates:
+        first = ", ".join(safe_text(t) for t in list(a.duplicates)[:3])
+        print(f"  {len(a.duplicates):,} transaction ids are in ERPNext more than once "
+              f"({first}). Run 'kosma-tui erpnext dedupe --account \"{safe_text(a.name)}\"'.")
+    if a.attention:
+        print(f"  {a.attention:,} cancelled by the bank but reconciled in ERPNext: left as "
+              "they are, see below.")

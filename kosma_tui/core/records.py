@@ -254,6 +254,10 @@ class ErpnextConnection(Record):
     api_key: str = ""
     api_secret: str = ""
     site: str = ""
+    # gunicorn's --timeout on the ERPNext server: how long a request may still be
+    # running there after its client is gone (the push waits that long before it
+    # sends again what may have been committed).
+    server_timeout: int = 120
     # DESIGN's auto_push is the Banking Settings switch erpnext_auto_push (one place, read
     # by every sync); ``erpnext status --json`` reports it as "auto_push".
 

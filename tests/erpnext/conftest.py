@@ -24,6 +24,18 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(client, "DEFAULT_BACKOFF", 0.001)
 
 
+@pytest.fixture(autouse=True)
+def short_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lost answer is settled in a fraction of a second: the double's "server" lets a
+    request run for 0.5 s (the connection's server_timeout) and looks every 50 ms."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.journal"), "MARGIN",
+                        0.0)
+    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.push"), "SETTLE_POLL",
+                        0.05)
+
+
 @pytest.fixture
 def erp() -> Iterator[FrappeDouble]:
     """An ERPNext site with one company, its fiscal year, Bank GL accounts and a

@@ -12,7 +12,10 @@ client must survive:
   dict with an HTML ``message``); 417 for validation, 409 for duplicates, 404
   for missing documents;
 - ``GET /api/resource/<doctype>`` with ``fields`` and ``filters`` as JSON
-  strings, ``limit_start`` and ``limit_page_length`` (default 20, 0 = all);
+  strings, ``limit_start`` and ``limit_page_length`` (default 20, 0 = all), and
+  the same as ``frappe.client.get_list`` with the arguments in a JSON body;
+- gunicorn's default request limits in front of it: a request line (method,
+  URL, protocol) longer than 4,094 bytes gets a plain HTTP 400 "Bad Request";
 - ``frappe.client.insert_many`` refuses more than 200 documents and runs in one
   transaction (one bad document rolls the whole request back);
 - duplicate Bank Transaction ``transaction_id``s are accepted;
@@ -22,7 +25,9 @@ Faults for retry tests: ``fail_next`` (an HTML 502/503 page from the "proxy"),
 ``drop_next`` (connection closed before processing), ``drop_after_commit_next``
 (processed and committed, then the connection is closed without an answer),
 ``response_delay`` (committed, answer held back: a client killed meanwhile
-never learns the names).
+never learns the names), ``cut_next`` (the connection is closed as soon as the
+request arrived, and the request still runs and commits ``commit_delay``
+seconds later, as Frappe finishes a request whose client has gone).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import json
 import operator
 import random
 import re
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -87,7 +93,7 @@ def validation(message: str, exc_type: str = "ValidationError") -> FrappeExcepti
 
 @dataclass
 class Fault:
-    kind: str  # "status" | "drop" | "drop_after"
+    kind: str  # "status" | "drop" | "drop_after" | "cut"
     remaining: int
     status: int = 502
     match: str | None = None
@@ -117,7 +123,8 @@ class FrappeDouble:
         self.denied_doctypes: set[str] = set()
         self.request_delay = 0.0
         self.response_delay = 0.0  # after an insert is committed, before answering
-        self.max_url = 16_000
+        self.max_request_line = 4094  # gunicorn's limit_request_line default
+        self.commit_delay = 0.0  # how long an insert runs before it commits
         self.redirect_to: str | None = None  # e.g. nginx sending http:// to https://
         self._serial = 0
         self._series: dict[str, int] = defaultdict(int)
@@ -167,6 +174,12 @@ class FrappeDouble:
             return sum(1 for m, p in self.requests
                        if (method is None or m == method) and p.startswith(path))
 
+    def writes(self) -> int:
+        """Requests that could change something (reads by POST, like get_list, excluded)."""
+        reads = ("/api/method/frappe.client.get_list", "/api/method/frappe.auth.get_logged_user")
+        with self.lock:
+            return sum(1 for m, p in self.requests if m != "GET" and p not in reads)
+
     def bank_transactions(self, bank_account: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             return [dict(d) for d in self.docs["Bank Transaction"].values()
@@ -185,6 +198,10 @@ class FrappeDouble:
     def drop_after_commit_next(self, times: int, match: str | None = None) -> None:
         with self.lock:
             self.faults.append(Fault("drop_after", times, match=match))
+
+    def cut_next(self, times: int, match: str | None = None) -> None:
+        with self.lock:
+            self.faults.append(Fault("cut", times, match=match))
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:
@@ -322,6 +339,8 @@ class FrappeDouble:
         self.insert_many_sizes.append(len(docs))
         if len(docs) > 200:
             raise validation("Only 200 inserts allowed in one request")
+        if self.commit_delay:
+            time.sleep(self.commit_delay)  # nothing is visible before the commit
         with self.lock:
             snapshot = {doctype: dict(rows) for doctype, rows in self.docs.items()}
             serial, series = self._serial, dict(self._series)
@@ -351,6 +370,18 @@ class FrappeDouble:
             if doctype == "Bank Transaction":
                 doc["status"] = "Cancelled"
             return dict(doc)
+
+    def delete(self, doctype: str, name: str) -> None:
+        with self.lock:
+            doc = self.docs.get(doctype, {}).get(name)
+            if doc is None:
+                raise FrappeException(404, "DoesNotExistError", f"{doctype} {name} not found")
+            if doctype in self.denied_doctypes:
+                raise FrappeException(403, "PermissionError",
+                                      f"No permission for {doctype}")
+            if doc["docstatus"] == 1:
+                raise validation("Submitted Record cannot be deleted. You must Cancel it first.")
+            del self.docs[doctype][name]
 
     def get_list(self, doctype: str, query: dict[str, str]) -> list[dict[str, Any]]:
         if doctype not in DOCTYPES:
@@ -502,6 +533,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._handle("PUT")
 
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     def _handle(self, method: str) -> None:
         erp = self.erp
         parts = urlsplit(self.path)
@@ -511,9 +545,9 @@ class _Handler(BaseHTTPRequestHandler):
             erp.requests.append((method, unquote(parts.path)))
         if erp.request_delay:
             time.sleep(erp.request_delay)
-        if len(self.path) > erp.max_url:
-            self._send(414, b"<html><body><h1>414 Request-URI Too Large</h1></body></html>",
-                       "text/html")
+        if len(self.requestline.encode()) > erp.max_request_line:
+            self.close_connection = True
+            self._send(400, b"Bad Request\r\nRequest Line is too large", "text/html")
             return
         if erp.redirect_to:
             self.send_response(301)
@@ -525,6 +559,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
             return
+        if fault is not None and fault.kind == "cut":
+            # The client (or a proxy) is gone; the request runs on regardless.
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
         if fault is not None and fault.kind == "status":
             page = f"<html><body><h1>{fault.status} Bad Gateway</h1>nginx</body></html>"
             self._send(fault.status, page.encode(), "text/html")
@@ -541,7 +579,7 @@ class _Handler(BaseHTTPRequestHandler):
             status = 200
         except FrappeException as exc:
             status, body = exc.status, frappe_error_body(exc)
-        if fault is not None and fault.kind == "drop_after":
+        if fault is not None and fault.kind in ("drop_after", "cut"):
             self.close_connection = True
             return
         if erp.response_delay and method == "POST" and status == 200:
@@ -565,9 +603,14 @@ class _Handler(BaseHTTPRequestHandler):
             return {"message": erp.user}
         if path.startswith("/api/method/"):
             method_name = path.removeprefix("/api/method/")
-            if method_name not in ("frappe.client.insert_many", "frappe.client.cancel"):
+            if method_name not in ("frappe.client.insert_many", "frappe.client.cancel",
+                                   "frappe.client.get_list"):
                 raise FrappeException(403, "PermissionError",
                                       f"Function {method_name} is not whitelisted.")
+            if method_name == "frappe.client.get_list":
+                query = {k: v if isinstance(v, str) else json.dumps(v)
+                         for k, v in {**params, **data}.items()}
+                return {"message": erp.get_list(str(query.pop("doctype", "")), query)}
             if method not in ("POST", "PUT"):
                 raise FrappeException(403, "PermissionError", "Not permitted")
             if method_name == "frappe.client.cancel":
@@ -590,6 +633,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "POST" and not name:
             with erp.lock:
                 return {"data": dict(erp.insert({**data, "doctype": doctype}))}
+        if method == "DELETE" and name:
+            erp.delete(doctype, name)
+            return {"message": "ok"}
         raise FrappeException(405, "ValidationError", "Method not allowed")
 
     @staticmethod

@@ -210,11 +210,11 @@ def test_map_create_makes_bank_and_company_bank_account(connected, erp, capsys):
 def test_map_create_refuses_a_bad_gl_account_and_creates_nothing(gl, expected, connected, erp,
                                                                   capsys):
     add_account(connected, "Savings (ACME GmbH)", OTHER_IBAN)
-    posts = erp.count("POST")
+    posts = erp.writes()
     line = one_sentence(*run(capsys, "map", "Savings (ACME GmbH)", "--create",
                              "--gl-account", gl))
     assert expected in line and "nothing was created" in line
-    assert erp.count("POST") == posts
+    assert erp.writes() == posts
     assert connected.account("Savings (ACME GmbH)").erpnext_bank_account == ""
 
 

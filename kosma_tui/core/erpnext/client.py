@@ -4,13 +4,18 @@ Frappe's awkward parts handled here, once:
 
 - token auth (``Authorization: token KEY:SECRET``); ``X-Frappe-Site-Name`` for
   benches where the host name is not the site name;
-- ``GET /api/resource/<doctype>`` returns 20 rows unless told otherwise, takes
-  ``fields`` and ``filters`` as JSON strings, and is paged with ``limit_start``;
+- lists are read with ``frappe.client.get_list`` as a POST: filters travel in
+  the body, because a GET's URL with a few hundred ids outgrows gunicorn's
+  4,094-byte request line (HTTP 400); rows come 20 at a time unless told, paged
+  with ``limit_start``;
 - errors carry ``exc_type`` and ``_server_messages`` (a JSON string holding a
   list of JSON strings, each a dict with ``message``, often with HTML in it);
 - a POST that dies without an answer (dropped connection, timeout, 5xx from a
   proxy) may still have been committed: it is never retried blindly, the
-  caller looks up what exists first (``ErpnextTransient``).
+  caller looks up what exists first (``ErpnextTransient``);
+- the client waits at least as long as the server lets a request run
+  (gunicorn's ``--timeout``, 120 s on a bench): a shorter wait abandons
+  requests the server then finishes.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ import orjson
 from kosma_tui import __version__
 from kosma_tui.core.errors import ConfigurationError, KosmaError
 
-DEFAULT_TIMEOUT = 60.0
+SERVER_TIMEOUT = 120  # gunicorn's --timeout on a bench's production setup
+TIMEOUT_MARGIN = 5.0  # the answer still has to travel after the server's deadline
+DEFAULT_TIMEOUT = SERVER_TIMEOUT + TIMEOUT_MARGIN
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
@@ -122,9 +129,10 @@ class ErpnextClient:
     def __init__(self, url: str, api_key: str, api_secret: str, *, site: str = "",
                  timeout: float = DEFAULT_TIMEOUT, retries: int | None = None,
                  backoff: float | None = None, transport: httpx.BaseTransport | None = None,
-                 ) -> None:
+                 server_timeout: float = SERVER_TIMEOUT) -> None:
         self.url = url.rstrip("/")
         self.site = site
+        self.server_timeout = server_timeout
         self.retries = DEFAULT_RETRIES if retries is None else retries
         self.backoff = DEFAULT_BACKOFF if backoff is None else backoff
         self.requests = 0
@@ -135,6 +143,9 @@ class ErpnextClient:
         }
         if site:
             headers["X-Frappe-Site-Name"] = site
+        # A write is never given up while the server may still be running it; a
+        # read (``timeout``) may be shorter, e.g. the quick check of ``status``.
+        self.write_timeout = max(timeout, server_timeout + TIMEOUT_MARGIN)
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
                                   transport=transport, follow_redirects=False)
 
@@ -148,6 +159,7 @@ class ErpnextClient:
                 "Run 'kosma-tui erpnext connect --url URL --api-key KEY --api-secret-stdin' "
                 "first.",
             )
+        options.setdefault("server_timeout", connection.server_timeout or SERVER_TIMEOUT)
         return cls(connection.url, connection.api_key, connection.api_secret,
                    site=connection.site, **options)
 
@@ -176,14 +188,12 @@ class ErpnextClient:
         rows: list[dict] = []
         start = 0
         while True:
-            params = {
-                "fields": orjson.dumps(list(fields)).decode(),
-                "filters": orjson.dumps(filters or []).decode(),
-                "order_by": order_by,
-                "limit_start": start,
-                "limit_page_length": page_length,
-            }
-            page = self._call("GET", self.resource(doctype), params=params).get("data")
+            body = {"doctype": doctype, "fields": list(fields), "filters": filters or [],
+                    "order_by": order_by, "limit_start": start,
+                    "limit_page_length": page_length}
+            # A read, so safe to repeat after a lost answer.
+            page = self._call("POST", "/api/method/frappe.client.get_list", body=body,
+                              idempotent=True).get("message")
             if not isinstance(page, list):
                 raise self._protocol_error("a list of records")
             rows.extend(page)
@@ -224,6 +234,10 @@ class ErpnextClient:
         message = data.get("message")
         return message if isinstance(message, dict) else {}
 
+    def delete(self, doctype: str, name: str) -> None:
+        """``DELETE /api/resource/<doctype>/<name>`` (a cancelled or draft document)."""
+        self._call("DELETE", self.resource(doctype, name), idempotent=False)
+
     @staticmethod
     def resource(doctype: str, name: str | None = None) -> str:
         path = f"/api/resource/{quote(doctype)}"
@@ -240,8 +254,9 @@ class ErpnextClient:
         while True:
             self.requests += 1
             try:
-                response = self._http.request(method, path, params=params, content=content,
-                                              headers=headers)
+                response = self._http.request(
+                    method, path, params=params, content=content, headers=headers,
+                    timeout=httpx.USE_CLIENT_DEFAULT if idempotent else self.write_timeout)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Nothing reached the server: safe to repeat, even a POST.
                 failure: ErpnextError = self._unreachable(exc)

@@ -2,15 +2,20 @@
 
 Exactly once, even when a push is killed or a request dies unanswered:
 ERPNext accepts duplicate ``transaction_id``s, so before every insert the ids
-of the batch are looked up for that Bank Account (``filters`` with ``in``)
-and only the missing ones are inserted; after the insert the same lookup
-returns the document names, which are recorded on our rows batch by batch.
-A batch whose request died without an answer is never re-sent blindly: the
-lookup runs again first. ``frappe.client.insert_many`` takes at most 200
-documents and runs in one transaction, so a batch ERPNext refuses (417) is
-retried one document at a time to isolate the bad one, whose ERPNext message
-is reported while the others go in. Two pushes never run at once (a file
-lock), so the lookup cannot race another process's insert.
+of the batch are looked up for that Bank Account (``frappe.client.get_list``
+as a POST, so no id list can outgrow a request line) and only the missing
+ones are inserted; after the insert the same lookup returns the document
+names, which are recorded on our rows batch by batch. A batch is written to
+the push journal before it is sent; one whose answer was lost is settled
+(``journal``) before anything else is pushed, in this run or the next.
+``frappe.client.insert_many`` takes at most 200 documents and runs in one
+transaction, so a batch ERPNext refuses (417) is retried one document at a
+time to isolate the bad one, whose ERPNext message is reported while the
+others go in. A party ERPNext does not know is left off the document (and
+named in the report) rather than blocking it. After each account one more
+lookup of every pushed id reports a ``transaction_id`` ERPNext holds twice
+(``erpnext dedupe`` removes the later copies). Two pushes never run at once
+(a file lock), so the lookup cannot race another process's insert.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import count, islice
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
 from kosma_tui.core import clock
+from kosma_tui.core.erpnext import journal
 from kosma_tui.core.erpnext.client import (
     ErpnextClient,
     ErpnextError,
@@ -43,17 +48,24 @@ from kosma_tui.core.records import BankAccount
 log = logging.getLogger("kosma_tui.erpnext")
 
 INSERT_BATCH = 200  # frappe.client.insert_many refuses more
-LOOKUP_MAX_IDS = 200
-LOOKUP_MAX_CHARS = 6000  # keeps the GET's URL inside nginx's default 8 KB request line
+LOOKUP_IDS = 1000  # ids per lookup (a POST body: no request-line limit)
 CANCEL_BATCH = 100
+SETTLE_POLL = 1.0  # seconds between lookups while an abandoned batch may still commit
 DOCTYPE = "Bank Transaction"
+PARTY_TYPES = ("Customer", "Supplier", "Employee")
+# SEPA's "no reference given": as reference_number it makes ERPNext's
+# reconciliation rank unrelated transactions as matches for each other.
+PLACEHOLDER_REFERENCES = frozenset({"NOTPROVIDED", "NONREF", "NONE", "NOTAVAILABLE"})
 # Set on a row once its Bank Transaction is cancelled in ERPNext as well.
 CANCELLED_MARK = "erpnext_cancelled"
+# Set on a row the bank cancelled after it was reconciled in ERPNext: the
+# ERPNext document name; the reconciliation is left alone for the admin.
+ATTENTION_MARK = "erpnext_attention"
 
 
 @dataclass
 class PushItem:
-    action: str  # "create" | "skip" | "cancel" | "failed"
+    action: str  # "create" | "skip" | "cancel" | "failed" | "attention"
     transaction_id: str
     date: str
     amount: int  # signed minor units
@@ -77,14 +89,23 @@ class AccountPush:
     failed: int = 0
     pending: int = 0  # waiting until they settle
     without_id: int = 0  # settled without a transaction id: cannot be pushed safely
+    attention: int = 0  # cancelled by the bank, reconciled in ERPNext: left alone
     items: list[PushItem] = field(default_factory=list)
     error: Problem | None = None
+    # "Customer 'Globex'" -> how many were pushed without that unknown party
+    missing_parties: dict[str, int] = field(default_factory=dict)
+    # transaction_id -> the ERPNext names holding it (more than one)
+    duplicates: dict[str, list[str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "erpnext_bank_account": self.bank_account or None,
                 "created": self.created, "skipped": self.skipped,
                 "cancelled": self.cancelled, "failed": self.failed, "pending": self.pending,
-                "without_id": self.without_id,
+                "without_id": self.without_id, "attention": self.attention,
+                "missing_parties": [{"party": p, "transactions": n}
+                                    for p, n in self.missing_parties.items()],
+                "duplicates": [{"transaction_id": t, "erpnext_names": n}
+                               for t, n in self.duplicates.items()],
                 "error": self.error.as_json() if self.error else None,
                 "items": [item.as_json() for item in self.items]}
 
@@ -95,18 +116,27 @@ class PushReport:
     accounts: list[AccountPush] = field(default_factory=list)
     requests: int = 0
     seconds: float = 0.0
+    settled: int = 0  # of a batch whose answer was lost earlier: found in ERPNext, recorded
 
     def total(self, what: str) -> int:
         return sum(getattr(a, what) for a in self.accounts)
 
     @property
     def ok(self) -> bool:
-        return not any(a.failed or a.error for a in self.accounts)
+        return not any(a.failed or a.error or a.attention or a.duplicates
+                       for a in self.accounts)
+
+    @property
+    def changed(self) -> bool:
+        """Whether this push created or cancelled anything in ERPNext."""
+        return bool(self.total("created") or self.total("cancelled"))
 
     def as_json(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run,
                 "totals": {k: self.total(k) for k in ("created", "skipped", "cancelled",
-                                                       "failed", "pending", "without_id")},
+                                                       "failed", "pending", "without_id",
+                                                       "attention")},
+                "settled": self.settled,
                 "requests": self.requests, "seconds": round(self.seconds, 3),
                 "accounts": [a.as_json() for a in self.accounts]}
 
@@ -127,6 +157,8 @@ class Work:
     cancel: list[dict[str, Any]] = field(default_factory=list)
     pending: int = 0
     without_id: int = 0
+    # rows marked ATTENTION_MARK (also in ``cancel``: each push looks again)
+    attention: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def waiting(self) -> int:
@@ -144,6 +176,8 @@ def collect(store: Any, account: BankAccount) -> Work:
                 work.without_id += 1
         elif status == "Cancelled" and row.get("erpnext_name") and not row.get(CANCELLED_MARK):
             work.cancel.append(row)
+            if row.get(ATTENTION_MARK):
+                work.attention.append(row)
         elif status == "Pending":
             work.pending += 1
     return work
@@ -166,41 +200,28 @@ def bank_transaction(row: dict[str, Any], bank_account: str) -> dict[str, Any]:
                  "bank_party_account_number"):
         if row.get(name):
             doc[name] = row[name]
+    if placeholder(doc.get("reference_number")):
+        del doc["reference_number"]
     if row.get("party_type") and row.get("party"):
         doc["party_type"], doc["party"] = row["party_type"], row["party"]
     return doc
+
+
+def placeholder(reference: Any) -> bool:
+    """SEPA's "NOTPROVIDED" and friends: a reference that refers to nothing."""
+    if not isinstance(reference, str):
+        return False
+    return "".join(reference.split()).upper() in PLACEHOLDER_REFERENCES
+
+
+def party_label(party_type: str, party: str) -> str:
+    return f"{party_type} '{party}'"
 
 
 def item(action: str, row: dict[str, Any], name: str = "", message: str = "") -> PushItem:
     amount = int(row.get("deposit") or 0) - int(row.get("withdrawal") or 0)
     return PushItem(action, str(row.get("transaction_id") or ""), str(row.get("date") or ""),
                     amount, str(row.get("currency") or ""), name, message)
-
-
-def plain_id(tid: str) -> bool:
-    """Frappe splits an ``in`` value given as text on commas and strips each part."""
-    return "," not in tid and tid == tid.strip()
-
-
-def in_value(batch: list[str]) -> str | list[str]:
-    """``"a,b,c"`` (a third shorter in the URL than a JSON list) when every id allows it."""
-    return ",".join(batch) if all(plain_id(t) for t in batch) else batch
-
-
-def id_batches(ids: list[str]) -> Iterator[list[str]]:
-    """Ids in groups that keep the lookup's URL short."""
-    batch: list[str] = []
-    size = 0
-    for tid in ids:
-        cost = len(quote(tid, safe="")) + 1 if plain_id(tid) else \
-            len(quote(orjson.dumps(tid).decode(), safe="")) + 3
-        if batch and (len(batch) >= LOOKUP_MAX_IDS or size + cost > LOOKUP_MAX_CHARS):
-            yield batch
-            batch, size = [], 0
-        batch.append(tid)
-        size += cost
-    if batch:
-        yield batch
 
 
 def chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
@@ -238,6 +259,8 @@ class Pusher:
         self.dry_run = dry_run
         self.on_progress = on_progress
         self.wrote = False  # whether any insert or cancel was sent
+        self.settled = 0  # rows of an abandoned batch found in ERPNext and recorded
+        self._parties: dict[str, set[str]] = {}  # party type -> the names ERPNext has
 
     def run(self, names: list[str] | None = None, *, strict: bool = True) -> PushReport:
         """Push the named accounts (all when ``names`` is empty).
@@ -251,6 +274,8 @@ class Pusher:
         accounts, unknown = self._accounts(names, strict)
         lock = contextlib.nullcontext() if self.dry_run else push_lock(self.store)
         with lock:
+            if not self.dry_run:
+                self.settle_journal()
             works = [collect(self.store, account) for account in accounts]
             mappings = {}
             if any(w.waiting for w in works):
@@ -292,6 +317,7 @@ class Pusher:
                     result.error = Problem.from_error(exc)
                     stopped = exc
         report.requests = self.client.requests
+        report.settled = self.settled
         report.seconds = time.monotonic() - started
         return report
 
@@ -311,6 +337,33 @@ class Pusher:
                 unknown.append(name)
         return accounts, unknown
 
+    # -- the journal -----------------------------------------------------------------
+
+    def settle_journal(self) -> None:
+        """Settle the batch a previous run (or request) left in flight, before anything else."""
+        entry = journal.current(self.store)
+        if entry is None:
+            return
+        found = self.settle(entry)
+        account = self.store.account(entry.account)
+        if account is not None and found:
+            self.settled += len(found)
+            self.store.book(account).update(
+                {tid: {"erpnext_name": name} for tid, name in found.items()})
+        journal.clear(self.store)
+        log.info("settled an abandoned batch of %d: %d were in ERPNext", len(entry.ids),
+                 len(found))
+
+    def settle(self, entry: journal.InFlight) -> dict[str, str]:
+        """What of an abandoned batch is in ERPNext once it can no longer change."""
+        while True:
+            found = self.lookup(entry.bank_account, entry.ids)
+            left = entry.deadline - time.time()
+            if len(found) >= len(set(entry.ids)) or left <= 0:
+                return found
+            # ERPNext may still be running the request its client gave up on.
+            time.sleep(min(SETTLE_POLL, left))
+
     # -- one account ---------------------------------------------------------------
 
     def _push_account(self, work: Work, result: AccountPush) -> None:
@@ -323,6 +376,8 @@ class Pusher:
             self._progress(result.name, done, total)
         if work.cancel:
             self._cancel(book, result, work.cancel)
+        if not self.dry_run and work.create:
+            self._check_duplicates(result, [row["transaction_id"] for row in work.create])
 
     def _progress(self, account: str, done: int, total: int) -> None:
         if self.on_progress is not None:
@@ -330,27 +385,31 @@ class Pusher:
 
     def _push_chunk(self, book: Any, result: AccountPush, chunk: list[dict[str, Any]]) -> None:
         ids = [row["transaction_id"] for row in chunk]
-        before: dict[str, str] | None = None
+        failures: dict[str, str] = {}
+        existing = self.lookup(result.bank_account, ids)
+        before = dict(existing)
+        missing = [row for row in chunk if row["transaction_id"] not in existing]
+        docs = {row["transaction_id"]: self._document(row, result) for row in missing}
         for attempt in count():
-            failures: dict[str, str] = {}
+            if not missing or self.dry_run:
+                break
             try:
-                existing = self.lookup(result.bank_account, ids)
-                if before is None:
-                    before = dict(existing)
-                missing = [row for row in chunk if row["transaction_id"] not in existing]
-                if missing and not self.dry_run:
-                    self._insert(result.bank_account, missing, failures)
-                    inserted = [row["transaction_id"] for row in missing
-                                if row["transaction_id"] not in failures]
-                    # insert_many's answer is not reliably in order across Frappe
-                    # versions: ask which name each id got.
-                    existing.update(self.lookup(result.bank_account, inserted))
+                self._insert(result, missing, docs, failures)
                 break
             except ErpnextTransient:
-                # The answer was lost; what was committed shows up in the next lookup.
+                # The answer was lost: settle() has waited until the batch can no
+                # longer appear; what is still missing is sent again.
                 if attempt >= self.client.retries:
                     raise
+                existing.update(self.lookup(result.bank_account, ids))
+                missing = [row for row in missing if row["transaction_id"] not in existing]
                 time.sleep(self.client.backoff * (2 ** attempt))
+        if missing and not self.dry_run:
+            inserted = [row["transaction_id"] for row in missing
+                        if row["transaction_id"] not in failures]
+            # insert_many's answer is not reliably in order across Frappe
+            # versions: ask which name each id got.
+            existing.update(self.lookup(result.bank_account, inserted))
         changes: dict[str, dict[str, Any]] = {}
         for row in chunk:
             tid = row["transaction_id"]
@@ -360,7 +419,7 @@ class Pusher:
             elif tid in existing:
                 name = existing[tid]
                 changes[tid] = {"erpnext_name": name}
-                if tid in (before or {}):
+                if tid in before:
                     result.skipped += 1
                     result.items.append(item("skip", row, name))
                 else:
@@ -377,57 +436,121 @@ class Pusher:
         if changes and not self.dry_run:
             book.update(changes)
 
-    def _insert(self, bank_account: str, rows: list[dict[str, Any]],
-                failures: dict[str, str]) -> None:
-        docs = [bank_transaction(row, bank_account) for row in rows]
+    def _document(self, row: dict[str, Any], result: AccountPush) -> dict[str, Any]:
+        """The Bank Transaction, without a party ERPNext does not know (named in the report)."""
+        doc = bank_transaction(row, result.bank_account)
+        if doc.get("party") and not self._party_known(doc["party_type"], doc["party"]):
+            label = party_label(doc.pop("party_type"), doc.pop("party"))
+            result.missing_parties[label] = result.missing_parties.get(label, 0) + 1
+        return doc
+
+    def _party_known(self, party_type: str, party: str) -> bool:
+        if party_type not in self._parties:
+            self._parties[party_type] = self._party_names(party_type)
+        return party in self._parties[party_type]
+
+    def _party_names(self, party_type: str) -> set[str]:
+        """Every name of that party type, once per push (a site has thousands at most)."""
+        if party_type not in PARTY_TYPES:
+            return set()
+        try:
+            return {str(r["name"]) for r in self.client.get_list(party_type)}
+        except ErpnextTransient:
+            raise
+        except ErpnextError as exc:
+            # e.g. Accounts Manager may not read Employee: the party is left off.
+            log.info("cannot read %s from ERPNext: %s", party_type, exc.message)
+            return set()
+
+    def _insert(self, result: AccountPush, rows: list[dict[str, Any]],
+                docs: dict[str, dict[str, Any]], failures: dict[str, str]) -> None:
+        batch = [docs[row["transaction_id"]] for row in rows]
         self.wrote = True
         try:
-            self.client.insert_many(docs)
+            self._send(result, batch, self.client.insert_many)
             return
         except ErpnextRejected as exc:
-            if len(docs) == 1:
+            if len(batch) == 1:
                 failures[rows[0]["transaction_id"]] = exc.erpnext_message
                 return
-            log.info("batch of %d refused (%s); inserting one by one", len(docs),
+            log.info("batch of %d refused (%s); inserting one by one", len(batch),
                      exc.erpnext_message)
         # The refused batch was rolled back as a whole; find the bad document.
-        present = self.lookup(bank_account, [row["transaction_id"] for row in rows])
-        for row, doc in zip(rows, docs, strict=True):
-            if row["transaction_id"] in present:
-                continue
+        for doc in batch:
             try:
-                self.client.insert(doc)
+                self._send(result, [doc], lambda one: self.client.insert(one[0]))
             except ErpnextRejected as exc:
-                failures[row["transaction_id"]] = exc.erpnext_message
+                failures[doc["transaction_id"]] = exc.erpnext_message
+
+    def _send(self, result: AccountPush, batch: list[dict[str, Any]],
+              send: Callable[[list[dict[str, Any]]], Any]) -> None:
+        """One insert request, written to the journal first; a lost answer is settled."""
+        ids = [doc["transaction_id"] for doc in batch]
+        entry = journal.begin(self.store, result.name, result.bank_account, ids,
+                              self.client.server_timeout)
+        try:
+            send(batch)
+        except ErpnextTransient:
+            self.settle(entry)
+            journal.clear(self.store)
+            raise
+        except ErpnextRejected:
+            journal.clear(self.store)  # refused: rolled back, nothing in flight
+            raise
+        journal.clear(self.store)
 
     def lookup(self, bank_account: str, ids: list[str]) -> dict[str, str]:
         """transaction_id -> name of the (oldest) Bank Transaction with it in this account."""
         found: dict[str, str] = {}
-        for batch in id_batches(ids):
-            rows = self.client.get_list(
-                DOCTYPE, fields=("name", "transaction_id"),
-                filters=[["bank_account", "=", bank_account],
-                         ["transaction_id", "in", in_value(batch)]],
-                order_by="creation asc")
-            for row in rows:
-                found.setdefault(str(row["transaction_id"]), str(row["name"]))
+        for row in self.lookup_rows(bank_account, ids):
+            found.setdefault(str(row["transaction_id"]), str(row["name"]))
         return found
+
+    def lookup_rows(self, bank_account: str, ids: list[str],
+                    fields: tuple[str, ...] = ("name", "transaction_id")) -> list[dict]:
+        """The not-cancelled Bank Transactions with these ids, oldest first."""
+        rows: list[dict] = []
+        for batch in chunks(list(dict.fromkeys(ids)), LOOKUP_IDS):
+            rows.extend(self.client.get_list(
+                DOCTYPE, fields=fields,
+                filters=[["bank_account", "=", bank_account], ["docstatus", "<", 2],
+                         ["transaction_id", "in", batch]],
+                order_by="creation asc"))
+        return rows
+
+    def _check_duplicates(self, result: AccountPush, ids: list[str]) -> None:
+        """One lookup of the pushed ids: any held twice is reported (``erpnext dedupe``)."""
+        names: dict[str, list[str]] = {}
+        for row in self.lookup_rows(result.bank_account, ids):
+            names.setdefault(str(row["transaction_id"]), []).append(str(row["name"]))
+        result.duplicates = {tid: held for tid, held in names.items() if len(held) > 1}
+        if result.duplicates:
+            log.warning("%d transaction ids are in ERPNext more than once for %s",
+                        len(result.duplicates), result.bank_account)
 
     # -- cancellations -------------------------------------------------------------
 
     def _cancel(self, book: Any, result: AccountPush, rows: list[dict[str, Any]]) -> None:
         for batch in chunks(rows, CANCEL_BATCH):
             names = [row["erpnext_name"] for row in batch]
-            docstatus = self._docstatus(names)
+            state = self._state(names)
             marks: dict[str, dict[str, Any]] = {}
             for row in batch:
                 name = row["erpnext_name"]
-                status = docstatus.get(name)
+                doc = state.get(name)
+                status = None if doc is None else int(doc.get("docstatus") or 0)
                 if status == 0:
                     result.failed += 1
                     result.items.append(item("failed", row, name, (
                         f"{name} is a draft in ERPNext, not a submitted Bank Transaction; "
                         "delete it there")))
+                    continue
+                if status == 1 and reconciled(doc):
+                    # Cancelling would silently undo the admin's reconciliation.
+                    result.attention += 1
+                    result.items.append(item("attention", row, name, attention_message(name)))
+                    if not row.get(ATTENTION_MARK):
+                        marks[row["transaction_id"]] = {ATTENTION_MARK: name}
                     continue
                 if status == 1:
                     if not self.dry_run:
@@ -440,14 +563,15 @@ class Pusher:
                     result.cancelled += 1
                     result.items.append(item("cancel", row, name))
                 # cancelled already (2) or deleted in ERPNext (None): nothing left to do
-                marks[row["transaction_id"]] = {CANCELLED_MARK: True}
+                marks[row["transaction_id"]] = {CANCELLED_MARK: True, ATTENTION_MARK: ""}
             if marks and not self.dry_run:
                 book.update(marks)
 
-    def _docstatus(self, names: list[str]) -> dict[str, int]:
-        rows = self.client.get_list(DOCTYPE, fields=("name", "docstatus"),
+    def _state(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        rows = self.client.get_list(DOCTYPE, fields=("name", "docstatus", "status",
+                                                     "allocated_amount"),
                                     filters=[["name", "in", names]])
-        return {str(row["name"]): int(row["docstatus"]) for row in rows}
+        return {str(row["name"]): row for row in rows}
 
     def _cancel_one(self, name: str) -> None:
         self.wrote = True
@@ -456,11 +580,22 @@ class Pusher:
                 self.client.cancel(DOCTYPE, name)
                 return
             except ErpnextTransient:
-                if self._docstatus([name]).get(name) != 1:
+                doc = self._state([name]).get(name) or {}
+                if int(doc.get("docstatus") or 0) != 1:
                     return  # the lost answer's cancel went through
                 if attempt >= self.client.retries:
                     raise
                 time.sleep(self.client.backoff * (2 ** attempt))
+
+
+def reconciled(doc: dict[str, Any]) -> bool:
+    """Whether ERPNext has matched the Bank Transaction to a voucher (fully or in part)."""
+    return doc.get("status") == "Reconciled" or float(doc.get("allocated_amount") or 0) > 0
+
+
+def attention_message(name: str) -> str:
+    return (f"the bank cancelled it, but {name} is reconciled in ERPNext; it was left as it "
+            f"is: undo the reconciliation of {name} in ERPNext, and the next push cancels it")
 
 
 def push(store: Any, client: ErpnextClient, names: list[str] | None = None, *,
