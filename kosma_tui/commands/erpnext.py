@@ -220,7 +220,8 @@ def run_map(args: argparse.Namespace) -> int:
     if not mappings:
         print("No Bank Accounts yet.")
     words = {"stored": "mapped to", "iban": "mapped by IBAN to", "manual": "mapped to",
-             "created": "created in ERPNext and mapped to"}
+             "created": "created in ERPNext and mapped to",
+             "adopted": "mapped to the existing ERPNext Bank Account"}
     for m in mappings:
         if m.bank_account:
             print(f"{safe_text(m.account)} {words[m.how]} {safe_text(m.bank_account)}")

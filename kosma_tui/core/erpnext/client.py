@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import orjson
@@ -43,6 +43,10 @@ MAX_BACKOFF = 30.0
 PAGE_LENGTH = 500
 
 _TAG = re.compile(r"<[^>]+>")
+
+# The role ERPNext 15 asks for each doctype the bridge touches (its default role
+# permissions); anything else the Accounts Manager role covers.
+ROLE_FOR = {"Bank": "System Manager", "User": "System Manager", "Employee": "HR User"}
 
 
 class ErpnextError(KosmaError):
@@ -103,7 +107,8 @@ def server_messages(payload: Any) -> list[str]:
 
 def plain(text: str) -> str:
     """Frappe messages are HTML fragments; a terminal wants the words."""
-    return " ".join(html.unescape(_TAG.sub("", text)).split())
+    # A tag between two sentences ("...Bank<br>User...") must not glue them together.
+    return " ".join(html.unescape(_TAG.sub(" ", text)).split())
 
 
 def error_message(payload: Any, fallback: str) -> str:
@@ -269,7 +274,7 @@ class ErpnextClient:
                     raise self._redirect_error(response)
                 if response.status_code < 400:
                     return self._payload(response)
-                failure = self._http_error(response)
+                failure = self._http_error(response, subject(method, path, body))
                 if not isinstance(failure, ErpnextTransient):
                     raise failure
                 if not idempotent and response.status_code != 429:
@@ -294,7 +299,8 @@ class ErpnextClient:
             raise self._protocol_error("a JSON object")
         return data
 
-    def _http_error(self, response: httpx.Response) -> ErpnextError:
+    def _http_error(self, response: httpx.Response,
+                    what: tuple[str, str] | None = None) -> ErpnextError:
         status = response.status_code
         try:
             payload = orjson.loads(response.content)
@@ -303,7 +309,7 @@ class ErpnextClient:
         exc_type = str(payload.get("exc_type") or "") if isinstance(payload, dict) else ""
         message = error_message(payload, f"HTTP {status} {response.reason_phrase}".strip())
         if status in (401, 403) or exc_type in ("AuthenticationError", "PermissionError"):
-            return self._auth_error(status, exc_type, message)
+            return self._auth_error(status, exc_type, message, what)
         if status == 404 and payload is None:
             return self._site_error(status)
         if status == 429 or status >= 500:
@@ -318,12 +324,18 @@ class ErpnextClient:
         return ErpnextRejected(f"ERPNext refused it: {message}", http_status=status,
                                exc_type=exc_type, erpnext_message=message)
 
-    def _auth_error(self, status: int, exc_type: str, message: str) -> ErpnextError:
+    def _auth_error(self, status: int, exc_type: str, message: str,
+                    what: tuple[str, str] | None = None) -> ErpnextError:
         if status == 403 and exc_type == "PermissionError" and message not in ("", "Not permitted"):
+            action, doctype = what or ("use", "this part of ERPNext")
+            role = ROLE_FOR.get(doctype, "Accounts Manager")
             return ErpnextAuthError(
-                f"ERPNext refused the request: {message}.".replace("..", "."),
-                "Give the API user the Accounts Manager (or System Manager) role in ERPNext.",
-                http_status=status, exc_type=exc_type, erpnext_message=message,
+                f"The ERPNext API user may not {action} {doctype}: that needs the {role} "
+                "role.",
+                f"Give the API user the {role} role in ERPNext, or let a user who has it "
+                "do this step.",
+                code="ERPNEXT.PERMISSION", http_status=status, exc_type=exc_type,
+                erpnext_message=message,
             )
         return ErpnextAuthError(
             f"ERPNext at {self.url} did not accept the API key and secret "
@@ -374,3 +386,20 @@ class ErpnextClient:
             "Check that the URL points at ERPNext (Frappe v15).",
             code="ERPNEXT.PROTOCOL",
         )
+
+
+def subject(method: str, path: str, body: Any) -> tuple[str, str] | None:
+    """(action, doctype) of a request, for a permission error that says which is missing."""
+    data = body if isinstance(body, dict) else {}
+    if path == "/api/method/frappe.client.get_list":
+        return "read", str(data.get("doctype") or "")
+    if path == "/api/method/frappe.client.insert_many":
+        docs = data.get("docs") or [{}]
+        return "create", str(docs[0].get("doctype") or "")
+    if path == "/api/method/frappe.client.cancel":
+        return "cancel", str(data.get("doctype") or "")
+    if path.startswith("/api/resource/"):
+        doctype = unquote(path.removeprefix("/api/resource/").split("/")[0])
+        action = {"GET": "read", "POST": "create", "PUT": "change", "DELETE": "delete"}
+        return action.get(method, "use"), doctype
+    return None

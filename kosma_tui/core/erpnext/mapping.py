@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kosma_tui.core.erpnext.client import ErpnextClient, ErpnextRejected
+from kosma_tui.core.erpnext.client import ErpnextAuthError, ErpnextClient, ErpnextRejected
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.records import BankAccount
 
@@ -27,7 +27,7 @@ def compact_iban(iban: str | None) -> str:
 class Mapping:
     account: str
     bank_account: str  # ERPNext Bank Account name, "" when unmapped
-    how: str  # "stored" | "iban" | "manual" | "created" | "unmapped"
+    how: str  # "stored" | "iban" | "manual" | "created" | "adopted" | "unmapped"
     reason: str = ""  # why it is unmapped
 
     @property
@@ -57,14 +57,28 @@ class BankAccounts:
                 if compact_iban(row.get("iban")) == wanted and not row.get("disabled")]
 
     def resolve(self, account: BankAccount) -> Mapping:
-        """The stored mapping if ERPNext still has it, else the one company account by IBAN."""
+        """The stored mapping if ERPNext still has it, else the one company account by IBAN.
+
+        Never a Bank Account of another company: its transactions would be booked there.
+        """
         if account.erpnext_bank_account:
-            if account.erpnext_bank_account in self.by_name:
-                return Mapping(account.name, account.erpnext_bank_account, "stored")
+            row = self.by_name.get(account.erpnext_bank_account)
+            if row is None:
+                return Mapping(account.name, "", "unmapped",
+                               f"it was mapped to '{account.erpnext_bank_account}', which "
+                               "ERPNext does not have (any more)")
+            if not same_company(row, account):
+                return Mapping(account.name, "", "unmapped",
+                               f"it is mapped to '{row['name']}', which belongs to company "
+                               f"'{row.get('company')}', not to '{account.company}'")
+            return Mapping(account.name, account.erpnext_bank_account, "stored")
+        everywhere = self.with_iban(account.iban)
+        found = [row for row in everywhere if same_company(row, account)]
+        if everywhere and not found:
             return Mapping(account.name, "", "unmapped",
-                           f"it was mapped to '{account.erpnext_bank_account}', which ERPNext "
-                           "does not have (any more)")
-        found = self.with_iban(account.iban)
+                           f"the ERPNext Bank Account with its IBAN ('{everywhere[0]['name']}') "
+                           f"belongs to company '{everywhere[0].get('company')}', not to "
+                           f"'{account.company}'")
         company = [row for row in found if row.get("is_company_account")]
         candidates = company or found
         if len(candidates) == 1:
@@ -76,6 +90,11 @@ class BankAccounts:
             names = ", ".join(f"'{row['name']}'" for row in candidates)
             why = f"several ERPNext Bank Accounts have its IBAN ({names})"
         return Mapping(account.name, "", "unmapped", why)
+
+
+def same_company(row: dict[str, Any], account: BankAccount) -> bool:
+    """An ERPNext Bank Account without a company (a party's) is left to the other checks."""
+    return not row.get("company") or row.get("company") == account.company
 
 
 def unmapped_remedy(names: list[str]) -> str:
@@ -114,6 +133,11 @@ def map_to(store: Any, client: ErpnextClient, name: str, bank_account: str) -> M
         raise UsageError(f"ERPNext Bank Account '{bank_account}' is not a company account, so "
                          "Bank Reconciliation will not use it; nothing was changed.",
                          "Tick 'Is Company Account' on it in ERPNext, or choose another.")
+    if doc.get("company") != account.company:
+        raise UsageError(f"ERPNext Bank Account '{bank_account}' belongs to company "
+                         f"'{doc.get('company')}', not to '{account.company}' (the company of "
+                         f"'{account.name}'); nothing was changed.",
+                         "Choose a Bank Account of that company.")
     store.update_account(account.name, erpnext_bank_account=doc["name"])
     return Mapping(account.name, doc["name"], "manual")
 
@@ -146,6 +170,18 @@ def create_and_map(store: Any, client: ErpnextClient, name: str, gl_account: str
                          "created.", "Run 'kosma-tui erpnext import-companies' to use "
                          "ERPNext's company names.")
     existing = BankAccounts(client)
+    wanted = f"{account.name} - {account.bank}"  # the name ERPNext gives the new one
+    same_name = existing.by_name.get(wanted)
+    if same_name is not None:
+        if (same_name.get("account") == gl_account and same_name.get("is_company_account")
+                and same_company(same_name, account)):
+            store.update_account(account.name, erpnext_bank_account=wanted)
+            return Mapping(account.name, wanted, "adopted")
+        raise UsageError(f"ERPNext already has a Bank Account named '{wanted}' (on GL account "
+                         f"'{same_name.get('account') or 'none'}' of company "
+                         f"'{same_name.get('company') or 'none'}'); nothing was created.",
+                         f"If it is this account, map to it with --bank-account \"{wanted}\"; "
+                         "otherwise rename one of them.")
     for row in existing.with_iban(account.iban):
         if row.get("is_company_account"):
             raise UsageError(f"ERPNext already has Bank Account '{row['name']}' with IBAN "
@@ -155,18 +191,37 @@ def create_and_map(store: Any, client: ErpnextClient, name: str, gl_account: str
         if row.get("account") == gl_account:
             raise UsageError(f"ERPNext Account '{gl_account}' is already used by Bank Account "
                              f"'{row['name']}'; nothing was created.",
-                             "Use another GL account, or map to that Bank Account.")
-    bank = store.bank(account.bank)
+                             f"Map to that one with --bank-account \"{row['name']}\", or use "
+                             "another GL account.")
+    doc = {"doctype": "Bank Account", "account_name": account.name, "bank": account.bank,
+           "account": gl_account, "company": account.company, "is_company_account": 1,
+           "iban": compact_iban(account.iban), "bank_account_no": account.bank_account_no,
+           "branch_code": account.branch_code}
+    doc = {k: v for k, v in doc.items() if v not in ("", None)}
     try:
-        if client.get_doc("Bank", account.bank) is None:
-            client.insert({"doctype": "Bank", "bank_name": account.bank,
-                           "swift_number": bank.swift_number if bank else ""})
-        doc = {"doctype": "Bank Account", "account_name": account.name, "bank": account.bank,
-               "account": gl_account, "company": account.company, "is_company_account": 1,
-               "iban": compact_iban(account.iban), "bank_account_no": account.bank_account_no,
-               "branch_code": account.branch_code}
-        created = client.insert({k: v for k, v in doc.items() if v not in ("", None)})
+        try:
+            created = client.insert(doc)
+        except ErpnextRejected as exc:
+            # Reading Bank needs System Manager; the missing link is how we learn of it.
+            if exc.exc_type != "LinkValidationError" or "Bank:" not in exc.erpnext_message:
+                raise
+            create_bank(store, client, account)
+            created = client.insert(doc)
     except ErpnextRejected as exc:
         raise UsageError(f"ERPNext refused the Bank Account: {exc.erpnext_message}.") from None
     store.update_account(account.name, erpnext_bank_account=created["name"])
     return Mapping(account.name, created["name"], "created")
+
+
+def create_bank(store: Any, client: ErpnextClient, account: BankAccount) -> None:
+    bank = store.bank(account.bank)
+    doc = {"doctype": "Bank", "bank_name": account.bank}
+    if bank is not None and bank.swift_number:
+        doc["swift_number"] = bank.swift_number
+    try:
+        client.insert(doc)
+    except ErpnextAuthError:
+        raise UsageError(f"ERPNext has no Bank named '{account.bank}', and only a System "
+                         "Manager may create one; nothing was created.",
+                         f"Ask a System Manager to create Bank '{account.bank}' in ERPNext "
+                         "(Accounting > Bank), then run this again.") from None

@@ -1,0 +1,143 @@
+"""A real ERPNext 15 for the live tests: the four ``KOSMA_TEST_ERPNEXT_*`` variables.
+
+Every test creates its own uniquely named Bank, GL Account and Bank Account (and
+user, when it needs one), so the site stays usable for the next run without a
+reset. The company is the site's first Company with a group account of type
+Bank to put the GL Accounts under.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+
+from kosma_tui.core.erpnext import ErpnextClient
+
+VARIABLES = ("KOSMA_TEST_ERPNEXT_URL", "KOSMA_TEST_ERPNEXT_SITE", "KOSMA_TEST_ERPNEXT_KEY",
+             "KOSMA_TEST_ERPNEXT_SECRET")
+SKIP_REASON = (
+    "live ERPNext tests need a test site: set KOSMA_TEST_ERPNEXT_URL, _SITE, _KEY and _SECRET "
+    "(an Administrator API key), e.g. eval \"$(bash ../shared/erpnext-lab/lab.sh env)\""
+)
+
+
+@dataclass
+class Site:
+    url: str
+    site: str
+    key: str
+    secret: str
+    company: str = ""
+    abbr: str = ""
+    currency: str = ""
+    bank_group: str = ""
+
+    def client(self, key: str = "", secret: str = "", **options: Any) -> ErpnextClient:
+        return ErpnextClient(self.url, key or self.key, secret or self.secret, site=self.site,
+                             **options)
+
+
+def site_from_env() -> Site:
+    values = [os.environ.get(name, "") for name in VARIABLES]
+    if not all(values):
+        pytest.skip(SKIP_REASON)
+    site = Site(*values)
+    with site.client() as client:
+        company = client.get_list("Company", fields=("name", "abbr", "default_currency"))[0]
+        site.company, site.abbr = company["name"], company["abbr"]
+        site.currency = company["default_currency"]
+        site.bank_group = client.get_list(
+            "Account", filters=[["company", "=", site.company], ["account_type", "=", "Bank"],
+                                ["is_group", "=", 1]])[0]["name"]
+    return site
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix} {secrets.token_hex(4)}"
+
+
+def iban() -> str:
+    """A valid German IBAN no other test uses."""
+    bban = f"{secrets.randbelow(10 ** 8):08d}{secrets.randbelow(10 ** 10):010d}"
+    check = 98 - int(bban + "131400") % 97  # "DE00" moved to the end, D=13 E=14
+    return f"DE{check:02d}{bban}"
+
+
+@dataclass
+class Ledger:
+    """One test's Bank, GL Account and (optionally) ERPNext Bank Account."""
+
+    bank: str
+    gl_account: str
+    iban: str
+    bank_account: str = ""
+
+
+def make_ledger(site: Site, *, bank_account: bool = True, account_name: str = "Giro") -> Ledger:
+    with site.client() as client:
+        bank = client.insert({"doctype": "Bank", "bank_name": unique("Kosma Test Bank")})["name"]
+        gl = client.insert({"doctype": "Account", "account_name": unique("Kosma Giro"),
+                            "parent_account": site.bank_group, "account_type": "Bank",
+                            "company": site.company,
+                            "account_currency": site.currency})["name"]
+        ledger = Ledger(bank, gl, iban())
+        if bank_account:
+            ledger.bank_account = client.insert({
+                "doctype": "Bank Account", "account_name": account_name, "bank": bank,
+                "account": gl, "is_company_account": 1, "company": site.company,
+                "iban": ledger.iban})["name"]
+    return ledger
+
+
+def accounts_manager(site: Site) -> tuple[str, str]:
+    """A new user with only the Accounts Manager role: its API key and secret."""
+    email = f"kosma-{secrets.token_hex(4)}@example.com"
+    with site.client() as client:
+        client.insert({"doctype": "User", "email": email, "first_name": "Kosma",
+                       "send_welcome_email": 0, "user_type": "System User",
+                       "roles": [{"role": "Accounts Manager"}]})
+        answer = client._call("POST", "/api/method/frappe.core.doctype.user.user.generate_keys",
+                              body={"user": email}, idempotent=False)
+        secret = answer["message"]["api_secret"]
+        key = (client.get_doc("User", email) or {})["api_key"]
+    return key, secret
+
+
+def local_account(store: Any, site: Site, ledger: Ledger, name: str = "Giro (Lab)") -> Any:
+    """The local Company, Bank and Bank Account that feed the ledger's Bank Account."""
+    from kosma_tui.core.records import Bank, BankAccount, Company, ErpnextConnection
+
+    store.save_erpnext(ErpnextConnection(url=site.url, api_key=site.key,
+                                         api_secret=site.secret, site=site.site))
+    if store.company(site.company) is None:
+        store.save_company(Company(site.company, "DE", "01-01", site.currency))
+    store.save_bank(Bank(ledger.bank, country_code="DE"))
+    store.save_account(BankAccount(name=name, bank=ledger.bank, company=site.company,
+                                   iban=ledger.iban, currency=site.currency,
+                                   erpnext_bank_account=ledger.bank_account))
+    return store.account(name)
+
+
+def rows(account: str, count: int, currency: str = "EUR", prefix: str = "") -> list[dict]:
+    """Settled rows dated in this year's first days (inside the site's fiscal years)."""
+    from erpnext_support import row
+
+    tag = prefix or secrets.token_hex(3)
+    year = date.today().year
+    return [row(account, n, tid=f"{tag}-{n:06d}", currency=currency,
+                day=f"{year}-01-{1 + n % 28:02d}", party_type="", party="")
+            for n in range(count)]
+
+
+def bank_transactions(site: Site, bank_account: str) -> list[dict]:
+    with site.client() as client:
+        return client.get_list("Bank Transaction",
+                               fields=("name", "transaction_id", "docstatus", "status",
+                                       "reference_number", "party"),
+                               filters=[["bank_account", "=", bank_account]],
+                               page_length=5000)
