@@ -113,7 +113,7 @@ def run_status(args: argparse.Namespace) -> int:
         data = result.as_json()
         data["demo"] = store.settings().demo
         print_json(data)
-        return 1 if result.problem else 0
+        return status_exit(result)
     _header(store, "status")
     if not result.connected:
         print("Not connected. Run 'kosma-tui erpnext connect --url URL --api-key KEY "
@@ -145,7 +145,16 @@ def run_status(args: argparse.Namespace) -> int:
         print(line if totals else f"Last push ({how}, {last.get('when')})")
         if last.get("error"):
             print(f"  {last['error'].get('message')} {last['error'].get('remedy') or ''}".rstrip())
-    return 1 if result.problem else 0
+        for entry in last.get("attention") or []:
+            print(f"  needs attention: {safe_text(entry.get('erpnext_name'))} "
+                  f"({safe_text(entry.get('account'))}, {safe_text(entry.get('transaction_id'))})"
+                  " was cancelled by the bank but is reconciled in ERPNext")
+    return status_exit(result)
+
+
+def status_exit(result: Any) -> int:
+    """1 while ERPNext cannot be reached or the last push failed, until one succeeds."""
+    return 1 if result.problem or (result.last_push or {}).get("error") else 0
 
 
 def run_import_companies(args: argparse.Namespace) -> int:

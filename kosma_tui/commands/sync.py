@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         _say(f"kosma-tui: Stopped by {stop.signal.name} after {len(results)} account(s); "
              "what was read is kept and the next sync continues from there.")
         return 1
-    return 0 if all(r.ok for r in results) else 1
+    # A failed automatic push leaves the sync done, but must not pass unnoticed.
+    return 0 if all(r.ok and r.push_error is None for r in results) else 1
 
 
 def _say(line: str) -> None:

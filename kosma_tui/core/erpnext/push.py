@@ -29,9 +29,7 @@ from dataclasses import dataclass, field
 from itertools import count, islice
 from typing import Any
 
-import orjson
-
-from kosma_tui.core import clock
+from kosma_tui.core import clock, push_record
 from kosma_tui.core.erpnext import journal
 from kosma_tui.core.erpnext.client import (
     ErpnextClient,
@@ -117,14 +115,32 @@ class PushReport:
     requests: int = 0
     seconds: float = 0.0
     settled: int = 0  # of a batch whose answer was lost earlier: found in ERPNext, recorded
+    error: Problem | None = None  # the push as a whole could not run (automatic push)
 
     def total(self, what: str) -> int:
         return sum(getattr(a, what) for a in self.accounts)
 
     @property
     def ok(self) -> bool:
-        return not any(a.failed or a.error or a.attention or a.duplicates
-                       for a in self.accounts)
+        return self.problem is None
+
+    @property
+    def problem(self) -> Problem | None:
+        """What went wrong, as one Problem (the first account error, else a summary)."""
+        errors = [a.error for a in self.accounts if a.error]
+        if self.error or errors:
+            return self.error or errors[0]
+        failed, attention = self.total("failed"), self.total("attention")
+        duplicates = sum(len(a.duplicates) for a in self.accounts)
+        if not (failed or attention or duplicates):
+            return None
+        parts = [f"{n:,} {what}" for n, what in (
+            (failed, "could not be pushed"), (attention, "need attention (reconciled in "
+                                               "ERPNext, cancelled by the bank)"),
+            (duplicates, "are in ERPNext twice")) if n]
+        return Problem("ERPNEXT.PUSH", f"ERPNext push: {', '.join(parts)}.",
+                       "'kosma-tui erpnext push' lists them; 'kosma-tui erpnext status' "
+                       "shows the last push.")
 
     @property
     def changed(self) -> bool:
@@ -608,10 +624,9 @@ def push(store: Any, client: ErpnextClient, names: list[str] | None = None, *,
     return report
 
 
-# -- the last push, for status (kept beside the store, written atomically) ---------------
+# -- the last push, for status (``core.push_record``) ---------------------------------
 
-def last_push_path(store: Any) -> Any:
-    return store.paths.data_dir / "erpnext-last-push.json"
+ATTENTION_LISTED = 50  # attention items kept in the record for status
 
 
 def record_push(store: Any, report: PushReport | None, *, unattended: bool = False,
@@ -622,47 +637,37 @@ def record_push(store: Any, report: PushReport | None, *, unattended: bool = Fal
         summary = report.as_json()
         data["totals"] = summary["totals"]
         data["accounts"] = [{k: a[k] for k in ("name", "created", "skipped", "cancelled",
-                                               "failed", "error")}
+                                               "failed", "attention", "error")}
                             for a in summary["accounts"]]
-        errors = [a.error for a in report.accounts if a.error]
-        problem = problem or (errors[0] if errors else None)
+        data["attention"] = [{"account": a.name, "transaction_id": i.transaction_id,
+                              "erpnext_name": i.erpnext_name}
+                             for a in report.accounts for i in a.items
+                             if i.action == "attention"][:ATTENTION_LISTED]
+        problem = problem or report.problem
     data["error"] = problem.as_json() if problem else None
-    path = last_push_path(store)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        log.warning("could not record the ERPNext push: %s", exc)
+    push_record.write(store, data)
 
 
 def last_push(store: Any) -> dict[str, Any] | None:
-    try:
-        data = orjson.loads(last_push_path(store).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+    return push_record.read(store)
 
 
 def auto_push(store: Any, account_names: list[str]) -> PushReport | None:
     """After a successful sync: push those accounts' new transactions. Never raises.
 
-    Problems are logged and recorded (``erpnext status`` shows the last push);
-    an unmapped account is skipped, the others still go.
+    None when automatic push is off; otherwise the report, whose ``problem``
+    says what went wrong (also recorded for ``status`` and ``erpnext status``,
+    which exit 1 until a push succeeds). An unmapped account is skipped, the
+    others still go.
     """
     try:
         if not store.settings().erpnext_auto_push:
             return None
         if not store.erpnext().url:
-            record_push(store, None, unattended=True, problem=Problem(
+            return _failed(store, Problem(
                 "CONFIGURATION", "ERPNext auto push is on, but ERPNext is not connected.",
                 "Run 'kosma-tui erpnext connect', or turn it off with "
                 "'kosma-tui settings --no-erpnext-auto-push'."))
-            return None
         with ErpnextClient.for_store(store) as client:
             report = Pusher(store, client).run(list(account_names), strict=False)
         record_push(store, report, unattended=True)
@@ -671,11 +676,17 @@ def auto_push(store: Any, account_names: list[str]) -> PushReport | None:
         return report
     except KosmaError as exc:
         log.warning("auto push failed: %s", exc.message)
-        _record_quietly(store, Problem.from_error(exc))
+        return _failed(store, Problem.from_error(exc))
     except Exception as exc:  # the sync's outcome must not depend on ERPNext
         log.exception("auto push failed unexpectedly")
-        _record_quietly(store, Problem("ERPNEXT", f"The automatic push failed ({exc!r})."))
-    return None
+        return _failed(store, Problem("ERPNEXT", f"The automatic push failed ({exc!r})."))
+
+
+def _failed(store: Any, problem: Problem) -> PushReport:
+    _record_quietly(store, problem)
+    report = PushReport(False)
+    report.error = problem
+    return report
 
 
 def _record_quietly(store: Any, problem: Problem) -> None:

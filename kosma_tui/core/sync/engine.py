@@ -164,7 +164,8 @@ class SyncResult:
     read_through: str = ""
     # an early stop that kept its progress: "stopped at D: why; the next sync continues..."
     stopped: str = ""
-    # an ERPNext auto-push failure: reported, never a failed sync
+    # an ERPNext auto-push failure: the sync stays done (status "ok"), but the
+    # command exits 1 and names it
     push_error: Problem | None = None
 
     @property
@@ -185,6 +186,7 @@ class SyncResult:
             "last_integration_date": self.last_integration_date or None,
             "read_through": self.read_through or None,
             "stopped": self.stopped or None,
+            "push_error": self.push_error.as_json() if self.push_error else None,
         }
 
 
@@ -354,11 +356,7 @@ class SyncEngine:
         except Exception as exc:
             log.exception("ERPNext auto-push failed unexpectedly")
             return _unexpected(exc)
-        failed = report.total("failed") if hasattr(report, "total") else 0
-        if failed:
-            return Problem("ERPNEXT", f"{failed} transaction(s) could not be pushed to ERPNext.",
-                           "'kosma-tui erpnext status' shows why.")
-        return None
+        return getattr(report, "problem", None)
 
     # -- one account ------------------------------------------------------
 

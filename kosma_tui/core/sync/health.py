@@ -1,7 +1,8 @@
 """How the integration stands: consents with days left, accounts, and one verdict.
 
 The verdict follows the monitoring-plugin convention used by ``kosma-tui
-status``: 0 OK, 1 a consent expires within ``reminder_days``, 2 a consent
+status``: 0 OK, 1 a consent expires within ``reminder_days`` or the last
+ERPNext push failed or left something needing attention, 2 a consent
 has expired or an account's last sync failed or was refused. Reads no
 transaction and needs no secret.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kosma_tui.core import clock
+from kosma_tui.core import clock, push_record
 from kosma_tui.core.errors import StoreError
 from kosma_tui.core.money import format_amount
 from kosma_tui.core.records import BankAccount, BankConsent
@@ -30,6 +31,7 @@ class Health:
     demo: bool
     consents: list[tuple[BankConsent, ConsentState]]
     accounts: list[BankAccount]
+    erpnext_push: dict[str, Any] | None = None  # the last push's record, when there was one
     level: int = OK
     problems: list[str] = field(default_factory=list)  # one sentence each, worst first
 
@@ -69,6 +71,12 @@ class Health:
                 }
                 for a in self.accounts
             ],
+            "erpnext_push": None if self.erpnext_push is None else {
+                "when": self.erpnext_push.get("when"),
+                "unattended": self.erpnext_push.get("unattended"),
+                "error": self.erpnext_push.get("error"),
+                "attention": self.erpnext_push.get("attention") or [],
+            },
         }
 
 
@@ -108,6 +116,10 @@ def health(store: Store) -> Health:
                             f"{error.get('message', 'no reason recorded.')}")
         if balance_check.is_mismatch(account):
             warning.append(mismatch_sentence(account))
+    # A failed ERPNext push (or a reconciliation that needs a person) warns until a
+    # push succeeds.
+    report.erpnext_push = push_record.read(store)
+    warning.extend(push_record.problems(store))
     report.problems = critical + warning
     report.level = CRITICAL if critical else WARNING if warning else OK
     return report
