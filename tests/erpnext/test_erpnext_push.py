@@ -306,7 +306,8 @@ def test_auto_push_pushes_records_and_never_raises(connected, erp):
     assert recorded["unattended"] is True and recorded["totals"]["created"] == 1
     erp.stop()
     add_rows(connected, [row(ACCOUNT, 3)])
-    assert auto_push(connected, [ACCOUNT]) is None  # unreachable: recorded, never raised
+    report = auto_push(connected, [ACCOUNT])  # unreachable: recorded and returned, not raised
+    assert report is not None and "could not be reached" in report.problem.message
     assert "could not be reached" in last_push(connected)["error"]["message"]
 
 
