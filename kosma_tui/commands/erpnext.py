@@ -67,6 +67,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     push.add_argument("--json", action="store_true", help="machine-readable output")
     push.set_defaults(func=run_push)
 
+    dedupe = esub.add_parser(
+        "dedupe", help="cancel and delete later copies of a transaction id ERPNext holds "
+        "twice (never a reconciled one)")
+    dedupe.add_argument("--account", metavar="NAME", help="only this Bank Account")
+    dedupe.add_argument("--yes", action="store_true",
+                        help="remove without asking (needed without a terminal)")
+    dedupe.add_argument("--json", action="store_true", help="machine-readable output")
+    dedupe.set_defaults(func=run_dedupe)
+
 
 def _header(store: Any, title: str) -> None:
     url = store.erpnext().url or "not connected"
@@ -324,3 +333,58 @@ def _notes(a: Any) -> None:
     if a.attention:
         print(f"  {a.attention:,} cancelled by the bank but reconciled in ERPNext: left as "
               "they are, see below.")
+
+
+def run_dedupe(args: argparse.Namespace) -> int:
+    from kosma_tui.core.erpnext import ErpnextClient
+    from kosma_tui.core.erpnext.dedupe import find, remove
+    from kosma_tui.core.erpnext.mapping import local_account
+
+    store = open_store()
+    accounts = [local_account(store, args.account)] if args.account else store.accounts()
+    with ErpnextClient.for_store(store) as client:
+        found = find(client, accounts)
+        planned = sum(len(c.remove) for a in found for c in a.copies)
+        if planned and not args.yes:
+            if args.json or not sys.stdin.isatty():
+                raise UsageError(f"{planned:,} later copies would be cancelled and deleted in "
+                                 "ERPNext; nothing was changed.",
+                                 "Add --yes to remove them (run without --json on a terminal "
+                                 "to see them first).")
+            _show_copies(store, found)
+            answer = input(f"Cancel and delete these {planned:,} copies in ERPNext? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing was changed.")
+                return 0
+        if planned:
+            remove(store, client, found)
+    left = sum(len(c.reconciled) + len(c.failed) for a in found for c in a.copies)
+    if args.json:
+        print_json({"accounts": [a.as_json() for a in found], "demo": store.settings().demo})
+        return 1 if left else 0
+    _show_copies(store, found)
+    removed = sum(len(c.removed) for a in found for c in a.copies)
+    print(f"Removed {removed:,} later copies; {left:,} left (reconciled or refused).")
+    return 1 if left else 0
+
+
+def _show_copies(store: Any, found: list[Any]) -> None:
+    _header(store, "dedupe")
+    for a in found:
+        if a.problem:
+            print(f"{safe_text(a.name)}: not checked, {safe_text(a.problem)}")
+            continue
+        print(f"{safe_text(a.name)} -> {safe_text(a.bank_account)}: "
+              f"{len(a.copies):,} transaction ids held more than once")
+        for c in a.copies[:SHOWN_ITEMS]:
+            line = f"  {safe_text(c.transaction_id)[:26]:<26} keep {safe_text(c.keep)}"
+            if c.remove:
+                line += f", remove {', '.join(safe_text(n) for n in c.remove)}"
+            if c.reconciled:
+                line += (f", left alone (reconciled): "
+                         f"{', '.join(safe_text(n) for n in c.reconciled)}")
+            print(line)
+            for name, message in c.failed.items():
+                print(f"    {safe_text(name)} refused: {safe_text(message)}")
+        if len(a.copies) > SHOWN_ITEMS:
+            print(f"  … and {len(a.copies) - SHOWN_ITEMS:,} more (--json lists them all)")

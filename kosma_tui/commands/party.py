@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
 from kosma_tui.core import parties as party_rules
+from kosma_tui.core.errors import UsageError
 from kosma_tui.core.matching import rematch_account
 
 
@@ -15,8 +16,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     psub = p.add_subparsers(dest="party_command", metavar="ACTION", required=True,
                             parser_class=type(p))
     imp = psub.add_parser("import", help="import parties from a CSV file "
-                          "(header: party_type,name,iban,account_number)")
-    imp.add_argument("file", metavar="FILE.csv")
+                          "(header: party_type,name,iban,account_number) or from ERPNext")
+    imp.add_argument("file", metavar="FILE.csv", nargs="?")
+    imp.add_argument("--from-erpnext", action="store_true",
+                     help="read Customers, Suppliers and Employees with their bank accounts' "
+                     "IBANs from the connected ERPNext")
+    imp.add_argument("--json", action="store_true", help="machine-readable output")
     imp.set_defaults(func=run_import)
     listing = psub.add_parser("list", help="list parties")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
@@ -43,12 +48,35 @@ def _count(number: int, one: str, many: str) -> str:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.from_erpnext == bool(args.file):
+        raise UsageError("Give either FILE.csv or --from-erpnext.")
+    if args.from_erpnext:
+        return _import_from_erpnext(args)
     path = Path(args.file).expanduser()
     parties = party_rules.read_csv(path)  # every line is checked before the store opens
     summary = party_rules.import_parties(open_store(), parties)
     print(f"Imported {_count(summary.parties, 'party', 'parties')} from "
           f"{safe_text(path.name)} ({summary.new:,} new, {summary.parties - summary.new:,} "
           "updated).")
+    return 0
+
+
+def _import_from_erpnext(args: argparse.Namespace) -> int:
+    from kosma_tui.core.erpnext import ErpnextClient
+    from kosma_tui.core.erpnext.parties import import_from_erpnext
+
+    store = open_store()
+    with ErpnextClient.for_store(store) as client:
+        result = import_from_erpnext(store, client)
+    if args.json:
+        print_json({"demo": store.settings().demo, **result.as_json()})
+        return 0
+    by_type = ", ".join(f"{n:,} {t}s" for t, n in result.read.items())
+    print(f"Imported {_count(result.parties, 'party', 'parties')} from ERPNext ({by_type}; "
+          f"{result.new:,} new) with {result.ibans:,} IBANs and {result.account_numbers:,} "
+          "account numbers.")
+    for note in result.notes:
+        print(f"  {safe_text(note)}")
     return 0
 
 

@@ -67,9 +67,9 @@ DOCTYPES: dict[str, tuple[str, ...]] = {
                          "party_type", "party", "bank_party_name", "bank_party_iban",
                          "bank_party_account_number", "allocated_amount",
                          "unallocated_amount"),
-    "Customer": ("customer_name",),
-    "Supplier": ("supplier_name",),
-    "Employee": ("employee_name",),
+    "Customer": ("customer_name", "disabled"),
+    "Supplier": ("supplier_name", "disabled"),
+    "Employee": ("employee_name", "status"),
 }
 STANDARD = ("name", "owner", "creation", "modified", "docstatus", "idx")
 MANDATORY = {
