@@ -141,3 +141,81 @@ def bank_transactions(site: Site, bank_account: str) -> list[dict]:
                                        "reference_number", "party"),
                                filters=[["bank_account", "=", bank_account]],
                                page_length=5000)
+
+
+class CuttingProxy:
+    """A loopback TCP proxy that, once, forwards a request containing ``cut_on`` to
+    ERPNext and then closes the client's side at once: the answer is lost while
+    ERPNext runs the request to its commit (a proxy's 504, a dropped SSH tunnel)."""
+
+    def __init__(self, target: str, cut_on: bytes = b"frappe.client.insert_many") -> None:
+        import socket
+        import threading
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        self.target = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.cut_on = cut_on
+        self.cuts = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._threads: list[threading.Thread] = []
+        self._open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def close(self) -> None:
+        self._open = False
+        self._server.close()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while self._open:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pipe, args=(client, upstream, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False),
+                             daemon=True).start()
+
+    def _pipe(self, source: Any, sink: Any, from_client: bool) -> None:
+        import socket
+
+        seen = b""
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+                if from_client and self.cuts == 0:
+                    seen = (seen + data)[-4_000_000:]
+                    if self.cut_on in seen and _request_complete(seen):
+                        self.cuts += 1
+                        source.shutdown(socket.SHUT_RDWR)  # the client hears nothing more
+                        source.close()
+                        return
+        except OSError:
+            pass
+        finally:
+            if not from_client:
+                for end in (source, sink):
+                    try:
+                        end.close()
+                    except OSError:
+                        pass
+
+
+def _request_complete(data: bytes) -> bool:
+    """Headers and the whole Content-Length body of the request that ``data`` ends with."""
+    head, sep, body = data.rpartition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":", 1)[1])
+    return True

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from kosma_tui.core import push_record
 from kosma_tui.core.records import BankAccount
 from kosma_tui.core.sync import balance_check, coverage
 from kosma_tui.tui.feedback import report, toast
@@ -432,6 +433,9 @@ def last_sync_text(screen: AccountsScreen) -> Text:
         elif view.status == "expiring":
             lines.append(f"\n{which}: consent expires in {view.days_left} days: press r to "
                          "renew", style="#ffaf00")
+    # A failed (automatic) ERPNext push or a reconciliation the bank undid: never silent.
+    for problem in push_record.problems(screen.store):
+        lines.append(f"\n{clean(problem)}", style="#ffaf00")
     return lines
 
 

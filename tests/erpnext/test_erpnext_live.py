@@ -1,0 +1,167 @@
+"""The bridge against a real ERPNext 15 (skipped unless KOSMA_TEST_ERPNEXT_* are set).
+
+Run against the lab kit: ``eval "$(bash ../shared/erpnext-lab/lab.sh env)"``, then
+``pytest tests/erpnext/test_erpnext_live.py``. Every test makes its own Bank, GL
+Account and Bank Account, so the site stays usable for the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_support import (
+    CuttingProxy,
+    Site,
+    accounts_manager,
+    bank_transactions,
+    local_account,
+    make_ledger,
+    rows,
+    site_from_env,
+)
+
+from kosma_tui.core.erpnext import ErpnextClient, create_and_map, push
+from kosma_tui.core.erpnext import journal as push_journal
+from kosma_tui.core.erpnext.dedupe import find, remove
+from kosma_tui.core.erpnext.push import bank_transaction
+
+
+@pytest.fixture(scope="module")
+def site() -> Site:
+    return site_from_env()
+
+
+@pytest.fixture(autouse=True)
+def real_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against the real server, settle as in production (undo the double's shortcuts)."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.journal"), "MARGIN",
+                        5.0)
+    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.push"), "SETTLE_POLL",
+                        0.5)
+
+
+def assert_exactly_once(store: Any, site: Site, account: Any, expected: int) -> None:
+    docs = bank_transactions(site, account.erpnext_bank_account or
+                             store.account(account.name).erpnext_bank_account)
+    counts = Counter(d["transaction_id"] for d in docs)
+    assert [t for t, n in counts.items() if n > 1] == []
+    assert len(docs) == expected
+    names = {d["transaction_id"]: d["name"] for d in docs}
+    stored = list(store.book(store.account(account.name)).rows())
+    assert sum(1 for r in stored if r["status"] == "Settled") == expected
+    assert all(r["erpnext_name"] == names[r["transaction_id"]] for r in stored)
+
+
+@pytest.mark.timeout(900)  # ERPNext submits about 50-100 Bank Transactions a second
+def test_live_ten_thousand_transactions_in_one_push(site, store):
+    ledger = make_ledger(site)
+    account = local_account(store, site, ledger)
+    store.book(account).append(rows(account.name, 10_000))
+    with ErpnextClient.for_store(store) as client:
+        report = push(store, client)
+    assert report.ok and report.total("created") == 10_000, report.as_json()["accounts"][0]
+    rate = 10_000 / report.seconds
+    print(f"\nlive push: 10,000 in {report.seconds:.1f} s = {rate:.0f}/s, "
+          f"{report.requests} requests")
+    assert_exactly_once(store, site, account, 10_000)
+
+
+def start_push(home: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-m", "kosma_tui", "erpnext", "push", "--json"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.timeout(900)
+def test_live_five_sigkills_mid_push_each_rerun_at_once(site, store, home):
+    ledger = make_ledger(site)
+    account = local_account(store, site, ledger)
+    store.book(account).append(rows(account.name, 3_000))
+    chance = random.Random(11)
+    process = start_push(home)
+    for _kill in range(5):
+        # Kill while a batch is in flight: ERPNext finishes it after the client is gone.
+        deadline = time.monotonic() + 120
+        while not push_journal.path(store).exists():
+            assert process.poll() is None, "the push finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(chance.uniform(0.0, 0.4))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        process = start_push(home)  # at once, while ERPNext may still be committing
+    assert process.wait(timeout=600) == 0
+    assert_exactly_once(store, site, account, 3_000)
+
+
+def test_live_an_answer_lost_after_the_request_was_sent(site, store):
+    ledger = make_ledger(site)
+    account = local_account(store, site, ledger)
+    store.book(account).append(rows(account.name, 500))
+    proxy = CuttingProxy(site.url)
+    try:
+        with ErpnextClient(proxy.url, site.key, site.secret, site=site.site) as client:
+            report = push(store, client)
+    finally:
+        proxy.close()
+    assert proxy.cuts == 1
+    assert report.ok and report.total("created") == 500, report.as_json()["accounts"][0]
+    assert_exactly_once(store, site, account, 500)
+
+
+def test_live_accounts_manager_maps_creates_and_pushes(site, store):
+    from kosma_tui.core.records import ErpnextConnection
+
+    ledger = make_ledger(site, bank_account=False)
+    account = local_account(store, site, ledger)
+    key, secret = accounts_manager(site)
+    store.save_erpnext(ErpnextConnection(url=site.url, api_key=key, api_secret=secret,
+                                         site=site.site))
+    with ErpnextClient.for_store(store) as client:
+        mapping = create_and_map(store, client, account.name, ledger.gl_account)
+        assert mapping.how == "created"
+        store.update_account(account.name, erpnext_bank_account="")
+        again = create_and_map(store, client, account.name, ledger.gl_account)
+        assert (again.how, again.bank_account) == ("adopted", mapping.bank_account)
+        batch = rows(account.name, 250)
+        batch[0].update(reference_number="NOTPROVIDED")
+        batch[1].update(party_type="Customer", party="Nobody Known Ltd")
+        batch[2].update(party_type="Employee", party="HR-EMP-99999")
+        store.book(account).append(batch)
+        report = push(store, client)
+    result = report.accounts[0]
+    assert report.ok and result.created == 250, report.as_json()["accounts"][0]
+    assert set(result.missing_parties) == {"Customer 'Nobody Known Ltd'",
+                                           "Employee 'HR-EMP-99999'"}
+    docs = {d["transaction_id"]: d for d in bank_transactions(site, mapping.bank_account)}
+    first, second = batch[0]["transaction_id"], batch[1]["transaction_id"]
+    assert not docs[first]["reference_number"] and not docs[second]["party"]
+    assert_exactly_once(store, site, store.account(account.name), 250)
+
+
+def test_live_dedupe_removes_later_copies(site, store):
+    ledger = make_ledger(site)
+    account = local_account(store, site, ledger)
+    batch = rows(account.name, 3)
+    store.book(account).append(batch)
+    with ErpnextClient.for_store(store) as client:
+        docs = [bank_transaction(r, ledger.bank_account) for r in batch]
+        client.insert_many(docs + docs[:2])  # two ids twice, as an older client left them
+        found = find(client, [store.account(account.name)])
+        assert sorted(c.transaction_id for c in found[0].copies) == sorted(
+            r["transaction_id"] for r in batch[:2])
+        remove(store, client, found)
+    assert all(c.removed and not c.failed for c in found[0].copies)
+    left = bank_transactions(site, ledger.bank_account)
+    assert len(left) == 3 and len({d["transaction_id"] for d in left}) == 3
