@@ -34,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     connect.add_argument("--api-secret-stdin", action="store_true",
                          help="read the API secret from standard input (never from arguments)")
     connect.add_argument("--site", help="the site name, when the bench's host name differs")
+    connect.add_argument("--server-timeout", type=int, metavar="SECONDS",
+                         help="gunicorn's --timeout on the ERPNext server (default 120): the "
+                         "push waits that long for a request whose answer was lost")
     connect.add_argument("--json", action="store_true", help="machine-readable output")
     connect.set_defaults(func=run_connect)
 
@@ -101,7 +104,8 @@ def run_connect(args: argparse.Namespace) -> int:
                          "kosma-tui erpnext connect ... --api-secret-stdin < secret.txt")
     secret = read_secret()
     store = open_store()
-    connection, user = connect(store, args.url, args.api_key, secret, args.site)
+    connection, user = connect(store, args.url, args.api_key, secret, args.site,
+                               args.server_timeout)
     if args.json:
         print_json({"connected": True, "url": connection.url, "site": connection.site or None,
                     "user": user, "demo": store.settings().demo})

@@ -89,8 +89,9 @@ def test_acceptance_link_sync_all_twice_and_status(home: Path) -> None:
     for item in data["accounts"]:
         assert set(item) == {"name", "status", "fetched", "new", "updated", "skipped",
                              "matched", "error", "last_integration_date", "read_through",
-                             "stopped"}
+                             "stopped", "push_error"}
         assert item["error"] is None and item["stopped"] is None
+        assert item["push_error"] is None
 
     second = kosma(home, "sync", "--all", "--json")
     assert second.returncode == 0, second.stderr

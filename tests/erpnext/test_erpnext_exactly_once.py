@@ -143,3 +143,21 @@ def test_a_transaction_id_erpnext_holds_twice_is_reported(connected, erp, capsys
     assert main(["erpnext", "push"]) == 0  # nothing new pushed: nothing checked again
     main(["erpnext", "status"])
     assert "more than once" not in capsys.readouterr().out
+
+
+def test_connect_server_timeout_sets_how_long_writes_wait(store, erp, capsys, monkeypatch):
+    import io
+
+    from frappe_double import API_KEY, API_SECRET
+
+    def connect(*extra: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(API_SECRET + "\n"))
+        return main(["erpnext", "connect", "--url", erp.url, "--api-key", API_KEY,
+                     "--api-secret-stdin", *extra])
+
+    assert connect("--server-timeout", "0") == 2 and store.erpnext().url == ""
+    assert connect("--server-timeout", "300") == 0
+    assert store.erpnext().server_timeout == 300
+    with ErpnextClient.for_store(store) as client:
+        assert client.write_timeout == 305
+    assert connect() == 0 and store.erpnext().server_timeout == 300  # kept when not given

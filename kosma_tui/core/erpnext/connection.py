@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kosma_tui.core import validation
-from kosma_tui.core.erpnext.client import ErpnextClient
+from kosma_tui.core.erpnext.client import SERVER_TIMEOUT, ErpnextClient
 from kosma_tui.core.erpnext.push import collect, last_push
 from kosma_tui.core.errors import KosmaError, Problem, UsageError
 from kosma_tui.core.records import ErpnextConnection
@@ -29,6 +29,7 @@ def _site(value: str | None) -> str:
 
 
 def connect(store: Any, url: str, api_key: str, api_secret: str, site: str | None = None,
+            server_timeout: int | None = None,
             **client_options: Any) -> tuple[ErpnextConnection, str]:
     """Check the key against ERPNext (``frappe.auth.get_logged_user``), then save.
 
@@ -39,10 +40,16 @@ def connect(store: Any, url: str, api_key: str, api_secret: str, site: str | Non
     secret = api_secret.strip()
     if not secret or not secret.isprintable():
         raise UsageError("The API secret read from standard input is empty; nothing was saved.")
+    if server_timeout is None:
+        server_timeout = store.erpnext().server_timeout or SERVER_TIMEOUT
+    if not 1 <= server_timeout <= 3600:
+        raise UsageError("--server-timeout is gunicorn's --timeout in seconds (1 to 3600); "
+                         "nothing was saved.")
     options = {"retries": 1, **client_options}
     with ErpnextClient(url, key, secret, site=_site(site), **options) as client:
         user = client.logged_user()
-    connection = ErpnextConnection(url=url, api_key=key, api_secret=secret, site=_site(site))
+    connection = ErpnextConnection(url=url, api_key=key, api_secret=secret, site=_site(site),
+                                   server_timeout=server_timeout)
     store.save_erpnext(connection)
     return connection, user
 
