@@ -77,6 +77,10 @@ class Ledger:
     iban: str
     bank_account: str = ""
 
+    def unmapped(self) -> Ledger:
+        """The same ledger with no stored mapping (to be found by IBAN)."""
+        return Ledger(self.bank, self.gl_account, self.iban)
+
 
 def make_ledger(site: Site, *, bank_account: bool = True, account_name: str = "Giro") -> Ledger:
     with site.client() as client:

@@ -23,13 +23,21 @@ from live_support import (
     Site,
     accounts_manager,
     bank_transactions,
+    iban,
     local_account,
     make_ledger,
     rows,
     site_from_env,
+    unique,
 )
 
-from kosma_tui.core.erpnext import ErpnextClient, create_and_map, push
+from kosma_tui.core.erpnext import (
+    ErpnextClient,
+    create_and_map,
+    import_companies,
+    map_by_iban,
+    push,
+)
 from kosma_tui.core.erpnext import journal as push_journal
 from kosma_tui.core.erpnext.dedupe import find, remove
 from kosma_tui.core.erpnext.push import bank_transaction
@@ -129,6 +137,7 @@ def test_live_accounts_manager_maps_creates_and_pushes(site, store):
     store.save_erpnext(ErpnextConnection(url=site.url, api_key=key, api_secret=secret,
                                          site=site.site))
     with ErpnextClient.for_store(store) as client:
+        assert any(c.name == site.company for c in import_companies(store, client))
         mapping = create_and_map(store, client, account.name, ledger.gl_account)
         assert mapping.how == "created"
         store.update_account(account.name, erpnext_bank_account="")
@@ -148,6 +157,33 @@ def test_live_accounts_manager_maps_creates_and_pushes(site, store):
     first, second = batch[0]["transaction_id"], batch[1]["transaction_id"]
     assert not docs[first]["reference_number"] and not docs[second]["party"]
     assert_exactly_once(store, site, store.account(account.name), 250)
+
+
+def test_live_accounts_manager_maps_by_iban_and_imports_parties(site, store):
+    from kosma_tui.core.erpnext.parties import import_from_erpnext
+    from kosma_tui.core.records import ErpnextConnection
+
+    ledger = make_ledger(site)
+    account = local_account(store, site, ledger.unmapped())
+    customer_iban = iban()
+    with site.client() as admin:
+        customer = admin.insert({"doctype": "Customer", "customer_name": unique("Kosma Kunde"),
+                                 "customer_group": "All Customer Groups",
+                                 "territory": "All Territories"})["name"]
+        admin.insert({"doctype": "Bank Account", "account_name": unique("Kunde"),
+                      "bank": ledger.bank, "party_type": "Customer", "party": customer,
+                      "iban": customer_iban})
+    key, secret = accounts_manager(site)
+    store.save_erpnext(ErpnextConnection(url=site.url, api_key=key, api_secret=secret,
+                                         site=site.site))
+    with ErpnextClient.for_store(store) as client:
+        mapping = map_by_iban(store, client, account.name)
+        result = import_from_erpnext(store, client)
+    assert (mapping.how, mapping.bank_account) == ("iban", ledger.bank_account)
+    parties = {(p.party_type, p.name): p for p in store.parties()}
+    assert parties[("Customer", customer)].ibans == [customer_iban]
+    assert any("Employees were skipped" in note and "HR User" in note
+               for note in result.notes)
 
 
 def test_live_dedupe_removes_later_copies(site, store):
