@@ -91,3 +91,20 @@ def test_pushed_label():
         "✓ ACC-BTN-1"
     assert pushed_label({"status": "Cancelled", "erpnext_name": "ACC-BTN-1",
                          "erpnext_cancelled": True}).plain == "✗ ACC-BTN-1"
+    assert pushed_label({"status": "Cancelled", "erpnext_name": "ACC-BTN-1",
+                         "erpnext_attention": "ACC-BTN-1"}).plain == "! ACC-BTN-1 reconciled"
+
+
+def test_push_summary_names_attention_unknown_parties_and_duplicates():
+    from kosma_tui.core.erpnext.push import AccountPush, PushItem, PushReport
+    from kosma_tui.tui.widgets.erpnext_panel import push_summary
+
+    report = PushReport(False)
+    report.accounts.append(AccountPush(
+        "Main", attention=1, missing_parties={"Customer 'Nobody'": 2},
+        duplicates={"tx-1": ["ACC-BTN-1", "ACC-BTN-2"]},
+        items=[PushItem("attention", "tx-9", "2026-01-02", 100, "EUR", "ACC-BTN-9",
+                        "ACC-BTN-9 is reconciled in ERPNext")]))
+    text = push_summary(report).plain
+    assert "tx-9: ACC-BTN-9 is reconciled in ERPNext" in text
+    assert "Customer 'Nobody'" in text and "erpnext dedupe" in text

@@ -33,6 +33,9 @@ def pushed_label(row: dict[str, Any]) -> Text:
     if not name:
         waiting = row.get("status") == "Settled"
         return Text("waiting" if waiting else "", style="dim")
+    if row.get("status") == "Cancelled" and row.get("erpnext_attention"):
+        # cancelled by the bank, reconciled in ERPNext: left for a person
+        return Text(f"! {clean(name)} reconciled", style="#ffaf00")
     if row.get("status") == "Cancelled":
         cancelled = bool(row.get("erpnext_cancelled"))
         return Text(f"{'✗' if cancelled else '!'} {clean(name)}", style="red")
@@ -54,8 +57,14 @@ def push_summary(report: Any) -> Text:
         text.append(line + "\n", style="red" if a.failed or a.error else "")
         if a.error:
             text.append(f"  {clean(a.error.message)} {clean(a.error.remedy)}\n", style="red")
-        for item in [i for i in a.items if i.action == "failed"][:5]:
+        for item in [i for i in a.items if i.action in ("failed", "attention")][:5]:
             text.append(f"  {clean(item.transaction_id)}: {clean(item.message)}\n", style="red")
+        if a.missing_parties:
+            text.append(f"  without a party ERPNext does not know: "
+                        f"{clean(', '.join(a.missing_parties))}\n", style="#ffaf00")
+        if a.duplicates:
+            text.append(f"  {len(a.duplicates):,} transaction ids are in ERPNext more than "
+                        "once: run 'kosma-tui erpnext dedupe'\n", style="red")
     text.append(f"{report.total('created'):,} created, {report.total('cancelled'):,} "
                 f"cancelled, {report.total('failed'):,} failed.")
     return text
