@@ -223,3 +223,30 @@ def _request_complete(data: bytes) -> bool:
         if line.lower().startswith(b"content-length:"):
             return len(body) >= int(line.split(b":", 1)[1])
     return True
+
+
+def reconcile_with_payment(site: Site, ledger: Ledger, bank_transaction: str, day: str,
+                           amount: float) -> str:
+    """A submitted Payment Entry from a new Customer, reconciled with the Bank Transaction
+    through ERPNext's Bank Reconciliation Tool; returns the Payment Entry's name."""
+    import json
+
+    with site.client() as client:
+        customer = client.insert({"doctype": "Customer", "customer_name": unique("Kunde"),
+                                  "customer_group": "All Customer Groups",
+                                  "territory": "All Territories"})["name"]
+        debtors = client.get_list("Account", filters=[
+            ["company", "=", site.company], ["account_type", "=", "Receivable"],
+            ["is_group", "=", 0]])[0]["name"]
+        payment = client.insert({
+            "doctype": "Payment Entry", "payment_type": "Receive", "company": site.company,
+            "posting_date": day, "party_type": "Customer", "party": customer,
+            "paid_from": debtors, "paid_to": ledger.gl_account, "paid_amount": amount,
+            "received_amount": amount, "source_exchange_rate": 1, "target_exchange_rate": 1,
+            "reference_no": unique("REF"), "reference_date": day, "docstatus": 1})["name"]
+        client._call("POST", "/api/method/erpnext.accounts.doctype.bank_reconciliation_tool."
+                     "bank_reconciliation_tool.reconcile_vouchers",
+                     body={"bank_transaction_name": bank_transaction, "vouchers": json.dumps(
+                         [{"payment_doctype": "Payment Entry", "payment_name": payment,
+                           "amount": amount}])}, idempotent=False)
+    return payment

@@ -26,6 +26,7 @@ from live_support import (
     iban,
     local_account,
     make_ledger,
+    reconcile_with_payment,
     rows,
     site_from_env,
     unique,
@@ -184,6 +185,32 @@ def test_live_accounts_manager_maps_by_iban_and_imports_parties(site, store):
     assert parties[("Customer", customer)].ibans == [customer_iban]
     assert any("Employees were skipped" in note and "HR User" in note
                for note in result.notes)
+
+
+def test_live_reconciled_then_cancelled_by_the_bank_is_left_alone(site, store):
+    from kosma_tui.core import push_record
+
+    ledger = make_ledger(site)
+    account = local_account(store, site, ledger)
+    batch = rows(account.name, 2)
+    store.book(account).append(batch)
+    with ErpnextClient.for_store(store) as client:
+        assert push(store, client).ok
+    tid = batch[0]["transaction_id"]
+    name = store.book(account).get(tid)["erpnext_name"]
+    payment = reconcile_with_payment(site, ledger, name, batch[0]["date"],
+                                     batch[0]["deposit"] / 100)
+    store.book(account).update({tid: {"status": "Cancelled"}})
+    with ErpnextClient.for_store(store) as client:
+        report = push(store, client)
+        doc = client.get_doc("Bank Transaction", name) or {}
+        clearance = (client.get_doc("Payment Entry", payment) or {}).get("clearance_date")
+    assert report.total("attention") == 1 and report.total("cancelled") == 0
+    assert [i.erpnext_name for i in report.accounts[0].items if i.action == "attention"] == \
+        [name]
+    assert doc["docstatus"] == 1 and doc["status"] == "Reconciled"
+    assert clearance  # the reconciliation was not undone
+    assert any(name in line for line in push_record.problems(store))
 
 
 def test_live_dedupe_removes_later_copies(site, store):
