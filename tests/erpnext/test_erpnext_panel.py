@@ -96,7 +96,7 @@ def test_pushed_label():
 
 
 def test_push_summary_names_attention_unknown_parties_and_duplicates():
-    from kosma_tui.core.erpnext.push import AccountPush, PushItem, PushReport
+    from kosma_tui.core.erpnext.report import AccountPush, PushItem, PushReport
     from kosma_tui.tui.widgets.erpnext_panel import push_summary
 
     report = PushReport(False)

@@ -6,7 +6,7 @@ from typing import Any
 
 from tui_support import SIZE, make_app
 
-from kosma_tui.core.erpnext.push import PushReport, record_push
+from kosma_tui.core.erpnext.report import PushReport, record_push
 from kosma_tui.core.errors import Problem
 from kosma_tui.core.store import Store
 from kosma_tui.tui.screens.accounts import last_sync_text
@@ -29,7 +29,7 @@ async def test_accounts_shows_a_failed_push_until_one_succeeds(store: Store, por
 
 async def test_accounts_names_the_reconciled_document_the_bank_cancelled(
         store: Store, portal: Any) -> None:
-    from kosma_tui.core.erpnext.push import AccountPush, PushItem
+    from kosma_tui.core.erpnext.report import AccountPush, PushItem
 
     report = PushReport(False)
     report.accounts.append(AccountPush("Main", "Main - Demo Bank", attention=1, items=[

@@ -26,15 +26,13 @@ from kosma_tui.core.erpnext.mapping import (
     map_by_iban,
     map_to,
 )
-from kosma_tui.core.erpnext.push import (
+from kosma_tui.core.erpnext.push import Pusher, auto_push, push
+from kosma_tui.core.erpnext.report import (
     AccountPush,
-    Pusher,
     PushItem,
     PushProgress,
     PushReport,
-    auto_push,
     last_push,
-    push,
 )
 
 __all__ = [
