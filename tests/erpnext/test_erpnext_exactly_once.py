@@ -161,3 +161,23 @@ def test_connect_server_timeout_sets_how_long_writes_wait(store, erp, capsys, mo
     with ErpnextClient.for_store(store) as client:
         assert client.write_timeout == 305
     assert connect() == 0 and store.erpnext().server_timeout == 300  # kept when not given
+
+
+def test_a_cancel_whose_answer_was_lost_and_that_commits_later_counts_once(connected, erp,
+                                                                           capsys):
+    add_account(connected)
+    add_rows(connected, [row(ACCOUNT, 1)])
+    assert main(["erpnext", "push"]) == 0
+    connected.book(connected.account(ACCOUNT)).update({"tx-000001": {"status": "Cancelled"}})
+    cancel = erp.cancel
+
+    def slow_cancel(doctype: str, name: str) -> dict:
+        time.sleep(0.2)  # still running when the client looks and sends it again
+        return cancel(doctype, name)
+
+    erp.cancel = slow_cancel  # type: ignore[method-assign]
+    erp.cut_next(1, match="frappe.client.cancel")
+    status, data = push_json(capsys)
+    assert status == 0, data
+    assert data["totals"]["cancelled"] == 1 and data["totals"]["failed"] == 0
+    assert erp.bank_transactions()[0]["docstatus"] == 2

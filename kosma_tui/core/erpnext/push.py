@@ -492,6 +492,12 @@ class Pusher:
             try:
                 self.client.cancel(DOCTYPE, name)
                 return
+            except ErpnextRejected:
+                # A retry may meet the abandoned first cancel, committed meanwhile.
+                if attempt and int((self._state([name]).get(name) or {}).get("docstatus")
+                                   or 0) == 2:
+                    return
+                raise
             except ErpnextTransient:
                 doc = self._state([name]).get(name) or {}
                 if int(doc.get("docstatus") or 0) != 1:
