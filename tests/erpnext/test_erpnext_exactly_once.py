@@ -181,3 +181,12 @@ def test_a_cancel_whose_answer_was_lost_and_that_commits_later_counts_once(conne
     assert status == 0, data
     assert data["totals"]["cancelled"] == 1 and data["totals"]["failed"] == 0
     assert erp.bank_transactions()[0]["docstatus"] == 2
+
+
+def test_requests_per_push_stay_three_per_batch(connected, erp, capsys):
+    """Bank Accounts once; per batch of 200 a lookup, the insert and a lookup of the
+    names; one duplicate check per 1,000 ids (the live 10,000 push: 1 + 150 + 10)."""
+    add_account(connected)
+    add_rows(connected, [row(ACCOUNT, n) for n in range(1000)])
+    status, data = push_json(capsys)
+    assert status == 0 and data["requests"] == 1 + 5 * 3 + 1

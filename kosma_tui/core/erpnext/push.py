@@ -428,7 +428,8 @@ class Pusher:
                 DOCTYPE, fields=fields,
                 filters=[["bank_account", "=", bank_account], ["docstatus", "<", 2],
                          ["transaction_id", "in", batch]],
-                order_by="creation asc"))
+                # one page unless ids are held twice: one request per lookup
+                order_by="creation asc", page_length=2 * LOOKUP_IDS))
         return rows
 
     def _check_duplicates(self, result: AccountPush, ids: list[str]) -> None:
