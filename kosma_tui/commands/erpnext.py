@@ -157,7 +157,8 @@ def run_status(args: argparse.Namespace) -> int:
                 f"{totals.get('cancelled', 0):,} cancelled, {totals.get('failed', 0):,} failed")
         print(line if totals else f"Last push ({how}, {last.get('when')})")
         if last.get("error"):
-            print(f"  {last['error'].get('message')} {last['error'].get('remedy') or ''}".rstrip())
+            error = last["error"]
+            print(safe_text(f"  {error.get('message')} {error.get('remedy') or ''}".rstrip()))
         for entry in last.get("attention") or []:
             print(f"  needs attention: {safe_text(entry.get('erpnext_name'))} "
                   f"({safe_text(entry.get('account'))}, {safe_text(entry.get('transaction_id'))})"
