@@ -341,12 +341,12 @@ def _notes(a: Any) -> None:
 
 
 def run_dedupe(args: argparse.Namespace) -> int:
+    from kosma_tui.core.admin import find_account
     from kosma_tui.core.erpnext import ErpnextClient
     from kosma_tui.core.erpnext.dedupe import find, remove
-    from kosma_tui.core.erpnext.mapping import local_account
 
     store = open_store()
-    accounts = [local_account(store, args.account)] if args.account else store.accounts()
+    accounts = [find_account(store, args.account)] if args.account else store.accounts()
     with ErpnextClient.for_store(store) as client:
         found = find(client, accounts)
         planned = sum(len(c.remove) for a in found for c in a.copies)
