@@ -27,7 +27,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def short_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     """A lost answer is settled in a fraction of a second: the double's "server" lets a
-    request run for 0.5 s (the connection's server_timeout) and looks every 50 ms."""
+    request run for 1 s (the connection's server_timeout) and looks every 50 ms."""
     import importlib
 
     monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.journal"), "MARGIN",

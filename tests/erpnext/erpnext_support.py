@@ -30,7 +30,7 @@ def connect_store(store: Any, double: FrappeDouble) -> None:
     from kosma_tui.core.records import ErpnextConnection
 
     store.save_erpnext(ErpnextConnection(url=double.url, api_key=API_KEY,
-                                         api_secret=API_SECRET, server_timeout=0.5))
+                                         api_secret=API_SECRET, server_timeout=1))
 
 
 def add_account(store: Any, name: str = ACCOUNT, iban: str = IBAN, currency: str = "EUR",
