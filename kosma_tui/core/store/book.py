@@ -10,11 +10,19 @@ Folder ``store/transactions/<account.key>/``:
 - ``YYYY-MM.NNN.raw.json``: the provider objects of those rows (table ``raw``,
   same doc ids). Kept apart so that listing 100,000 rows does not parse them.
 - ``YYYY-MM.NNN.ids.json``: ``{transaction_id: status}`` of the chunk (derived).
-- ``index.json``: every chunk with its row count, date range and the
-  fingerprints (inode, size, mtime) of its files (derived).
+- ``YYYY-MM.NNN.find.txt``: one search line per row, what the filter reads
+  instead of the rows (derived; see ``search``; built when missing).
+- ``index.json``: every chunk with its row count, date range, the ids of its
+  Pending rows and the fingerprints (inode, size, mtime) of its files (derived).
 
-A write creates ``writing.marker``, then writes raw -> rows (fsynced) -> ids ->
-index, each file atomically, and removes the marker; the index is the commit
+Memory follows the months a call touches, not the history: deduplication
+reads the ids of the months the new rows fall in (and the month on either
+side, for a bank that moves a value date), plus the Pending rows of every
+month from the index (the only ones whose date may still change); at most
+``SHARDS_CACHED`` chunks' ids stay cached.
+
+A write creates ``writing.marker``, then writes raw -> rows (fsynced) -> ids,
+find -> index, each file atomically, and removes the marker; the index is the commit
 record. The files are compared with the index (inode, size, mtime of each) the
 first time a process uses the book and whenever it finds the marker under the
 lock (a writer died between its chunk files and its index): a chunk that does
@@ -27,10 +35,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +59,20 @@ from kosma_tui.core.store.files import (
     read_json,
     remove_temp_files,
 )
+from kosma_tui.core.store.search import Query, matching_lines, normalise, search_lines
 
 CHUNK_ROWS = 5_000  # rows per chunk file at most
 GROW_LIMIT = 1_000  # a month's newest chunk takes more rows only while smaller than this
-INDEX_FORMAT = 1
+SHARDS_CACHED = 24  # chunks whose ids stay in memory: a few months, whatever the history
+INDEX_FORMAT = 2  # 2 added each chunk's Pending ids; a format 1 index is completed on load
 UNDATED = "0000-00"
 ROWS_TABLE = "transactions"
 RAW_TABLE = "raw"
-_FILE = re.compile(r"^(\d{4}-\d{2}\.\d{3,})(\.raw|\.ids)?\.json$")
+_SUFFIX = {"rows": ".json", "raw": ".raw.json", "ids": ".ids.json", "find": ".find.txt"}
+_KIND = {suffix: kind for kind, suffix in _SUFFIX.items()}
+_FILE = re.compile(r"^(\d{4}-\d{2}\.\d{3,})(\.raw\.json|\.ids\.json|\.find\.txt|\.json)$")
+
+Hit = tuple[str, str, int]  # (date, chunk, position in the chunk) of a row the filter found
 
 Row = dict[str, Any]
 _ABSENT: Any = object()
@@ -67,6 +83,25 @@ def _month(prefix: str) -> str:
     if len(prefix) == 7 and prefix[4] == "-" and prefix[:4].isdigit() and prefix[5:].isdigit():
         return prefix
     return UNDATED
+
+
+def month_of(day: object) -> str:
+    """The chunk month a row dated ``day`` is stored in."""
+    return _month(day[:7]) if isinstance(day, str) else UNDATED
+
+
+def with_neighbours(months: Iterable[str]) -> set[str]:
+    """The months, the month before and after each, and the undated month: where a
+    transaction already stored may be when it comes again."""
+    result = {UNDATED}
+    for month in months:
+        result.add(month)
+        if month != UNDATED:
+            year, number = int(month[:4]), int(month[5:])
+            before = (year, number - 1) if number > 1 else (year - 1, 12)
+            after = (year, number + 1) if number < 12 else (year + 1, 1)
+            result.update(f"{y:04d}-{m:02d}" for y, m in (before, after))
+    return result
 
 
 def _date(row: Row) -> str:
@@ -81,7 +116,8 @@ class _Chunk:
     oldest: str = ""  # over dated rows; "" when none
     newest: str = ""
     undated: int = 0
-    files: dict[str, list[int]] = field(default_factory=dict)  # rows/raw/ids -> fingerprint
+    files: dict[str, list[int]] = field(default_factory=dict)  # rows/raw/ids/find -> fingerprint
+    pending: list[str] | None = None  # ids of its Pending rows; None: not known yet
 
     @property
     def month(self) -> str:
@@ -110,7 +146,8 @@ class _Chunk:
 
     def as_json(self) -> dict[str, Any]:
         return {"rows": self.rows, "next_id": self.next_id, "oldest": self.oldest,
-                "newest": self.newest, "undated": self.undated, "files": self.files}
+                "newest": self.newest, "undated": self.undated, "files": self.files,
+                "pending": self.pending or []}
 
 
 class TransactionBook:
@@ -133,17 +170,38 @@ class TransactionBook:
         self._index_print: Fingerprint | None = None
         self._loaded = False
         self._cleaned = False
-        self._shards: dict[str, dict[str, str]] = {}  # chunk -> {transaction_id: status}
+        # chunk -> {transaction_id: status}, the most recently used last
+        self._shards: OrderedDict[str, dict[str, str]] = OrderedDict()
         self._shard_prints: dict[str, list[int]] = {}
-        self._status: dict[str, str] = {}  # all shards merged: the dedup set
 
     # -- reading -------------------------------------------------------------
 
     def ids(self) -> dict[str, str]:
-        """transaction_id -> status of every stored row that has an id."""
+        """transaction_id -> status of every stored row that has an id (reads the ids of
+        the whole history: a sync uses ``statuses`` and ``pending``)."""
         with self._lock():
             self._refresh()
-            return dict(self._status)
+            result: dict[str, str] = {}
+            for chunk in sorted(self._chunks.values(), key=_Chunk.order):
+                result.update(self._shard(chunk))
+            return result
+
+    def statuses(self, months: Iterable[str]) -> dict[str, dict[str, str]]:
+        """month -> {transaction_id: status} of the rows stored in those months."""
+        wanted = set(months)
+        with self._lock():
+            self._refresh()
+            result: dict[str, dict[str, str]] = {m: {} for m in wanted}
+            for chunk in sorted(self._chunks.values(), key=_Chunk.order):
+                if chunk.month in wanted:
+                    result[chunk.month].update(self._shard(chunk))
+            return result
+
+    def pending(self) -> dict[str, str]:
+        """transaction_id -> "Pending" of every Pending row (from the index: no chunk read)."""
+        with self._lock():
+            self._refresh()
+            return {tid: "Pending" for c in self._chunks.values() for tid in c.pending or ()}
 
     def count(self) -> int:
         with self._lock():
@@ -213,7 +271,7 @@ class TransactionBook:
         """One row by transaction id, with its provider object."""
         with self._lock():
             self._refresh()
-            name = next((n for n, s in self._shards.items() if transaction_id in s), None)
+            name = next(iter(self._locate({transaction_id})), None)
             if name is None:
                 return None
             for row in self._load(self._chunks[name], raw=True):
@@ -260,17 +318,20 @@ class TransactionBook:
 
     def _fresh(self, rows: list[Row]) -> list[Row]:
         """The rows whose transaction_id is neither stored nor repeated (a set
-        lookup each); rows without an id are all kept."""
+        lookup each in the ids of the months they fall in); rows without an id
+        are all kept."""
         tids = list(map(dict.get, rows, repeat("transaction_id")))
         named = [t for t in tids if t]
-        if len(set(named)) == len(named) and self._status.keys().isdisjoint(named):
+        months = with_neighbours({month_of(d) for d in map(dict.get, rows, repeat("date"))})
+        known = [self._shard(c) for c in self._chunks.values() if c.month in months]
+        known.append({t: "" for c in self._chunks.values() for t in c.pending or ()})
+        if len(set(named)) == len(named) and all(k.keys().isdisjoint(named) for k in known):
             return rows  # the usual page: every row is new
-        known = self._status
         seen: set[str] = set()
         fresh = []
         for row, tid in zip(rows, tids, strict=True):
             if tid:
-                if tid in known or tid in seen:
+                if tid in seen or any(tid in k for k in known):
                     continue
                 seen.add(tid)
             fresh.append(row)
@@ -282,11 +343,9 @@ class TransactionBook:
         with self._lock():
             self._refresh()
             targets: dict[str, dict[str, dict[str, Any]]] = {}
-            for name, shard in self._shards.items():
-                found = {tid: changes[tid] for tid in shard.keys() & changes.keys()
-                         if changes[tid]}
-                if found:
-                    targets[name] = found
+            wanted = {tid for tid, fields in changes.items() if fields}
+            for name, tids in self._locate(wanted).items():
+                targets[name] = {tid: changes[tid] for tid in tids}
             changed = 0
             if not targets:
                 return 0
@@ -303,8 +362,26 @@ class TransactionBook:
     # -- chunks ----------------------------------------------------------------
 
     def _path(self, name: str, kind: str = "rows") -> Path:
-        suffix = "" if kind == "rows" else f".{kind}"
-        return self.folder / f"{name}{suffix}.json"
+        return self.folder / f"{name}{_SUFFIX[kind]}"
+
+    def _locate(self, tids: set[str]) -> dict[str, set[str]]:
+        """chunk -> the ``tids`` stored in it: Pending ones from the index, the others
+        by reading chunk ids newest first until all are found."""
+        found: dict[str, set[str]] = {}
+        left = set(tids)
+        for chunk in self._chunks.values():
+            hit = left.intersection(chunk.pending or ())
+            if hit:
+                found.setdefault(chunk.name, set()).update(hit)
+                left -= hit
+        for chunk in sorted(self._chunks.values(), key=_Chunk.order, reverse=True):
+            if not left:
+                break
+            hit = left & self._shard(chunk).keys()
+            if hit:
+                found.setdefault(chunk.name, set()).update(hit)
+                left -= hit
+        return found
 
     def _groups(self) -> list[list[_Chunk]]:
         """Chunks in groups whose date ranges do not overlap, oldest group first,
@@ -392,11 +469,21 @@ class TransactionBook:
         files["rows"] = list(atomic_write(self._path(chunk.name),
                                           self._grown(chunk, "rows", ROWS_TABLE, body, new),
                                           sync_dir=False))
-        shard = dict(self._shards.get(chunk.name) or {})
+        shard = dict(self._shard(chunk)) if not new else {}
         tids = map(dict.get, rows, repeat("transaction_id"))
         statuses = map(dict.get, rows, repeat("status"))
-        shard.update({t: s or "" for t, s in zip(tids, statuses, strict=True) if t})
+        added = {t: s or "" for t, s in zip(tids, statuses, strict=True) if t}
+        shard.update(added)
         files["ids"] = self._write_shard(chunk.name, shard)
+        files.pop("find", None)
+        old_find = None if new else self._find_if_current(chunk)
+        if new or old_find is not None:  # else it is built when a filter needs it
+            files["find"] = list(atomic_write(
+                self._path(chunk.name, "find"), [old_find or b"", search_lines(rows)],
+                durable=False))
+        else:
+            self._drop_find(chunk.name)
+        chunk.pending = [*(chunk.pending or ()), *(t for t, s in added.items() if s == "Pending")]
         chunk.files = files
         chunk.rows += len(rows)
         chunk.next_id += len(rows)
@@ -427,15 +514,90 @@ class TransactionBook:
         return printed
 
     def _set_shard(self, name: str, shard: dict[str, str], printed: list[int]) -> None:
-        old = self._shards.get(name)
         self._shards[name] = shard
+        self._shards.move_to_end(name)
         self._shard_prints[name] = printed
-        if old and not old.keys() <= shard.keys():
-            self._status = {}  # an id left this chunk (never in practice): merge again
-            for each in self._shards.values():
-                self._status.update(each)
-        else:
-            self._status.update(shard)
+        while len(self._shards) > SHARDS_CACHED:
+            old, _ = self._shards.popitem(last=False)
+            del self._shard_prints[old]
+
+    def _shard(self, chunk: _Chunk) -> dict[str, str]:
+        """The chunk's {transaction_id: status}, cached while it matches its file."""
+        shard = self._shards.get(chunk.name)
+        if shard is not None and self._shard_prints.get(chunk.name) == chunk.files.get("ids"):
+            self._shards.move_to_end(chunk.name)
+            return shard
+        return self._load_shard(chunk)
+
+    # -- the filter's search lines ------------------------------------------------
+
+    def search(self, query: Query, cancelled: Callable[[], bool] | None = None) -> list[Hit]:
+        """The rows in which every word of ``query`` occurs, in ``all_rows()`` order,
+        read from the chunks' search lines (built where missing). A word found in
+        the account's name is true of every row. [] when ``cancelled()`` turns true."""
+        name = normalise(self.account_name).encode()
+        query = [forms for forms in query if not any(f in name for f in forms)]
+        with self._lock():
+            self._refresh()
+            groups = [[c.name for c in g] for g in self._groups()]
+        hits: list[Hit] = []
+        for names in reversed(groups):
+            found: list[Hit] = []
+            for chunk_name in names:
+                if cancelled is not None and cancelled():
+                    return []
+                with self._lock():
+                    self._refresh()
+                    chunk = self._chunks.get(chunk_name)
+                    blob = self._find(chunk) if chunk is not None else b""
+                found.extend((date, chunk_name, position)
+                             for position, date in matching_lines(blob, query, cancelled))
+            found.sort(key=itemgetter(0), reverse=True)  # stable: the order of all_rows()
+            hits.extend(found)
+        return hits
+
+    def fetch(self, hits: list[Hit]) -> list[Row]:
+        """The rows (without provider objects) of ``hits``; {} for one that has gone
+        (another process rewrote its chunk since the search)."""
+        with self._lock():
+            self._refresh()
+            tables: dict[str, list[Row]] = {}
+            result: list[Row] = []
+            for _, name, position in hits:
+                rows = tables.get(name)
+                if rows is None:
+                    chunk = self._chunks.get(name)
+                    rows = tables[name] = self._load(chunk, raw=False) if chunk else []
+                result.append(rows[position] if position < len(rows) else {})
+            return result
+
+    def _find(self, chunk: _Chunk) -> bytes:
+        blob = self._find_if_current(chunk)
+        if blob is not None:
+            return blob
+        table = self._table(self._path(chunk.name), ROWS_TABLE)
+        blob = search_lines(list(table.values()))
+        chunk.files["find"] = list(atomic_write(self._path(chunk.name, "find"), blob,
+                                                durable=False))
+        self._write_index()
+        return blob
+
+    def _find_if_current(self, chunk: _Chunk) -> bytes | None:
+        """The chunk's search lines when they were written for its current rows."""
+        printed = chunk.files.get("find")
+        path = self._path(chunk.name, "find")
+        if printed is None or list(fingerprint(path) or ()) != printed:
+            return None
+        return read_bytes(path)
+
+    def _drop_find(self, name: str) -> None:
+        try:
+            os.unlink(self._path(name, "find"))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"Could not write in {self.folder} ({exc.strerror}).",
+                             "Check free disk space and permissions.") from exc
 
     def _rewrite(self, chunk: _Chunk, wanted: dict[str, dict[str, Any]]) -> int:
         table = self._table(self._path(chunk.name), ROWS_TABLE)
@@ -461,6 +623,10 @@ class TransactionBook:
         files["rows"] = list(atomic_write(self._path(chunk.name),
                                           orjson.dumps({ROWS_TABLE: table}), sync_dir=False))
         files["ids"] = self._write_shard(chunk.name, _shard_of(table))
+        rows = list(table.values())
+        files["find"] = list(atomic_write(self._path(chunk.name, "find"), search_lines(rows),
+                                          durable=False))
+        chunk.pending = _pending_of(table)
         chunk.files = files
         chunk.oldest = chunk.newest = ""
         chunk.undated = 0
@@ -497,11 +663,12 @@ class TransactionBook:
             self._verified = True
         for name in list(self._shards):
             if name not in self._chunks:
-                self._set_shard(name, {}, [])
                 del self._shards[name], self._shard_prints[name]
-        for name, chunk in self._chunks.items():
-            if self._shard_prints.get(name) != chunk.files.get("ids"):
-                self._load_shard(chunk)
+        unknown = [c for c in self._chunks.values() if c.pending is None]
+        for chunk in unknown:  # an index of format 1: learn the Pending ids once
+            chunk.pending = [t for t, s in self._shard(chunk).items() if s == "Pending"]
+        if unknown:
+            self._write_index()
 
     def _read_index(self) -> dict[str, _Chunk] | None:
         """The chunks listed in the index; None when it is missing or unreadable
@@ -511,7 +678,7 @@ class TransactionBook:
             return None
         try:
             content = orjson.loads(data)
-            if content.get("format") != INDEX_FORMAT:
+            if content.get("format") not in (1, INDEX_FORMAT):
                 return None
             return {name: _Chunk(name, **entry) for name, entry in content["chunks"].items()
                     if _FILE.match(f"{name}.json")}
@@ -530,7 +697,7 @@ class TransactionBook:
             match = _FILE.match(entry.name)
             if match:
                 stat = entry.stat()
-                kind = (match.group(2) or ".rows")[1:]
+                kind = _KIND[match.group(2)]
                 on_disk.setdefault(match.group(1), {})[kind] = [
                     stat.st_ino, stat.st_size, stat.st_mtime_ns]
         changed = False
@@ -575,10 +742,13 @@ class TransactionBook:
             raise corrupt(self._path(name), "a document id is not a number") from exc
         chunk.add_dates([_date(r) for r in table.values()])
         files["ids"] = self._write_shard(name, _shard_of(table))
+        files["find"] = list(atomic_write(self._path(name, "find"),
+                                          search_lines(list(table.values())), durable=False))
+        chunk.pending = _pending_of(table)
         chunk.files = files
         self._chunks[name] = chunk
 
-    def _load_shard(self, chunk: _Chunk) -> None:
+    def _load_shard(self, chunk: _Chunk) -> dict[str, str]:
         path = self._path(chunk.name, "ids")
         data = read_bytes(path)
         shard: Any = None
@@ -588,12 +758,14 @@ class TransactionBook:
                     shard = orjson.loads(data)
             except orjson.JSONDecodeError:
                 shard = None
-        if isinstance(shard, dict):
-            self._set_shard(chunk.name, shard, chunk.files.get("ids", []))
-            return
+        if isinstance(shard, dict) and chunk.files.get("ids") == list(fingerprint(path) or ()):
+            self._set_shard(chunk.name, shard, chunk.files["ids"])
+            return shard
         rows = self._table(self._path(chunk.name), ROWS_TABLE)  # derived: rebuild it
-        chunk.files["ids"] = self._write_shard(chunk.name, _shard_of(rows))
+        shard = _shard_of(rows)
+        chunk.files["ids"] = self._write_shard(chunk.name, shard)
         self._write_index()
+        return shard
 
     def _write_index(self) -> None:
         """Commit: make the chunk files durable, then record them (the index is
@@ -632,9 +804,13 @@ class TransactionBook:
         self._verified = False
         self._index_print = None
         self._chunks = {}
-        self._shards = {}
+        self._shards = OrderedDict()
         self._shard_prints = {}
-        self._status = {}
+
+
+def _pending_of(table: dict[str, Row]) -> list[str]:
+    return [r["transaction_id"] for r in table.values()
+            if r.get("status") == "Pending" and r.get("transaction_id")]
 
 
 def _shard_of(table: dict[str, Row]) -> dict[str, str]:

@@ -55,6 +55,7 @@ from kosma_tui.core.errors import (
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
 from kosma_tui.core.sync import balance_check, coverage
 from kosma_tui.core.sync.custody import TokenCustody
+from kosma_tui.core.sync.dedup import KnownIds
 from kosma_tui.core.sync.lock import consent_lock
 from kosma_tui.core.sync.paging import PageGuard
 from kosma_tui.core.sync.rows import STATUS_BY_STATE, TRANSITIONS, booked_on, to_row
@@ -394,10 +395,10 @@ class SyncEngine:
         balance = _balance(rotated.result, account.currency)
 
         book = self.store.book(account)
-        known: dict[str, str] = dict(book.ids())
-        book_before = balance_check.fingerprint(known)
+        book_before = balance_check.fingerprint(book.ids())
         matcher = _party_matcher(self.store, settings)
         batch = _Batch()
+        known = KnownIds(book, batch)  # the months the pages reach, not the whole history
         page: Any = None
         today = clock.today()
         fraction: float | None = None
@@ -418,6 +419,7 @@ class SyncEngine:
                     )
                     token = rotated.consent_token
                     result.pages += 1
+                    known.cover(rotated.result.transactions)
                     self._absorb(rotated.result.transactions, name, known, batch, result)
                     booked = _newest_booking(rotated.result.transactions, booked)
                     through = (today.isoformat() if rotated.result.next is None
@@ -466,7 +468,7 @@ class SyncEngine:
         fields["coverage"] = coverage.extend(account.coverage, start, today)
         settled = balance_check.settled_after(
             account, book_before if result.settled_exact else [-1, -1],
-            balance_check.fingerprint(known), result.settled_delta,
+            balance_check.fingerprint(book.ids()), result.settled_delta,
             lambda: book.rows(raw=False))
         fields["settled"] = settled
         fields.update(balance_check.assess(account, balance, settled["total"], reanchor=gap))
