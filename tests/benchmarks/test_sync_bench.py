@@ -36,81 +36,14 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_support import PortalProcess, child_sync
 from sync_support import client_for, link
 
 N = 100_000
 DAYS_BACK = 999
 FIGURES: dict[str, float] = {}
-
-CHILD = r"""
-import asyncio, json, resource, sys, time
-from kosma_tui.core.portal import PortalClient
-from kosma_tui.core.store import Store
-from kosma_tui.core.sync import SyncEngine
-
-async def main(url, name):
-    store = Store.open()
-    async with PortalClient(url, "test-customer", "test-token", ip_address="127.0.0.1") as client:
-        start = time.perf_counter()
-        result = await SyncEngine(store, client).sync_account(name)
-        seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    try:  # ru_maxrss survives exec (it may be the forking parent's); VmHWM does not
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    peak = int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    print(json.dumps({"seconds": seconds, "peak_mb": peak, "status": result.status,
-                      "fetched": result.fetched, "new": result.new, "updated": result.updated,
-                      "pages": result.pages,
-                      "error": result.error.as_json() if result.error else None}))
-
-asyncio.run(main(sys.argv[1], sys.argv[2]))
-"""
-
-
-class PortalProcess:
-    """``kosma-tui sandbox`` in its own process, restartable on another day."""
-
-    def __init__(self, state: Path) -> None:
-        self.state = state
-        self.process: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    def start(self, today: date) -> None:
-        self.stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kosma_tui", "sandbox", "--port", "0", "--state",
-             str(self.state), "--today", today.isoformat()],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if "http://" in line:
-                self.url = "http://" + line.split("http://", 1)[1].split()[0].rstrip(".,")
-                return
-            if not line and self.process.poll() is not None:
-                break
-        raise RuntimeError("the Demo Bank portal did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-def child_sync(home: Path, url: str, account: str, now: date) -> dict[str, Any]:
-    env = {**os.environ, "KOSMA_TUI_HOME": str(home), "KOSMA_TUI_NOW": now.isoformat()}
-    out = subprocess.run([sys.executable, "-c", CHILD, url, account], capture_output=True,
-                         text=True, env=env, timeout=120, check=True)
-    return json.loads(out.stdout)
-
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:

@@ -13,7 +13,8 @@ from kosma_tui.core.errors import StoreError
 from kosma_tui.core.paths import Paths, resolve_paths
 from kosma_tui.core.records import BankAccount
 from kosma_tui.core.store import Store, TransactionBook
-from kosma_tui.core.store.book import GROW_LIMIT
+from kosma_tui.core.store.book import GROW_LIMIT, SHARDS_CACHED
+from kosma_tui.core.store.search import parse_query
 
 
 @pytest.fixture
@@ -276,3 +277,121 @@ def test_leftover_temp_files_are_removed(
     assert fresh_book(paths).count() == 1
     assert not any(p.exists() for p in leftovers)
     assert os.listdir(directory)
+
+
+# -- memory that follows the months touched, not the history ---------------------------
+
+
+def test_dedup_reads_only_the_months_a_page_falls_in(
+    store: Store, account: BankAccount, book: TransactionBook, paths: Paths
+) -> None:
+    """A page of June is checked against May to July, not against the history; and
+    however much is read, a few months of ids stay cached at most."""
+    book.append(daily_rows(0, 7_300, per_day=10))  # 2022-01-01 .. 2023-12-31
+    other = fresh_book(paths)
+    again = daily_rows(1_700, 10, per_day=10)  # 2022-06-20 .., already stored
+    assert other.append([*again, make_row(99_999, "2022-06-21")]) == 1
+    assert {name[:7] for name in other._shards} == {"2022-05", "2022-06", "2022-07"}
+    assert other.statuses(["2022-06"])["2022-06"][again[0]["transaction_id"]] == "Settled"
+    assert len(other.ids()) == 7_301
+    assert len(other._shards) <= SHARDS_CACHED < 24 * 2
+
+
+def test_a_pending_row_is_known_whatever_date_it_comes_back_with(
+    book: TransactionBook, paths: Paths
+) -> None:
+    pending = make_row(1, "2022-01-31", status="Pending")
+    book.append([pending, *daily_rows(10, 2_000, per_day=10)])
+    moved = make_row(1, "2022-05-02")  # settled months later, under the same id
+    assert fresh_book(paths).pending() == {pending["transaction_id"]: "Pending"}
+    assert fresh_book(paths).append([moved]) == 0
+    assert book.update({pending["transaction_id"]: {"status": "Settled"}}) == 1
+    assert fresh_book(paths).pending() == {}
+    assert fresh_book(paths).get(pending["transaction_id"])["status"] == "Settled"
+
+
+def test_an_index_of_the_previous_format_is_completed(
+    store: Store, account: BankAccount, book: TransactionBook, paths: Paths
+) -> None:
+    """A store written before the search lines and the Pending ids: it loads, its
+    Pending rows are known, and the filter builds what is missing."""
+    book.append([make_row(1, "2022-01-05", status="Pending"), *daily_rows(10, 1_500)])
+    directory = folder(store, account)
+    index = orjson.loads((directory / "index.json").read_bytes())
+    index["format"] = 1
+    for entry in index["chunks"].values():
+        del entry["pending"]
+        del entry["files"]["find"]
+    (directory / "index.json").write_bytes(orjson.dumps(index))
+    for path in directory.glob("*.find.txt"):
+        path.unlink()
+    other = fresh_book(paths)
+    assert other.pending() == {make_row(1)["transaction_id"]: "Pending"}
+    assert orjson.loads((directory / "index.json").read_bytes())["format"] == 2
+    hits = other.search(parse_query("RE-0000012"))
+    assert [r["transaction_id"] for r in other.fetch(hits)] == [make_row(12)["transaction_id"]]
+    assert len(list(directory.glob("*.find.txt"))) == len(index["chunks"])
+
+
+# -- the filter's search lines -------------------------------------------------------------
+
+
+def found(book: TransactionBook, text: str) -> list[str]:
+    return [r.get("transaction_id", "") for r in book.fetch(book.search(parse_query(text)))]
+
+
+def test_amounts_are_found_however_they_are_written(book: TransactionBook) -> None:
+    out = make_row(1)
+    out.update(deposit=0, withdrawal=185_576)
+    into = make_row(2)
+    into.update(deposit=185_576, withdrawal=0)
+    other = make_row(3)
+    other.update(deposit=1_185_576, withdrawal=0)  # 11,855.76 contains 1855.76
+    book.append([out, into, other])
+    both = sorted([out["transaction_id"], into["transaction_id"]])
+    for text in ("1855.76", "1,855.76", "1.855,76", "1855,76", "1855.7"):
+        assert sorted(found(book, text)) == both, text
+    assert found(book, "-1855.76") == found(book, "-1.855,76") == [out["transaction_id"]]
+    assert found(book, "+1,855.76") == [into["transaction_id"]]
+    assert found(book, "11.855,76") == [other["transaction_id"]]
+
+
+def test_text_is_found_without_accents_or_case(book: TransactionBook) -> None:
+    row = make_row(1)  # counterparty "Müller & Söhne 1"
+    row["description"] = "Miete Straße ΑΘΉΝΑ [bold]x[/]\nzweite Zeile"
+    book.append([row, make_row(2)])
+    tid = row["transaction_id"]
+    for text in ("muller", "MÜLLER söhne 1", "strasse", "αθηνα", "[bold]x[/]", "zweite zeile",
+                 "giro (max)", "miete giro"):
+        assert tid in found(book, text), text
+    assert found(book, "miete mueller") == []
+    assert found(book, "") == found(book, "giro") and len(found(book, "")) == 2
+
+
+def test_search_lines_follow_appends_and_updates(
+    store: Store, account: BankAccount, book: TransactionBook, paths: Paths
+) -> None:
+    book.append(daily_rows(0, 1_200))
+    tid = make_row(5)["transaction_id"]
+    assert found(book, "Lieferant") == []
+    book.update({tid: {"party_type": "Supplier", "party": "Lieferant Süd"}})
+    assert found(fresh_book(paths), "lieferant sud") == [tid]
+    book.append([make_row(50_000, "2022-01-01")])  # into a chunk that grows
+    assert found(fresh_book(paths), "RE-0050000") == [make_row(50_000)["transaction_id"]]
+    hits = book.search(parse_query("2022-01-0"))
+    assert [r["date"] for r in book.fetch(hits)] == [r["date"] for r in book.all_rows()
+                                                     if r["date"].startswith("2022-01-0")]
+
+
+def test_missing_or_stale_search_lines_are_rebuilt(
+    store: Store, account: BankAccount, book: TransactionBook, paths: Paths
+) -> None:
+    book.append(daily_rows(0, 600))
+    expected = found(book, "RE-00001")
+    directory = folder(store, account)
+    lines = next(directory.glob("*.find.txt"))
+    lines.unlink()
+    assert found(fresh_book(paths), "RE-00001") == expected
+    assert lines.exists()
+    lines.write_bytes(b"2022-01-01\tnothing here +0.00\n")  # not what the index recorded
+    assert found(book, "RE-00001") == found(fresh_book(paths), "RE-00001") == expected

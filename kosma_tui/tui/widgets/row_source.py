@@ -1,8 +1,10 @@
-"""Where the Transactions view gets its rows: a list in memory, or pages of one account's
-book read on demand (the first screen and the oldest row without reading 100,000 rows)."""
+"""Where the Transactions view gets its rows: a list in memory, pages of one account's
+book read on demand (the first screen and the oldest row without reading 100,000 rows),
+or the rows a filter found, read a page at a time the same way."""
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, overload
@@ -13,13 +15,20 @@ PAGE = 500
 CACHED_PAGES = 64
 
 
-class BookRows(Sequence[Row]):
-    """The rows of one TransactionBook, newest first, read a page at a time."""
+class PagedRows(Sequence[Row]):
+    """Rows read ``PAGE`` at a time by ``read_page``, the last ``CACHED_PAGES`` kept."""
 
-    def __init__(self, book: Any, total: int) -> None:
-        self.book = book
+    def __init__(self, total: int) -> None:
         self.total = total
         self.pages: OrderedDict[int, list[Row]] = OrderedDict()
+
+    def read_page(self, offset: int, limit: int) -> list[Row]:
+        raise NotImplementedError
+
+    def preload(self) -> None:
+        """Read the first page now (in a worker), so the first frame need not."""
+        if self.total:
+            self[0]
 
     def __len__(self) -> int:
         return self.total
@@ -40,7 +49,7 @@ class BookRows(Sequence[Row]):
         number, offset = divmod(index, PAGE)
         page = self.pages.get(number)
         if page is None:
-            page = self.book.rows_page(number * PAGE, PAGE, raw=False)
+            page = self.read_page(number * PAGE, PAGE)
             self.pages[number] = page
             if len(self.pages) > CACHED_PAGES:
                 self.pages.popitem(last=False)
@@ -48,3 +57,38 @@ class BookRows(Sequence[Row]):
             self.pages.move_to_end(number)
         # the book may have shrunk or moved under us (another process): show a gap, not a crash
         return page[offset] if offset < len(page) else {}
+
+
+class BookRows(PagedRows):
+    """The rows of one TransactionBook, newest first."""
+
+    def __init__(self, book: Any, total: int) -> None:
+        super().__init__(total)
+        self.book = book
+
+    def read_page(self, offset: int, limit: int) -> list[Row]:
+        return list(self.book.rows_page(offset, limit, raw=False))
+
+
+class FoundRows(PagedRows):
+    """The rows a filter found in one or more books (``TransactionBook.search`` hits),
+    newest first."""
+
+    def __init__(self, books: list[Any], hits: list[list[Any]]) -> None:
+        streams = [[(hit, n) for hit in found] for n, found in enumerate(hits)]
+        if len(streams) == 1:
+            self.hits = streams[0]
+        else:
+            self.hits = list(heapq.merge(*streams, key=lambda h: h[0][0], reverse=True))
+        super().__init__(len(self.hits))
+        self.books = books
+
+    def read_page(self, offset: int, limit: int) -> list[Row]:
+        part = self.hits[offset:offset + limit]
+        rows: list[Row] = [{} for _ in part]
+        for n, book in enumerate(self.books):
+            mine = [i for i, (_, b) in enumerate(part) if b == n]
+            if mine:
+                for i, row in zip(mine, book.fetch([part[i][0] for i in mine]), strict=True):
+                    rows[i] = row
+        return rows

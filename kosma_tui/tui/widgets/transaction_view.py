@@ -42,15 +42,6 @@ def party_text(row: Row) -> str:
     return name or "-"
 
 
-def search_key(row: Row) -> str:
-    """What the filter matches: date, amount, counterparty, party, reference, status, IBAN."""
-    return " ".join(str(row.get(k) or "") for k in (
-        "date", "bank_party_name", "party", "party_type", "description", "reference_number",
-        "status", "bank_party_iban", "bank_party_account_number", "transaction_id",
-        "bank_account",
-    )).casefold() + " " + format_amount(amount_of(row), row.get("currency") or "EUR")
-
-
 class TransactionView(ScrollView, can_focus=True):
     """Rows newest first; a cursor row; End/G jumps to the oldest."""
 
