@@ -38,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_support import PEAK, PortalProcess, child_sync
 from sync_support import link
 
+pytestmark = pytest.mark.timeout(1800)  # a million takes minutes, not the suite's 120 s
+
 SMALL, BIG = 100_000, 1_000_000
 DAYS_BACK = 999
 FIGURES: dict[str, float] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -395,3 +396,83 @@ def test_missing_or_stale_search_lines_are_rebuilt(
     assert lines.exists()
     lines.write_bytes(b"2022-01-01\tnothing here +0.00\n")  # not what the index recorded
     assert found(book, "RE-00001") == found(fresh_book(paths), "RE-00001") == expected
+
+
+# -- provider objects, compressed ------------------------------------------------------------
+
+
+def test_provider_objects_are_gzip_streams_after_every_write(
+    store: Store, account: BankAccount, book: TransactionBook, paths: Paths
+) -> None:
+    rows = daily_rows(0, 900)
+    book.append(rows[:300])
+    book.append(rows[300:])  # into the same, growing chunk: one more gzip member
+    book.update({rows[0]["transaction_id"]: {"raw": {"state": "CANCELED"}}})
+    directory = folder(store, account)
+    packed = sorted(directory.glob("*.raw.json.gz"))
+    assert packed and not list(directory.glob("*.raw.json"))
+    objects = {}
+    for path in packed:
+        objects.update(orjson.loads(gzip.decompress(path.read_bytes()))["raw"])
+    assert len(objects) == 900
+    stored = {r["transaction_id"]: r["raw"] for r in fresh_book(paths).rows()}
+    assert stored[rows[0]["transaction_id"]] == {"state": "CANCELED"}
+    assert stored[rows[899]["transaction_id"]] == rows[899]["raw"]
+    rows_bytes = sum(p.stat().st_size for p in directory.glob("*.json") if p.name.count(".") == 2)
+    assert sum(p.stat().st_size for p in packed) * 3 < rows_bytes  # far less than a copy
+
+
+def test_plain_provider_objects_of_an_older_store_are_read_and_replaced(
+    store: Store, account: BankAccount, book: TransactionBook, paths: Paths
+) -> None:
+    rows = daily_rows(0, 200)
+    book.append(rows)
+    directory = folder(store, account)
+    packed = next(directory.glob("*.raw.json.gz"))
+    plain = packed.with_name(packed.name[:-3])
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))  # as a store before kept it
+    packed.unlink()
+    (directory / "index.json").unlink()
+    other = fresh_book(paths)
+    assert [r["raw"] for r in other.rows(newest_first=False)] == [r["raw"] for r in rows]
+    other.append([make_row(1_000, "2022-01-01")])
+    assert packed.exists() and not plain.exists()
+    assert len(fresh_book(paths).all_rows()) == 201
+    assert fresh_book(paths).get(rows[5]["transaction_id"])["raw"] == rows[5]["raw"]
+
+
+def test_a_damaged_provider_file_is_an_error_naming_it(
+    store: Store, account: BankAccount, book: TransactionBook, paths: Paths
+) -> None:
+    book.append(daily_rows(0, 50))
+    packed = next(folder(store, account).glob("*.raw.json.gz"))
+    packed.write_bytes(packed.read_bytes()[:40])
+    with pytest.raises(StoreError) as info:
+        fresh_book(paths).all_rows()
+    assert str(packed) in info.value.message
+
+
+def test_streamed_rows_keep_the_order_of_all_rows(book: TransactionBook) -> None:
+    """rows() reads a month's chunks one after another; the order is that of all_rows(),
+    ties (one date in several chunks) in stored order, undated rows last."""
+    import random
+
+    picker = random.Random(15)
+    days = [f"2024-05-{d:02d}" for d in range(1, 29)] + ["2024-06-01", ""]
+    n = 0
+    for size in (3_000, 2_500, 700, 4_200, 60):  # chunks of one month overlapping in dates
+        batch = []
+        for _ in range(size):
+            batch.append(make_row(n, picker.choice(days)))
+            n += 1
+        book.append(batch)
+    newest = book.all_rows()
+    assert list(book.rows()) == newest
+    oldest = list(book.rows(newest_first=False, raw=False))
+    assert len(oldest) == len(newest)
+    assert [r["date"] for r in oldest] == sorted(r["date"] for r in newest)
+    by_date: dict[str, list[str]] = {}
+    for r in newest:
+        by_date.setdefault(r["date"], []).append(r["transaction_id"])
+    for day, ids in by_date.items():  # one date: stored order, in both directions
+        assert [r["transaction_id"] for r in oldest if r["date"] == day] == ids

@@ -187,3 +187,28 @@ async def test_typing_on_the_list_starts_the_filter(store: Store, portal: Any) -
         assert view.has_focus
         await pilot.press("G")
         assert view.cursor == len(view.rows) - 1
+
+
+async def test_filter_finds_amounts_however_written_and_text_without_accents(
+        store: Store, portal: Any) -> None:
+    await synced(store, portal.url, start="2026-06-01")
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_transactions(pilot, app)
+        total = len(view.rows)
+        target = next(r for r in view.rows if int(r["withdrawal"]) >= 100_000)
+        minor = int(target["withdrawal"])
+        german = f"{minor // 100:,}".replace(",", ".") + f",{minor % 100:02d}"
+        field = app.screen.query_one("#tx-filter")
+        for text in (german, f"-{minor // 100}.{minor % 100:02d}"):
+            field.value = text  # type: ignore[attr-defined]
+            await wait_until(pilot, lambda: 0 < len(view.rows) < total, what=text)
+            assert target["transaction_id"] in [r["transaction_id"] for r in view.rows]
+            assert {int(r["withdrawal"]) for r in view.rows} == {minor}
+            field.value = ""  # type: ignore[attr-defined]
+            await wait_until(pilot, lambda: len(view.rows) == total, what="cleared")
+        await pilot.press("slash")
+        await type_text(pilot, "SOHNE muller")
+        await wait_until(pilot, lambda: 0 < len(view.rows) < total, what="muller")
+        assert all(r["bank_party_name"] == "Müller & Söhne KG" for r in view.rows)
+        assert f"{len(view.rows):,} shown" in screen_text(app)

@@ -82,7 +82,6 @@ _SUFFIX = {"rows": ".json", "raw": ".raw.json.gz", "ids": ".ids.json", "find": "
 _KIND = {suffix: kind for kind, suffix in _SUFFIX.items()}
 _FILE = re.compile(
     r"^(\d{4}-\d{2}\.\d{3,})(\.raw\.json\.gz|\.raw\.json|\.ids\.json|\.find\.txt|\.json)$")
-_REF = "\x00ref"  # (chunk, doc) of a row while its provider object is fetched
 
 
 def _gz(data: bytes) -> bytes:
@@ -92,7 +91,7 @@ def _gz(data: bytes) -> bytes:
 
 _GZ_CLOSE = _gz(b"}}")  # the last member of every raw file: closes the table and the object
 
-Hit = tuple[str, str, int]  # (date, chunk, position in the chunk) of a row the filter found
+Hit = tuple[str, str, str]  # (date, chunk, doc id) of a row the filter found
 
 Row = dict[str, Any]
 _ABSENT: Any = object()
@@ -257,26 +256,55 @@ class TransactionBook:
         if newest_first:
             groups.reverse()
         for names in groups:
-            with self._lock():
-                self._refresh()
-                group = [self._chunks[n] for n in names if n in self._chunks]
-                rows = self._sorted(group, False, newest_first=newest_first, refs=raw)
-            if not raw:
-                yield from rows
+            yield from self._stream(names, raw, newest_first)
+
+    def _stream(self, names: list[str], raw: bool, newest_first: bool) -> Iterator[Row]:
+        """The rows of one group in ``_sorted``'s order, merged chunk by chunk: a chunk is
+        read when the dates reach it and dropped when done, so a month of 30,000 rows
+        costs the one or two chunks that share the current date, not the month."""
+        with self._lock():
+            self._refresh()
+            chunks = [self._chunks[n] for n in names if n in self._chunks]
+
+        def reach(chunk: _Chunk) -> str:  # the first date it gives
+            return chunk.newest if newest_first else chunk.low
+
+        def ahead(one: str, other: str) -> bool:  # does ``one`` come before ``other``?
+            return one > other if newest_first else one < other
+
+        waiting = sorted(range(len(chunks)), key=lambda i: reach(chunks[i]),
+                         reverse=newest_first)
+        heads: dict[int, tuple[Row, Iterator[Row]]] = {}  # chunk -> (its next row, the rest)
+        while waiting or heads:
+            best, due = -1, ""
+            for index in sorted(heads):  # ties go to the chunk stored first
+                day = _date(heads[index][0])
+                if best < 0 or ahead(day, due):
+                    best, due = index, day
+            if waiting and (best < 0 or not ahead(due, reach(chunks[waiting[0]]))):
+                index = waiting.pop(0)  # its rows may come first, or tie: read it now
+                with self._lock():
+                    self._refresh()
+                    rows = self._load(chunks[index], raw)
+                rows.sort(key=_date, reverse=newest_first)
+                stream = iter(rows)
+                first = next(stream, None)
+                if first is not None:
+                    heads[index] = (first, stream)
                 continue
-            # a month may be 30,000 rows: their provider objects are read a chunk at a
-            # time as the rows come (in date order the chunks follow each other)
-            raws: dict[str, dict[str, Any]] = {}
-            for row in rows:
-                name, doc = row.pop(_REF)
-                table = raws.get(name)
-                if table is None:
-                    if len(raws) > 1:
-                        raws.pop(next(iter(raws)))
-                    with self._lock():
-                        table = raws[name] = self._raw_table(name)
-                row["raw"] = table.get(doc, {})
+            row, stream = heads.pop(best)
+            # the usual case: nothing else is due before the next chunk; no comparisons
+            limit = reach(chunks[waiting[0]]) if waiting else None
+            others = [_date(heads[i][0]) for i in heads]
+            while row is not None:
+                day = _date(row)
+                if (limit is not None and not ahead(day, limit)) or any(
+                        ahead(other, day) or (other == day and i < best)
+                        for i, other in zip(heads, others, strict=True)):
+                    heads[best] = (row, stream)
+                    break
                 yield row
+                row = next(stream, None)
 
     def rows_page(self, offset: int, limit: int, *, raw: bool = True) -> list[Row]:
         """``all_rows()[offset:offset + limit]``, reading only the chunks it needs."""
@@ -436,24 +464,19 @@ class TransactionBook:
             group.sort(key=_Chunk.order)
         return groups
 
-    def _sorted(self, group: list[_Chunk], raw: bool, *, newest_first: bool,
-                refs: bool = False) -> list[Row]:
+    def _sorted(self, group: list[_Chunk], raw: bool, *, newest_first: bool) -> list[Row]:
         rows: list[Row] = []
         for chunk in group:
-            rows.extend(self._load(chunk, raw, refs=refs))
+            rows.extend(self._load(chunk, raw))
         rows.sort(key=_date, reverse=newest_first)
         return rows
 
-    def _load(self, chunk: _Chunk, raw: bool, *, refs: bool = False) -> list[Row]:
+    def _load(self, chunk: _Chunk, raw: bool) -> list[Row]:
         table = self._table(self._path(chunk.name), ROWS_TABLE)
         if raw:
             raws = self._raw_table(chunk.name)
             for doc, row in table.items():
                 row["raw"] = raws.get(doc, {})
-        elif refs:
-            name = chunk.name
-            for doc, row in table.items():
-                row[_REF] = (name, doc)
         rows = list(table.values())
         name = self.account_name
         for row in rows:
@@ -568,7 +591,8 @@ class TransactionBook:
         old_find = None if new else self._find_if_current(chunk)
         if new or old_find is not None:  # else it is built when a filter needs it
             files["find"] = list(atomic_write(
-                self._path(chunk.name, "find"), [old_find or b"", search_lines(rows)],
+                self._path(chunk.name, "find"),
+                [old_find or b"", search_lines(dict(zip(docs, rows, strict=True)))],
                 durable=False))
         else:
             self._drop_find(chunk.name)
@@ -639,8 +663,8 @@ class TransactionBook:
                     self._refresh()
                     chunk = self._chunks.get(chunk_name)
                     blob = self._find(chunk) if chunk is not None else b""
-                found.extend((date, chunk_name, position)
-                             for position, date in matching_lines(blob, query, cancelled))
+                found.extend((date, chunk_name, doc)
+                             for doc, date in matching_lines(blob, query, cancelled))
             found.sort(key=itemgetter(0), reverse=True)  # stable: the order of all_rows()
             hits.extend(found)
         return hits
@@ -650,22 +674,24 @@ class TransactionBook:
         (another process rewrote its chunk since the search)."""
         with self._lock():
             self._refresh()
-            tables: dict[str, list[Row]] = {}
+            tables: dict[str, dict[str, Row]] = {}
             result: list[Row] = []
-            for _, name, position in hits:
-                rows = tables.get(name)
-                if rows is None:
-                    chunk = self._chunks.get(name)
-                    rows = tables[name] = self._load(chunk, raw=False) if chunk else []
-                result.append(rows[position] if position < len(rows) else {})
+            for _, name, doc in hits:
+                table = tables.get(name)
+                if table is None:
+                    table = tables[name] = (self._table(self._path(name), ROWS_TABLE)
+                                            if name in self._chunks else {})
+                row = table.get(doc)
+                if row is not None:
+                    row["bank_account"] = self.account_name
+                result.append(row or {})
             return result
 
     def _find(self, chunk: _Chunk) -> bytes:
         blob = self._find_if_current(chunk)
         if blob is not None:
             return blob
-        table = self._table(self._path(chunk.name), ROWS_TABLE)
-        blob = search_lines(list(table.values()))
+        blob = search_lines(self._table(self._path(chunk.name), ROWS_TABLE))
         chunk.files["find"] = list(atomic_write(self._path(chunk.name, "find"), blob,
                                                 durable=False))
         self._write_index()
@@ -710,8 +736,7 @@ class TransactionBook:
         files["rows"] = list(atomic_write(self._path(chunk.name),
                                           orjson.dumps({ROWS_TABLE: table}), sync_dir=False))
         files["ids"] = self._write_shard(chunk.name, _shard_of(table))
-        rows = list(table.values())
-        files["find"] = list(atomic_write(self._path(chunk.name, "find"), search_lines(rows),
+        files["find"] = list(atomic_write(self._path(chunk.name, "find"), search_lines(table),
                                           durable=False))
         chunk.pending = _pending_of(table)
         chunk.files = files
@@ -803,8 +828,13 @@ class TransactionBook:
             if "rows" not in files:
                 continue  # leftovers of a new chunk whose rows were never written
             chunk = self._chunks.get(name)
-            if chunk is None or chunk.files != files:
+            # search lines are checked when read (``_find``): a missing or stale one
+            # alone is rebuilt then, from the rows only
+            if chunk is None or _primary(chunk.files) != _primary(files):
                 self._rebuild(name, files)
+                changed = True
+            elif chunk.files.get("find") != files.get("find"):
+                chunk.files.pop("find", None)
                 changed = True
         return changed
 
@@ -834,7 +864,7 @@ class TransactionBook:
         chunk.add_dates([_date(r) for r in table.values()])
         files["ids"] = self._write_shard(name, _shard_of(table))
         files["find"] = list(atomic_write(self._path(name, "find"),
-                                          search_lines(list(table.values())), durable=False))
+                                          search_lines(table), durable=False))
         chunk.pending = _pending_of(table)
         chunk.files = files
         self._chunks[name] = chunk
@@ -897,6 +927,10 @@ class TransactionBook:
         self._chunks = {}
         self._shards = OrderedDict()
         self._shard_prints = {}
+
+
+def _primary(files: dict[str, list[int]]) -> dict[str, list[int]]:
+    return {kind: printed for kind, printed in files.items() if kind != "find"}
 
 
 def _pending_of(table: dict[str, Row]) -> list[str]:

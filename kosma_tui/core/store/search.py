@@ -1,7 +1,10 @@
 """The filter's words and the search lines kept beside each transaction chunk.
 
 A chunk's ``.find.txt`` holds one line per row, in the rows file's order:
-``<date>\\t<normalised text> <+|-><amount>``. Text is normalised
+``<doc id>\\t<date>\\t<normalised text> <+|-><amount>``, the doc id's digits
+written as control bytes (0x10-0x19): no filter word can contain them, so a
+word never matches an id, and a hit names its row without counting lines.
+Text is normalised
 the same way on both sides (accents dropped, case folded, control characters
 and line breaks made spaces), so "muller" finds "Müller" and a row can never
 split its line. The amount is written once, signed and ungrouped with the
@@ -40,21 +43,26 @@ def normalise(text: str) -> str:
     return _SPACES.sub(" ", text).casefold()
 
 
-def search_line(row: dict[str, Any]) -> str:
+_DIGITS = bytes.maketrans(b"0123456789", bytes(range(0x10, 0x1a)))
+_UNDIGITS = bytes.maketrans(bytes(range(0x10, 0x1a)), b"0123456789")
+
+
+def search_line(doc: str, row: dict[str, Any]) -> bytes:
     """The line of one row (without its line break)."""
     text = " ".join([str(row.get(k) or "") for k in TEXT_FIELDS])
     deposit, withdrawal = int(row.get("deposit") or 0), int(row.get("withdrawal") or 0)
     amount = deposit - withdrawal
     plain = format_amount(abs(amount), str(row.get("currency") or "EUR"), grouping=False)
     date = _SPACES.sub(" ", str(row.get("date") or ""))
-    return f"{date}\t{normalise(text)} {'-' if amount < 0 else '+'}{plain}"
+    line = f"{date}\t{normalise(text)} {'-' if amount < 0 else '+'}{plain}"
+    return doc.encode().translate(_DIGITS) + b"\t" + line.encode()
 
 
-def search_lines(rows: list[dict[str, Any]]) -> bytes:
-    """The ``.find.txt`` bytes of rows (each line ends with a line break)."""
-    if not rows:
+def search_lines(table: dict[str, dict[str, Any]]) -> bytes:
+    """The ``.find.txt`` bytes of a {doc id: row} table (each line ends with a line break)."""
+    if not table:
         return b""
-    return ("\n".join(map(search_line, rows)) + "\n").encode()
+    return b"\n".join(map(search_line, table.keys(), table.values())) + b"\n"
 
 
 def parse_query(text: str) -> Query:
@@ -101,21 +109,57 @@ def _amount_forms(word: str) -> list[str]:
 
 
 def matching_lines(blob: bytes, query: Query, cancelled: Callable[[], bool] | None = None
-                   ) -> list[tuple[int, str]]:
-    """(position, date) of the lines of a ``.find.txt`` in which every word occurs."""
+                   ) -> list[tuple[str, str]]:
+    """(doc id, date) of the lines of a ``.find.txt`` in which every word occurs.
+
+    The rarest word is looked for with ``bytes.find`` over the whole chunk (C speed),
+    and only the lines it hits are checked for the others; a word in most lines is
+    cheaper line by line.
+    """
     if not blob:
         return []
-    for forms in query:  # a word found nowhere in the chunk: no line can match
-        if not any(f in blob for f in forms):
-            return []
-    lines = blob.splitlines()
-    found = list(range(len(lines)))
+    if not query:
+        return [_ref(line) for line in blob.splitlines()]
+    counts = [sum(blob.count(f) for f in forms) for forms in query]
+    rarest = counts.index(min(counts))
+    if counts[rarest] == 0:
+        return []
+    lead, rest = query[rarest], query[:rarest] + query[rarest + 1:]
+    if counts[rarest] * 600 > len(blob):  # in about a quarter of the lines or more
+        return _line_by_line(blob, [lead, *rest], cancelled)
+    spans = []
+    for form in lead:
+        at = blob.find(form)
+        while at >= 0:
+            start = blob.rfind(b"\n", 0, at) + 1
+            end = blob.find(b"\n", at)
+            end = len(blob) if end < 0 else end
+            spans.append((start, end))
+            at = blob.find(form, end)  # the next line: one hit a line is enough
+    if len(lead) > 1:
+        spans = sorted(set(spans))
+    lines = (blob[start:end] for start, end in spans)
+    if not rest:
+        return [_ref(line) for line in lines]
+    return [_ref(line) for line in lines
+            if all(any(f in line for f in forms) for forms in rest)]
+
+
+def _line_by_line(blob: bytes, query: Query, cancelled: Callable[[], bool] | None
+                  ) -> list[tuple[str, str]]:
+    found = blob.splitlines()
     for forms in query:
         if cancelled is not None and cancelled():
             return []
         if len(forms) == 1:
             word = forms[0]
-            found = [i for i in found if word in lines[i]]
+            found = [line for line in found if word in line]
         else:
-            found = [i for i in found if any(f in lines[i] for f in forms)]
-    return [(i, lines[i][:lines[i].find(b"\t")].decode()) for i in found]
+            found = [line for line in found if any(f in line for f in forms)]
+    return [_ref(line) for line in found]
+
+
+def _ref(line: bytes) -> tuple[str, str]:
+    """(doc id, date) of a search line."""
+    doc, date, _ = line.split(b"\t", 2)
+    return doc.translate(_UNDIGITS).decode(), date.decode()
