@@ -36,11 +36,11 @@ from kosma_tui.core.sync import SyncEngine
 async def main(url, name):
     store = Store.open()
     async with PortalClient(url, "test-customer", "test-token", ip_address="127.0.0.1") as client:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = await SyncEngine(store, client).sync_account(name)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = peak_mb()
-    print(json.dumps({"seconds": seconds, "peak_mb": peak, "status": result.status,
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak, "status": result.status,
                       "fetched": result.fetched, "new": result.new, "updated": result.updated,
                       "pages": result.pages,
                       "error": result.error.as_json() if result.error else None}))

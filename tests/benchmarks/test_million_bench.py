@@ -4,7 +4,9 @@ its own process, measured relative to 100,000 in the same run:
 - first sync of 1,000,000 (``many-transactions1000000``, 999 days back) at no less
   than 0.8x the per-transaction rate of the first sync of 100,000, with a peak
   memory at most 1.3x the 100,000 peak and under 300 MB (each sync in a fresh
-  child process: the client alone is measured);
+  child process: the client alone is measured). The rate asserted is per second
+  of the client's CPU time: on a shared machine a neighbour's burst during the
+  long run would otherwise decide it; the wall-clock rates are printed beside;
 - ``kosma-tui transactions --format json`` and ``--format csv`` of the million:
   peak memory under 150 MB each;
 - the TUI filter ("Gehalt") over the million on the Transactions screen: under 1 s
@@ -108,16 +110,20 @@ def test_first_sync_of_a_million(million: dict[str, Any]) -> None:
         assert figures["status"] == "ok", figures["error"]
         assert figures["fetched"] == n
     small_rate, big_rate = SMALL / small["seconds"], BIG / big["seconds"]
+    cpu_ratio = (BIG / big["cpu"]) / (SMALL / small["cpu"])
     FIGURES["first sync of 100,000 (s)"] = small["seconds"]
     FIGURES["first sync of 1,000,000 (s)"] = big["seconds"]
-    FIGURES["rate 1,000,000 / rate 100,000"] = big_rate / small_rate
+    FIGURES["first sync of 100,000 (s of client CPU)"] = small["cpu"]
+    FIGURES["first sync of 1,000,000 (s of client CPU)"] = big["cpu"]
+    FIGURES["rate 1,000,000 / rate 100,000 (wall)"] = big_rate / small_rate
+    FIGURES["rate 1,000,000 / rate 100,000 (client CPU)"] = cpu_ratio
     FIGURES["peak of 100,000 (MB)"] = small["peak_mb"]
     FIGURES["peak of 1,000,000 (MB)"] = big["peak_mb"]
     FIGURES["peak 1,000,000 / peak 100,000"] = big["peak_mb"] / small["peak_mb"]
     print(f"\nfirst sync: 100,000 in {small['seconds']:.1f} s ({small_rate:,.0f}/s, "
           f"{small['peak_mb']:.0f} MB); 1,000,000 in {big['seconds']:.1f} s ({big_rate:,.0f}/s, "
           f"{big['peak_mb']:.0f} MB); load average {os.getloadavg()[0]:.2f}")
-    assert big_rate >= 0.8 * small_rate
+    assert cpu_ratio >= 0.8
     assert big["peak_mb"] <= 1.3 * small["peak_mb"]
     assert big["peak_mb"] < 300
 
@@ -149,7 +155,7 @@ def test_export_of_a_million(million: dict[str, Any], kind: str) -> None:
     assert figures["peak_mb"] < 150
 
 
-async def filtered(name: str, text: str) -> tuple[float, int]:
+async def filtered(name: str, text: str, total: int) -> tuple[float, int]:
     """Seconds from the filter text to its rows shown, on the account's Transactions."""
     from kosma_tui.tui.app import KosmaApp
     from kosma_tui.tui.screens.transactions import TransactionsScreen
@@ -161,13 +167,13 @@ async def filtered(name: str, text: str) -> tuple[float, int]:
         app.push_screen(TransactionsScreen(name))
         while not (isinstance(app.screen, TransactionsScreen)
                    and app.screen.query(TransactionView)
-                   and len(app.screen.query_one(TransactionView).rows) == BIG):
+                   and len(app.screen.query_one(TransactionView).rows) == total):
             await pilot.pause(0.001)
         view = app.screen.query_one(TransactionView)
         field = app.screen.query_one("#tx-filter")
         started = time.perf_counter()
         field.value = text  # type: ignore[attr-defined]
-        while len(view.rows) == BIG:
+        while len(view.rows) == total:
             await pilot.pause(0.001)
         await pilot.pause()
         elapsed = time.perf_counter() - started
@@ -178,11 +184,14 @@ async def filtered(name: str, text: str) -> tuple[float, int]:
 
 def test_filter_over_a_million(million: dict[str, Any]) -> None:
     os.environ["KOSMA_TUI_HOME"] = str(million["home"])
+    store = million["store"]
+    total = store.book(store.account(million["big"])).count()
+    assert total > 0.95 * BIG  # pending ones without id and cancelled ones are not stored
     times = []
     for _ in range(3):
-        elapsed, found = asyncio.run(filtered(million["big"], "Gehalt"))
+        elapsed, found = asyncio.run(filtered(million["big"], "Gehalt", total))
         times.append(elapsed)
-    FIGURES["TUI filter 'Gehalt' over 1,000,000 (s, best of 3)"] = min(times)
+    FIGURES[f"TUI filter 'Gehalt' over {total:,} rows (s, best of 3)"] = min(times)
     FIGURES["TUI filter, worst of 3 (s)"] = max(times)
     print(f"\nfilter 'Gehalt' over 1,000,000: {', '.join(f'{t:.2f} s' for t in times)} "
           f"({found:,} rows)")

@@ -516,9 +516,7 @@ class TransactionBook:
                    sync_dir: bool = True) -> list[int]:
         """Write the chunk's gzip file; its plain predecessor, if any, goes."""
         printed = list(atomic_write(self._path(name, "raw"), pieces, sync_dir=sync_dir))
-        plain = self._path(name, "plain")
-        if plain.exists():
-            plain.unlink()
+        self._unlink(self._path(name, "plain"))
         return printed
 
     def _packed_raw(self, table: dict[str, Any]) -> list[bytes | memoryview]:
@@ -595,7 +593,7 @@ class TransactionBook:
                 [old_find or b"", search_lines(dict(zip(docs, rows, strict=True)))],
                 durable=False))
         else:
-            self._drop_find(chunk.name)
+            self._unlink(self._path(chunk.name, "find"))
         chunk.pending = [*(chunk.pending or ()), *(t for t, s in added.items() if s == "Pending")]
         chunk.files = files
         chunk.rows += len(rows)
@@ -705,9 +703,9 @@ class TransactionBook:
             return None
         return read_bytes(path)
 
-    def _drop_find(self, name: str) -> None:
+    def _unlink(self, path: Path) -> None:
         try:
-            os.unlink(self._path(name, "find"))
+            os.unlink(path)
         except FileNotFoundError:
             pass
         except OSError as exc:
