@@ -212,3 +212,23 @@ async def test_filter_finds_amounts_however_written_and_text_without_accents(
         await wait_until(pilot, lambda: 0 < len(view.rows) < total, what="muller")
         assert all(r["bank_party_name"] == "Müller & Söhne KG" for r in view.rows)
         assert f"{len(view.rows):,} shown" in screen_text(app)
+
+
+async def test_filter_over_all_accounts_merges_newest_first(store: Store, portal: Any) -> None:
+    await synced(store, portal.url, start="2026-09-01")
+    names = {a.name for a in store.accounts()}
+    app = make_app(store, portal)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
+                         and bool(view_of(app).rows))
+        view = view_of(app)
+        total = len(view.rows)
+        await pilot.press("slash")
+        await type_text(pilot, "settled")
+        await wait_until(pilot, lambda: 0 < len(view.rows) < total, what="the filter")
+        rows = list(view.rows)
+        assert {r["status"] for r in rows} == {"Settled"}
+        assert {r["bank_account"] for r in rows} == names and len(names) > 1
+        dates = [r["date"] for r in rows]
+        assert dates == sorted(dates, reverse=True)
