@@ -379,6 +379,10 @@ def test_search_lines_follow_appends_and_updates(
     assert found(fresh_book(paths), "lieferant sud") == [tid]
     book.append([make_row(50_000, "2022-01-01")])  # into a chunk that grows
     assert found(fresh_book(paths), "RE-0050000") == [make_row(50_000)["transaction_id"]]
+    # a word in every line (read line by line) and a rare one with it (found by position)
+    assert len(found(book, "settled")) == 1_201
+    assert found(book, "settled RE-0050000") == found(book, "RE-0050000 settled") == [
+        make_row(50_000)["transaction_id"]]
     hits = book.search(parse_query("2022-01-0"))
     assert [r["date"] for r in book.fetch(hits)] == [r["date"] for r in book.all_rows()
                                                      if r["date"].startswith("2022-01-0")]

@@ -68,7 +68,13 @@ from kosma_tui.core.store.files import (
     read_json,
     remove_temp_files,
 )
-from kosma_tui.core.store.search import Query, matching_lines, normalise, search_lines
+from kosma_tui.core.store.search import (
+    Query,
+    doc_id,
+    matching_lines,
+    normalise,
+    search_lines,
+)
 
 CHUNK_ROWS = 5_000  # rows per chunk file at most
 GROW_LIMIT = 1_000  # a month's newest chunk takes more rows only while smaller than this
@@ -91,7 +97,8 @@ def _gz(data: bytes) -> bytes:
 
 _GZ_CLOSE = _gz(b"}}")  # the last member of every raw file: closes the table and the object
 
-Hit = tuple[str, str, str]  # (date, chunk, doc id) of a row the filter found
+# (date, chunk, doc id as its search line writes it) of a row the filter found
+Hit = tuple[bytes, str, bytes]
 
 Row = dict[str, Any]
 _ABSENT: Any = object()
@@ -679,7 +686,7 @@ class TransactionBook:
                 if table is None:
                     table = tables[name] = (self._table(self._path(name), ROWS_TABLE)
                                             if name in self._chunks else {})
-                row = table.get(doc)
+                row = table.get(doc_id(doc))
                 if row is not None:
                     row["bank_account"] = self.account_name
                 result.append(row or {})

@@ -4,10 +4,9 @@ A chunk's ``.find.txt`` holds one line per row, in the rows file's order:
 ``<doc id>\\t<date>\\t<normalised text> <+|-><amount>``, the doc id's digits
 written as control bytes (0x10-0x19): no filter word can contain them, so a
 word never matches an id, and a hit names its row without counting lines.
-Text is normalised
-the same way on both sides (accents dropped, case folded, control characters
-and line breaks made spaces), so "muller" finds "Müller" and a row can never
-split its line. The amount is written once, signed and ungrouped with the
+Text is normalised the same way on both sides (accents dropped, case folded,
+control characters and line breaks made spaces), so "muller" finds "Müller"
+and a row can never split its line. The amount is written once, signed and ungrouped with the
 currency's decimals; a filter word that looks like an amount (``1,855.76``,
 ``1.855,76``, ``-1855.76``) is turned into that form, so any way of writing
 it finds the row. A line matches when every word occurs in it (as a
@@ -143,24 +142,22 @@ def _amount_forms(word: str) -> list[str]:
 
 
 def matching_lines(blob: bytes, query: Query, cancelled: Callable[[], bool] | None = None
-                   ) -> list[tuple[str, str]]:
-    """(doc id, date) of the lines of a ``.find.txt`` in which every word occurs.
+                   ) -> list[tuple[bytes, bytes]]:
+    """(doc id, date) of the lines of a ``.find.txt`` in which every word occurs, as
+    the line has them (see ``doc_id``).
 
-    The rarest word is looked for with ``bytes.find`` over the whole chunk (C speed),
-    and only the lines it hits are checked for the others; a word in most lines is
-    cheaper line by line.
+    The longest word (likely the rarest) is looked for with ``bytes.find`` over the
+    whole chunk (C speed, one pass), and only the lines it hits are checked for the
+    others; a word found in more than about a quarter of the lines is cheaper line by
+    line, so the search switches to that.
     """
     if not blob:
         return []
     if not query:
-        return [_ref(line) for line in blob.splitlines()]
-    counts = [sum(blob.count(f) for f in forms) for forms in query]
-    rarest = counts.index(min(counts))
-    if counts[rarest] == 0:
-        return []
-    lead, rest = query[rarest], query[:rarest] + query[rarest + 1:]
-    if counts[rarest] * 600 > len(blob):  # in about a quarter of the lines or more
-        return _line_by_line(blob, [lead, *rest], cancelled)
+        return [_ref(line, 0) for line in blob.splitlines()]
+    lead = max(query, key=lambda forms: min(map(len, forms)))
+    rest = [forms for forms in query if forms is not lead]
+    most = len(blob) // 600 + 1
     spans = []
     for form in lead:
         at = blob.find(form)
@@ -169,18 +166,23 @@ def matching_lines(blob: bytes, query: Query, cancelled: Callable[[], bool] | No
             end = blob.find(b"\n", at)
             end = len(blob) if end < 0 else end
             spans.append((start, end))
+            if len(spans) > most:
+                return _line_by_line(blob, [lead, *rest], cancelled)
             at = blob.find(form, end)  # the next line: one hit a line is enough
     if len(lead) > 1:
         spans = sorted(set(spans))
-    lines = (blob[start:end] for start, end in spans)
     if not rest:
-        return [_ref(line) for line in lines]
-    return [_ref(line) for line in lines
-            if all(any(f in line for f in forms) for forms in rest)]
+        return [_ref(blob, start) for start, _ in spans]
+    found = []
+    for start, end in spans:
+        line = blob[start:end]
+        if all(any(f in line for f in forms) for forms in rest):
+            found.append(_ref(line, 0))
+    return found
 
 
 def _line_by_line(blob: bytes, query: Query, cancelled: Callable[[], bool] | None
-                  ) -> list[tuple[str, str]]:
+                  ) -> list[tuple[bytes, bytes]]:
     found = blob.splitlines()
     for forms in query:
         if cancelled is not None and cancelled():
@@ -190,10 +192,15 @@ def _line_by_line(blob: bytes, query: Query, cancelled: Callable[[], bool] | Non
             found = [line for line in found if word in line]
         else:
             found = [line for line in found if any(f in line for f in forms)]
-    return [_ref(line) for line in found]
+    return [_ref(line, 0) for line in found]
 
 
-def _ref(line: bytes) -> tuple[str, str]:
-    """(doc id, date) of a search line."""
-    doc, date, _ = line.split(b"\t", 2)
-    return doc.translate(_UNDIGITS).decode(), date.decode()
+def _ref(text: bytes, start: int) -> tuple[bytes, bytes]:
+    """(doc id, date) of the search line starting at ``start``, as written."""
+    tab = text.find(b"\t", start)
+    return text[start:tab], text[tab + 1:text.find(b"\t", tab + 1)]
+
+
+def doc_id(written: bytes) -> str:
+    """The doc id of a search line's first field."""
+    return written.translate(_UNDIGITS).decode()
