@@ -107,6 +107,8 @@ def test_book_survives_kills_and_a_rerun_completes_it(home: Path) -> None:
         rows = book.all_rows()
         tids = [r["transaction_id"] for r in rows]
         assert len(tids) == len(set(tids)) == book.count() == len(book.ids())
+        # the filter's search lines name exactly the rows on disk, whatever was killed
+        assert sorted(r["transaction_id"] for r in book.fetch(book.search([]))) == sorted(tids)
         for row in rows:
             want = expected[row["transaction_id"]]
             assert row["raw"] == want["raw"]

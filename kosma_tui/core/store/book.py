@@ -28,13 +28,15 @@ month from the index (the only ones whose date may still change); at most
 ``SHARDS_CACHED`` chunks' ids stay cached.
 
 A write creates ``writing.marker``, then writes raw -> rows (fsynced) -> ids,
-find -> index, each file atomically, and removes the marker; the index is the commit
-record. The files are compared with the index (inode, size, mtime of each) the
+find -> index, each file atomically, and removes the marker; the index is the
+commit record. The files are compared with the index (inode, size, mtime of each) the
 first time a process uses the book and whenever it finds the marker under the
 lock (a writer died between its chunk files and its index): a chunk that does
 not match is read again and its ids and index entry are rebuilt, so dedup
 never misses a stored row. A rows or raw file that cannot be parsed is a
-``StoreError`` and is left as it is; a broken ids file or index is rebuilt.
+``StoreError`` and is left as it is; a broken ids file or index is rebuilt,
+and search lines that are missing or not those the index recorded are
+rebuilt from the rows when a filter reads them.
 """
 
 from __future__ import annotations

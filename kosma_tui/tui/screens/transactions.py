@@ -140,6 +140,7 @@ class TransactionsScreen(KosmaScreen):
         if not text.strip():
             self.show(self.all_rows)
         else:
+            self.query_one("#tx-shown", Label).update("filtering…")
             self.filter_rows(text)
 
     @work(thread=True, exclusive=True, group="tx-filter")
@@ -147,7 +148,6 @@ class TransactionsScreen(KosmaScreen):
         """Every word must occur (accents and case aside; an amount however written)."""
         query = parse_query(text)
         worker = get_current_worker()
-        self.app.call_from_thread(self.query_one("#tx-shown", Label).update, "filtering…")
         try:
             books = self.books()
             hits = []
