@@ -22,10 +22,10 @@ Folder ``store/transactions/<account.key>/``:
   Pending rows and the fingerprints (inode, size, mtime) of its files (derived).
 
 Memory follows the months a call touches, not the history: deduplication
-reads the ids of the months the new rows fall in (and the month on either
-side, for a bank that moves a value date), plus the Pending rows of every
-month from the index (the only ones whose date may still change); at most
-``SHARDS_CACHED`` chunks' ids stay cached.
+reads the ids of the months the new rows fall in (a sync also the month on
+either side, for a bank that moves a value date), plus the Pending rows of
+every month from the index (the only ones whose date may still change); at
+most ``SHARDS_CACHED`` chunks' ids stay cached.
 
 A write creates ``writing.marker``, then writes raw -> rows (fsynced) -> ids,
 find -> index, each file atomically, and removes the marker; the index is the
@@ -389,12 +389,12 @@ class TransactionBook:
             return len(fresh)
 
     def _fresh(self, rows: list[Row]) -> list[Row]:
-        """The rows whose transaction_id is neither stored nor repeated (a set
-        lookup each in the ids of the months they fall in); rows without an id
-        are all kept."""
+        """The rows whose transaction_id is neither stored in the months they fall in
+        (nor Pending in any) nor repeated: a set lookup each; rows without an id are
+        all kept. (A sync checks the neighbouring months as well, see ``KnownIds``.)"""
         tids = list(map(dict.get, rows, repeat("transaction_id")))
         named = [t for t in tids if t]
-        months = with_neighbours({month_of(d) for d in map(dict.get, rows, repeat("date"))})
+        months = {month_of(d) for d in map(dict.get, rows, repeat("date"))}
         known = [self._shard(c) for c in self._chunks.values() if c.month in months]
         known.append({t: "" for c in self._chunks.values() for t in c.pending or ()})
         if len(set(named)) == len(named) and all(k.keys().isdisjoint(named) for k in known):
