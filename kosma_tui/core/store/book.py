@@ -146,6 +146,8 @@ class _Chunk:
     undated: int = 0
     files: dict[str, list[int]] = field(default_factory=dict)  # rows/raw/ids/find -> fingerprint
     pending: list[str] | None = None  # ids of its Pending rows; None: not known yet
+    named: int | None = None  # rows with a transaction id; None: not known yet
+    settled: int | None = None  # of which Settled
 
     @property
     def month(self) -> str:
@@ -175,7 +177,8 @@ class _Chunk:
     def as_json(self) -> dict[str, Any]:
         return {"rows": self.rows, "next_id": self.next_id, "oldest": self.oldest,
                 "newest": self.newest, "undated": self.undated, "files": self.files,
-                "pending": self.pending or []}
+                "pending": self.pending or [], "named": self.named or 0,
+                "settled": self.settled or 0}
 
 
 class TransactionBook:
@@ -224,6 +227,14 @@ class TransactionBook:
                 if chunk.month in wanted:
                     result[chunk.month].update(self._shard(chunk))
             return result
+
+    def tally(self) -> list[int]:
+        """[rows with a transaction id, of which Settled], from the index (no chunk read):
+        what ``balance_check.fingerprint`` makes of ``ids()``."""
+        with self._lock():
+            self._refresh()
+            chunks = self._chunks.values()
+            return [sum(c.named or 0 for c in chunks), sum(c.settled or 0 for c in chunks)]
 
     def pending(self) -> dict[str, str]:
         """transaction_id -> "Pending" of every Pending row (from the index: no chunk read)."""
@@ -604,6 +615,8 @@ class TransactionBook:
         else:
             self._unlink(self._path(chunk.name, "find"))
         chunk.pending = [*(chunk.pending or ()), *(t for t, s in added.items() if s == "Pending")]
+        chunk.named = (chunk.named or 0) + len(added)
+        chunk.settled = (chunk.settled or 0) + sum(s == "Settled" for s in added.values())
         chunk.files = files
         chunk.rows += len(rows)
         chunk.next_id += len(rows)
@@ -742,10 +755,11 @@ class TransactionBook:
             files["raw"] = self._write_raw(chunk.name, self._packed_raw(raws), sync_dir=False)
         files["rows"] = list(atomic_write(self._path(chunk.name),
                                           orjson.dumps({ROWS_TABLE: table}), sync_dir=False))
-        files["ids"] = self._write_shard(chunk.name, _shard_of(table))
+        shard = _shard_of(table)
+        files["ids"] = self._write_shard(chunk.name, shard)
         files["find"] = list(atomic_write(self._path(chunk.name, "find"), search_lines(table),
                                           durable=False))
-        chunk.pending = _pending_of(table)
+        _count(chunk, shard)
         chunk.files = files
         chunk.oldest = chunk.newest = ""
         chunk.undated = 0
@@ -783,9 +797,9 @@ class TransactionBook:
         for name in list(self._shards):
             if name not in self._chunks:
                 del self._shards[name], self._shard_prints[name]
-        unknown = [c for c in self._chunks.values() if c.pending is None]
-        for chunk in unknown:  # an index of format 1: learn the Pending ids once
-            chunk.pending = [t for t, s in self._shard(chunk).items() if s == "Pending"]
+        unknown = [c for c in self._chunks.values() if c.pending is None or c.named is None]
+        for chunk in unknown:  # an index of format 1: learn the Pending ids and counts once
+            _count(chunk, self._shard(chunk))
         if unknown:
             self._write_index()
 
@@ -869,10 +883,11 @@ class TransactionBook:
         except ValueError as exc:
             raise corrupt(self._path(name), "a document id is not a number") from exc
         chunk.add_dates([_date(r) for r in table.values()])
-        files["ids"] = self._write_shard(name, _shard_of(table))
+        shard = _shard_of(table)
+        files["ids"] = self._write_shard(name, shard)
         files["find"] = list(atomic_write(self._path(name, "find"),
                                           search_lines(table), durable=False))
-        chunk.pending = _pending_of(table)
+        _count(chunk, shard)
         chunk.files = files
         self._chunks[name] = chunk
 
@@ -940,9 +955,11 @@ def _primary(files: dict[str, list[int]]) -> dict[str, list[int]]:
     return {kind: printed for kind, printed in files.items() if kind != "find"}
 
 
-def _pending_of(table: dict[str, Row]) -> list[str]:
-    return [r["transaction_id"] for r in table.values()
-            if r.get("status") == "Pending" and r.get("transaction_id")]
+def _count(chunk: _Chunk, shard: dict[str, str]) -> None:
+    """The chunk's Pending ids and counts, from its {transaction_id: status}."""
+    chunk.pending = [t for t, s in shard.items() if s == "Pending"]
+    chunk.named = len(shard)
+    chunk.settled = sum(s == "Settled" for s in shard.values())
 
 
 def _shard_of(table: dict[str, Row]) -> dict[str, str]:

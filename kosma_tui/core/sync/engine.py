@@ -395,7 +395,7 @@ class SyncEngine:
         balance = _balance(rotated.result, account.currency)
 
         book = self.store.book(account)
-        book_before = balance_check.fingerprint(book.ids())
+        book_before = book.tally()  # [ids, settled] from the index: not the history
         matcher = _party_matcher(self.store, settings)
         batch = _Batch()
         known = KnownIds(book, batch)  # the months the pages reach, not the whole history
@@ -472,7 +472,7 @@ class SyncEngine:
         fields["coverage"] = coverage.extend(account.coverage, start, today)
         settled = balance_check.settled_after(
             account, book_before if result.settled_exact else [-1, -1],
-            balance_check.fingerprint(book.ids()), result.settled_delta,
+            book.tally(), result.settled_delta,
             lambda: book.rows(raw=False))
         fields["settled"] = settled
         fields.update(balance_check.assess(account, balance, settled["total"], reanchor=gap))
