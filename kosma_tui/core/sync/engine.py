@@ -649,8 +649,9 @@ class SyncEngine:
         for account in self.store.accounts(bank=consent.bank, company=consent.company):
             if account.kosma_account_id and account.kosma_account_id == account_id:
                 book = self.store.book(account)
-                known: dict[str, str] = dict(book.ids())
                 batch, result = _Batch(), SyncResult(account.name, "ok")
+                known = KnownIds(book, batch)  # the page's months, not the history
+                known.cover(transactions)
                 self._absorb(transactions, account.name, known, batch, result)
                 self._flush(book, batch, _party_matcher(self.store, self.store.settings()),
                             result)
