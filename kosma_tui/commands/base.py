@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import unicodedata
 from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from typing import Any, TextIO
 
-from kosma_tui.core.connection import DEMO_BANNER
+from kosma_tui.core.connection import DEMO_BANNER, stop_embedded_portal
 from kosma_tui.core.errors import KosmaError
 from kosma_tui.core.paths import Paths, make_private_dir, resolve_paths
 from kosma_tui.core.text import SafeStream, safe_json, safe_lines, safe_text
@@ -23,9 +24,15 @@ log = logging.getLogger("kosma_tui")
 
 
 def setup_logging(paths: Paths) -> None:
-    """Rotated log file in the platform's log folder; never on the terminal."""
-    if any(isinstance(h, RotatingFileHandler) for h in log.handlers):
-        return
+    """Rotated log file in the platform's log folder; never on the terminal.
+
+    One handler per process, bound to this run's log file: a later run in the same
+    process with another data folder (``main()`` called twice) logs into its own."""
+    for handler in [h for h in log.handlers if isinstance(h, RotatingFileHandler)]:
+        if handler.baseFilename == os.path.abspath(paths.log_file):
+            return
+        log.removeHandler(handler)
+        handler.close()
     try:
         make_private_dir(paths.log_dir)
         handler = RotatingFileHandler(
@@ -91,6 +98,10 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace,
         return report_error(KosmaError(
             "Something unexpected went wrong; nothing more was changed.",
             f"The details are in {paths.log_file}.", code="UNEXPECTED"), as_json)
+    finally:
+        # the embedded Demo Bank portal lives as long as the command that started it,
+        # so a second run in the same process starts its own on that run's data folder
+        stop_embedded_portal()
 
 
 def open_store() -> Any:

@@ -1,4 +1,4 @@
-"""``kosma-tui link`` as a real subprocess with only the embedded Demo Bank portal."""
+"""``kosma-tui link`` with only the embedded Demo Bank portal (Ctrl+C in a real process)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from cli_support import kosma
 
 from kosma_tui.core import clock
 from kosma_tui.core.store import Store
@@ -31,10 +32,8 @@ def env_for(home: Path, now: str | None = None) -> dict[str, str]:
 
 def link(home: Path, args: list[str], stdin: str, now: str | None = None
          ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kosma_tui", "link", *args],
-        input=stdin, capture_output=True, text=True, env=env_for(home, now), timeout=60,
-    )
+    """``kosma-tui link ARGS`` in this process, not attended over SSH."""
+    return kosma(home, "link", *args, stdin=stdin, now=now, extra_env={"SSH_CLIENT": None})
 
 
 def snapshot(home: Path) -> tuple[list[str], list[str], list[str]]:

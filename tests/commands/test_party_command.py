@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import kosma
 
 from kosma_tui.core.records import BankAccount
 from kosma_tui.core.store import Store
 
 HEADER = "party_type,name,iban,account_number\n"
 IBAN = "DE89370400440532013000"
-
-
-def kosma(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
-    env.pop("KOSMA_TUI_NOW", None)
-    return subprocess.run([sys.executable, "-m", "kosma_tui", *args], input="",
-                          capture_output=True, text=True, env=env, timeout=60)
 
 
 def snapshot(home: Path) -> dict[str, bytes]:

@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-
-def kosma(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
-    env.pop("KOSMA_TUI_NOW", None)
-    return subprocess.run(
-        [sys.executable, "-m", "kosma_tui", *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+from cli_support import kosma
 
 
 def snapshot(home: Path) -> dict[str, bytes]:

@@ -19,6 +19,12 @@ from typing import Any
 
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# ``kosma(home, *args)`` is the shared in-process runner; imported here so the sync
+# tests' ``from sync_support import kosma`` keeps working
+from cli_support import kosma
+
 from kosma_tui.core import clock
 from kosma_tui.core.records import DEMO_COMPANY, BankAccount, BankConsent
 
@@ -63,20 +69,6 @@ async def link(store: Any, client: Any, username: str = "embedded", *,
     from kosma_tui.core.linking import save_link
 
     return save_link(store, company, result, session_id=sid).consent
-
-
-def kosma(home: Path, *args: str, now: str | None = None, timeout: float = 120,
-          stdin: str = "", extra_env: dict[str, str] | None = None,
-          ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m kosma_tui ARGS`` as cron would (stdin not a terminal)."""
-    env = {**os.environ, "KOSMA_TUI_HOME": str(home), **(extra_env or {})}
-    env.pop("KOSMA_TUI_NOW", None)
-    if now:
-        env["KOSMA_TUI_NOW"] = now
-    return subprocess.run(
-        [sys.executable, "-m", "kosma_tui", *args], input=stdin, capture_output=True,
-        text=True, env=env, timeout=timeout,
-    )
 
 
 def transaction_ids(store: Any, account: BankAccount) -> dict[str, str]:
