@@ -60,7 +60,8 @@ def test_live_erpnext_tests_run_in_one_worker_one_at_a_time(tmp_path: Path) -> N
     env.pop("PYTEST_XDIST_WORKER", None)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-c", str(REPO / "pyproject.toml"),
-         "--rootdir", str(tmp_path), "-p", "no:cacheprovider", str(suite)],
+         "--rootdir", str(tmp_path), "-p", "no:cacheprovider", "-p", "no:textual-snapshot",
+         "-p", "no:syrupy", "-p", "no:anyio", str(suite)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
 
