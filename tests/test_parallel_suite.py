@@ -1,9 +1,10 @@
-"""The suite's parallel run keeps the live ERPNext tests in one worker, one at a time.
+"""The suite's parallel run: the live ERPNext tests stay in one worker, one at a time, and
+no snapshot is left behind although syrupy cannot see them all from a worker.
 
 A small suite in a temporary folder, with this suite's ``conftest.py`` and
-``pyproject.toml`` settings, runs in three workers: every live test records
-its worker and when it ran, and they must all have run in one worker without
-overlapping; the other tests may spread out.
+``pyproject.toml`` settings, runs in the configured workers: every live test
+records its worker and when it ran, and they must all have run in one worker
+without overlapping; the other tests spread out.
 """
 
 from __future__ import annotations
@@ -74,3 +75,17 @@ def test_live_erpnext_tests_run_in_one_worker_one_at_a_time(tmp_path: Path) -> N
     assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(live)), live
     # the pyproject's addopts ran it parallel: the other tests spread over the workers
     assert {line["worker"] for line in lines} == {"gw0", "gw1", "gw2"}
+
+
+def test_every_stored_snapshot_belongs_to_a_test() -> None:
+    """Run without workers, syrupy fails on a snapshot no test uses; with workers it cannot
+    tell, so this does: each ``__snapshots__/<module>/<test>.svg`` has its test."""
+    stored = sorted(TESTS.rglob("__snapshots__/*/*.svg"))
+    assert stored
+    for svg in stored:
+        module = svg.parents[2] / f"{svg.parent.name}.py"
+        name = svg.stem.split("[")[0]  # a parametrized test's snapshots carry [ids]
+        assert module.is_file(), f"{svg.relative_to(TESTS)}: no {module.name}"
+        assert f"def {name}(" in module.read_text(encoding="utf-8"), (
+            f"{svg.relative_to(TESTS)}: no test {name} in {module.name}; "
+            "remove it with: pytest -n0 --snapshot-update")
