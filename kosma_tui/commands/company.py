@@ -34,8 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _find(store: Any, name: str) -> Company | None:
     """The company called ``name``, compared regardless of case (names are unique so)."""
-    wanted = " ".join(name.split()).casefold()
-    return next((c for c in store.companies() if c.name.casefold() == wanted), None)
+    wanted = validation.company_key(name)
+    return next((c for c in store.companies() if validation.company_key(c.name) == wanted),
+                None)
 
 
 def run_add(args: argparse.Namespace) -> int:

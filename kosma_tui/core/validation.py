@@ -83,6 +83,11 @@ def company_name(value: str) -> str:
     return name
 
 
+def company_key(name: str) -> str:
+    """What makes two company names the same: case and runs of spaces do not count."""
+    return " ".join(name.split()).casefold()
+
+
 def country(value: str) -> str:
     code = value.strip().upper()
     if code not in ISO_COUNTRIES:

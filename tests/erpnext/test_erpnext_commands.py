@@ -145,6 +145,18 @@ def test_import_companies_skips_an_unknown_country_and_says_why(connected, erp, 
     assert connected.company(COMPANY) is not None
 
 
+def test_import_companies_keeps_a_company_spelt_in_another_case(connected, erp, capsys,
+                                                                monkeypatch):
+    monkeypatch.setenv("KOSMA_TUI_NOW", "2025-06-15")
+    connected.save_company(Company("globex ltd", "AT", "01-01", "EUR"))
+    erp.seed_company("Globex Ltd", "GL", country="United Kingdom", currency="GBP")
+    status, out, _ = run(capsys, "import-companies")
+    assert status == 1
+    assert "skipped   Globex Ltd" in out and "regardless of case" in out
+    assert connected.company("Globex Ltd") is None  # no second spelling of one company
+    assert connected.company("globex ltd").country == "AT"
+
+
 def test_import_companies_unreachable_changes_nothing(store, capsys):
     from kosma_tui.core.records import ErpnextConnection
 

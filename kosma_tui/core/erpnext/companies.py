@@ -17,6 +17,7 @@ from kosma_tui.core import clock
 from kosma_tui.core.erpnext.client import ErpnextClient
 from kosma_tui.core.erpnext.countries import iso_code
 from kosma_tui.core.records import Company
+from kosma_tui.core.validation import company_key
 
 
 @dataclass
@@ -67,7 +68,7 @@ def import_companies(store: Any, client: ErpnextClient, *,
     site_codes: dict[str, str] | None = None
     results: list[CompanyImport] = []
     plans: list[tuple[Company, CompanyImport]] = []
-    existing_by_name = {c.name: c for c in store.companies()}
+    existing_by_key = {company_key(c.name): c for c in store.companies()}
     for row in rows:
         name = str(row["name"])
         country_name = str(row.get("country") or "")
@@ -76,7 +77,16 @@ def import_companies(store: Any, client: ErpnextClient, *,
             site_codes = {r["name"]: r.get("code") or "" for r in
                           client.get_list("Country", fields=("name", "code"))}
         code = code or iso_code(country_name, site_codes)
-        existing = existing_by_name.get(name)
+        existing = existing_by_key.get(company_key(name))
+        if existing is not None and existing.name != name:
+            # Company names are unique regardless of case here; a second 'ACME GmbH' beside
+            # 'acme gmbh' would split one company's accounts and consents in two.
+            results.append(CompanyImport(
+                name, existing.country, existing.default_currency, existing.fiscal_year_start,
+                "", "skipped",
+                f"a company '{existing.name}' exists here already and names are compared "
+                "regardless of case; it is kept as it is"))
+            continue
         year = fiscal_year_for(name, years)
         start = existing.fiscal_year_start if existing else "01-01"
         note = ""
