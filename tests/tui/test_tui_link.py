@@ -206,3 +206,10 @@ async def test_a_login_without_accounts_does_not_offer_a_sync(store: Store, port
         text = " ".join(screen_text(app).split())
         assert "returned no account for this login" in text
         assert "Sync the accounts now" not in text and "Done" in text
+
+
+def test_the_decoupled_wait_keeps_textual_animate_method():
+    from kosma_tui.tui.widgets.link_steps import WaitStep
+
+    step = WaitStep("Approve in your banking app.", animate=False)
+    assert callable(step.animate) and step.spinning is False

@@ -137,7 +137,8 @@ class WaitStep(Vertical):
         super().__init__(id="wait-step")
         self.text = text
         self.started = time.monotonic()
-        self.animate = animate
+        # Not `self.animate`: that would hide Textual's Widget.animate() method.
+        self.spinning = animate
 
     def compose(self) -> ComposeResult:
         yield Static(clean(self.text), markup=False)
@@ -147,12 +148,12 @@ class WaitStep(Vertical):
 
     def on_mount(self) -> None:
         self.tick()
-        if self.animate:
+        if self.spinning:
             self.set_interval(0.1, self.tick)
 
     def tick(self) -> None:
         waited = time.monotonic() - self.started
-        frame = SPINNER[int(waited * 10) % len(SPINNER)] if self.animate else SPINNER[0]
+        frame = SPINNER[int(waited * 10) % len(SPINNER)] if self.spinning else SPINNER[0]
         self.query_one("#wait-line", Static).update(
             f"{frame} Waiting for your approval… {int(waited)} s waited")
 
