@@ -23,6 +23,7 @@ from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
 from kosma_tui.core import validation
 from kosma_tui.core.errors import KosmaError, Problem, UsageError
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.widgets.section import SettingsSection
 
 NOT_CONNECTED = "Not connected. Fill in URL, API key and secret, then Connect."
 
@@ -94,22 +95,10 @@ class PushRunner:
         self.host.app.call_from_thread(self.host.show_progress, p.account, p.done, p.total)
 
 
-class ErpnextPanel(Vertical):
+class ErpnextPanel(SettingsSection):
     """Banking Settings' ERPNext section. Needs ``app.store`` (or ``store=``)."""
 
     DEFAULT_CSS = """
-    ErpnextPanel {
-        height: auto;
-        border: round $primary-lighten-1;
-        border-title-style: bold;
-        padding: 0 1;
-    }
-    ErpnextPanel .erp-row { height: auto; }
-    ErpnextPanel .erp-label { width: 20; height: 1; }
-    ErpnextPanel .erp-row Input { width: 1fr; }
-    ErpnextPanel .erp-row Switch { width: auto; height: 1; border: none; padding: 0; }
-    ErpnextPanel .erp-buttons { height: auto; padding-top: 1; }
-    ErpnextPanel .erp-buttons Button { margin-right: 1; min-width: 0; width: auto; }
     ErpnextPanel #erp-auto-push-state { width: auto; height: 1; }
     ErpnextPanel #erp-url-msg { height: auto; padding-left: 20; color: $error; }
     ErpnextPanel #erp-status { height: auto; margin-top: 1; }
@@ -141,19 +130,19 @@ class ErpnextPanel(Vertical):
                                       id="erp-site", compact=True)),
         )
         for label, widget in rows:
-            with Horizontal(classes="erp-row"):
-                yield Label(label, classes="erp-label", markup=False)
+            with Horizontal(classes="section-row"):
+                yield Label(label, classes="section-label", markup=False)
                 yield widget
             if widget.id == "erp-url":
                 message = Static("", id="erp-url-msg", markup=False)
                 message.display = False
                 yield message
-        with Horizontal(classes="erp-row"):
-            yield Label("Push after sync", classes="erp-label", markup=False)
+        with Horizontal(classes="section-row"):
+            yield Label("Push after sync", classes="section-label", markup=False)
             yield Switch(settings.erpnext_auto_push, id="erp-auto-push")
             yield Label(" on" if settings.erpnext_auto_push else " off",
                         id="erp-auto-push-state", markup=False)
-        with Horizontal(classes="erp-buttons"):
+        with Horizontal(classes="section-buttons"):
             yield Button("Connect", id="erp-connect", variant="primary", compact=True)
             yield Button("Test", id="erp-test", compact=True)
             yield Button("Import companies", id="erp-import", compact=True)
@@ -178,7 +167,7 @@ class ErpnextPanel(Vertical):
         self.query_one("#erp-status", Static).update(text)
 
     def set_busy(self, busy: bool) -> None:
-        for button in self.query(".erp-buttons Button"):
+        for button in self.query(".section-buttons Button"):
             button.disabled = busy
 
     def show_progress(self, account: str, done: int, total: int) -> None:

@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
 from kosma_tui.core import mail, validation
@@ -24,12 +24,13 @@ from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.records import BankingSettings
 from kosma_tui.tui.feedback import report, toast
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.widgets.section import SettingsSection
 
 SECURITY_OPTIONS = (("STARTTLS", "starttls"), ("SSL/TLS", "ssl"), ("none (local relay)", "none"))
 INPUTS = ("mail-to", "mail-from", "smtp-host", "smtp-port", "smtp-user", "smtp-password")
 
 
-class MailPanel(Vertical):
+class MailPanel(SettingsSection):
     """Reminder mails: who gets them and how they are sent. Needs ``app.store``."""
 
     # while the focus is in this section: in the command palette (and keys) too
@@ -41,20 +42,7 @@ class MailPanel(Vertical):
     ]
 
     DEFAULT_CSS = """
-    MailPanel {
-        height: auto;
-        border: round $primary-lighten-1;
-        border-title-style: bold;
-        padding: 0 1;
-    }
-    MailPanel .mail-row { height: auto; }
-    MailPanel .mail-label { width: 20; height: 1; }
-    MailPanel .mail-row Input { width: 1fr; }
-    MailPanel .mail-row Select { width: 1fr; }
-    MailPanel .mail-row Switch { width: auto; height: 1; border: none; padding: 0; }
     MailPanel #mail-sendmail-state { width: auto; height: 1; }
-    MailPanel .mail-buttons { height: auto; padding-top: 1; }
-    MailPanel .mail-buttons Button { margin-right: 1; min-width: 0; width: auto; }
     MailPanel #mail-status { height: auto; }
     """
 
@@ -86,15 +74,15 @@ class MailPanel(Vertical):
                                     id="smtp-password", compact=True)),
         )
         for label, widget in rows:
-            with Horizontal(classes="mail-row"):
-                yield Label(label, classes="mail-label", markup=False)
+            with Horizontal(classes="section-row"):
+                yield Label(label, classes="section-label", markup=False)
                 yield widget
         sendmail = s.mail_transport == "sendmail"
-        with Horizontal(classes="mail-row"):
-            yield Label("Local sendmail", classes="mail-label", markup=False)
+        with Horizontal(classes="section-row"):
+            yield Label("Local sendmail", classes="section-label", markup=False)
             yield Switch(sendmail, id="mail-sendmail")
             yield Label(" on" if sendmail else " off", id="mail-sendmail-state", markup=False)
-        with Horizontal(classes="mail-buttons"):
+        with Horizontal(classes="section-buttons"):
             yield Button("Save mail settings", id="mail-save", variant="primary",
                          compact=True)
             yield Button("Send test mail", id="mail-test", compact=True)
