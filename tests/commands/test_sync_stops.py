@@ -23,17 +23,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
 from proxy_support import PortalProxy
-from sync_support import client_for, kosma, link, reference_ids
+from sync_support import enable_and_link, kosma, open_store, reference_ids
 
 FIRST_PERIOD = date(2026, 3, 20)
 NEXT_PERIOD = date(2026, 4, 2)
-
-
-def open_store(home: Path) -> Any:
-    from kosma_tui.core.paths import resolve_paths
-    from kosma_tui.core.store import Store
-
-    return Store.open(resolve_paths(home))
 
 
 def moment(day: date) -> str:
@@ -67,16 +60,8 @@ def sandbox(state: Path, today: date, port: int, *args: str) -> Iterator[str]:
 
 def configure(home: Path, url: str, username: str, start: date, today: date,
               monkeypatch: pytest.MonkeyPatch) -> Any:
-    setup = kosma(home, "settings", "--enable", "--admin-url", url, "--customer-id", "C-1",
-                  "--api-token-stdin", stdin="token\n", now=moment(today))
-    assert setup.returncode == 0, setup.stderr
     monkeypatch.setenv("KOSMA_TUI_NOW", moment(today))
-
-    async def go() -> Any:
-        async with client_for(url, customer_id="C-1", api_token="token") as client:
-            return await link(open_store(home), client, username, start=start)
-
-    return asyncio.run(go())
+    return enable_and_link(home, url, url, username, start, now=moment(today))
 
 
 def test_the_next_billing_period_continues_where_the_limit_stopped(
@@ -132,16 +117,7 @@ def test_a_stop_signal_mid_call_lets_the_call_finish_and_keeps_the_consent(
         # 4 page 1, 5 page 2 (its answer held), 6 page 3
         proxy = PortalProxy(portal.url, hold_answer_at=5)
         try:
-            setup = kosma(home, "settings", "--enable", "--admin-url", proxy.url,
-                          "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")
-            assert setup.returncode == 0, setup.stderr
-
-            async def go() -> Any:
-                async with client_for(portal.url, customer_id="C-1", api_token="token") as c:
-                    return await link(open_store(home), c, "many-transactions10000",
-                                      start=start)
-
-            asyncio.run(go())
+            enable_and_link(home, proxy.url, portal.url, "many-transactions10000", start)
             env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
             env.pop("KOSMA_TUI_NOW", None)
             job = subprocess.Popen(

@@ -127,11 +127,27 @@ def kill_during_syncs(home: Path, *, kills: int, seed: int, window: float,
     return moments
 
 
-def _open_store(home: Path) -> Any:
+def open_store(home: Path) -> Any:
+    """The store under ``home`` (a KOSMA_TUI_HOME), opened as the commands open it."""
     from kosma_tui.core.paths import resolve_paths
     from kosma_tui.core.store import Store
 
     return Store.open(resolve_paths(home))
+
+
+def enable_and_link(home: Path, admin_url: str, portal_url: str, username: str, start: date,
+                    *, now: str | None = None) -> Any:
+    """Banking Settings enabled on ``admin_url`` (the portal, or a proxy in front of it),
+    then ``username`` linked straight at the portal from ``start``; returns the consent."""
+    setup = kosma(home, "settings", "--enable", "--admin-url", admin_url,
+                  "--customer-id", "C-1", "--api-token-stdin", stdin="token\n", now=now)
+    assert setup.returncode == 0, setup.stderr
+
+    async def go() -> Any:
+        async with client_for(portal_url, customer_id="C-1", api_token="token") as c:
+            return await link(open_store(home), c, username, start=start)
+
+    return asyncio.run(go())
 
 
 def consent_usable(store: Any, state_file: Path) -> bool:
@@ -174,20 +190,12 @@ def run_kills(home: Path, tmp_path: Path, *, username: str, days: int, kills: in
     start = date.today() - timedelta(days=days - 1)
     state_file = tmp_path / "portal.json"
     with start_portal(state_file) as portal:
-        setup = kosma(home, "settings", "--enable", "--admin-url", portal.url,
-                      "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")
-        assert setup.returncode == 0, setup.stderr
-
-        async def go() -> Any:
-            async with client_for(portal.url, customer_id="C-1", api_token="token") as c:
-                return await link(_open_store(home), c, username, start=start)
-
-        asyncio.run(go())
+        enable_and_link(home, portal.url, portal.url, username, start)
         rng = random.Random(seed)
         replays, dates = 0, []
         for i in range(kills):
             kill_during_syncs(home, kills=1, seed=rng.randrange(2**32), window=window)
-            store = _open_store(home)
+            store = open_store(home)
             assert consent_usable(store, state_file), f"consent lost at kill {i + 1}"
             replays += _left_a_call(store)
             dates.append(store.accounts()[0].last_integration_date or "-")
@@ -196,7 +204,7 @@ def run_kills(home: Path, tmp_path: Path, *, username: str, days: int, kills: in
 
         final = kosma(home, "sync", "--all", "--json")
         assert final.returncode == 0, final.stdout + final.stderr
-        store = _open_store(home)
+        store = open_store(home)
         (account,) = store.accounts()
         ids = store.book(account).ids()
         assert store.book(account).count() == len(ids)  # none twice

@@ -25,20 +25,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
 from proxy_support import PortalProxy
-from sync_support import client_for, kosma, link
+from sync_support import client_for, enable_and_link, kosma, open_store
 from tui_support import SIZE, make_app, screen_text, wait_until
 from tui_support import link as link_demo
 
 from kosma_tui.tui.screens.confirm import ConfirmModal
 
 TODAY = date.today()
-
-
-def open_store(home: Path) -> Any:
-    from kosma_tui.core.paths import resolve_paths
-    from kosma_tui.core.store import Store
-
-    return Store.open(resolve_paths(home))
 
 
 class Terminal:
@@ -113,16 +106,8 @@ def test_losing_the_terminal_mid_sync_lets_the_sync_finish(
         proxy = PortalProxy(portal.url, hold_answer=second_page)
         terminal = None
         try:
-            setup = kosma(home, "settings", "--enable", "--admin-url", proxy.url,
-                          "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")
-            assert setup.returncode == 0, setup.stderr
-
-            async def go() -> Any:
-                async with client_for(portal.url, customer_id="C-1", api_token="token") as c:
-                    return await link(open_store(home), c, "many-transactions100000",
-                                      start=TODAY - timedelta(days=29))
-
-            asyncio.run(go())
+            enable_and_link(home, proxy.url, portal.url, "many-transactions100000",
+                            TODAY - timedelta(days=29))
             terminal = Terminal(home)
             terminal.wait_for("Girokonto")
             terminal.type("a")  # sync all
