@@ -141,16 +141,26 @@ def test_losing_the_terminal_mid_sync_lets_the_sync_finish(
 # -- in process (Pilot, 80x24) --------------------------------------------------------
 
 
-async def test_ctrl_q_while_a_sync_runs_asks_first(store: Any, portal: Any) -> None:
-    portal.running.slow_seconds = 1.0  # every consent call of the 'slow' user takes 1 s
+async def ctrl_q_during_a_sync(pilot: Any, app: Any) -> None:
+    """Sync the selected account, press Ctrl+Q while it runs, and wait for the question."""
+    await pilot.pause()
+    await pilot.press("s")
+    await wait_until(pilot, lambda: app.sync_queue.busy, what="the sync to start")
+    await pilot.press("ctrl+q")
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+
+
+async def slow_app(store: Any, portal: Any) -> Any:
+    """The app over the 'slow' user, every consent call of which takes 1 s."""
+    portal.running.slow_seconds = 1.0
     await link_demo(store, portal.url, username="slow")
-    app = make_app(store, portal)
+    return make_app(store, portal)
+
+
+async def test_ctrl_q_while_a_sync_runs_asks_first(store: Any, portal: Any) -> None:
+    app = await slow_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("s")
-        await wait_until(pilot, lambda: app.sync_queue.busy, what="the sync to start")
-        await pilot.press("ctrl+q")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await ctrl_q_during_a_sync(pilot, app)
         assert "A sync is running" in screen_text(app)
         await pilot.press("escape")  # keep going
         await pilot.pause()
@@ -162,15 +172,9 @@ async def test_ctrl_q_while_a_sync_runs_asks_first(store: Any, portal: Any) -> N
 
 
 async def test_quitting_anyway_keeps_what_was_read(store: Any, portal: Any) -> None:
-    portal.running.slow_seconds = 1.0
-    await link_demo(store, portal.url, username="slow")
-    app = make_app(store, portal)
+    app = await slow_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("s")
-        await wait_until(pilot, lambda: app.sync_queue.busy, what="the sync to start")
-        await pilot.press("ctrl+q")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await ctrl_q_during_a_sync(pilot, app)
         await pilot.press("y")
         await wait_until(pilot, lambda: app.return_code == 0, what="the app to exit")
     deadline = time.monotonic() + 30  # the sync stops after its page, and says so
