@@ -11,6 +11,7 @@ from tui_support import (
     make_app,
     on_phase,
     screen_text,
+    to_banks,
     to_login,
     type_text,
     wait_until,
@@ -181,12 +182,7 @@ async def test_an_earlier_start_date_says_how_much_of_the_plan_is_left(
 async def test_the_bank_search_ignores_accents(store: Store, portal: Any) -> None:
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("l")
-        await wait_until(pilot, lambda: on_phase(app, "start"), what="start step")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: on_phase(app, "form", 2), what="country step")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: on_phase(app, "form", 3), what="bank step")
+        await to_banks(pilot, app)
         await type_text(pilot, "munch")
         await pilot.pause()
         assert "1 of 24 banks" in screen_text(app)

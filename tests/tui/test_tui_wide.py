@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from tui_support import SIZE, link, make_app, on_phase, screen_text, type_text, wait_until
+from tui_support import SIZE, link, make_app, screen_text, to_banks, type_text, wait_until
 
 from kosma_tui.core.forms import Option
 from kosma_tui.core.store import Store
@@ -20,12 +20,7 @@ LONG_BANK = "Nordfriesische Genossenschaftsbank eG"  # 37 characters
 async def test_bank_names_are_shown_whole_on_a_wide_terminal(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("l")
-        await wait_until(pilot, lambda: on_phase(app, "start"), what="start step")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: on_phase(app, "form", 2), what="country step")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: on_phase(app, "form", 3), what="bank step")
+        await to_banks(pilot, app)
         await type_text(pilot, "nordfries")
         await pilot.pause()
         text = screen_text(app)

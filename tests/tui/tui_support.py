@@ -91,8 +91,8 @@ def on_phase(app: KosmaApp, phase: str, number: int | None = None) -> bool:
             and (number is None or screen.phase_no == number))
 
 
-async def to_login(pilot: Any, app: KosmaApp, start: str | None = None) -> None:
-    """From Accounts: l, Company and Start Date, Deutschland, Demo Bank, Demo Bank PSD2."""
+async def to_banks(pilot: Any, app: KosmaApp, start: str | None = None) -> None:
+    """From Accounts: l, Company and Start Date, Deutschland, to the list of banks."""
     await pilot.press("l")
     await wait_until(pilot, lambda: on_phase(app, "start"), what="start step")
     if start is not None:
@@ -103,6 +103,11 @@ async def to_login(pilot: Any, app: KosmaApp, start: str | None = None) -> None:
     assert "Deutschland" in screen_text(app)
     await pilot.press("enter")  # Deutschland is first
     await wait_until(pilot, lambda: on_phase(app, "form", 3), what="bank step")
+
+
+async def to_login(pilot: Any, app: KosmaApp, start: str | None = None) -> None:
+    """From Accounts: l, Company and Start Date, Deutschland, Demo Bank, Demo Bank PSD2."""
+    await to_banks(pilot, app, start)
     await type_text(pilot, "demo")
     await pilot.pause()
     assert "2 of 24 banks" in screen_text(app)
