@@ -57,7 +57,8 @@ def current_fiscal_years(client: ErpnextClient, today: date) -> list[tuple[dict,
 def fiscal_year_for(company: str, years: list[tuple[dict, list[str]]]) -> dict | None:
     own = [row for row, companies in years if company in companies]
     shared = [row for row, companies in years if not companies]
-    return (own or shared or [None])[0]
+    found = own or shared
+    return found[0] if found else None
 
 
 def import_companies(store: Any, client: ErpnextClient, *,

@@ -19,8 +19,11 @@ from kosma_tui.core.errors import UsageError
 from kosma_tui.core.records import Party
 
 # party type -> the filter that leaves out the ones no longer in use
-ACTIVE = {"Customer": [["disabled", "=", 0]], "Supplier": [["disabled", "=", 0]],
-          "Employee": [["status", "=", "Active"]]}
+ACTIVE: dict[str, list[list[Any]]] = {
+    "Customer": [["disabled", "=", 0]],
+    "Supplier": [["disabled", "=", 0]],
+    "Employee": [["status", "=", "Active"]],
+}
 
 
 @dataclass
@@ -66,9 +69,9 @@ def import_from_erpnext(store: Any, client: ErpnextClient) -> PartyImport:
             filters=[["is_company_account", "=", 0], ["disabled", "=", 0],
                      ["party_type", "in", list(result.read)]])
         for row in accounts:
-            party = found.get((str(row.get("party_type") or ""), str(row.get("party") or "")))
-            if party is not None:
-                _add_numbers(party, row, result)
+            owner = found.get((str(row.get("party_type") or ""), str(row.get("party") or "")))
+            if owner is not None:
+                _add_numbers(owner, row, result)
     summary = party_rules.import_parties(store, list(found.values()))
     result.new = summary.new
     return result

@@ -324,7 +324,7 @@ class TransactionBook:
                     heads[best] = (row, stream)
                     break
                 yield row
-                row = next(stream, None)
+                row = next(stream, None)  # type: ignore[arg-type]  # None ends the stream
 
     def rows_page(self, offset: int, limit: int, *, raw: bool = True) -> list[Row]:
         """``all_rows()[offset:offset + limit]``, reading only the chunks it needs."""
@@ -434,8 +434,8 @@ class TransactionBook:
                 return 0
             try:
                 self._mark()
-                for name, wanted in targets.items():
-                    changed += self._rewrite(self._chunks[name], wanted)
+                for name, fields in targets.items():
+                    changed += self._rewrite(self._chunks[name], fields)
                 self._write_index()
             except BaseException:
                 self._invalidate()

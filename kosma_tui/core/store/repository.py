@@ -51,8 +51,9 @@ Q = Query()
 
 def _check_schema(path: Path, tables: dict[str, Any]) -> None:
     """Every meta.json kosma-tui writes starts with its schema version."""
-    schema = tables.get("schema") or {}
-    version = next(iter(schema.values()), {}).get("version")
+    schema: dict[str, Any] = tables.get("schema") or {}
+    first: dict[str, Any] = next(iter(schema.values()), {})
+    version = first.get("version")
     if not isinstance(version, int):
         raise corrupt(path, "it has no schema version")
     if version > SCHEMA_VERSION:
