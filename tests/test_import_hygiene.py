@@ -37,3 +37,27 @@ def test_sandbox_shares_no_code_with_core() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_no_sandbox_module_imports_its_own_package() -> None:
+    """The package's ``__init__`` only re-exports: a module importing it (even inside a
+    function) would close a cycle through ``__init__`` -> cli/server -> api -> consents."""
+    import ast
+    from pathlib import Path
+
+    import kosma_tui.sandbox as sandbox
+
+    offenders = []
+    for path in sorted(Path(sandbox.__file__).parent.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (
+                node.module == "kosma_tui.sandbox" or (node.level and not node.module)
+            ):
+                offenders.append(f"{path.name}:{node.lineno}")
+            elif isinstance(node, ast.Import) and any(
+                alias.name == "kosma_tui.sandbox" for alias in node.names
+            ):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

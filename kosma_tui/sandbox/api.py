@@ -2,10 +2,11 @@
 
 ``Portal.handle`` answers one request with the ``message`` payload of a
 success or raises ``PortalFailure``; a consent call answers an ``Answer`` (status
-and exact body, kept for a replay, see ``replay.py``). The consent calls live in
-``consents.py``. Checks run in this order, so a failure never consumes a
-consent token it did not have to: method known -> API token -> JSON body ->
-common fields -> the method's own fields -> state.
+and exact body, kept for a replay, see ``replay.py``). The consent calls are
+those of the ``Consents`` the portal holds (``consents.py``). Checks run in this
+order, so a failure never consumes a consent token it did not have to: method
+known -> API token -> JSON body -> common fields -> the method's own fields ->
+state.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ import calendar
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
-from kosma_tui.sandbox import consents, fields, flows
+import kosma_tui.sandbox.fields as fields
+import kosma_tui.sandbox.flows as flows
 from kosma_tui.sandbox.banks import COUNTRIES
+from kosma_tui.sandbox.billing import usage
+from kosma_tui.sandbox.call import Call, PortalConfig
 from kosma_tui.sandbox.clock import PortalClock, parse_moment
+from kosma_tui.sandbox.consents import CONSENT_LIFETIME_DAYS, Consents
 from kosma_tui.sandbox.crypto import STEP_KEYS, EnvelopeError, open_envelope
 from kosma_tui.sandbox.errors import PortalFailure, invalid
 from kosma_tui.sandbox.replay import Answer
@@ -33,19 +37,7 @@ METHOD_PREFIX = "banking_admin.api."
 SESSION_LIFETIME = timedelta(minutes=30)
 SESSION_KEPT = timedelta(days=1)  # ended or timed-out sessions are forgotten after this
 
-
-@dataclass
-class PortalConfig:
-    transaction_limit: int = 1_000_000
-    slow_seconds: float = 2.0
-
-
-@dataclass
-class Call:
-    body: dict[str, Any]
-    customer: str
-    attended: bool
-    base_url: str
+__all__ = ["METHOD_PREFIX", "Call", "Portal", "PortalConfig"]
 
 
 class Portal:
@@ -53,7 +45,7 @@ class Portal:
         self.state = state
         self.clock = clock
         self.config = config
-        self.consent_users: dict[str, str] = {}  # consent id -> username (never changes)
+        self.consents = Consents(state, clock, config)
         self.methods: dict[str, Callable[[Call], dict[str, Any] | list[Any] | Answer]] = {
             "fetch_subscription_details": self.fetch_subscription_details,
             "get_client_token": self.get_client_token,
@@ -61,10 +53,10 @@ class Portal:
             "submit_flow_step": self.submit_flow_step,
             "fetch_accounts_and_bank": self.fetch_accounts_and_bank,
             "end_session": self.end_session,
-            "fetch_consent_accounts": lambda call: consents.accounts(self, call),
-            "fetch_consent_balances": lambda call: consents.balances(self, call),
-            "fetch_consent_transactions": lambda call: consents.transactions(self, call),
-            "revoke_consent": lambda call: consents.revoke(self, call),
+            "fetch_consent_accounts": self.consents.accounts,
+            "fetch_consent_balances": self.consents.balances,
+            "fetch_consent_transactions": self.consents.transactions,
+            "revoke_consent": self.consents.revoke,
         }
 
     def handle(
@@ -90,18 +82,9 @@ class Portal:
 
     # ---- subscription ----------------------------------------------------
 
-    def usage(self, state: dict[str, Any], customer: str) -> dict[str, Any]:
-        """The customer's usage record for the current billing period (a calendar month)."""
-        period = self.clock.today().strftime("%Y-%m")
-        record = state["usage"].get(customer)
-        if record is None or record["period"] != period:
-            record = {"period": period, "count": 0}
-            state["usage"][customer] = record
-        return record
-
     def fetch_subscription_details(self, call: Call) -> list[dict[str, Any]]:
-        record = self.usage(self.state.read(), call.customer)
         today = self.clock.today()
+        record = usage(self.state.read(), call.customer, today)
         last_day = calendar.monthrange(today.year, today.month)[1]
         return [
             {
@@ -156,7 +139,7 @@ class Portal:
                 "session_id": session_id,
                 "session_id_short": short,
                 "consent_scope": {
-                    "lifetime": consents.CONSENT_LIFETIME_DAYS,
+                    "lifetime": CONSENT_LIFETIME_DAYS,
                     "transactions": {
                         "from_date": from_date.isoformat(),
                         "to_date": to_date.isoformat(),
@@ -265,7 +248,7 @@ class Portal:
                 raise invalid(
                     "flow_id", f"The flow is {flows.flow_state(session)}, not FINISHED yet."
                 )
-            return consents.create_or_rotate(self, state, session)
+            return self.consents.create_or_rotate(state, session)
 
     def end_session(self, call: Call) -> dict[str, Any]:
         session_id = fields.required_string(call.body, "session_id")

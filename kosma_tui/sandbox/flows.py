@@ -214,7 +214,7 @@ def _validate(element: dict[str, Any], values: dict[str, str]) -> str:
     value = values.get(key)
     if element["type"] == "choice":
         allowed = {o["value"] for o in element["options"]}
-        if value not in allowed:
+        if value is None or value not in allowed:
             raise invalid(key, f"Choose one of the offered options for '{key}'.")
         return value
     rule = element["validator"]

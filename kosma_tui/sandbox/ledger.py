@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from kosma_tui.sandbox import data
+import kosma_tui.sandbox.data as data
 
 LATE_LISTED_AFTER_DAYS = 3  # a late booking is listed from the third day after it on
 OVERDRAFT = 200_000  # DEFAULT accounts: a 2,000.00 overdraft line

@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from kosma_tui.sandbox.api import METHOD_PREFIX, Portal, PortalConfig
+from kosma_tui.sandbox.api import METHOD_PREFIX, Portal
+from kosma_tui.sandbox.call import PortalConfig
 from kosma_tui.sandbox.clock import PortalClock
 from kosma_tui.sandbox.errors import PortalFailure, SandboxStateError
 from kosma_tui.sandbox.replay import Answer
