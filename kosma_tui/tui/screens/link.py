@@ -23,7 +23,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from kosma_tui.core.errors import KosmaError, UsageError
-from kosma_tui.core.forms import CONSUMER_INPUT_NEEDED, FINISHED, PROCESSING, Form, Step
+from kosma_tui.core.forms import CONSUMER_INPUT_NEEDED, FINISHED, PROCESSING, Step
+from kosma_tui.core.linking.steps import StepKind, StepView, describe
 from kosma_tui.tui.feedback import toast
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.screens.confirm import ConfirmModal
@@ -35,7 +36,7 @@ from kosma_tui.tui.widgets.link_steps import (
     SummaryStep,
     WaitStep,
 )
-from kosma_tui.tui.widgets.step_form import ChoiceStep, InputStep, single_choice
+from kosma_tui.tui.widgets.step_form import ChoiceStep, InputStep
 
 if TYPE_CHECKING:
     from kosma_tui.core.linking import LinkFlow, LinkSummary
@@ -43,7 +44,9 @@ if TYPE_CHECKING:
 
 PHASES = ("Company and Start Date", "Country", "Bank", "Login method", "Login", "Confirm",
           "Accounts", "Summary")
-CHOICE_PHASE = {"country_code": 2, "bank_code": 3, "interface": 4}
+# PHASES number (1-based) of each kind of portal step (core.linking.steps)
+KIND_PHASE = {StepKind.COUNTRY: 2, StepKind.BANK: 3, StepKind.METHOD: 4, StepKind.CHOICE: 4,
+              StepKind.CREDENTIALS: 5, StepKind.OTP: 6, StepKind.DECOUPLED: 6}
 
 
 @dataclass
@@ -55,16 +58,7 @@ class Submission:
 
 def phase_of(step: Step) -> int:
     """Which of PHASES a portal step is (1-based)."""
-    if step.state == PROCESSING:
-        return 6
-    form = step.form
-    if form is None:
-        return 6
-    choice = single_choice(form)
-    if choice is not None:
-        return CHOICE_PHASE.get(choice.key, 4)
-    keys = " ".join(f"{e.key} {e.label}".upper() for e in form.inputs)
-    return 6 if any(w in keys for w in ("TAN", "OTP")) else 5
+    return KIND_PHASE.get(describe(step).kind, 6)
 
 
 class LinkScreen(KosmaScreen):
@@ -215,10 +209,9 @@ class LinkScreen(KosmaScreen):
 
     async def show_step(self, step: Step) -> None:
         if step.state == CONSUMER_INPUT_NEEDED and step.form is not None:
-            await self.show_form(step, step.form)
+            await self.show_form(step, describe(step))
         elif step.state == PROCESSING:
-            texts = [getattr(e, "text", "") for e in (step.form.elements if step.form else [])]
-            text = " ".join(t for t in texts if t) or "Approve the login in your banking app."
+            text = " ".join(describe(step).texts) or "Approve the login in your banking app."
             await self.show(WaitStep(text, animate=not self.kosma.frozen),
                             "wait", 6, "Approve in your banking app")
             self._poller = self.run_worker(self.poll(), group="link-poll", exclusive=True,
@@ -229,22 +222,23 @@ class LinkScreen(KosmaScreen):
             await self.show(AccountsStep(self.result.accounts), "accounts", 7,
                             f"Accounts at {clean(self.result.bank.bank_name)}")
 
-    async def show_form(self, step: Step, form: Form) -> None:
+    async def show_form(self, step: Step, view: StepView) -> None:
+        assert step.form is not None
         number = phase_of(step)
-        choice = single_choice(form)
+        choice = view.choice
         if choice is not None:
             query, preselect = "", None
-            if choice.key == "bank_code" and self.bank:
+            if view.kind == StepKind.BANK and self.bank:
                 query = self.bank
-            if choice.key == "country_code" and self.country:
+            if view.kind == StepKind.COUNTRY and self.country:
                 preselect = self.country
-            widget: Widget = ChoiceStep(form, choice, query=query, preselect=preselect)
+            widget: Widget = ChoiceStep(step.form, choice, query=query, preselect=preselect)
             title = choice.label or PHASES[number - 1]
-            if choice.key == "bank_code" and "country_code" in self.labels:
+            if view.kind == StepKind.BANK and "country_code" in self.labels:
                 title = f"Bank in {self.labels['country_code']}"
         else:
-            widget = InputStep(form, step.error_message)
-            title = "Confirm with your OTP" if number == 6 else "Log in to your bank"
+            widget = InputStep(step.form, view.error)
+            title = "Confirm with your OTP" if view.kind == StepKind.OTP else "Log in to your bank"
         await self.show(widget, "form", number, title)
 
     async def poll(self) -> None:

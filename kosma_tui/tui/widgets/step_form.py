@@ -1,8 +1,9 @@
 """The portal's bank-login forms rendered as widgets (the shared form model, core.forms).
 
 A form with one choice becomes a filterable list (banks: by name, BIC or code);
-any other form becomes labelled inputs, passwords masked. The widgets only
-collect values; the Link screen hands them to ``LinkFlow``.
+any other form becomes labelled inputs, secrets masked. Which choice it is and
+which fields are secret is read by ``core.linking.steps``, as for ``kosma-tui
+link``. The widgets only collect values; the Link screen hands them to ``LinkFlow``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from textual.widgets.option_list import Option
 
 from kosma_tui.core.forms import ChoiceElement, Form, InputElement, TextElement
 from kosma_tui.core.forms import Option as FormOption
+from kosma_tui.core.linking.steps import StepKind, choice_topic, is_secret
 from kosma_tui.tui.text import clean
 
-NOUNS = {"country_code": ("country", "countries"), "bank_code": ("bank", "banks"),
-         "interface": ("method", "methods")}
+NOUNS = {StepKind.COUNTRY: ("country", "countries"), StepKind.BANK: ("bank", "banks"),
+         StepKind.METHOD: ("method", "methods")}
 
 
 LABEL_CELLS = (20, 44)  # the label column: as wide as the longest label, within these bounds
@@ -40,14 +42,6 @@ def option_prompt(label: str, description: str, cells: int) -> Text:
     text.append(" ")
     text.append(clean(description), style="dim")
     return text
-
-
-def single_choice(form: Form) -> ChoiceElement | None:
-    """The choice of a form whose only input is one choice (country, bank, method)."""
-    inputs = form.inputs
-    if len(inputs) == 1 and isinstance(inputs[0], ChoiceElement):
-        return inputs[0]
-    return None
 
 
 class ChoiceStep(Vertical):
@@ -70,6 +64,7 @@ class ChoiceStep(Vertical):
         self.query_text = query
         self.preselect = preselect
         self.shown = element.options
+        self.topic = choice_topic(element)
 
     def compose(self) -> ComposeResult:
         for element in self.form.elements:
@@ -77,7 +72,7 @@ class ChoiceStep(Vertical):
                 yield Static(clean(element.text), classes="hint", markup=False)
         with Horizontal(classes="field-row"):
             yield Label("Search: ", markup=False)
-            hint = "type a name, BIC or code" if self.element.key == "bank_code" else \
+            hint = "type a name, BIC or code" if self.topic == StepKind.BANK else \
                 "type to filter"
             yield Input(self.query_text, placeholder=hint,
                         id="choice-search", compact=True)
@@ -101,7 +96,7 @@ class ChoiceStep(Vertical):
                              for o in self.shown])
         if self.shown:
             options.highlighted = 0
-        one, many = NOUNS.get(self.element.key, ("option", "options"))
+        one, many = NOUNS.get(self.topic, ("option", "options"))
         total = len(self.element.options)
         self.query_one("#choice-count", Label).update(
             f"{len(self.shown)} of {total} {one if total == 1 else many}")
@@ -169,7 +164,7 @@ class InputStep(Vertical):
                 with Horizontal(classes="field-row"):
                     yield Label(clean(element.label or element.key)[:18], classes="field-label",
                                 markup=False)
-                    yield Input(placeholder=clean(element.placeholder), password=element.password,
+                    yield Input(placeholder=clean(element.placeholder), password=is_secret(element),
                                 id=f"in-{element.key}", compact=True,
                                 max_length=element.max_length or 0)
             elif isinstance(element, ChoiceElement):
