@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 LIST_LIMIT = 40  # longer choice lists are filtered by what the admin types first
 
 
-def _describe(option: Option) -> str:
+def _option_text(option: Option) -> str:
     label = safe_text(option.label)
     extra = option.description or (option.value if option.value != option.label else "")
     return f"{label} ({safe_text(extra)})" if extra else label
@@ -73,7 +73,7 @@ class FormAnswerer:
             option = _match(element, given, topic)
             if option is None:
                 raise UsageError(*_no_match(element, given, label, topic))
-            self.term.say(f"{label}: {_describe(option)}")
+            self.term.say(f"{label}: {_option_text(option)}")
             return option.value
         if not element.options:
             raise UsageError(f"The portal offers no choices for {label}.", "Try again later.")
@@ -86,11 +86,11 @@ class FormAnswerer:
             text = self.term.ask(f"{label} (number, or text to filter): ").strip()
             if text.isdigit() and shown and 1 <= int(text) <= len(shown):
                 option = shown[int(text) - 1]
-                self.term.say(f"{label}: {_describe(option)}")
+                self.term.say(f"{label}: {_option_text(option)}")
                 return option.value
             option = _match(element, text, topic) if text else None
             if option is not None:
-                self.term.say(f"{label}: {_describe(option)}")
+                self.term.say(f"{label}: {_option_text(option)}")
                 return option.value
             found = element.filter(text) if text else element.options
             if not self.term.interactive:
@@ -108,7 +108,7 @@ class FormAnswerer:
         self.term.say(f"{label}:")
         width = len(str(len(options)))
         for number, option in enumerate(options, 1):
-            self.term.say(f"  {number:>{width}}. {_describe(option)}")
+            self.term.say(f"  {number:>{width}}. {_option_text(option)}")
 
 
 def _match(element: ChoiceElement, text: str, topic: StepKind | None) -> Option | None:
