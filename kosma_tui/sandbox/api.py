@@ -22,6 +22,7 @@ import orjson
 
 import kosma_tui.sandbox.fields as fields
 import kosma_tui.sandbox.flows as flows
+from kosma_tui.sandbox.auth import authenticate
 from kosma_tui.sandbox.banks import COUNTRIES
 from kosma_tui.sandbox.billing import usage
 from kosma_tui.sandbox.call import Call, PortalConfig
@@ -70,7 +71,7 @@ class Portal:
                 status=404,
                 errors=[{"location": "method", "message": "Unknown method."}],
             )
-        _authenticate(authorization)
+        authenticate(authorization)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -258,24 +259,6 @@ class Portal:
                 STEP_KEYS.discard(session["key_id"])
                 session.update(ended=True, key_id=None)
         return {}
-
-
-REFUSED_TOKEN = "invalid"  # noqa: S105 - the Demo Bank's published test tokens
-INACTIVE_TOKEN = "inactive"  # noqa: S105
-
-
-def _authenticate(authorization: str | None) -> None:
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme != "Token" or not token or token == REFUSED_TOKEN:
-        raise PortalFailure(
-            "AUTH.INVALID_TOKEN",
-            "The customer id or API token was not accepted.",
-        )
-    if token == INACTIVE_TOKEN:
-        raise PortalFailure(
-            "PLAN.INACTIVE", "The subscription is not active; open the billing portal."
-        )
 
 
 def _values(data: object) -> dict[str, str]:
