@@ -1,4 +1,4 @@
-"""The protocol's methods: dispatch, authentication, subscription and linking.
+"""The protocol's methods: dispatch (authenticated by ``auth.py``), subscription, linking.
 
 ``Portal.handle`` answers one request with the ``message`` payload of a
 success or raises ``PortalFailure``; a consent call answers an ``Answer`` (status
