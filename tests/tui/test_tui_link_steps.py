@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import io
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
 from textual.app import App
 from textual.widgets import Input
-from tui_support import SIZE, TODAY
+from tui_support import SIZE
 
 from kosma_tui.commands.link import FormAnswerer, Terminal
 from kosma_tui.core.forms import (
@@ -111,7 +112,8 @@ async def tui_reading(app: Host, step: Step) -> Reading:
 
 async def walk(client: PortalClient, answers: list[dict[str, str]]) -> list[Step]:
     """A portal session: the first step and the step after each answer; then ended."""
-    token = await client.get_client_token(TODAY, TODAY)
+    today = date.today()  # the portal runs on the real date
+    token = await client.get_client_token(today, today)
     session, flow = token.session_id, token.flow_id
     steps = [await client.get_flow_step(session, flow)]
     for values in answers:
