@@ -13,8 +13,12 @@ import importlib
 import itertools
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kosma_tui import __version__
+
+if TYPE_CHECKING:
+    from kosma_tui.runtime import Runtime
 
 # Each module provides ``add_parser(subparsers)`` (setting ``func`` on its
 # parser) and the command functions it points at.
@@ -94,10 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_tui() -> int:
     from kosma_tui.commands.base import run_command
 
-    def start(_args: argparse.Namespace) -> int:
+    def start(_args: argparse.Namespace, runtime: Runtime) -> int:
         from kosma_tui.tui.app import run_app
 
-        return run_app()
+        return run_app(runtime)
 
     return run_command(start, argparse.Namespace(), guard=False)
 

@@ -11,9 +11,10 @@ import argparse
 import sys
 from typing import Any
 
-from kosma_tui.commands.base import confirm, fit, open_store, print_header, print_json, safe_text
+from kosma_tui.commands.base import confirm, fit, print_header, print_json, safe_text
 from kosma_tui.core import validation
 from kosma_tui.core.records import BankAccount
+from kosma_tui.runtime import Runtime
 
 NAME_HELP = "the bank account: its name, IBAN, or a unique beginning of its name"
 
@@ -75,10 +76,10 @@ def account_json(account: BankAccount, consent: str | None) -> dict[str, Any]:
     }
 
 
-def run_list(args: argparse.Namespace) -> int:
+def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.records import BankConsent
 
-    store = open_store()
+    store = runtime.store
     consents = {c.name for c in store.consents()}
     accounts = sorted(store.accounts(), key=lambda a: a.name.casefold())
     items = []
@@ -105,10 +106,10 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_rename(args: argparse.Namespace) -> int:
+def run_rename(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.admin import rename_account
 
-    store = open_store()
+    store = runtime.store
     old, account = rename_account(store, args.name, args.new)
     if args.json:
         print_json({"renamed": {"from": old, "to": account.name}})
@@ -119,10 +120,10 @@ def run_rename(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_toggle(args: argparse.Namespace) -> int:
+def run_toggle(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.admin import set_enabled
 
-    store = open_store()
+    store = runtime.store
     account = set_enabled(store, args.name, args.enable)
     if args.json:
         print_json({"name": account.name, "enabled": account.enabled})
@@ -134,11 +135,11 @@ def run_toggle(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_remove(args: argparse.Namespace) -> int:
+def run_remove(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.admin import find_account, remove_account
     from kosma_tui.core.errors import UsageError
 
-    store = open_store()
+    store = runtime.store
     account = find_account(store, args.name)
     if not args.yes:
         if not sys.stdin.isatty():
@@ -159,12 +160,12 @@ def run_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_set_lid(args: argparse.Namespace) -> int:
+def run_set_lid(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.admin import find_account
     from kosma_tui.core.sync import consent_of, set_last_integration_date
 
     value = validation.iso_date(args.date, "Last Integration Date")
-    store = open_store()
+    store = runtime.store
     account = set_last_integration_date(store, find_account(store, args.name).name, value)
     print(f"Last Integration Date of {safe_text(account.name)} is now "
           f"{account.last_integration_date}.")

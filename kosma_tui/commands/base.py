@@ -12,10 +12,14 @@ from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from typing import Any, TextIO
 
-from kosma_tui.core.connection import DEMO_BANNER, stop_embedded_portal
+from kosma_tui.core.connection import DEMO_BANNER
 from kosma_tui.core.errors import KosmaError
 from kosma_tui.core.paths import Paths, make_private_dir, resolve_paths
 from kosma_tui.core.text import SafeStream, safe_json, safe_lines, safe_text
+from kosma_tui.runtime import Runtime
+
+# A command: its parsed arguments and the run's runtime in, its exit status out.
+Command = Callable[[argparse.Namespace, Runtime], int]
 
 __all__ = ["safe_text"]  # the one rendering of outside text, re-exported for the commands
 
@@ -61,9 +65,12 @@ def report_error(error: KosmaError, as_json: bool) -> int:
     return error.exit_status
 
 
-def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace,
-                *, guard: bool = True) -> int:
+def run_command(func: Command, args: argparse.Namespace, *, guard: bool = True) -> int:
     """Run one command: errors become one sentence on stderr and an exit status.
+
+    The run's Runtime is built here, once, and closed when the command ends (which
+    stops the embedded Demo Bank portal if the command started it), so a second run
+    in the same process starts its own on that run's data folder.
 
     With ``guard`` (every command but the TUI, which draws its own screen)
     stdout and stderr are SafeStreams: whatever a command prints, no control
@@ -74,17 +81,18 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
     streams = sys.stdout, sys.stderr
     if guard:
         sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    runtime = Runtime(paths)
     try:
-        return _run(func, args, paths)
+        return _run(func, args, runtime)
     finally:
         sys.stdout, sys.stderr = streams
 
 
-def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace,
-         paths: Paths) -> int:
+def _run(func: Command, args: argparse.Namespace, runtime: Runtime) -> int:
     as_json = wants_json(args)
+    paths = runtime.paths
     try:
-        return func(args)
+        return func(args, runtime)
     except KosmaError as exc:
         log.info("command refused: %s %s", exc.code, exc.message)
         return report_error(exc, as_json)
@@ -99,16 +107,7 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace,
             "Something unexpected went wrong; nothing more was changed.",
             f"The details are in {paths.log_file}.", code="UNEXPECTED"), as_json)
     finally:
-        # the embedded Demo Bank portal lives as long as the command that started it,
-        # so a second run in the same process starts its own on that run's data folder
-        stop_embedded_portal()
-
-
-def open_store() -> Any:
-    """The store of this run (``KOSMA_TUI_HOME`` or the platform folders)."""
-    from kosma_tui.core.store import Store
-
-    return Store.open(resolve_paths())
+        runtime.close()
 
 
 def confirm(question: str, stdin: TextIO | None = None, out: TextIO | None = None) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
+from kosma_tui.commands.base import print_header, print_json, safe_text
 from kosma_tui.core import validation
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.records import Company
+from kosma_tui.runtime import Runtime
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +40,7 @@ def _find(store: Any, name: str) -> Company | None:
                 None)
 
 
-def run_add(args: argparse.Namespace) -> int:
+def run_add(args: argparse.Namespace, runtime: Runtime) -> int:
     name = validation.company_name(args.name)
     company = Company(
         name=name,
@@ -47,7 +48,7 @@ def run_add(args: argparse.Namespace) -> int:
         fiscal_year_start=validation.fiscal_year_start(args.fiscal_year_start),
         default_currency=validation.currency(args.currency),
     )
-    store = open_store()
+    store = runtime.store
     with store.locked():
         existing = _find(store, name)
         if existing is not None:
@@ -60,8 +61,8 @@ def run_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_set(args: argparse.Namespace) -> int:
-    store = open_store()
+def run_set(args: argparse.Namespace, runtime: Runtime) -> int:
+    store = runtime.store
     with store.locked():
         company = store.company(args.name) or _find(store, args.name)
         if company is None:
@@ -79,8 +80,8 @@ def run_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_list(args: argparse.Namespace) -> int:
-    store = open_store()
+def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
+    store = runtime.store
     companies = sorted(store.companies(), key=lambda c: c.name.casefold())
     if args.json:
         print_json({"demo": store.settings().demo,

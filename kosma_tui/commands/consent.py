@@ -12,12 +12,12 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from kosma_tui.commands.base import confirm, open_store, print_header, print_json, safe_text
+from kosma_tui.commands.base import confirm, print_header, print_json, safe_text
+from kosma_tui.runtime import Runtime
 
 if TYPE_CHECKING:
     from kosma_tui.core.admin import Revoked
     from kosma_tui.core.records import BankConsent
-    from kosma_tui.core.store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,10 +40,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     revoke.set_defaults(func=run_revoke)
 
 
-def run_list(args: argparse.Namespace) -> int:
+def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.sync.health import health
 
-    store = open_store()
+    store = runtime.store
     report = health(store)
     data = report.as_json()
     counts: dict[str, int] = {}
@@ -65,11 +65,11 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_revoke(args: argparse.Namespace) -> int:
+def run_revoke(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.admin import find_consent
     from kosma_tui.core.errors import UsageError
 
-    store = open_store()
+    store = runtime.store
     consent = find_consent(store, args.bank, args.company)
     label = f"{consent.bank} · {consent.company}"
     if not args.yes:
@@ -81,7 +81,7 @@ def run_revoke(args: argparse.Namespace) -> int:
         if not confirm(question):
             print("Nothing was revoked.")
             return 0
-    revoked = asyncio.run(_revoke(store, consent))
+    revoked = asyncio.run(_revoke(runtime, consent))
     names = [a.name for a in revoked.accounts]
     if args.json:
         print_json({"revoked": {"name": consent.name, "bank": consent.bank,
@@ -99,9 +99,8 @@ def run_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _revoke(store: Store, consent: BankConsent) -> Revoked:
+async def _revoke(runtime: Runtime, consent: BankConsent) -> Revoked:
     from kosma_tui.core.admin import revoke_consent
-    from kosma_tui.core.connection import PortalConnection
 
-    async with PortalConnection(store, attended=sys.stdin.isatty()) as client:
-        return await revoke_consent(store, client, consent)
+    async with runtime.portal(attended=sys.stdin.isatty()) as client:
+        return await revoke_consent(runtime.store, client, consent)

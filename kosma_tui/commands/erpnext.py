@@ -15,10 +15,11 @@ import getpass
 import sys
 from typing import Any
 
-from kosma_tui.commands.base import DEMO_BANNER, open_store, print_json, safe_text
+from kosma_tui.commands.base import DEMO_BANNER, print_json, safe_text
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.money import format_amount
 from kosma_tui.core.text import raw_stream
+from kosma_tui.runtime import Runtime
 
 SHOWN_ITEMS = 20
 
@@ -95,7 +96,7 @@ def read_secret() -> str:
     return sys.stdin.readline().strip()
 
 
-def run_connect(args: argparse.Namespace) -> int:
+def run_connect(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.erpnext import connect
 
     if not args.api_secret_stdin:
@@ -103,7 +104,7 @@ def run_connect(args: argparse.Namespace) -> int:
                          "--api-secret-stdin and pipe it in, e.g. "
                          "kosma-tui erpnext connect ... --api-secret-stdin < secret.txt")
     secret = read_secret()
-    store = open_store()
+    store = runtime.store
     connection, user = connect(store, args.url, args.api_key, secret, args.site,
                                args.server_timeout)
     if args.json:
@@ -117,10 +118,10 @@ def run_connect(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_status(args: argparse.Namespace) -> int:
+def run_status(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.erpnext import status
 
-    store = open_store()
+    store = runtime.store
     result = status(store, check=not args.offline)
     if args.json:
         data = result.as_json()
@@ -171,11 +172,11 @@ def status_exit(result: Any) -> int:
     return 1 if result.problem or (result.last_push or {}).get("error") else 0
 
 
-def run_import_companies(args: argparse.Namespace) -> int:
-    from kosma_tui.core.erpnext import ErpnextClient, import_companies
+def run_import_companies(args: argparse.Namespace, runtime: Runtime) -> int:
+    from kosma_tui.core.erpnext import import_companies
 
-    store = open_store()
-    with ErpnextClient.for_store(store) as client:
+    store = runtime.store
+    with runtime.erpnext() as client:
         results = import_companies(store, client)
     skipped = [r for r in results if r.action == "skipped"]
     if args.json:
@@ -198,10 +199,9 @@ def run_import_companies(args: argparse.Namespace) -> int:
     return 1 if skipped else 0
 
 
-def run_map(args: argparse.Namespace) -> int:
+def run_map(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.erpnext import (
         BankAccounts,
-        ErpnextClient,
         create_and_map,
         map_by_iban,
         map_to,
@@ -216,12 +216,12 @@ def run_map(args: argparse.Namespace) -> int:
     if (args.create or args.bank_account) and not args.account:
         raise UsageError("Name the local Bank Account to map, e.g. "
                          "kosma-tui erpnext map \"Main (ACME GmbH)\" --bank-account NAME.")
-    store = open_store()
+    store = runtime.store
     if args.account:
         from kosma_tui.core.admin import find_account
 
         args.account = find_account(store, args.account).name
-    with ErpnextClient.for_store(store) as client:
+    with runtime.erpnext() as client:
         if args.account and args.create:
             mappings = [create_and_map(store, client, args.account, args.gl_account)]
         elif args.account and args.bank_account:
@@ -253,11 +253,11 @@ def run_map(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_push(args: argparse.Namespace) -> int:
+def run_push(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.admin import find_accounts
-    from kosma_tui.core.erpnext import ErpnextClient, push
+    from kosma_tui.core.erpnext import push
 
-    store = open_store()
+    store = runtime.store
     names = [a.name for a in find_accounts(store, args.account or [])]
     progress = None
     if not args.json and sys.stderr.isatty():
@@ -265,7 +265,7 @@ def run_push(args: argparse.Namespace) -> int:
             end = "\n" if p.done == p.total else ""
             print(f"\r  {safe_text(p.account)}: {p.done:,} of {p.total:,}", end=end,
                   file=raw_stream(sys.stderr), flush=True)
-    with ErpnextClient.for_store(store) as client:
+    with runtime.erpnext() as client:
         report = push(store, client, names or None, dry_run=args.dry_run, on_progress=progress)
     status = push_status(report)
     if args.json:
@@ -340,14 +340,13 @@ def _notes(a: Any) -> None:
               "they are, see below.")
 
 
-def run_dedupe(args: argparse.Namespace) -> int:
+def run_dedupe(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.admin import find_account
-    from kosma_tui.core.erpnext import ErpnextClient
     from kosma_tui.core.erpnext.dedupe import find, remove
 
-    store = open_store()
+    store = runtime.store
     accounts = [find_account(store, args.account)] if args.account else store.accounts()
-    with ErpnextClient.for_store(store) as client:
+    with runtime.erpnext() as client:
         found = find(client, accounts)
         planned = sum(len(c.remove) for a in found for c in a.copies)
         if planned and not args.yes:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
+from kosma_tui.commands.base import print_header, print_json, safe_text
 from kosma_tui.core import parties as party_rules
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.matching import rematch_account
+from kosma_tui.runtime import Runtime
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,26 +48,25 @@ def _count(number: int, one: str, many: str) -> str:
     return f"{number:,} {one if number == 1 else many}"
 
 
-def run_import(args: argparse.Namespace) -> int:
+def run_import(args: argparse.Namespace, runtime: Runtime) -> int:
     if args.from_erpnext == bool(args.file):
         raise UsageError("Give either FILE.csv or --from-erpnext.")
     if args.from_erpnext:
-        return _import_from_erpnext(args)
+        return _import_from_erpnext(args, runtime)
     path = Path(args.file).expanduser()
     parties = party_rules.read_csv(path)  # every line is checked before the store opens
-    summary = party_rules.import_parties(open_store(), parties)
+    summary = party_rules.import_parties(runtime.store, parties)
     print(f"Imported {_count(summary.parties, 'party', 'parties')} from "
           f"{safe_text(path.name)} ({summary.new:,} new, {summary.parties - summary.new:,} "
           "updated).")
     return 0
 
 
-def _import_from_erpnext(args: argparse.Namespace) -> int:
-    from kosma_tui.core.erpnext import ErpnextClient
+def _import_from_erpnext(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.erpnext.parties import import_from_erpnext
 
-    store = open_store()
-    with ErpnextClient.for_store(store) as client:
+    store = runtime.store
+    with runtime.erpnext() as client:
         result = import_from_erpnext(store, client)
     if args.json:
         print_json({"demo": store.settings().demo, **result.as_json()})
@@ -80,8 +80,8 @@ def _import_from_erpnext(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_list(args: argparse.Namespace) -> int:
-    store = open_store()
+def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
+    store = runtime.store
     parties = sorted(store.parties(), key=lambda p: (p.party_type, p.name.casefold()))
     if args.json:
         print_json({"demo": store.settings().demo, "parties": [p.to_dict() for p in parties]})
@@ -100,28 +100,28 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_add(args: argparse.Namespace) -> int:
+def run_add(args: argparse.Namespace, runtime: Runtime) -> int:
     party = party_rules.make_party(args.party_type, args.name, args.iban, args.account_number)
-    store = open_store()
+    store = runtime.store
     party = party_rules.add_party(store, party.party_type, party.name, party.ibans,
                                   party.account_numbers)
     print(f"Added {party.party_type} {safe_text(party.name)}.")
     return 0
 
 
-def run_remove(args: argparse.Namespace) -> int:
+def run_remove(args: argparse.Namespace, runtime: Runtime) -> int:
     party_type = party_rules.check_party_type(args.party_type)
-    store = open_store()
+    store = runtime.store
     party = party_rules.delete_party(store, party_type, args.name)
     print(f"Removed {party.party_type} {safe_text(party.name)}; transactions already matched "
           "keep it.")
     return 0
 
 
-def run_match(args: argparse.Namespace) -> int:
+def run_match(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.admin import find_account
 
-    store = open_store()
+    store = runtime.store
     args.account = find_account(store, args.account).name
     count = rematch_account(store, args.account)
     how = "" if store.settings().enable_fuzzy_matching else (

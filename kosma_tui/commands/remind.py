@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
+from kosma_tui.commands.base import print_header, print_json, safe_text
 from kosma_tui.core.errors import ConfigurationError
+from kosma_tui.runtime import Runtime
 
 SETUP = ("Set it up with 'kosma-tui settings --mail-to ADDR --smtp-host HOST "
          "[--smtp-starttls | --smtp-ssl]' (or --sendmail), or in the Settings screen.")
@@ -32,11 +33,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core import mail, reminders
     from kosma_tui.core.sync.health import health
 
-    store = open_store()
+    store = runtime.store
     settings = store.settings()
     problem = mail.problems(settings)
     if problem:

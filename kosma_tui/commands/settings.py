@@ -8,10 +8,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from kosma_tui.commands.base import DEMO_BANNER, open_store, print_json
+from kosma_tui.commands.base import DEMO_BANNER, print_json
 from kosma_tui.core import validation
 from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.records import BankingSettings
+from kosma_tui.runtime import Runtime
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -182,21 +183,20 @@ def settings_json(settings: BankingSettings) -> dict[str, Any]:
     return data
 
 
-def fetch_subscription(store: Any) -> dict[str, Any]:
+def fetch_subscription(runtime: Runtime) -> dict[str, Any]:
     """The first subscription record from the portal (usage, limit, status), remembered
     for ``kosma-tui status``."""
     from kosma_tui.core import subscription
-    from kosma_tui.core.connection import PortalConnection
 
     async def fetch() -> Any:
-        async with PortalConnection(store, attended=True) as client:
-            return await subscription.fetch(store, client)
+        async with runtime.portal(attended=True) as client:
+            return await subscription.fetch(runtime.store, client)
 
     return asyncio.run(fetch()) or {}
 
 
-def run(args: argparse.Namespace) -> int:
-    store = open_store()
+def run(args: argparse.Namespace, runtime: Runtime) -> int:
+    store = runtime.store
     if args.api_token_stdin and args.smtp_password_stdin:
         raise UsageError("Standard input holds one secret: give --api-token-stdin and "
                          "--smtp-password-stdin in two runs.")
@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     problem: KosmaError | None = None
     if settings.effectively_enabled:  # shown too, not only after a change: usage matters
         try:
-            subscription = fetch_subscription(store)
+            subscription = fetch_subscription(runtime)
         except KosmaError as exc:
             problem = exc
     if args.json:

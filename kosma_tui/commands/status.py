@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
+from kosma_tui.commands.base import print_header, print_json, safe_text
+from kosma_tui.runtime import Runtime
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,14 +24,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.money import format_amount
     from kosma_tui.core.subscription import remembered, usage_text
     from kosma_tui.core.sync import coverage
     from kosma_tui.core.sync.health import health
     from kosma_tui.core.sync.rules import parse_expiry
 
-    store = open_store()
+    store = runtime.store
     report = health(store)
     subscription = remembered(store)  # the last one fetched: status asks no portal
     if args.json:

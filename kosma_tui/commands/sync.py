@@ -23,9 +23,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from kosma_tui.commands.base import open_store, print_header, print_json, safe_text
+from kosma_tui.commands.base import print_header, print_json, safe_text
 from kosma_tui.core.errors import ConfigurationError, KosmaError, UsageError
 from kosma_tui.core.text import raw_stream
+from kosma_tui.runtime import Runtime
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, runtime: Runtime) -> int:
     if args.all and args.account:
         raise UsageError("Give either --all or --account NAME, not both.")
     if not args.all and not args.account:
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from kosma_tui.core.admin import find_accounts
     from kosma_tui.core.sync import settings_refusal
 
-    store = open_store()
+    store = runtime.store
     names = [a.name for a in find_accounts(store, args.account)]
     disabled = settings_refusal(store)
     if disabled is not None:
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print_header(store, "Sync (dry run: nothing is stored)" if dry_run else "Sync")
     stop = _Stop()
-    results = asyncio.run(_sync(store, names, stop,
+    results = asyncio.run(_sync(runtime, names, stop,
                                 progress=not args.json and sys.stdout.isatty(), dry_run=dry_run))
     mailed = _remind(store) if args.all and not dry_run and stop.signal is None else []
     try:
@@ -160,10 +161,10 @@ class _Stop:
             loop.remove_signal_handler(number)
 
 
-async def _sync(store: Any, names: list[str], stop: _Stop, *, progress: bool,
+async def _sync(runtime: Runtime, names: list[str], stop: _Stop, *, progress: bool,
                 dry_run: bool = False) -> list[Any]:
-    from kosma_tui.core.connection import PortalConnection
     from kosma_tui.core.sync import SyncEngine
+    from kosma_tui.core.usecases.sync import sync_accounts
 
     task = asyncio.current_task()
     assert task is not None
@@ -179,22 +180,12 @@ async def _sync(store: Any, names: list[str], stop: _Stop, *, progress: bool,
                 pass
 
     try:
-        async with PortalConnection(store, attended=attended) as client:
-            engine = SyncEngine(store, client, on_progress=show if progress else None,
-                                unattended=not attended, dry_run=dry_run)
-            if not names:
-                return await engine.sync_all(stop.cancel)
-            for name in names:
-                if stop.cancel.is_set():
-                    break
-                results.append(await engine.sync_account(name, stop.cancel, push=False))
-            if dry_run:
-                return results
-            push_error = await engine.auto_push([r.name for r in results if r.ok])
-            for r in results:
-                if r.ok:
-                    r.push_error = push_error
-            return results
+        async with runtime.portal(attended=attended) as client:
+            engine = SyncEngine(runtime.store, client, hooks=runtime.after_sync(),
+                                attended=attended, on_progress=show if progress else None,
+                                dry_run=dry_run)
+            # ``results`` keeps the accounts done should the run be abandoned
+            return await sync_accounts(engine, names, stop.cancel, into=results)
     except asyncio.CancelledError:
         if stop.signal is None:
             raise

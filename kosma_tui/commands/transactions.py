@@ -16,11 +16,12 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from kosma_tui.commands.base import fit, open_store, print_header
+from kosma_tui.commands.base import fit, print_header
 from kosma_tui.core import validation
 from kosma_tui.core.money import format_amount
 from kosma_tui.core.records import TRANSACTION_FIELDS
 from kosma_tui.core.text import safe_json, safe_text
+from kosma_tui.runtime import Runtime
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,10 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, runtime: Runtime) -> int:
     since = (validation.iso_date(args.since, "--since date").isoformat()
              if args.since is not None else "")
-    store = open_store()
+    store = runtime.store
     if args.account is not None:
         from kosma_tui.core.admin import find_account
 

@@ -1,21 +1,16 @@
-"""Which portal to talk to: the configured one, or the embedded Demo Bank portal.
+"""Which portal to talk to: the configured one, or the Demo Bank portal of demo mode.
 
-With no admin URL configured (demo mode) the Demo Bank portal from this
-package is started in this process on a free loopback port, with its state
-file in the data folder so a consent linked in one run works in the next.
-One embedded portal serves the whole process and stops at exit.
+The core never starts a portal itself: in demo mode (no admin URL configured)
+the URL of the Demo Bank portal comes from whoever built the connection (the
+runtime, ``kosma_tui.runtime``, which starts the embedded one on first need).
 """
 
 from __future__ import annotations
 
-import atexit
-import os
-import threading
-from datetime import date
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kosma_tui.core import clock
-from kosma_tui.core.errors import ConfigurationError, StoreError
+from kosma_tui.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from kosma_tui.core.portal import PortalClient
@@ -25,45 +20,38 @@ DEMO_BANNER = "DEMO (built-in Demo Bank portal)"
 DEMO_CUSTOMER_ID = "demo-customer"
 DEMO_API_TOKEN = "demo-token"  # noqa: S105 - the Demo Bank portal accepts any token
 
-_lock = threading.Lock()
-_embedded: Any = None
 
-
-def embedded_portal_url(store: Store) -> str:
-    """Start (once per process) the embedded Demo Bank portal; its URL."""
-    global _embedded
-    with _lock:
-        if _embedded is None:
-            from kosma_tui.sandbox import SandboxStateError, start_portal
-
-            frozen: date | None = clock.today() if os.environ.get(clock.NOW_ENV) else None
-            try:
-                _embedded = start_portal(store.paths.sandbox_state, today=frozen)
-            except SandboxStateError as exc:
-                raise StoreError(exc.message, exc.remedy) from None
-            except OSError as exc:
-                raise StoreError(
-                    f"The built-in Demo Bank portal could not start ({exc.strerror or exc}).",
-                    f"Check that {store.paths.sandbox_state.parent} is writable.",
-                ) from None
-            atexit.register(stop_embedded_portal)
-        return str(_embedded.url)
-
-
-def stop_embedded_portal() -> None:
-    global _embedded
-    with _lock:
-        if _embedded is not None:
-            _embedded.stop()
-            _embedded = None
+def portal_refusal(store: Store) -> ConfigurationError | None:
+    """Why no portal call can be made with these Banking Settings (with the remedy), or
+    None. Demo mode always may: its portal is the built-in one."""
+    settings = store.settings()
+    if settings.demo:
+        return None
+    if not settings.enabled:
+        return ConfigurationError(
+            "Banking Settings are disabled.",
+            "Enable them with 'kosma-tui settings --enable' or in the Settings screen.",
+        )
+    if not (settings.customer_id and settings.api_token):
+        return ConfigurationError(
+            "Banking Settings lack a Customer ID or Portal API Token.",
+            "Fill them in with 'kosma-tui settings' or in the Settings screen.",
+        )
+    return None
 
 
 class PortalConnection:
-    """``async with PortalConnection(store, attended=True) as client: ...``"""
+    """``async with PortalConnection(store, attended=True, demo_url=...) as client: ...``
 
-    def __init__(self, store: Store, *, attended: bool, **client_options: Any) -> None:
+    ``demo_url`` gives the Demo Bank portal's URL in demo mode; it is called only
+    when the settings are in demo mode, so a configured portal never starts one.
+    """
+
+    def __init__(self, store: Store, *, attended: bool,
+                 demo_url: Callable[[], str] | None = None, **client_options: Any) -> None:
         self.store = store
         self.attended = attended
+        self.demo_url = demo_url
         self.client_options = client_options
         self.client: PortalClient | None = None
 
@@ -72,19 +60,17 @@ class PortalConnection:
         from kosma_tui.core.replay import ReplayJournal
 
         settings = self.store.settings()
+        refused = portal_refusal(self.store)
+        if refused is not None:
+            raise refused
         if settings.demo:
-            url, customer, token = embedded_portal_url(self.store), DEMO_CUSTOMER_ID, DEMO_API_TOKEN
+            if self.demo_url is None:
+                raise ConfigurationError(
+                    "Demo mode needs the built-in Demo Bank portal, which this run does not "
+                    "provide.",
+                    "Configure a banking portal with 'kosma-tui settings --admin-url URL'.")
+            url, customer, token = self.demo_url(), DEMO_CUSTOMER_ID, DEMO_API_TOKEN
         else:
-            if not settings.enabled:
-                raise ConfigurationError(
-                    "Banking Settings are disabled.",
-                    "Enable them with 'kosma-tui settings --enable' or in the Settings screen.",
-                )
-            if not (settings.customer_id and settings.api_token):
-                raise ConfigurationError(
-                    "Banking Settings lack a Customer ID or Portal API Token.",
-                    "Fill them in with 'kosma-tui settings' or in the Settings screen.",
-                )
             url, customer, token = settings.admin_url, settings.customer_id, settings.api_token
         return PortalClient(
             url,

@@ -1,8 +1,10 @@
 """The Kosma TUI app: screens over the core engine (store, portal, linking, sync).
 
-``KosmaApp()`` opens the real store and talks to the configured portal, or in
-demo mode to the embedded Demo Bank portal. Tests inject a store and the URL
-of a Demo Bank portal they started (``KosmaApp(store=..., portal_url=...)``).
+``kosma-tui`` hands the app its run's Runtime (``run_app(runtime)``): the store,
+the portal (in demo mode the embedded Demo Bank portal) and the sync hooks.
+Without one the app builds its own through the same Runtime, and closes it at
+its end; tests inject a store and the URL of a Demo Bank portal they started
+(``KosmaApp(store=..., portal_url=...)``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from textual.widgets import Input
 
 from kosma_tui.core.connection import DEMO_BANNER
 from kosma_tui.core.errors import UsageError
+from kosma_tui.runtime import Runtime
 from kosma_tui.tui.commands import KosmaCommands
 from kosma_tui.tui.sync_queue import SyncQueue, SyncUpdate
 from kosma_tui.tui.text import clean
@@ -106,19 +109,20 @@ class KosmaApp(App[None]):
 
     def __init__(
         self,
-        store: Store | None = None,
+        runtime: Runtime | None = None,
         *,
+        store: Store | None = None,
         portal_url: str | None = None,
         hostname: str | None = None,
         reminders: bool = True,
     ) -> None:
         super().__init__()
-        if store is None:
-            from kosma_tui.core.store import Store
-
-            store = Store.open()
-        self.store: Store = store
-        self.portal_url = portal_url
+        # an app given its runtime leaves closing it to the giver; one it builds, it closes
+        self._owns_runtime = runtime is None
+        if runtime is None:
+            runtime = Runtime(store=store, demo_portal_url=portal_url)
+        self.runtime = runtime
+        self.store: Store = runtime.store  # opened first: a broken one is reported at once
         self.hostname = hostname or os.environ.get(HOSTNAME_ENV) or socket.gethostname()
         self.show_reminders = reminders
         # a frozen clock (tests, screenshots) also freezes animations
@@ -149,20 +153,8 @@ class KosmaApp(App[None]):
     @asynccontextmanager
     async def portal(self) -> AsyncIterator[PortalClient]:
         """A portal client for one piece of work (attended: a person is at the keyboard)."""
-        if self.portal_url and self.store.settings().demo:
-            from kosma_tui.core.connection import DEMO_API_TOKEN, DEMO_CUSTOMER_ID
-            from kosma_tui.core.portal import PortalClient, attended_ip
-            from kosma_tui.core.replay import ReplayJournal
-
-            async with PortalClient(self.portal_url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN,
-                                    ip_address=attended_ip(), embedded=True,
-                                    journal=ReplayJournal.of(self.store)) as client:
-                yield client
-        else:
-            from kosma_tui.core.connection import PortalConnection
-
-            async with PortalConnection(self.store, attended=True) as client:
-                yield client
+        async with self.runtime.portal(attended=True) as client:
+            yield client
 
     # -- screens ---------------------------------------------------------
 
@@ -308,6 +300,8 @@ class KosmaApp(App[None]):
 
     def on_unmount(self) -> None:
         self.sync_queue.stop()
+        if self._owns_runtime:
+            self.runtime.close()
 
     def _handle_exception(self, error: Exception) -> None:
         """A bug reached Textual: in a terminal, end with one sentence (the traceback goes to
@@ -354,9 +348,9 @@ def _stop_drawing(driver: Any) -> None:
         exit_event.set()
 
 
-def run_app() -> int:
-    """``kosma-tui`` without a command."""
-    app = KosmaApp()  # opens the store first: a broken one is reported before anything else
+def run_app(runtime: Runtime) -> int:
+    """``kosma-tui`` without a command; ``runtime`` is closed by the command runner."""
+    app = KosmaApp(runtime)  # opens the store first: a broken one is reported before all else
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "The TUI needs a terminal (over SSH: ssh -t); from scripts and cron run a "

@@ -139,6 +139,7 @@ class SyncQueue:
 
     async def _drain(self) -> None:
         from kosma_tui.core.sync import SyncEngine, SyncProgress
+        from kosma_tui.core.usecases.sync import SyncBatch
 
         current = AccountSync("")
 
@@ -150,14 +151,22 @@ class SyncQueue:
 
         try:
             async with self.app.portal() as client:
-                engine = SyncEngine(self.app.store, client, on_progress=progress)
+                runtime = self.app.runtime
+                engine = SyncEngine(runtime.store, client, hooks=runtime.after_sync(),
+                                    attended=True, on_progress=progress)
+                # the push policy of ``sync --account``: the queue's accounts, then one push
+                batch = SyncBatch(engine)
                 while (name := self._next()) is not None:
                     current = AccountSync(name, RUNNING)
                     with self._lock:
                         self._loop, self._cancel = asyncio.get_running_loop(), asyncio.Event()
                         cancel = self._cancel
                     self._send(current)
-                    self._send(await self._one(engine, name, cancel))
+                    self._send(await self._one(batch, name, cancel))
+                    if not self._pending:
+                        # the queue ran dry: its one push, before the queue says it is
+                        # done (the results it covered carry its push_error)
+                        await batch.push()
         except KosmaError as exc:  # the portal could not even be opened: fail the queue
             problem = Problem.from_error(exc)
             while (name := self._next()) is not None:
@@ -166,9 +175,9 @@ class SyncQueue:
                 self._send(AccountSync(current.name, "failed", error=problem))
 
     @staticmethod
-    async def _one(engine: Any, name: str, cancel: asyncio.Event) -> AccountSync:
+    async def _one(batch: Any, name: str, cancel: asyncio.Event) -> AccountSync:
         try:
-            result = await engine.sync_account(name, cancel)
+            result = await batch.sync(name, cancel)
         except KosmaError as exc:
             return AccountSync(name, "failed", error=Problem.from_error(exc))
         except Exception as exc:  # a bug must not leave the account "running" forever

@@ -402,32 +402,99 @@ async def test_party_matching_runs_on_new_rows(store: Any, client: Any) -> None:
     assert all(r["party"] == "" for r in rows if r["bank_party_iban"] != iban)
 
 
-async def test_erpnext_push_failure_never_fails_the_sync(
-    store: Any, client: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-    import types
+class RecordingHooks:
+    """After-sync hooks that record what the engine hands them."""
 
+    def __init__(self, fail: BaseException | None = None) -> None:
+        self.fail = fail
+        self.matched: list[list[str]] = []  # the ids of each batch handed to the matcher
+        self.pushed: list[dict[str, list[str]]] = []
+
+    def party_matcher(self, store: Any) -> Any:
+        def match(rows: list[dict[str, Any]]) -> int:
+            self.matched.append([r["transaction_id"] for r in rows])
+            return 0
+
+        return match
+
+    async def push(self, store: Any, stored: Any) -> Any:
+        self.pushed.append({name: list(ids) for name, ids in stored.items()})
+        if self.fail is not None:
+            raise self.fail
+        return None
+
+
+async def test_the_push_hook_gets_the_ids_this_sync_stored(store: Any, client: Any) -> None:
+    await link(store, client, start=TODAY - timedelta(days=30))
+    account = first_account(store)
+    hooks = RecordingHooks()
+    engine = SyncEngine(store, client, hooks=hooks)
+    first = await engine.sync_account(account.name)
+    assert first.status == "ok", first.error
+    stored = {r["transaction_id"] for r in store.book(account).rows()}
+    assert first.new == len(stored) > 0
+    (pushed,) = hooks.pushed
+    assert list(pushed) == [account.name] and set(pushed[account.name]) == stored
+    assert sorted(sum(hooks.matched, [])) == sorted(stored)  # matching saw the new rows
+
+    again = await engine.sync_account(account.name)  # nothing new: nothing to hand over
+    assert again.status == "ok" and again.new == again.updated == 0
+    assert hooks.pushed[1] == {account.name: []}
+
+
+async def test_the_daily_job_pushes_once_with_each_accounts_ids(store: Any,
+                                                                client: Any) -> None:
+    await link(store, client, start=TODAY - timedelta(days=20))
+    hooks = RecordingHooks()
+    results = await SyncEngine(store, client, hooks=hooks).sync_all()
+    assert results and all(r.ok for r in results)
+    (pushed,) = hooks.pushed
+    for account in store.accounts():
+        assert set(pushed[account.name]) == {
+            r["transaction_id"] for r in store.book(account).rows()}
+
+
+async def test_a_dry_run_hands_nothing_to_the_push(store: Any, client: Any) -> None:
+    await link(store, client, start=TODAY - timedelta(days=20))
+    hooks = RecordingHooks()
+    result = await SyncEngine(store, client, hooks=hooks, dry_run=True).sync_account(
+        first_account(store).name)
+    assert result.ok and result.new > 0
+    assert hooks.pushed == []
+
+
+@pytest.mark.parametrize("error", [
+    pytest.param("kosma", id="a-sentence"), pytest.param("bug", id="a-bug")])
+async def test_erpnext_push_failure_never_fails_the_sync(
+    store: Any, client: Any, error: str
+) -> None:
     from kosma_tui.core.errors import KosmaError
 
-    pushed: list[list[str]] = []
-
-    def auto_push(_store: Any, names: list[str]) -> None:
-        pushed.append(names)
-        raise KosmaError("ERPNext did not answer.", "Check the ERPNext connection.")
-
-    module = types.ModuleType("kosma_tui.core.erpnext")
-    module.auto_push = auto_push  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "kosma_tui.core.erpnext", module)
+    fail = (KosmaError("ERPNext did not answer.", "Check the ERPNext connection.")
+            if error == "kosma" else RuntimeError("boom"))
+    hooks = RecordingHooks(fail)
     await link(store, client)
-    settings = store.settings()
-    settings.erpnext_auto_push = True
-    store.save_settings(settings)
     account = first_account(store)
-    result = await SyncEngine(store, client).sync_account(account.name)
+    result = await SyncEngine(store, client, hooks=hooks).sync_account(account.name)
     assert result.status == "ok"
-    assert pushed == [[account.name]]
-    assert result.push_error is not None and result.push_error.message == "ERPNext did not answer."
+    assert list(hooks.pushed[0]) == [account.name]
+    assert result.push_error is not None
+    if error == "kosma":
+        assert result.push_error.message == "ERPNext did not answer."
+        assert result.push_error.remedy == "Check the ERPNext connection."
+    else:
+        assert result.push_error.code == "UNEXPECTED"
+        assert "RuntimeError" in result.push_error.message
+
+
+async def test_attended_is_what_the_engine_is_told(store: Any, client: Any) -> None:
+    await link(store, client, start=TODAY - timedelta(days=5))
+    account = first_account(store)
+    engine = SyncEngine(store, client, hooks=RecordingHooks(), attended=False)
+    await engine.sync_account(account.name)
+    assert store.account(account.name).last_sync["unattended"] is True
+    await SyncEngine(store, client, hooks=RecordingHooks()).sync_account(account.name)
+    assert store.account(account.name).last_sync["unattended"] is False  # the client's
 
 
 # -- the daily job ---------------------------------------------------------------------

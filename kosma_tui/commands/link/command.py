@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from kosma_tui.commands.base import (
-    open_store,
     print_header,
     print_json,
     report_error,
@@ -35,6 +34,7 @@ from kosma_tui.core.linking import (
     resolve_start_date,
 )
 from kosma_tui.core.text import raw_stream
+from kosma_tui.runtime import Runtime
 
 TICK = 0.25  # seconds between updates of the decoupled wait
 
@@ -102,13 +102,11 @@ def _drive(runner: asyncio.Runner, flow: LinkFlow, term: Terminal,
     return step
 
 
-def run(args: argparse.Namespace, stdin: TextIO | None = None,
+def run(args: argparse.Namespace, runtime: Runtime, stdin: TextIO | None = None,
         out: TextIO | None = None) -> int:
-    from kosma_tui.core.connection import PortalConnection
-
     # with --json, standard output carries only the summary: questions go to stderr
     term = Terminal(stdin or sys.stdin, out or (sys.stderr if args.json else sys.stdout))
-    store = open_store()
+    store = runtime.store
     company = company_or_error(store, " ".join(args.company.split())).name
     renewing = stored_bank(store, args.bank)
     text = args.start_date
@@ -125,7 +123,7 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None,
     if note:
         term.say(f"Note: {note}")
 
-    connection = PortalConnection(store, attended=True)
+    connection = runtime.portal(attended=True)
     with asyncio.Runner() as runner:
         client = runner.run(connection.__aenter__())
         try:

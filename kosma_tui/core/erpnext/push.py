@@ -24,12 +24,13 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import count, islice
 from typing import Any
 
-from kosma_tui.core.erpnext import journal
+import kosma_tui.core.erpnext.journal as journal  # the module, not the package: no cycle
+from kosma_tui.core import push_record
 from kosma_tui.core.erpnext.client import (
     ErpnextClient,
     ErpnextError,
@@ -84,9 +85,14 @@ class Work:
         return len(self.create) + len(self.cancel)
 
 
-def collect(store: Any, account: BankAccount) -> Work:
+def collect(store: Any, account: BankAccount, ids: Collection[str] | None = None) -> Work:
+    """What the account's rows hold for ERPNext: every row, or only those with ``ids``
+    (what a sync just stored)."""
     work = Work(account)
-    for row in store.book(account).rows(newest_first=False, raw=False):
+    book = store.book(account)
+    rows = (book.rows(newest_first=False, raw=False) if ids is None
+            else book.rows_with(ids, raw=False))
+    for row in rows:
         status = row.get("status")
         if status == "Settled" and not row.get("erpnext_name"):
             if row.get("transaction_id"):
@@ -175,21 +181,26 @@ class Pusher:
         self.settled = 0  # rows of an abandoned batch found in ERPNext and recorded
         self._parties: dict[str, set[str]] = {}  # party type -> the names ERPNext has
 
-    def run(self, names: list[str] | None = None, *, strict: bool = True) -> PushReport:
+    def run(self, names: list[str] | None = None, *, strict: bool = True,
+            stored: Mapping[str, Collection[str]] | None = None) -> PushReport:
         """Push the named accounts (all when ``names`` is empty).
 
         ``strict``: an unknown or unmapped account refuses the whole push with a
         UsageError before anything changes (the commands); otherwise it is
         recorded on that account and the others go ahead (the automatic push).
+        ``stored``: account -> the ids a sync just stored; only those rows are
+        looked at, unless ``full_scan`` says the account's whole history must be.
         """
         started = time.monotonic()
         report = PushReport(self.dry_run)
         accounts, unknown = self._accounts(names, strict)
         lock = contextlib.nullcontext() if self.dry_run else push_lock(self.store)
         with lock:
-            if not self.dry_run:
-                self.settle_journal()
-            works = [collect(self.store, account) for account in accounts]
+            recovered = False if self.dry_run else self.settle_journal()
+            works = [collect(self.store, account, None if recovered or stored is None
+                             or full_scan(self.store, account.name)
+                             else stored.get(account.name, ()))
+                     for account in accounts]
             mappings = {}
             if any(w.waiting for w in works):
                 # The first request: an unreachable ERPNext or a refused key stops here.
@@ -252,11 +263,12 @@ class Pusher:
 
     # -- the journal -----------------------------------------------------------------
 
-    def settle_journal(self) -> None:
-        """Settle the batch a previous run (or request) left in flight, before anything else."""
+    def settle_journal(self) -> bool:
+        """Settle the batch a previous run (or request) left in flight, before anything
+        else; whether there was one."""
         entry = journal.current(self.store)
         if entry is None:
-            return
+            return False
         found = self.settle(entry)
         account = self.store.account(entry.account)
         if account is not None and found:
@@ -266,6 +278,7 @@ class Pusher:
         journal.clear(self.store)
         log.info("settled an abandoned batch of %d: %d were in ERPNext", len(entry.ids),
                  len(found))
+        return True
 
     def settle(self, entry: journal.InFlight) -> dict[str, str]:
         """What of an abandoned batch is in ERPNext once it can no longer change."""
@@ -508,6 +521,20 @@ class Pusher:
                 time.sleep(self.client.backoff * (2 ** attempt))
 
 
+def full_scan(store: Any, account: str) -> bool:
+    """Whether a push after a sync must look at the account's whole history, not only at
+    what the sync stored: unless the last push covered the account and left nothing
+    behind (its first push, a failed one, rows that failed or need attention: all are
+    looked at again)."""
+    last = push_record.read(store)
+    if not last or last.get("error"):
+        return True
+    for entry in last.get("accounts") or ():
+        if isinstance(entry, dict) and entry.get("name") == account:
+            return bool(entry.get("error") or entry.get("failed") or entry.get("attention"))
+    return True
+
+
 def reconciled(doc: dict[str, Any]) -> bool:
     """Whether ERPNext has matched the Bank Transaction to a voucher (fully or in part)."""
     return doc.get("status") == "Reconciled" or float(doc.get("allocated_amount") or 0) > 0
@@ -531,7 +558,8 @@ def push(store: Any, client: ErpnextClient, names: list[str] | None = None, *,
 # -- the last push, for status (``core.push_record``) ---------------------------------
 
 
-def auto_push(store: Any, account_names: list[str]) -> PushReport | None:
+def auto_push(store: Any, account_names: list[str],
+              stored: Mapping[str, Collection[str]] | None = None) -> PushReport | None:
     """After a successful sync: push those accounts' new transactions. Never raises.
 
     None when automatic push is off; otherwise the report, whose ``problem``
@@ -548,7 +576,8 @@ def auto_push(store: Any, account_names: list[str]) -> PushReport | None:
                 "Run 'kosma-tui erpnext connect', or turn it off with "
                 "'kosma-tui settings --no-erpnext-auto-push'."))
         with ErpnextClient.for_store(store) as client:
-            report = Pusher(store, client).run(list(account_names), strict=False)
+            report = Pusher(store, client).run(list(account_names), strict=False,
+                                               stored=stored)
         record_push(store, report, unattended=True)
         log.info("auto push: %d created, %d cancelled, %d failed", report.total("created"),
                  report.total("cancelled"), report.total("failed"))

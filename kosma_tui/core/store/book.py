@@ -350,6 +350,21 @@ class TransactionBook:
             start = max(0, total - limit)
             return self.rows_page(start, total - start, raw=raw)
 
+    def rows_with(self, transaction_ids: Iterable[str], *, raw: bool = False) -> list[Row]:
+        """The rows with these transaction ids, oldest first; only the chunks holding
+        them are read (a sync's new rows: its last months, not the whole history)."""
+        wanted = set(transaction_ids)
+        if not wanted:
+            return []
+        with self._lock():
+            self._refresh()
+            found: list[Row] = []
+            for name, ids in self._locate(wanted).items():
+                found.extend(row for row in self._load(self._chunks[name], raw)
+                             if row.get("transaction_id") in ids)
+        found.sort(key=lambda row: str(row.get("date") or ""))
+        return found
+
     def get(self, transaction_id: str) -> Row | None:
         """One row by transaction id, with its provider object."""
         with self._lock():

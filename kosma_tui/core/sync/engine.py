@@ -34,14 +34,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import importlib
-import inspect
 import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import kosma_tui.core.sync.balance_check as balance_check
+import kosma_tui.core.sync.coverage as coverage
 from kosma_tui.core import clock
 from kosma_tui.core.errors import (
     KosmaError,
@@ -53,9 +53,9 @@ from kosma_tui.core.errors import (
     UsageError,
 )
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
-from kosma_tui.core.sync import balance_check, coverage
 from kosma_tui.core.sync.custody import TokenCustody
 from kosma_tui.core.sync.dedup import KnownIds
+from kosma_tui.core.sync.hooks import AfterSync, RowMatcher, StandardHooks
 from kosma_tui.core.sync.lock import consent_lock
 from kosma_tui.core.sync.paging import PageGuard
 from kosma_tui.core.sync.rows import STATUS_BY_STATE, TRANSITIONS, booked_on, to_row
@@ -168,6 +168,8 @@ class SyncResult:
     # an ERPNext auto-push failure: the sync stays done (status "ok"), but the
     # command exits 1 and names it
     push_error: Problem | None = None
+    # the transaction ids this sync added or changed in the store (for the push)
+    stored_ids: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -215,30 +217,38 @@ class _Batch:
 
 
 class SyncEngine:
-    """Sync Bank Accounts through one PortalClient (attended or not)."""
+    """Sync Bank Accounts through one PortalClient (attended or not).
+
+    ``hooks`` run after the rows are read (party matching) and after a successful
+    sync (the ERPNext push); the standard ones unless given. ``attended`` is recorded
+    on the Sync Runs; by default what the client says (an ``ip_address`` is sent only
+    when a person is at the keyboard).
+    """
 
     def __init__(
         self,
         store: Store,
         client: PortalClient,
         *,
+        hooks: AfterSync | None = None,
+        attended: bool | None = None,
         on_progress: Callable[[SyncProgress], None] | None = None,
-        unattended: bool | None = None,
         page_size: int = PAGE_SIZE,
         flush_rows: int = FLUSH_ROWS,
         dry_run: bool = False,
     ) -> None:
         self.store = store
         self.client = client
+        self.hooks: AfterSync = hooks if hooks is not None else StandardHooks()
         self.on_progress = on_progress
-        if unattended is None:
-            unattended = getattr(client, "ip_address", None) is None
-        self.unattended = unattended
+        self.unattended = not (client.ip_address is not None if attended is None else attended)
         self.page_size = page_size
         self.flush_rows = flush_rows
         # read and count like a sync, store nothing but the rotated tokens (sync --dry-run)
         self.dry_run = dry_run
-        self.custody = TokenCustody(store, getattr(client, "journal", None))
+        self.custody = TokenCustody(store, client.journal)
+        # rows a replayed page stored, per account: pushed with that account's sync
+        self._replayed: dict[str, list[str]] = {}
 
     # -- public API -------------------------------------------------------
 
@@ -270,7 +280,7 @@ class SyncEngine:
                  result.fetched, result.new, result.updated, result.skipped,
                  f" error={result.error.code}" if result.error else "")
         if push and result.ok and not self.dry_run:
-            result.push_error = await self.auto_push([name])
+            await self.push_after([result])
         return result
 
     async def refresh_accounts(self, consent_name: str) -> list[BankAccount]:
@@ -325,39 +335,28 @@ class SyncEngine:
                 results.append(result)
         for account in orphans:  # refused with "no consent", recorded like the others
             results.append(await self._isolated(account.name, cancel))
-        if self.dry_run:
-            return results
-        push_error = await self.auto_push([r.name for r in results if r.ok])
-        for r in results:
-            if r.ok:
-                r.push_error = push_error
+        if not self.dry_run:
+            await self.push_after(results)
         return results
 
-    async def auto_push(self, names: list[str]) -> Problem | None:
-        """The ERPNext hook after a successful sync; its errors never fail the sync."""
-        if not names or not self.store.settings().erpnext_auto_push:
+    async def push_after(self, results: list[SyncResult]) -> Problem | None:
+        """One ERPNext push for the accounts that synced well, handed the ids each
+        stored; its problem goes on each of them. Its errors never fail the sync."""
+        synced = [r for r in results if r.ok]
+        if not synced or self.dry_run:
             return None
+        stored = {r.name: [*self._replayed.pop(r.name, ()), *r.stored_ids] for r in synced}
         try:
-            module = importlib.import_module("kosma_tui.core.erpnext")
-        except ModuleNotFoundError as exc:
-            if exc.name != "kosma_tui.core.erpnext":
-                raise
-            return None
-        push = getattr(module, "auto_push", None)
-        if push is None:
-            return None
-        try:
-            if inspect.iscoroutinefunction(push):
-                report = await push(self.store, names)
-            else:
-                report = await asyncio.to_thread(push, self.store, names)
+            problem = await self.hooks.push(self.store, stored)
         except KosmaError as exc:
             log.info("ERPNext auto-push failed: %s %s", exc.code, exc.message)
-            return Problem.from_error(exc)
+            problem = Problem.from_error(exc)
         except Exception as exc:
             log.exception("ERPNext auto-push failed unexpectedly")
-            return _unexpected(exc)
-        return getattr(report, "problem", None)
+            problem = _unexpected(exc)
+        for r in synced:
+            r.push_error = problem
+        return problem
 
     # -- one account ------------------------------------------------------
 
@@ -396,7 +395,7 @@ class SyncEngine:
 
         book = self.store.book(account)
         book_before = book.tally()  # [ids, settled] from the index: not the history
-        matcher = _party_matcher(self.store, settings)
+        matcher = self.hooks.party_matcher(self.store)
         batch = _Batch()
         known = KnownIds(book, batch)  # the months the pages reach, not the whole history
         page: Any = None
@@ -524,8 +523,8 @@ class SyncEngine:
         result.skipped = (result.skipped_pending + result.skipped_cancelled
                           + result.skipped_duplicate)
 
-    def _flush(self, book: Any, batch: _Batch, matcher: Callable[[list[dict[str, Any]]], int]
-               | None, result: SyncResult, fraction: float | None = None) -> None:
+    def _flush(self, book: Any, batch: _Batch, matcher: RowMatcher | None, result: SyncResult,
+               fraction: float | None = None) -> None:
         if not len(batch):
             return
         self._progress(SyncProgress(batch.rows[0]["bank_account"] if batch.rows else "",
@@ -544,6 +543,8 @@ class SyncEngine:
         if changes:
             book.update(changes)
         result.settled_delta += delta
+        result.stored_ids.extend(row["transaction_id"] for row in rows)
+        result.stored_ids.extend(changes)
 
     def _advance(self, account: BankAccount, start: date, through: str,
                  result: SyncResult) -> None:
@@ -653,8 +654,8 @@ class SyncEngine:
                 known = KnownIds(book, batch)  # the page's months, not the history
                 known.cover(transactions)
                 self._absorb(transactions, account.name, known, batch, result)
-                self._flush(book, batch, _party_matcher(self.store, self.store.settings()),
-                            result)
+                self._flush(book, batch, self.hooks.party_matcher(self.store), result)
+                self._replayed.setdefault(account.name, []).extend(result.stored_ids)
                 log.info("%s: %d new from the replayed page", account.name, result.new)
                 return
 
@@ -787,35 +788,6 @@ def _match(account: BankAccount, fresh: list[Any]) -> Any:
             if _normal(getattr(candidate, "account_number", "")) == number:
                 return candidate
     return None
-
-
-def _party_matcher(store: Store, settings: Any) -> Callable[[list[dict[str, Any]]], int] | None:
-    """Party matching on new rows (DESIGN 2), when enabled and parties exist."""
-    if not settings.enable_party_matching:
-        return None
-    try:
-        matching = importlib.import_module("kosma_tui.core.matching")
-    except ModuleNotFoundError as exc:
-        if exc.name != "kosma_tui.core.matching":
-            raise
-        return None
-    parties = store.parties()
-    if not parties:
-        return None
-    # one Matcher for the whole sync: its index and per-text cache outlive a batch
-    matcher = matching.Matcher(parties, settings.enable_fuzzy_matching)
-
-    def match(rows: list[dict[str, Any]]) -> int:
-        matched = 0
-        for row in rows:
-            if not row.get("party"):
-                found = matcher.match(row)
-                if found is not None:
-                    row["party_type"], row["party"] = found
-                    matched += 1
-        return matched
-
-    return match
 
 
 def _unexpected(exc: BaseException) -> Problem:
