@@ -12,6 +12,8 @@ from kosma_tui.commands.base import DEMO_BANNER, print_json
 from kosma_tui.core import validation
 from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.records import BankingSettings
+from kosma_tui.core.usecases import settings as settings_changes
+from kosma_tui.core.usecases.settings import DAY_LIMITS, SettingsChange
 from kosma_tui.runtime import Runtime
 
 
@@ -88,7 +90,7 @@ def apply_mail_changes(new: BankingSettings, args: argparse.Namespace,
             raise UsageError(f"'{args.smtp_host}' is not an SMTP host name.")
         new.mail_transport, new.smtp_host, touched = "smtp", host, True
     if args.smtp_port is not None:
-        new.smtp_port, touched = validation.positive_int(args.smtp_port, "SMTP port", 65535), True
+        new.smtp_port, touched = settings_changes.smtp_port(args.smtp_port), True
     if args.smtp_user is not None:
         new.smtp_user, touched = args.smtp_user.strip(), True
         if not new.smtp_user:
@@ -108,50 +110,23 @@ def apply_mail_changes(new: BankingSettings, args: argparse.Namespace,
 def apply_changes(current: BankingSettings, args: argparse.Namespace,
                   token: str | None, smtp_password: str | None = None) -> BankingSettings:
     """The new settings, or UsageError if they would be invalid (nothing saved)."""
-    new = BankingSettings.from_dict(current.to_dict())
-    if args.demo:
-        if args.admin_url:
-            raise UsageError("--demo and --admin-url contradict each other; choose one.")
-        new.admin_url = ""
-    if args.admin_url is not None:
-        new.admin_url = validation.admin_url(args.admin_url)
-    if args.customer_id is not None:
-        new.customer_id = validation.credential(args.customer_id, "Customer ID")
-    if token is not None:
-        new.api_token = token
+    change = SettingsChange(admin_url=args.admin_url, demo=args.demo,
+                            customer_id=args.customer_id, api_token=token)
     if args.enabled is not None:
-        new.enabled = args.enabled
-    for name in ("party_matching", "fuzzy_matching", "test_environment", "erpnext_auto_push"):
-        value = getattr(args, name)
-        if value is not None:
-            field = {"party_matching": "enable_party_matching",
-                     "fuzzy_matching": "enable_fuzzy_matching",
-                     "test_environment": "use_test_environment"}.get(name, name)
-            setattr(new, field, value)
-    if args.reminder_days is not None:
-        new.reminder_days = validation.positive_int(args.reminder_days, "Reminder days", 89)
-    if args.lookback_days is not None:
-        new.lookback_days = validation.positive_int(args.lookback_days, "Lookback days", 90)
+        change.switches["enabled"] = args.enabled
+    for option, name in (("party_matching", "enable_party_matching"),
+                         ("fuzzy_matching", "enable_fuzzy_matching"),
+                         ("test_environment", "use_test_environment"),
+                         ("erpnext_auto_push", "erpnext_auto_push")):
+        if getattr(args, option) is not None:
+            change.switches[name] = getattr(args, option)
+    for name in DAY_LIMITS:
+        if getattr(args, name) is not None:
+            change.days[name] = getattr(args, name)
+    new = settings_changes.apply(current, change)
     apply_mail_changes(new, args, smtp_password)
-    check_enabled(new)
+    settings_changes.check_enabled(new)
     return new
-
-
-def check_enabled(settings: BankingSettings) -> None:
-    """Refuse to save enabled settings that lack an admin URL, Customer ID or token."""
-    missing = validation.enabled_problems(settings.enabled, settings.admin_url,
-                                          settings.customer_id, settings.api_token)
-    if missing:
-        labels = [label for field, label in (("admin_url", "an admin URL"),
-                                             ("customer_id", "a Customer ID"),
-                                             ("api_token", "a Portal API Token"))
-                  if field in missing]
-        listed = " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1
-                              else labels)
-        raise UsageError(
-            f"Enabling Banking Settings needs {listed}; nothing was saved. "
-            "(Without an admin URL the built-in Demo Bank portal is used.)"
-        )
 
 
 def typed_password(value: str, what: str) -> str:

@@ -169,12 +169,12 @@ async def first_run(out: Path, size: tuple[int, int]) -> list[Path]:
 
 async def later_run(out: Path, size: tuple[int, int]) -> list[Path]:
     """85 days later: the reminder on launch, then a decoupled login."""
-    from kosma_tui.core.connection import stop_embedded_portal
     from kosma_tui.tui.app import KosmaApp
     from kosma_tui.tui.screens.accounts import AccountsScreen
     from kosma_tui.tui.screens.reminders import ReminderModal
 
-    stop_embedded_portal()
+    # each KosmaApp() runs its own embedded Demo Bank portal, stopped when the app ends:
+    # this one starts on the date moved to
     freeze(NOW + timedelta(days=85))
     app = KosmaApp()
     async with app.run_test(size=size) as pilot:
@@ -314,7 +314,6 @@ async def _sync_all(cam: Camera) -> None:
 async def trust_run(out: Path, size: tuple[int, int]) -> list[Path]:
     """The late-booking user: synced today, then two days later the bank's balance holds
     a booking it does not list yet (a mismatch); then the reminder mail settings."""
-    from kosma_tui.core.connection import stop_embedded_portal
     from kosma_tui.tui.app import KosmaApp
 
     app = KosmaApp()
@@ -322,7 +321,6 @@ async def trust_run(out: Path, size: tuple[int, int]) -> list[Path]:
         cam = Camera(pilot, out)
         await _link_by_keys(cam, "late-booking", "2026-11-01")
         await _sync_all(cam)
-    stop_embedded_portal()
     freeze(NOW + timedelta(days=2))
     app = KosmaApp()
     async with app.run_test(size=size) as pilot:
@@ -345,8 +343,6 @@ async def trust_run(out: Path, size: tuple[int, int]) -> list[Path]:
 
 
 async def walkthrough(out: Path, size: tuple[int, int]) -> list[Path]:
-    from kosma_tui.core.connection import stop_embedded_portal
-
     out.mkdir(parents=True, exist_ok=True)
     os.environ["KOSMA_TUI_HOSTNAME"] = HOSTNAME
     saved: list[Path] = []
@@ -357,7 +353,6 @@ async def walkthrough(out: Path, size: tuple[int, int]) -> list[Path]:
             freeze(NOW)
             for run in runs:
                 saved += await run(out, size)
-            stop_embedded_portal()
     return saved
 
 

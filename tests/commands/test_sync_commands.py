@@ -34,18 +34,16 @@ def open_store(home: Path) -> Any:
 def link_demo(home: Path, username: str = "embedded", start: date | None = None,
               company: str = "Demo Company") -> Any:
     """Link through the embedded Demo Bank portal (demo mode), as ``kosma-tui link`` would."""
-    from kosma_tui.core.connection import PortalConnection, stop_embedded_portal
+    from kosma_tui.runtime import Runtime
 
     store = open_store(home)
 
-    async def go() -> Any:
-        async with PortalConnection(store, attended=True) as client:
+    async def go(runtime: Runtime) -> Any:
+        async with runtime.portal(attended=True) as client:
             return await link(store, client, username, start=start, company=company)
 
-    try:
-        return asyncio.run(go())
-    finally:
-        stop_embedded_portal()  # the next test has another home and state file
+    with Runtime(store=store) as runtime:  # its embedded portal stops at the end
+        return asyncio.run(go(runtime))
 
 
 def snapshot(home: Path) -> dict[str, bytes]:

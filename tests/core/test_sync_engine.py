@@ -435,7 +435,7 @@ async def test_the_push_hook_gets_the_ids_this_sync_stored(store: Any, client: A
     assert first.new == len(stored) > 0
     (pushed,) = hooks.pushed
     assert list(pushed) == [account.name] and set(pushed[account.name]) == stored
-    assert sorted(sum(hooks.matched, [])) == sorted(stored)  # matching saw the new rows
+    assert sorted(i for batch in hooks.matched for i in batch) == sorted(stored)  # matched
 
     again = await engine.sync_account(account.name)  # nothing new: nothing to hand over
     assert again.status == "ok" and again.new == again.updated == 0

@@ -124,22 +124,20 @@ def test_a_failed_automatic_push_fails_sync_and_warns_in_status_until_a_push_suc
         home, erp):
     """The real command (a process), the embedded Demo Bank portal, ERPNext away."""
     from kosma_tui.core import clock
-    from kosma_tui.core.connection import PortalConnection, stop_embedded_portal
     from kosma_tui.core.paths import resolve_paths
     from kosma_tui.core.records import ErpnextConnection
     from kosma_tui.core.store import Store
+    from kosma_tui.runtime import Runtime
 
     store = Store.open(resolve_paths(home))
 
-    async def link_demo() -> None:
-        async with PortalConnection(store, attended=True) as client:
+    async def link_demo(runtime: Runtime) -> None:
+        async with runtime.portal(attended=True) as client:
             await link(store, client, start=clock.today() - timedelta(days=10),
                        company="Demo Company")
 
-    try:
-        asyncio.run(link_demo())
-    finally:
-        stop_embedded_portal()
+    with Runtime(store=store) as runtime:
+        asyncio.run(link_demo(runtime))
     store.save_erpnext(ErpnextConnection(url="http://127.0.0.1:9", api_key="k",
                                          api_secret="s"))
     settings = store.settings()

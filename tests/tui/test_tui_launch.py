@@ -72,22 +72,21 @@ async def test_a_newcomer_links_and_syncs_the_demo_bank_on_the_embedded_portal(
 
     from tui_support import on_phase, to_accounts
 
-    from kosma_tui.core.connection import stop_embedded_portal
     from kosma_tui.tui.screens.sync import SyncScreen
 
     started = time.monotonic()
     app = KosmaApp()
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await to_accounts(pilot, app)
-            await pilot.press("enter")
-            await wait_until(pilot, lambda: on_phase(app, "summary"))
-            await pilot.press("enter")  # Sync the accounts now
-            await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
-            await wait_until(pilot, lambda: not app.sync_queue.busy and len(
-                [s for s in app.sync_queue.states.values() if s.state == "ok"]) == 3)
-    finally:
-        stop_embedded_portal()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_accounts(pilot, app)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: on_phase(app, "summary"))
+        await pilot.press("enter")  # Sync the accounts now
+        await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
+        await wait_until(pilot, lambda: not app.sync_queue.busy and len(
+            [s for s in app.sync_queue.states.values() if s.state == "ok"]) == 3)
+        assert app.runtime.embedded_running and app.runtime.started_portals == 1
+    # the app built its runtime, so its end stopped the embedded portal it started
+    assert not app.runtime.embedded_running
     assert time.monotonic() - started < 60
     assert all(a.last_sync.get("outcome") == "ok" for a in app.store.accounts())
 

@@ -12,10 +12,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static, Switch
 
-from kosma_tui.core import validation
-from kosma_tui.core.errors import KosmaError, UsageError
+from kosma_tui.core.errors import KosmaError
 from kosma_tui.core.records import BankingSettings
 from kosma_tui.core.subscription import usage_text
+from kosma_tui.core.usecases import settings as settings_changes
+from kosma_tui.core.usecases.settings import DAY_LIMITS, SettingsChange
 from kosma_tui.tui.feedback import report, sentence, toast
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.text import clean
@@ -138,31 +139,18 @@ class SettingsScreen(KosmaScreen):
         widget = self.query_one(f"#{name}")
         return widget.value  # type: ignore[attr-defined]
 
+    def change(self) -> SettingsChange:
+        """The fields as typed; an empty admin URL is the built-in Demo Bank portal."""
+        url = self.value("admin_url").strip()
+        return SettingsChange(
+            admin_url=url or None, demo=not url, customer_id=self.value("customer_id"),
+            api_token=self.value("api_token").strip(),
+            switches={name: bool(self.value(name)) for name, _label in SWITCHES},
+            days={name: self.value(name) or "" for name in DAY_LIMITS})
+
     def problems(self) -> dict[str, str]:
         """Field -> what is wrong with it now (nothing saved)."""
-        stored = self.store.settings()
-        found: dict[str, str] = {}
-        url = self.value("admin_url").strip()
-        if url:
-            try:
-                validation.admin_url(url, "The admin URL")
-            except UsageError as exc:
-                found["admin_url"] = exc.message
-        for name, what in (("customer_id", "Customer ID"), ("api_token", "Portal API Token")):
-            try:
-                validation.credential(self.value(name), what)
-            except UsageError as exc:
-                found[name] = exc.message
-        found.update(validation.enabled_problems(
-            bool(self.value("enabled")), url, self.value("customer_id"),
-            self.value("api_token") or stored.api_token))
-        for name, label, top in (("reminder_days", "Reminder days", 89),
-                                 ("lookback_days", "Lookback days", 90)):
-            try:
-                validation.positive_int(self.value(name) or "", label, top)
-            except UsageError as exc:
-                found[name] = exc.message
-        return found
+        return settings_changes.problems(self.store.settings(), self.change())
 
     def check(self) -> dict[str, str]:
         found = self.problems()
@@ -198,18 +186,8 @@ class SettingsScreen(KosmaScreen):
             self.app.notify(f"{clean(first)} Nothing was saved.", title="Settings not saved",
                             severity="error", markup=False)
             return
-        new = BankingSettings.from_dict(self.store.settings().to_dict())
-        new.admin_url = validation.admin_url(self.value("admin_url")) \
-            if self.value("admin_url").strip() else ""
-        new.customer_id = self.value("customer_id").strip()
-        token = self.value("api_token").strip()
-        if token:
-            new.api_token = token
-        for name, _label in SWITCHES:
-            setattr(new, name, bool(self.value(name)))
-        new.reminder_days = int(self.value("reminder_days"))
-        new.lookback_days = int(self.value("lookback_days"))
         try:
+            new = settings_changes.apply(self.store.settings(), self.change())
             self.store.save_settings(new)
         except KosmaError as exc:
             report(self.app, exc, title="Settings not saved")

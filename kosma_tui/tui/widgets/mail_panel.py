@@ -19,9 +19,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
-from kosma_tui.core import mail, validation
+from kosma_tui.core import mail
 from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.records import BankingSettings
+from kosma_tui.core.usecases.settings import smtp_port
 from kosma_tui.tui.feedback import report, toast
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.section import SettingsSection
@@ -117,7 +118,7 @@ class MailPanel(SettingsSection):
             raise UsageError(f"'{host}' is not an SMTP host name.")
         new.smtp_host = host
         port = self.value("smtp-port").strip()
-        new.smtp_port = validation.positive_int(port, "SMTP port", 65535) if port else 0
+        new.smtp_port = smtp_port(port) if port else 0
         new.smtp_security = str(self.value("smtp-security"))
         new.smtp_user = self.value("smtp-user").strip()
         password = self.value("smtp-password")

@@ -1,0 +1,76 @@
+"""One table of Banking Settings values drives both interfaces: ``kosma-tui settings``
+and the Settings screen accept and refuse the same values with the same limits
+(``core.usecases.settings``), and neither saves a refused value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import kosma
+from textual.widgets import Input
+from tui_support import SIZE, make_app, screen_text
+
+from kosma_tui.core.paths import resolve_paths
+from kosma_tui.core.store import Store
+from kosma_tui.core.usecases.settings import DAY_LIMITS
+from kosma_tui.tui.screens.settings import SettingsScreen
+
+# (field, value as typed, the sentence of the refusal or None when it is accepted)
+CASES = [
+    ("reminder_days", "0", None),
+    ("reminder_days", str(DAY_LIMITS["reminder_days"][1]), None),
+    ("reminder_days", "90", "Reminder days must be between 0 and 89."),
+    ("reminder_days", "-1", "Reminder days must be between 0 and 89."),
+    ("lookback_days", "90", None),
+    ("lookback_days", "91", "Lookback days must be between 0 and 90."),
+    ("lookback_days", "7", None),
+    ("admin_url", "http://portal.example.com", "must use https://"),
+    ("admin_url", "https://portal.example.com", None),
+    ("customer_id", "C 1042", "Customer ID"),
+    ("customer_id", "C-1042", None),
+]
+OPTION = {"reminder_days": "--reminder-days", "lookback_days": "--lookback-days",
+          "admin_url": "--admin-url", "customer_id": "--customer-id"}
+
+
+def stored(home: Path, field: str) -> Any:
+    return getattr(Store.open(resolve_paths(home)).settings(), field)
+
+
+@pytest.mark.parametrize(("field", "value", "refusal"), CASES)
+def test_the_command_accepts_and_refuses_like_the_table(
+        home: Path, field: str, value: str, refusal: str | None) -> None:
+    before = stored(home, field)
+    done = kosma(home, "settings", f"{OPTION[field]}={value}")
+    if refusal is None:
+        assert done.returncode == 0, done.stderr
+        assert str(stored(home, field)) == value
+    else:
+        assert done.returncode == 2
+        assert refusal in done.stderr and "Traceback" not in done.stderr
+        assert stored(home, field) == before  # nothing saved
+
+
+@pytest.mark.parametrize(("field", "value", "refusal"), CASES)
+async def test_the_screen_accepts_and_refuses_like_the_table(
+        store: Store, portal: Any, field: str, value: str, refusal: str | None) -> None:
+    before = getattr(store.settings(), field)
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SettingsScreen)
+        screen.query_one(f"#{field}", Input).value = value
+        await pilot.pause()
+        message = str(screen.query_one(f"#msg-{field}").render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        if refusal is None:
+            assert message == ""
+            assert str(getattr(store.settings(), field)) == value
+        else:
+            assert refusal in message, screen_text(app)
+            assert getattr(store.settings(), field) == before  # nothing saved
