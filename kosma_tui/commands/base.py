@@ -142,7 +142,7 @@ def _cell_width(ch: str) -> int:
 def fit(value: object, width: int) -> str:
     """Bank text cut or padded to ``width`` terminal cells (wide CJK glyphs count twice)."""
     text = safe_text(value)
-    used, out = 0, []
+    used, out = 0, list[str]()
     for ch in text:
         cells = _cell_width(ch)
         if used + cells > width:

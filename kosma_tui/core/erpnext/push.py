@@ -472,7 +472,7 @@ class Pusher:
                         f"{name} is a draft in ERPNext, not a submitted Bank Transaction; "
                         "delete it there")))
                     continue
-                if status == 1 and reconciled(doc):
+                if status == 1 and doc is not None and reconciled(doc):
                     # Cancelling would silently undo the admin's reconciliation.
                     result.attention += 1
                     result.items.append(item("attention", row, name, attention_message(name)))

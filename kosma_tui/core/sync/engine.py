@@ -388,10 +388,10 @@ class SyncEngine:
         token = consent.consent_token
 
         self._progress(SyncProgress(name, "balances"))
-        rotated = await self._call(consent, self.client.fetch_consent_balances(
+        balances = await self._call(consent, self.client.fetch_consent_balances(
             consent.consent_id, token, account.kosma_account_id))
-        token = rotated.consent_token
-        balance = _balance(rotated.result, account.currency)
+        token = balances.consent_token
+        balance = _balance(balances.result, account.currency)
 
         book = self.store.book(account)
         book_before = book.tally()  # [ids, settled] from the index: not the history
@@ -509,11 +509,11 @@ class SyncEngine:
                 fresh[tid] = row
                 known[tid] = row["status"]
                 result.new += 1
-            elif (stored, status) in TRANSITIONS:
-                known[tid] = status  # type: ignore[assignment]
-                row = fresh.get(tid)
-                if row is not None:  # read earlier in this run, not yet written
-                    row["status"], row["raw"] = status, tx
+            elif status is not None and (stored, status) in TRANSITIONS:
+                known[tid] = status
+                buffered = fresh.get(tid)
+                if buffered is not None:  # read earlier in this run, not yet written
+                    buffered["status"], buffered["raw"] = status, tx
                 else:
                     batch.changes[tid] = {"status": status}
                     batch.settled_delta += balance_check.status_delta(stored, status, tx)
@@ -665,6 +665,7 @@ class SyncEngine:
 
     def _record(self, result: SyncResult, started: datetime) -> None:
         finished = clock.now().isoformat(timespec="seconds")
+        lost: KosmaError | None
         try:
             lost = self.store.lost_sync_runs()
         except KosmaError as exc:
@@ -749,7 +750,8 @@ def _check_history(store: Store, account: BankAccount, consent: BankConsent) -> 
 def _balance(balances: Any, fallback_currency: str) -> dict[str, Any]:
     available = getattr(balances, "available", None)
     booked = getattr(balances, "booked", None)
-    currency = (available or booked).currency if (available or booked) else fallback_currency
+    amount = available or booked
+    currency = amount.currency if amount is not None else fallback_currency
     return {
         "available": available.amount if available is not None else None,
         "booked": booked.amount if booked is not None else None,

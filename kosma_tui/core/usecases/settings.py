@@ -97,8 +97,8 @@ def apply(current: BankingSettings, change: SettingsChange) -> BankingSettings:
         if name not in SWITCHES:
             raise UsageError(f"'{name}' is not an on/off Banking Setting.")
         setattr(new, name, bool(value))
-    for name, value in change.days.items():
-        setattr(new, name, days(name, value))
+    for name, typed in change.days.items():
+        setattr(new, name, days(name, typed))
     return new
 
 
