@@ -87,7 +87,9 @@ class Runtime:
         from kosma_tui.sandbox import SandboxStateError, start_portal
 
         state = self.paths.sandbox_state
-        frozen: date | None = clock.today() if os.environ.get(clock.NOW_ENV) else None
+        # a frozen clock (tests, screenshots) freezes the portal's date with it
+        frozen: date | None = (self.clock.today() if os.environ.get(self.clock.NOW_ENV)
+                               else None)
         try:
             return start_portal(state, today=frozen)
         except SandboxStateError as exc:
