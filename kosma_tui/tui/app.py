@@ -17,7 +17,7 @@ import queue
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -29,10 +29,30 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Input
 
+# the screen modules are imported for their effect: each registers its screen by name
+# (tui.registry), which open_screen and Help read
+import kosma_tui.tui.screens.accounts
+import kosma_tui.tui.screens.consents
+import kosma_tui.tui.screens.help
+import kosma_tui.tui.screens.link
+import kosma_tui.tui.screens.parties
+import kosma_tui.tui.screens.settings
+import kosma_tui.tui.screens.sync
+import kosma_tui.tui.screens.transactions  # noqa: F401
 from kosma_tui.core.connection import DEMO_BANNER
 from kosma_tui.core.errors import UsageError
 from kosma_tui.runtime import Runtime
 from kosma_tui.tui.commands import KosmaCommands
+from kosma_tui.tui.controllers.sync import SyncController
+from kosma_tui.tui.messages import (
+    MatchParties,
+    OpenScreen,
+    RenewConsent,
+    SyncAccount,
+    SyncAccounts,
+    SyncAll,
+)
+from kosma_tui.tui.registry import screen_class
 from kosma_tui.tui.sync_queue import SyncQueue, SyncUpdate
 from kosma_tui.tui.text import clean
 
@@ -43,28 +63,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("kosma_tui.tui")
 
 HOSTNAME_ENV = "KOSMA_TUI_HOSTNAME"
-
-
-def _screens() -> dict[str, Callable[..., Screen[Any]]]:
-    from kosma_tui.tui.screens.accounts import AccountsScreen
-    from kosma_tui.tui.screens.consents import ConsentsScreen
-    from kosma_tui.tui.screens.help import HelpScreen
-    from kosma_tui.tui.screens.link import LinkScreen
-    from kosma_tui.tui.screens.parties import PartiesScreen
-    from kosma_tui.tui.screens.settings import SettingsScreen
-    from kosma_tui.tui.screens.sync import SyncScreen
-    from kosma_tui.tui.screens.transactions import TransactionsScreen
-
-    return {
-        "accounts": AccountsScreen,
-        "settings": SettingsScreen,
-        "link": LinkScreen,
-        "consents": ConsentsScreen,
-        "sync": SyncScreen,
-        "transactions": TransactionsScreen,
-        "parties": PartiesScreen,
-        "help": HelpScreen,
-    }
 
 
 class KosmaApp(App[None]):
@@ -131,6 +129,7 @@ class KosmaApp(App[None]):
         self.data_signal: Signal[str] = Signal(self, "data")
         self.sync_signal: Signal[str] = Signal(self, "sync")
         self.sync_queue = SyncQueue(self)
+        self.syncs = SyncController(self)
         self._finished: list[Any] = []  # accounts the sync queue finished since it started
         self.leaving = ""  # why the app is ending once the syncs are done (a signal)
         self._terminal_lost = False
@@ -159,9 +158,7 @@ class KosmaApp(App[None]):
     # -- screens ---------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
-        from kosma_tui.tui.screens.accounts import AccountsScreen
-
-        return AccountsScreen()
+        return screen_class("accounts")()
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
@@ -215,7 +212,7 @@ class KosmaApp(App[None]):
         if not self.sync_queue.busy:
             self.exit()
             return
-        from kosma_tui.tui.screens.confirm import ConfirmModal
+        from kosma_tui.tui.dialogs.confirm import ConfirmModal
 
         def answered(quit_now: bool | None) -> None:
             if quit_now:
@@ -240,18 +237,16 @@ class KosmaApp(App[None]):
 
     def renew(self, consent_name: str) -> None:
         """Open the Link wizard for the bank and company of a consent (renewal)."""
-        from kosma_tui.tui.screens.link import LinkScreen
-
         consent = self.store.consent(consent_name)
         if consent is None:
             self.notify(f"There is no Bank Consent named {clean(consent_name)}.",
                         severity="error", markup=False)
             return
-        self.push_screen(LinkScreen(company=consent.company, bank=consent.bank))
+        self.open_screen("link", company=consent.company, bank=consent.bank)
 
     def open_screen(self, name: str, **options: Any) -> None:
         """Show a screen: back to it when it is on the stack (and no options), else push it."""
-        factory = _screens()[name]
+        factory = screen_class(name)
         if not options:
             for index, screen in enumerate(self.screen_stack):
                 if type(screen) is factory:
@@ -271,6 +266,26 @@ class KosmaApp(App[None]):
         if self.frozen and isinstance(event.widget, Input):
             event.widget.cursor_blink = False
 
+    # -- what the screens ask for (tui.messages) ---------------------------
+
+    def on_open_screen(self, message: OpenScreen) -> None:
+        self.open_screen(message.name, **message.options)
+
+    def on_renew_consent(self, message: RenewConsent) -> None:
+        self.renew(message.consent)
+
+    def on_sync_account(self, message: SyncAccount) -> None:
+        self.syncs.start(message.name)
+
+    def on_sync_accounts(self, message: SyncAccounts) -> None:
+        self.syncs.start_many(message.names)
+
+    def on_sync_all(self, message: SyncAll) -> None:
+        self.syncs.start_all(announce=message.announce, show=message.show)
+
+    def on_match_parties(self, message: MatchParties) -> None:
+        self.syncs.match_again(message.names)
+
     # -- background sync -------------------------------------------------
 
     def sync(self, names: list[str]) -> list[str]:
@@ -284,12 +299,10 @@ class KosmaApp(App[None]):
         return self.sync([a.name for a in self.store.accounts() if a.enabled])
 
     def on_sync_update(self, message: SyncUpdate) -> None:
-        from kosma_tui.tui.screens.sync import announce_batch
-
         snapshot = message.snapshot
         if snapshot is None:  # the queue ran dry: announce what it did, once
             finished, self._finished = self._finished, []
-            announce_batch(self, finished)
+            self.syncs.announce_batch(finished)
             self.sync_signal.publish("")
             return
         self.sync_queue.apply(snapshot)

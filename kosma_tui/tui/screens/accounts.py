@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,16 +13,15 @@ from textual.widgets import DataTable, Static
 from kosma_tui.core import push_record
 from kosma_tui.core.records import BankAccount
 from kosma_tui.core.sync import balance_check, coverage
-from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.controllers.sync import describe
+from kosma_tui.tui.feedback import toast
+from kosma_tui.tui.messages import MatchParties, OpenScreen, RenewConsent, SyncAccount, SyncAll
+from kosma_tui.tui.registry import registered
 from kosma_tui.tui.screens import manage
 from kosma_tui.tui.screens.base import KosmaScreen
-from kosma_tui.tui.screens.sync import describe
 from kosma_tui.tui.status import ConsentView, consent_for, consent_views, when_text
 from kosma_tui.tui.sync_queue import QUEUED, RUNNING
 from kosma_tui.tui.text import clean, literal, money, short_iban, spaced_iban
-
-if TYPE_CHECKING:
-    from kosma_tui.tui.app import KosmaApp
 
 Column = tuple[str, str, int]
 # (key, label, width) at 80 columns; the Account column takes what is left
@@ -80,6 +79,7 @@ SYNC_MARK = {"ok": ("✓", "green"), "failed": ("✗", "bold red"), "refused": (
              RUNNING: ("⟳", "bold cyan"), QUEUED: ("·", "cyan")}
 
 
+@registered("accounts")
 class AccountsScreen(KosmaScreen):
     TITLE = "Accounts"
     PURPOSE = ("Home. Every Bank Account with its bank, IBAN, balance, Last Integration Date, "
@@ -276,7 +276,7 @@ class AccountsScreen(KosmaScreen):
     def action_sync(self) -> None:
         account = self.need_account()
         if account is not None:
-            start_sync(self.kosma, account.name)
+            self.post_message(SyncAccount(account.name))
 
     def action_sync_all(self) -> None:
         if not any(a.enabled for a in self.accounts.values()):
@@ -284,17 +284,15 @@ class AccountsScreen(KosmaScreen):
                 if self.accounts else "No bank account yet: press l to link a bank."
             toast(self.app, what, warning=True)
             return
-        added = self.kosma.sync_all()
-        toast(self.app, f"{len(added)} account(s) queued for sync.")
-        self.kosma.open_screen("sync")
+        self.post_message(SyncAll(announce=True, show=True))
 
     def action_transactions(self) -> None:
         account = self.need_account()
         if account is not None:
-            self.kosma.open_screen("transactions", account=account.name)
+            self.post_message(OpenScreen("transactions", {"account": account.name}))
 
     def action_link(self) -> None:
-        self.kosma.open_screen("link")
+        self.post_message(OpenScreen("link"))
 
     def action_renew(self) -> None:
         account = self.need_account()
@@ -302,9 +300,10 @@ class AccountsScreen(KosmaScreen):
             return
         consent = consent_for(self.consents, account)
         if consent is None:
-            self.kosma.open_screen("link", company=account.company, bank=account.bank)
+            self.post_message(OpenScreen("link", {"company": account.company,
+                                                  "bank": account.bank}))
         else:
-            self.kosma.renew(consent.consent.name)
+            self.post_message(RenewConsent(consent.consent.name))
 
     def action_erpnext_push(self) -> None:
         from kosma_tui.tui.widgets.erpnext_panel import ErpnextPushModal
@@ -321,7 +320,7 @@ class AccountsScreen(KosmaScreen):
     def action_match_parties(self) -> None:
         account = self.need_account()
         if account is not None:
-            match_again(self.kosma, [account.name])
+            self.post_message(MatchParties([account.name]))
 
     def action_rename(self) -> None:
         account = self.need_account()
@@ -347,54 +346,6 @@ def consent_cell(consent: ConsentView | None) -> Text:
         return Text("none", style="dim")
     text = "exp." if consent.status == "expired" else consent.days_text
     return Text(text, style=consent.style, justify="right")
-
-
-def start_sync(app: object, name: str) -> None:
-    """Sync one account: refusals (with the conflict's two remedies) are shown, not queued."""
-    from kosma_tui.core.sync import ConsentStartConflict, refusal
-    from kosma_tui.tui.app import KosmaApp
-    from kosma_tui.tui.screens.conflict import ConflictModal
-
-    assert isinstance(app, KosmaApp)
-    account = app.store.account(name)
-    if account is None:
-        return
-    refused = refusal(app.store, account)
-    if isinstance(refused, ConsentStartConflict):
-        app.push_screen(ConflictModal(refused))
-        return
-    if refused is not None:
-        report(app, refused, title=f"{clean(name)} cannot be synced")
-        return
-    if app.sync([name]):
-        toast(app, f"{name}: sync started.")
-    app.open_screen("sync")
-
-
-def match_again(app: KosmaApp, names: list[str]) -> None:
-    """Party matching again over the stored transactions of ``names`` without a party,
-    in a thread (a large book takes a moment); the count is announced with a toast."""
-    from kosma_tui.core.errors import ConfigurationError, KosmaError
-    from kosma_tui.core.matching import rematch_account
-
-    def run() -> None:
-        total = 0
-        try:
-            for name in names:
-                total += rematch_account(app.store, name)
-        except ConfigurationError as exc:
-            app.call_from_thread(toast, app, exc.remedy, title=exc.message, warning=True)
-            return
-        except KosmaError as exc:
-            app.call_from_thread(report, app, exc)
-            return
-        which = names[0] if len(names) == 1 else f"{len(names)} accounts"
-        app.call_from_thread(toast, app, f"{which}: {total:,} transaction(s) got a party.")
-        if total:
-            app.call_from_thread(app.data_signal.publish, "transactions")
-
-    app.run_worker(run, name="match-parties", group="match-parties", thread=True,
-                   exit_on_error=False)
 
 
 def last_sync_text(screen: AccountsScreen) -> Text:

@@ -10,6 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from kosma_tui.tui.feedback import toast
+from kosma_tui.tui.messages import RenewConsent
+from kosma_tui.tui.registry import registered
 from kosma_tui.tui.screens import manage
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.status import consent_views
@@ -18,6 +20,7 @@ from kosma_tui.tui.text import literal
 STATUS = {"active": "active", "expiring": "renew soon", "expired": "expired"}
 
 
+@registered("consents")
 class ConsentsScreen(KosmaScreen):
     TITLE = "Consents"
     PURPOSE = ("Every Bank Consent (one per bank and company) with its start, expiry, days left "
@@ -85,7 +88,7 @@ class ConsentsScreen(KosmaScreen):
     def action_renew(self) -> None:
         name = self.selected()
         if name is not None:
-            self.kosma.renew(name)
+            self.post_message(RenewConsent(name))
 
     def action_revoke(self) -> None:
         name = self.selected()

@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from kosma_tui.tui.registry import registered, screen_classes
 from kosma_tui.tui.screens.base import KosmaScreen
 
 INTRO = ("Everything works from the keyboard. ctrl+p searches every action of the current "
@@ -64,6 +65,7 @@ def section(title: str, bindings: Iterable[BindingType], purpose: str = "",
     return Group(*parts)
 
 
+@registered("help")
 class HelpScreen(KosmaScreen):
     TITLE = "Help"
     PURPOSE = "This page: the keys of every screen and what each screen is for."
@@ -76,13 +78,10 @@ class HelpScreen(KosmaScreen):
         return None
 
     def compose_body(self) -> ComposeResult:
-        from kosma_tui.tui.app import KosmaApp, _screens
-
         pairs = 2 if self.app.size.width >= COLUMNS_FROM else 1
         body = VerticalScroll(id="help-body")
         body.border_title = "Help"
-        screens = [f for f in _screens().values()
-                   if isinstance(f, type) and issubclass(f, KosmaScreen)]
+        screens = screen_classes()
         first = self.origin()
         if first in screens:
             screens.remove(first)
@@ -95,7 +94,7 @@ class HelpScreen(KosmaScreen):
                                                      *factory.HELP_BINDINGS],
                                      factory.PURPOSE if factory is first else "", pairs))
                 if factory is first:
-                    yield Static(section("Everywhere", KosmaApp.BINDINGS, INTRO, pairs))
+                    yield Static(section("Everywhere", type(self.app).BINDINGS, INTRO, pairs))
             yield Static(Text("What each screen is for", style="bold underline"))
             for factory in screens:
                 if factory.PURPOSE:

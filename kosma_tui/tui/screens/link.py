@@ -25,9 +25,11 @@ from textual.widgets import Button, Static
 from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.forms import CONSUMER_INPUT_NEEDED, FINISHED, PROCESSING, Step
 from kosma_tui.core.linking.steps import StepKind, StepView, describe
+from kosma_tui.tui.dialogs.confirm import ConfirmModal
 from kosma_tui.tui.feedback import toast
+from kosma_tui.tui.messages import SyncAccounts
+from kosma_tui.tui.registry import registered
 from kosma_tui.tui.screens.base import KosmaScreen
-from kosma_tui.tui.screens.confirm import ConfirmModal
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.link_steps import (
     AccountsStep,
@@ -61,6 +63,7 @@ def phase_of(step: Step) -> int:
     return KIND_PHASE.get(describe(step).kind, 6)
 
 
+@registered("link")
 class LinkScreen(KosmaScreen):
     TITLE = "Link Bank and Accounts"
     PURPOSE = ("Link a bank: choose the Company and Start Date (today by default; empty is the "
@@ -313,8 +316,7 @@ class LinkScreen(KosmaScreen):
         elif button == "sync-linked" and self.summary is not None:
             names = [a.name for a in self.summary.added + self.summary.updated]
             await self.leave()
-            self.kosma.sync(names)
-            self.kosma.open_screen("sync")
+            self.app.post_message(SyncAccounts(names))  # this screen is gone: to the app
 
     # -- back, cancel, leave ---------------------------------------------
 

@@ -14,9 +14,11 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.matching import PARTY_TYPES
 from kosma_tui.core.records import Party
+from kosma_tui.tui.dialogs.confirm import ConfirmModal
 from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.messages import MatchParties
+from kosma_tui.tui.registry import registered
 from kosma_tui.tui.screens.base import KosmaModal, KosmaScreen
-from kosma_tui.tui.screens.confirm import ConfirmModal
 from kosma_tui.tui.text import clean, literal
 
 
@@ -24,6 +26,7 @@ def split_list(text: str) -> list[str]:
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
+@registered("parties")
 class PartiesScreen(KosmaScreen):
     TITLE = "Parties"
     PURPOSE = ("Customers, Suppliers and Employees with their IBANs and account numbers. With "
@@ -132,14 +135,12 @@ class PartiesScreen(KosmaScreen):
             "already matched keep their party."), done)
 
     def action_match_parties(self) -> None:
-        from kosma_tui.tui.screens.accounts import match_again
-
         names = [a.name for a in self.store.accounts()]
         if not names:
             toast(self.app, "No bank account yet: press l on Accounts to link a bank.",
                   warning=True)
             return
-        match_again(self.kosma, names)
+        self.post_message(MatchParties(names))
 
     def action_import_csv(self) -> None:
         self.app.push_screen(ImportModal(), self.after_edit)

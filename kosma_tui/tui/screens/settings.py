@@ -17,7 +17,10 @@ from kosma_tui.core.records import BankingSettings
 from kosma_tui.core.subscription import usage_text
 from kosma_tui.core.usecases import settings as settings_changes
 from kosma_tui.core.usecases.settings import DAY_LIMITS, SettingsChange
+from kosma_tui.tui.dialogs.confirm import ConfirmModal
 from kosma_tui.tui.feedback import report, sentence, toast
+from kosma_tui.tui.messages import OpenScreen
+from kosma_tui.tui.registry import registered
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.erpnext_panel import ErpnextPanel
@@ -50,6 +53,7 @@ def on_off(value: bool) -> str:
     return " on" if value else " off"
 
 
+@registered("settings")
 class SettingsScreen(KosmaScreen):
     TITLE = "Banking Settings"
     PURPOSE = ("The banking portal: admin URL, Customer ID and Portal API Token (masked once "
@@ -123,8 +127,6 @@ class SettingsScreen(KosmaScreen):
         if self.form_values() == self.saved_form and not self.query_one(MailPanel).has_unsaved():
             super().action_back()
             return
-        from kosma_tui.tui.screens.confirm import ConfirmModal
-
         def done(discard: object) -> None:
             if discard:
                 super(SettingsScreen, self).action_back()
@@ -228,7 +230,7 @@ class SettingsScreen(KosmaScreen):
         panel.update(subscription_text(details, demo=self.store.settings().demo))
 
     def action_link(self) -> None:
-        self.kosma.open_screen("link")
+        self.post_message(OpenScreen("link"))
 
 
 def subscription_text(details: list[Any], *, demo: bool = False) -> Text:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,39 +12,14 @@ from textual.widget import Widget
 from textual.widgets import Label, ProgressBar, Static
 
 from kosma_tui.core.records import BankAccount
-from kosma_tui.tui.feedback import report, sentence, toast
+from kosma_tui.tui.controllers.sync import describe
+from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.messages import SyncAccount, SyncAll
+from kosma_tui.tui.registry import registered
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.status import when_text
 from kosma_tui.tui.sync_queue import IDLE, QUEUED, RUNNING, AccountSync
 from kosma_tui.tui.text import clean
-
-if TYPE_CHECKING:
-    from kosma_tui.tui.app import KosmaApp
-
-
-def describe(state: AccountSync) -> str:
-    if state.state == QUEUED:
-        return "queued"
-    if state.state == RUNNING:
-        if state.phase == "balances":
-            return "reading balances"
-        if state.phase in ("saving", "done"):
-            return f"saving · {state.fetched:,} fetched"
-        return f"page {state.page} · {state.fetched:,} fetched"
-    if state.state == "ok" and state.result is not None:
-        r = state.result
-        parts = [f"{r.new:,} new"]
-        if r.updated:
-            parts.append(f"{r.updated:,} updated")
-        if r.skipped:
-            parts.append(f"{r.skipped:,} skipped")
-        return f"{', '.join(parts)}, {r.fetched:,} fetched"
-    stopped = getattr(state.result, "stopped", "") if state.result is not None else ""
-    if stopped:  # an early stop that kept its progress: where and why says it all
-        return stopped
-    if state.state in ("failed", "refused") and state.error is not None:
-        return f"{state.state}: {sentence(state.error)}"
-    return "idle"
 
 
 def last_sync_short(account: BankAccount) -> str:
@@ -55,50 +30,6 @@ def last_sync_short(account: BankAccount) -> str:
         return "never synced"
     job = ", daily job" if last.get("unattended") else ""
     return f"last sync {when_text(last['when'])}: {last.get('outcome', '?')}{job}"
-
-
-def announce_batch(app: KosmaApp, finished: list[AccountSync]) -> None:
-    """When the queue runs dry: one account gets its own toast; several get one summary,
-    since the Sync screen already lists each result (a toast per account would cover it)."""
-    if len(finished) == 1:
-        announce(app, finished[0])
-    if len(finished) <= 1:
-        return
-    ok = [s for s in finished if s.state == "ok"]
-    new = sum(s.result.new for s in ok if s.result is not None)
-    failed = len(finished) - len(ok)
-    text = f"{len(ok)} synced, {new:,} new transaction(s)"
-    if failed:
-        text += f"; {failed} not synced: the Sync screen (y) says why, Enter on a row says " \
-            "what to do"
-    toast(app, text + ".", title=f"Sync of {len(finished)} accounts done", warning=bool(failed))
-    push_error = next((s.result.push_error for s in ok if s.result is not None
-                       and getattr(s.result, "push_error", None) is not None), None)
-    if push_error is not None:
-        report(app, push_error, title="ERPNext push failed")
-
-
-def announce(app: KosmaApp, state: AccountSync) -> None:
-    """A toast for a finished account."""
-    if state.state == "ok" and state.result is not None:
-        toast(app, describe(state), title=f"{state.name} synced")
-        warn_mismatch(app, state.name)
-        push_error = getattr(state.result, "push_error", None)
-        if push_error is not None:  # reported, never a failed sync
-            report(app, push_error, title=f"{state.name}: ERPNext push failed")
-    elif state.error is not None:
-        report(app, state.error, title=f"{state.name}: sync {state.state}")
-
-
-def warn_mismatch(app: KosmaApp, name: str) -> None:
-    """After a sync: say so when the account's balance does not add up (DESIGN 8)."""
-    from kosma_tui.core.sync import balance_check
-    from kosma_tui.core.sync.health import mismatch_sentence
-
-    account = app.store.account(name)
-    if account is not None and balance_check.is_mismatch(account):
-        toast(app, mismatch_sentence(account), title=f"{name}: the balance does not add up",
-              warning=True)
 
 
 class SyncRow(Widget):
@@ -132,6 +63,7 @@ class SyncRow(Widget):
         text.set_class(state.state in ("failed", "refused"), "error")
 
 
+@registered("sync")
 class SyncScreen(KosmaScreen):
     TITLE = "Sync"
     PURPOSE = ("Manual sync. Accounts are synced one at a time in the background while you keep "
@@ -216,15 +148,12 @@ class SyncScreen(KosmaScreen):
             rows[self.index].scroll_visible()
 
     def action_sync(self) -> None:
-        from kosma_tui.tui.screens.accounts import start_sync
-
         name = self.selected()
         if name is not None:
-            start_sync(self.kosma, name)
+            self.post_message(SyncAccount(name))
 
     def action_sync_all(self) -> None:
-        added = self.kosma.sync_all()
-        toast(self.app, f"{len(added)} account(s) queued for sync.")
+        self.post_message(SyncAll(announce=True))
 
     def action_cancel(self) -> None:
         if not self.kosma.sync_queue.busy:
@@ -237,7 +166,7 @@ class SyncScreen(KosmaScreen):
 
     def action_details(self) -> None:
         from kosma_tui.core.sync import ConsentStartConflict, refusal
-        from kosma_tui.tui.screens.conflict import ConflictModal
+        from kosma_tui.tui.dialogs.conflict import ConflictModal
 
         name = self.selected()
         account = self.store.account(name) if name else None

@@ -17,6 +17,8 @@ from textual.worker import get_current_worker
 from kosma_tui.core.errors import KosmaError
 from kosma_tui.core.store.search import parse_query
 from kosma_tui.tui.feedback import report
+from kosma_tui.tui.messages import SyncAccount, SyncAll
+from kosma_tui.tui.registry import registered
 from kosma_tui.tui.screens.base import KosmaModal, KosmaScreen
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.row_source import BookRows, FoundRows
@@ -27,6 +29,7 @@ FIELDS = ("bank_account", "date", "status", "transaction_id", "reference_number"
           "party_type", "party", "erpnext_name")
 
 
+@registered("transactions")
 class TransactionsScreen(KosmaScreen):
     TITLE = "Transactions"
     PURPOSE = ("Bank Transactions of one account (or of all), newest first. Type / and a word "
@@ -190,13 +193,10 @@ class TransactionsScreen(KosmaScreen):
             super().action_back()
 
     def action_sync(self) -> None:
-        from kosma_tui.tui.screens.accounts import start_sync
-
         if self.account:
-            start_sync(self.kosma, self.account)
+            self.post_message(SyncAccount(self.account))
         else:
-            self.kosma.sync_all()
-            self.kosma.open_screen("sync")
+            self.post_message(SyncAll(announce=False, show=True))
 
     def on_transaction_view_opened(self, event: TransactionView.Opened) -> None:
         self.app.push_screen(TransactionDetail(event.row))

@@ -1,0 +1,153 @@
+"""Manual sync in the TUI: what happens when a screen asks for a sync, and how the results
+are announced when the queue runs dry. The queue itself is ``tui.sync_queue``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kosma_tui.tui.feedback import report, sentence, toast
+from kosma_tui.tui.sync_queue import QUEUED, RUNNING, AccountSync
+from kosma_tui.tui.text import clean
+
+if TYPE_CHECKING:
+    from kosma_tui.tui.app import KosmaApp
+
+
+def describe(state: AccountSync) -> str:
+    if state.state == QUEUED:
+        return "queued"
+    if state.state == RUNNING:
+        if state.phase == "balances":
+            return "reading balances"
+        if state.phase in ("saving", "done"):
+            return f"saving · {state.fetched:,} fetched"
+        return f"page {state.page} · {state.fetched:,} fetched"
+    if state.state == "ok" and state.result is not None:
+        r = state.result
+        parts = [f"{r.new:,} new"]
+        if r.updated:
+            parts.append(f"{r.updated:,} updated")
+        if r.skipped:
+            parts.append(f"{r.skipped:,} skipped")
+        return f"{', '.join(parts)}, {r.fetched:,} fetched"
+    stopped = getattr(state.result, "stopped", "") if state.result is not None else ""
+    if stopped:  # an early stop that kept its progress: where and why says it all
+        return str(stopped)
+    if state.state in ("failed", "refused") and state.error is not None:
+        return f"{state.state}: {sentence(state.error)}"
+    return "idle"
+
+
+class SyncController:
+    """Starts syncs for the screens and announces what the queue did."""
+
+    def __init__(self, app: KosmaApp) -> None:
+        self.app = app
+
+    def start(self, name: str) -> None:
+        """Sync one account: refusals (with the conflict's two remedies) are shown, not
+        queued."""
+        from kosma_tui.core.sync import ConsentStartConflict, refusal
+        from kosma_tui.tui.dialogs.conflict import ConflictModal
+
+        app = self.app
+        account = app.store.account(name)
+        if account is None:
+            return
+        refused = refusal(app.store, account)
+        if isinstance(refused, ConsentStartConflict):
+            app.push_screen(ConflictModal(refused))
+            return
+        if refused is not None:
+            report(app, refused, title=f"{clean(name)} cannot be synced")
+            return
+        if app.sync([name]):
+            toast(app, f"{name}: sync started.")
+        app.open_screen("sync")
+
+    def start_all(self, *, announce: bool, show: bool) -> None:
+        added = self.app.sync_all()
+        if announce:
+            toast(self.app, f"{len(added)} account(s) queued for sync.")
+        if show:
+            self.app.open_screen("sync")
+
+    def start_many(self, names: list[str]) -> None:
+        self.app.sync(names)
+        self.app.open_screen("sync")
+
+    # -- the queue ran dry -----------------------------------------------
+
+    def announce_batch(self, finished: list[AccountSync]) -> None:
+        """One account gets its own toast; several get one summary, since the Sync screen
+        already lists each result (a toast per account would cover it)."""
+        app = self.app
+        if len(finished) == 1:
+            self.announce(finished[0])
+        if len(finished) <= 1:
+            return
+        ok = [s for s in finished if s.state == "ok"]
+        new = sum(s.result.new for s in ok if s.result is not None)
+        failed = len(finished) - len(ok)
+        text = f"{len(ok)} synced, {new:,} new transaction(s)"
+        if failed:
+            text += f"; {failed} not synced: the Sync screen (y) says why, Enter on a row " \
+                "says what to do"
+        toast(app, text + ".", title=f"Sync of {len(finished)} accounts done",
+              warning=bool(failed))
+        push_error = next((s.result.push_error for s in ok if s.result is not None
+                           and getattr(s.result, "push_error", None) is not None), None)
+        if push_error is not None:
+            report(app, push_error, title="ERPNext push failed")
+
+    def announce(self, state: AccountSync) -> None:
+        """A toast for a finished account."""
+        app = self.app
+        if state.state == "ok" and state.result is not None:
+            toast(app, describe(state), title=f"{state.name} synced")
+            self.warn_mismatch(state.name)
+            push_error = getattr(state.result, "push_error", None)
+            if push_error is not None:  # reported, never a failed sync
+                report(app, push_error, title=f"{state.name}: ERPNext push failed")
+        elif state.error is not None:
+            report(app, state.error, title=f"{state.name}: sync {state.state}")
+
+    def warn_mismatch(self, name: str) -> None:
+        """After a sync: say so when the account's balance does not add up (DESIGN 8)."""
+        from kosma_tui.core.sync import balance_check
+        from kosma_tui.core.sync.health import mismatch_sentence
+
+        account = self.app.store.account(name)
+        if account is not None and balance_check.is_mismatch(account):
+            toast(self.app, mismatch_sentence(account),
+                  title=f"{name}: the balance does not add up", warning=True)
+
+    # -- party matching again ----------------------------------------------
+
+    def match_again(self, names: list[str]) -> None:
+        """Party matching again over the stored transactions of ``names`` without a party,
+        in a thread (a large book takes a moment); the count is announced with a toast."""
+        from kosma_tui.core.errors import ConfigurationError, KosmaError
+        from kosma_tui.core.matching import rematch_account
+
+        app = self.app
+
+        def run() -> None:
+            total = 0
+            try:
+                for name in names:
+                    total += rematch_account(app.store, name)
+            except ConfigurationError as exc:
+                app.call_from_thread(toast, app, exc.remedy, title=exc.message, warning=True)
+                return
+            except KosmaError as exc:
+                app.call_from_thread(report, app, exc)
+                return
+            which = names[0] if len(names) == 1 else f"{len(names)} accounts"
+            app.call_from_thread(toast, app,
+                                 f"{which}: {total:,} transaction(s) got a party.")
+            if total:
+                app.call_from_thread(app.data_signal.publish, "transactions")
+
+        app.run_worker(run, name="match-parties", group="match-parties", thread=True,
+                       exit_on_error=False)

@@ -1,0 +1,1 @@
+"""Modal dialogs that several screens and controllers open (confirm, conflict, rename...)."""
