@@ -75,9 +75,8 @@ async def test_import_parties_from_csv(store: Store, portal: Any, tmp_path: Path
         await pilot.press("i")
         await wait_until(pilot, lambda: isinstance(app.screen, ImportModal))
         await type_text(pilot, str(bad))
-        await pilot.press("enter")
-        await pilot.pause()
-        assert "not a party type" in flat_text(app)
+        await pilot.press("enter")  # read in a thread worker: wait for its answer
+        await wait_until(pilot, lambda: "not a party type" in flat_text(app))
         assert store.parties() == []
         app.screen.query_one(Input).value = str(csv)
         await pilot.press("enter")

@@ -13,11 +13,11 @@ from textual.widgets import DataTable, Static
 from kosma_tui.core import push_record
 from kosma_tui.core.records import BankAccount
 from kosma_tui.core.sync import balance_check, coverage
+from kosma_tui.tui.controllers import manage
 from kosma_tui.tui.controllers.sync import describe
 from kosma_tui.tui.feedback import toast
 from kosma_tui.tui.messages import MatchParties, OpenScreen, RenewConsent, SyncAccount, SyncAll
 from kosma_tui.tui.registry import registered
-from kosma_tui.tui.screens import manage
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.status import ConsentView, consent_for, consent_views, when_text
 from kosma_tui.tui.sync_queue import QUEUED, RUNNING

@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
+from kosma_tui.tui.controllers import manage
 from kosma_tui.tui.feedback import toast
 from kosma_tui.tui.messages import RenewConsent
 from kosma_tui.tui.registry import registered
-from kosma_tui.tui.screens import manage
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.status import consent_views
 from kosma_tui.tui.text import literal

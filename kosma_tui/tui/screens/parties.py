@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 
-from kosma_tui.core.errors import KosmaError, UsageError
+from kosma_tui.core.errors import UsageError
 from kosma_tui.core.matching import PARTY_TYPES
 from kosma_tui.core.records import Party
 from kosma_tui.tui.dialogs.confirm import ConfirmModal
-from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.dialogs.form import FormModal
+from kosma_tui.tui.feedback import toast
 from kosma_tui.tui.messages import MatchParties
 from kosma_tui.tui.registry import registered
-from kosma_tui.tui.screens.base import KosmaModal, KosmaScreen
+from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.text import clean, literal
+from kosma_tui.tui.work import in_thread
 
 
 def split_list(text: str) -> list[str]:
@@ -118,17 +119,17 @@ class PartiesScreen(KosmaScreen):
         if party is None:
             return
 
+        def deleted(_result: object) -> None:
+            toast(self.app, f"{party.party_type} {party.name} deleted.")
+            self.reload()
+
         def done(confirmed: object) -> None:
             if confirmed:
                 from kosma_tui.core.parties import delete_party
 
-                try:
-                    delete_party(self.store, party.party_type, party.name)
-                except KosmaError as exc:
-                    report(self.app, exc)
-                    return
-                toast(self.app, f"{party.party_type} {party.name} deleted.")
-                self.reload()
+                in_thread(self.app, lambda: delete_party(self.store, party.party_type,
+                                                         party.name),
+                          deleted, name="delete-party")
 
         self.app.push_screen(ConfirmModal(
             "Delete party", f"Delete the {party.party_type} {clean(party.name)}? Transactions "
@@ -146,45 +147,35 @@ class PartiesScreen(KosmaScreen):
         self.app.push_screen(ImportModal(), self.after_edit)
 
 
-class PartyModal(KosmaModal):
+class PartyModal(FormModal):
     """Add or edit one party; answers True when saved."""
+
+    ERROR_ID = "party-error"
 
     def __init__(self, party: Party | None) -> None:
         super().__init__()
         self.party = party
 
-    def compose(self) -> ComposeResult:
+    def heading(self) -> str:
+        return "Edit party" if self.party else "Add party"
+
+    def compose_fields(self) -> ComposeResult:
         p = self.party
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = "Edit party" if p else "Add party"
-            yield Label("Type")
-            yield Select([(t, t) for t in PARTY_TYPES], value=p.party_type if p else "Customer",
-                         allow_blank=False, id="party-type", compact=True)
-            yield Label("Name")
-            yield Input(p.name if p else "", id="party-name", compact=True)
-            yield Label("IBANs (comma separated)")
-            yield Input(", ".join(p.ibans) if p else "", id="party-ibans", compact=True)
-            yield Label("Account numbers (comma separated)")
-            yield Input(", ".join(p.account_numbers) if p else "", id="party-numbers",
-                        compact=True)
-            yield Static("", id="party-error", classes="error", markup=False)
-            with Horizontal(classes="buttons"):
-                yield Button("Save", id="save", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+        yield Label("Type")
+        yield Select([(t, t) for t in PARTY_TYPES], value=p.party_type if p else "Customer",
+                     allow_blank=False, id="party-type", compact=True)
+        yield Label("Name")
+        yield Input(p.name if p else "", id="party-name", compact=True)
+        yield Label("IBANs (comma separated)")
+        yield Input(", ".join(p.ibans) if p else "", id="party-ibans", compact=True)
+        yield Label("Account numbers (comma separated)")
+        yield Input(", ".join(p.account_numbers) if p else "", id="party-numbers",
+                    compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#party-name", Input).focus()
 
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.save()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.save()
-        else:
-            self.dismiss(None)
-
-    def values(self) -> tuple[str, str, list[str], list[str]]:
+    def read(self) -> tuple[str, str, list[str], list[str]]:
         return (str(self.query_one("#party-type", Select).value),
                 self.query_one("#party-name", Input).value,
                 split_list(self.query_one("#party-ibans", Input).value),
@@ -194,77 +185,61 @@ class PartyModal(KosmaModal):
         """What is wrong with the form now (the core's checks), as you type."""
         from kosma_tui.core import parties
 
-        _type, name, ibans, numbers = self.values()
+        _type, name, ibans, numbers = self.read()
         found = parties.name_problem(name)
         found = found or next(filter(None, map(parties.iban_problem, ibans)), None)
         found = found or next(filter(None, map(parties.account_number_problem, numbers)), None)
         return found[0].upper() + found[1:] + "." if found else None
 
     def on_input_changed(self, _event: Input.Changed) -> None:
-        found = self.problem()
-        self.query_one("#party-error", Static).update(f"✗ {clean(found)}" if found else "")
+        self.show_error(self.problem() or "")
 
-    def save(self) -> None:
+    def write(self, values: Any) -> Party:
         from kosma_tui.core import parties
 
-        error = self.query_one("#party-error", Static)
-        party_type, name, ibans, numbers = self.values()
+        party_type, name, ibans, numbers = values
         store = self.kosma.store
-        try:
-            if self.party is None:
-                party = parties.add_party(store, party_type, name, ibans, numbers)
-            else:
-                party = parties.update_party(store, self.party.party_type, self.party.name,
-                                             new_type=party_type, new_name=name, ibans=ibans,
-                                             account_numbers=numbers)
-        except KosmaError as exc:
-            error.update(f"✗ {clean(exc.sentence())}")
-            return
-        toast(self.app, f"{party.party_type} {party.name} saved.")
+        if self.party is None:
+            return parties.add_party(store, party_type, name, ibans, numbers)
+        return parties.update_party(store, self.party.party_type, self.party.name,
+                                    new_type=party_type, new_name=name, ibans=ibans,
+                                    account_numbers=numbers)
+
+    def done(self, outcome: Any) -> None:
+        toast(self.app, f"{outcome.party_type} {outcome.name} saved.")
         self.dismiss(True)
 
 
-class ImportModal(KosmaModal):
+class ImportModal(FormModal):
     """Import a parties CSV through the core; answers True when something was imported."""
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = "Import parties from CSV"
-            yield Static("Columns: party_type,name,iban,account_number (a header row first).",
-                         markup=False)
-            yield Input(placeholder="/path/to/parties.csv", id="csv-path", compact=True)
-            yield Static("", id="import-error", classes="error", markup=False)
-            with Horizontal(classes="buttons"):
-                yield Button("Import", id="import", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+    TITLE = "Import parties from CSV"
+    PRIMARY = ("Import", "import")
+    ERROR_ID = "import-error"
+
+    def compose_fields(self) -> ComposeResult:
+        yield Static("Columns: party_type,name,iban,account_number (a header row first).",
+                     markup=False)
+        yield Input(placeholder="/path/to/parties.csv", id="csv-path", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.run_import()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "import":
-            self.run_import()
-        else:
-            self.dismiss(None)
-
-    def run_import(self) -> None:
-        error = self.query_one("#import-error", Static)
+    def read(self) -> str:
         text = self.query_one(Input).value.strip()
         if not text:
-            error.update("✗ Type the path of the CSV file.")
-            return
+            raise UsageError("Type the path of the CSV file.")
+        return text
+
+    def write(self, values: Any) -> tuple[int, str]:
         from kosma_tui.core.parties import import_csv
 
         try:
-            result = import_csv(self.kosma.store, Path(text).expanduser())
-        except KosmaError as exc:
-            error.update(f"✗ {clean(exc.sentence())}")
-            return
+            return import_csv(self.kosma.store, Path(values).expanduser()), Path(values).name
         except OSError as exc:
-            error.update(f"✗ {clean(UsageError(f'Cannot read {text}: {exc.strerror}.').message)}")
-            return
-        toast(self.app, f"Imported {result:,} parties from {Path(text).name}.")
+            raise UsageError(f"Cannot read {values}: {exc.strerror}.") from exc
+
+    def done(self, outcome: Any) -> None:
+        count, name = outcome
+        toast(self.app, f"Imported {count:,} parties from {name}.")
         self.dismiss(True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -9,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static, Switch
 
@@ -111,6 +113,8 @@ class SettingsScreen(KosmaScreen):
             return "Banking Settings are disabled: enable them and Save to see the subscription."
         return "Fetching the subscription… (ctrl+r fetches it again)"
 
+    saving = False  # a Save is being written (in a thread)
+
     def on_mount(self) -> None:
         self.query_one("#admin_url", Input).focus()
         self.check()
@@ -182,23 +186,52 @@ class SettingsScreen(KosmaScreen):
             self.action_link()
 
     def action_save(self) -> None:
+        if self.saving:  # the last Save is still being written
+            self.app.bell()
+            return
         found = self.check()
         if found:
             first = next(iter(found.values()))
             self.app.notify(f"{clean(first)} Nothing was saved.", title="Settings not saved",
                             severity="error", markup=False)
             return
+        # the fields are read here, the change is applied and written in a thread; what
+        # the form will hold once saved: the token field is emptied then
+        self.saving = True
+        self.save_settings(self.change(), {**self.form_values(), "api_token": ""})
+
+    @dataclass
+    class Saved(Message):
+        settings: BankingSettings
+        form: dict[str, Any]
+
+    @dataclass
+    class NotSaved(Message):
+        error: KosmaError
+
+    @work(thread=True, group="settings-save", exit_on_error=False)
+    def save_settings(self, change: SettingsChange, form: dict[str, Any]) -> None:
+        """The write (a lock, an fsync) in a thread: the form keeps answering keys."""
         try:
-            new = settings_changes.apply(self.store.settings(), self.change())
+            new = settings_changes.apply(self.store.settings(), change)
             self.store.save_settings(new)
         except KosmaError as exc:
-            report(self.app, exc, title="Settings not saved")
+            self.post_message(self.NotSaved(exc))
             return
+        self.post_message(self.Saved(new, form))
+
+    def on_settings_screen_not_saved(self, message: NotSaved) -> None:
+        self.saving = False
+        report(self.app, message.error, title="Settings not saved")
+
+    def on_settings_screen_saved(self, message: Saved) -> None:
+        self.saving = False
+        new = message.settings
         token_input = self.query_one("#api_token", Input)
         token_input.value = ""
         if new.api_token:
             token_input.placeholder = f"stored {new.masked_token()}: type to replace"
-        self.saved_form = self.form_values()
+        self.saved_form = message.form
         toast(self.app, "Banking Settings saved.")
         self.kosma.settings_signal.publish(None)
         self.kosma.data_signal.publish("settings")
