@@ -203,7 +203,7 @@ class LinkScreen(KosmaScreen):
     async def new_flow(self, company: str, start_text: str) -> Step:
         from kosma_tui.core.linking import LinkFlow, resolve_start_date
 
-        start = resolve_start_date(self.store, company, start_text)
+        start = await asyncio.to_thread(resolve_start_date, self.store, company, start_text)
         self.company, self.start_text = company, start_text
         self.flow = LinkFlow(self.store, await self.client(), company, start,
                              country_code=self.country)
@@ -293,15 +293,20 @@ class LinkScreen(KosmaScreen):
             self.notify("Tick at least one account (space), or press ctrl+c to cancel.",
                         severity="warning", markup=False)
             return
+        self.run(self.save(self.flow, self.result, message.ids))
+
+    async def save(self, flow: LinkFlow, result: LinkResult, ids: list[str]) -> None:
+        """Bank, accounts and consent stored (a lock, fsync'd writes) in a thread, so the
+        screen keeps drawing; a refusal ends the flow like a portal failure."""
         try:
-            self.summary = self.flow.save(self.result, message.ids)
+            self.summary = await asyncio.to_thread(flow.save, result, ids)
         except KosmaError as exc:
-            self.run(self.fail(exc))
+            await self.fail(exc)
             return
         self.kosma.data_signal.publish("accounts")
         toast(self.app, f"{self.summary.bank.name} linked: {len(self.summary.added)} added, "
                         f"{len(self.summary.updated)} updated.")
-        self.run(self.show(SummaryStep(self.summary, self.company), "summary", 8, "Summary"))
+        await self.show(SummaryStep(self.summary, self.company), "summary", 8, "Summary")
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id

@@ -80,20 +80,26 @@ class TransactionsScreen(KosmaScreen):
         self.kosma.sync_signal.subscribe(self, self.on_sync_changed)
 
     def open_rows(self) -> None:
-        """One account: its first page now, others when scrolled to. All: load them all."""
-        if not self.account:
+        """One account: its first page, others when scrolled to. All: load them all.
+        Either way in a thread worker: the screen draws "loading…" meanwhile."""
+        if self.account:
+            self.load_book(self.account)
+        else:
             self.load_all()
-            return
-        account = self.store.account(self.account)
-        if account is None:
-            self.show_rows([])
-            return
+
+    @work(thread=True, exclusive=True, group="tx-load")
+    def load_book(self, name: str) -> None:
+        rows: Sequence[Row] = []
+        account = self.store.account(name)
         try:
-            book = self.store.book(account)
-            self.show_rows(BookRows(book, book.count()))
+            if account is not None:
+                book = self.store.book(account)
+                rows = BookRows(book, book.count())
+                rows.preload()  # the first frame needs no disk read
         except KosmaError as exc:
-            report(self.app, exc)
-            self.show_rows([])
+            self.app.call_from_thread(report, self.app, exc)
+            rows = []
+        self.app.call_from_thread(self.show_rows, rows)
 
     def on_sync_changed(self, name: str) -> None:
         state = self.kosma.sync_queue.state(name)

@@ -1,17 +1,21 @@
 """A virtual list of Bank Transactions: only the visible lines are ever rendered (Line API).
 
 100,000 rows cost one list of dicts in memory; a frame formats the 20 or so
-lines on screen, so opening, scrolling and jumping to the oldest row stay fast.
+lines on screen, so opening, scrolling and jumping to the oldest row stay fast. Rows read
+from a book a page at a time (``PagedRows``) are drawn once loaded: a missing page is
+read by a thread worker and the lines say "loading" until then.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual import work
 from textual.binding import Binding, BindingType
 from textual.events import Click
 from textual.geometry import Size
@@ -22,6 +26,7 @@ from textual.strip import Strip
 
 from kosma_tui.core.money import format_amount
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.widgets.row_source import PagedRows
 
 Row = dict[str, Any]
 
@@ -73,6 +78,9 @@ class TransactionView(ScrollView, can_focus=True):
             super().__init__()
             self.row = row
 
+    class PagesLoaded(Message, bubble=False):
+        """The worker read the pages the last frames were missing."""
+
     def __init__(self, *, show_account: bool = False, show_pushed: bool = False,
                  show_currency: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -80,6 +88,8 @@ class TransactionView(ScrollView, can_focus=True):
         self.show_account = show_account
         self.show_pushed = show_pushed  # the ERPNext column, once ERPNext is connected
         self.show_currency = show_currency  # amounts of several currencies meet here
+        self._wanted: set[int] = set()  # pages a frame missed, for the loader
+        self._wanted_lock = threading.Lock()
 
     # -- data ------------------------------------------------------------
 
@@ -92,7 +102,38 @@ class TransactionView(ScrollView, can_focus=True):
 
     @property
     def current(self) -> Row | None:
-        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+        return self.row_at(self.cursor) if 0 <= self.cursor < len(self.rows) else None
+
+    def row_at(self, index: int) -> Row | None:
+        """The row at ``index`` if it is in memory; else None, and its page is asked for."""
+        rows = self.rows
+        if not isinstance(rows, PagedRows):
+            return rows[index]
+        row = rows.peek(index)
+        if row is None:
+            with self._wanted_lock:
+                start = not self._wanted  # else the running loader takes this page too
+                self._wanted.add(rows.page_of(index))
+            if start:
+                self.call_later(self.load_pages, rows)
+        return row
+
+    @work(thread=True, group="tx-pages", exit_on_error=False)
+    def load_pages(self, rows: PagedRows) -> None:
+        while True:
+            with self._wanted_lock:
+                if not self._wanted:
+                    break
+                number = min(self._wanted)
+            # rows replaced meanwhile (a new filter): the next frame asks again
+            if rows is self.rows and not rows.has_page(number):
+                rows.load(number)
+            with self._wanted_lock:
+                self._wanted.discard(number)
+        self.post_message(self.PagesLoaded())
+
+    def on_transaction_view_pages_loaded(self, _message: PagesLoaded) -> None:
+        self.refresh()
 
     # -- cursor ----------------------------------------------------------
 
@@ -157,10 +198,12 @@ class TransactionView(ScrollView, can_focus=True):
         index = round(self.scroll_y) + y - 1
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
-        row = self.rows[index]
         base = self.rich_style
         if index == self.cursor:
             base = base + self.get_component_rich_style("transaction-view--cursor")
+        row = self.row_at(index)
+        if row is None:  # its page is being read
+            return self._strip([("loading…", width - 2, "left", base + DIM)], width, base)
         minor = amount_of(row)
         currency = row.get("currency") or ""
         status = str(row.get("status") or "")
