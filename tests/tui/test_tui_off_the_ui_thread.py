@@ -1,0 +1,120 @@
+"""Store work from a screen runs in a worker: a store that takes its time (a lock held by
+the daily job, a slow disk) never holds the keyboard, and drawing never reads the disk."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from test_tui_transactions import GIRO, synced
+from tui_support import SIZE, flat_text, make_app, notices, type_text, wait_until
+
+from kosma_tui.core.store import Store
+from kosma_tui.core.store.book import TransactionBook
+from kosma_tui.tui.screens.parties import PartiesScreen, PartyModal
+from kosma_tui.tui.screens.settings import SettingsScreen
+from kosma_tui.tui.screens.transactions import TransactionsScreen
+from kosma_tui.tui.widgets import row_source
+from kosma_tui.tui.widgets.transaction_view import TransactionView
+
+# without a worker the event loop would sit in the store call until this runs out, the
+# keys typed meanwhile would arrive only after the save: the tests below would fail
+HELD = 5.0
+
+
+class Gate:
+    """Makes one store method wait until ``open()``; ``entered`` once it is waiting."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self._open = threading.Event()
+
+    def hold(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.entered.set()
+            self._open.wait(HELD)
+            return method(*args, **kwargs)
+
+        return held
+
+    def open(self) -> None:
+        self._open.set()
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    held = Gate()
+    yield held
+    held.open()
+
+
+async def test_a_slow_settings_save_does_not_hold_the_keyboard(store: Store, portal: Any,
+                                                                gate: Gate) -> None:
+    store.save_settings = gate.hold(store.save_settings)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the save to start")
+        # the save waits in its thread; the form still takes keys and checks them
+        await type_text(pilot, "ftp:")
+        assert app.screen.query_one("#admin_url").value == "ftp:"  # type: ignore[attr-defined]
+        assert "Banking Settings saved" not in notices(app)
+        gate.open()
+        await wait_until(pilot, lambda: "Banking Settings saved" in notices(app))
+        # the edit typed during the save is not taken for saved: Escape asks first
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "Unsaved changes" in flat_text(app))
+
+
+async def test_a_slow_party_save_does_not_hold_the_keyboard(store: Store, portal: Any,
+                                                            gate: Gate) -> None:
+    store.save_party = gate.hold(store.save_party)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartyModal))
+        await type_text(pilot, "ACME GmbH")
+        await pilot.press("enter")
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the save to start")
+        await pilot.press("enter")  # a second Enter during the save adds nothing twice
+        await type_text(pilot, "!")
+        assert app.screen.query_one("#party-name").value == "ACME GmbH!"  # type: ignore[attr-defined]
+        assert isinstance(app.screen, PartyModal)
+        gate.open()
+        await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
+        assert "ACME GmbH saved" in notices(app)
+        assert [p.name for p in store.parties()] == ["ACME GmbH"]
+        assert "ACME GmbH" in flat_text(app)
+
+
+async def test_transaction_pages_are_read_off_the_ui_thread(store: Store, portal: Any,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    await synced(store, portal.url)
+    monkeypatch.setattr(row_source, "PAGE", 10)  # several pages from the Demo Bank's rows
+    readers: list[str] = []
+    real = TransactionBook.rows_page
+
+    def rows_page(self: TransactionBook, *args: Any, **kwargs: Any) -> Any:
+        readers.append(threading.current_thread().name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(TransactionBook, "rows_page", rows_page)
+    account = store.account(GIRO)
+    assert account is not None
+    oldest = store.book(account).all_rows(raw=False)[-1]["date"]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
+                         and bool(app.screen.query_one(TransactionView).rows))
+        await pilot.press("end")
+        await wait_until(pilot, lambda: oldest in flat_text(app), what="the oldest row")
+    assert len(readers) >= 2  # the first page and the oldest
+    assert threading.main_thread().name not in readers
