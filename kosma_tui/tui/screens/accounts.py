@@ -306,7 +306,7 @@ class AccountsScreen(KosmaScreen):
             self.post_message(RenewConsent(consent.consent.name))
 
     def action_erpnext_push(self) -> None:
-        from kosma_tui.tui.widgets.erpnext_panel import ErpnextPushModal
+        from kosma_tui.tui.dialogs.erpnext_push import ErpnextPushModal
 
         account = self.need_account()
         if account is None:

@@ -1,119 +1,52 @@
-"""ERPNext in the TUI: a Banking Settings panel and a push dialog.
-
-``ErpnextPanel``: connect (URL, API key, API secret, site; verified before it is
-saved), test, import companies, the account mapping (by IBAN), the automatic
-push switch, and a push with progress. ``ErpnextPushModal``: the same push for
-the Accounts screen. ``pushed_label(row)``: the Transactions screen's pushed
-column. Everything talking to ERPNext runs in a thread worker
-(``kosma_tui.core.erpnext`` is synchronous httpx); the UI never blocks.
+"""Banking Settings' ERPNext section: connect (URL, API key, API secret, site; verified
+before it is saved), test, import companies, the account mapping (by IBAN), the automatic
+push switch, and a push with progress. The ERPNext work is ``tui.controllers.erpnext``'s,
+always in a thread worker: the UI never blocks. Its looks are in ``app.tcss``.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static, Switch
 
 from kosma_tui.core import validation
 from kosma_tui.core.errors import KosmaError, Problem, UsageError
+from kosma_tui.tui.controllers.erpnext import PushRunner, import_companies, map_by_iban
+from kosma_tui.tui.dialogs.erpnext_push import ErpnextPushModal
+from kosma_tui.tui.feedback import report
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.widgets.erpnext_text import error_text, push_summary, pushed_label
 from kosma_tui.tui.widgets.section import SettingsSection
+from kosma_tui.tui.work import in_thread
+
+if TYPE_CHECKING:
+    from kosma_tui.core.store import Store
+
+# the dialog and the texts are still importable from here, as before
+__all__ = ["ErpnextPanel", "ErpnextPushModal", "PushRunner", "push_summary", "pushed_label"]
 
 NOT_CONNECTED = "Not connected. Fill in URL, API key and secret, then Connect."
-
-
-def pushed_label(row: dict[str, Any]) -> Text:
-    """The pushed column of the Transactions screen for one row."""
-    name = row.get("erpnext_name") or ""
-    if not name:
-        waiting = row.get("status") == "Settled"
-        return Text("waiting" if waiting else "", style="dim")
-    if row.get("status") == "Cancelled" and row.get("erpnext_attention"):
-        # cancelled by the bank, reconciled in ERPNext: left for a person
-        return Text(f"! {clean(name)} reconciled", style="#ffaf00")
-    if row.get("status") == "Cancelled":
-        cancelled = bool(row.get("erpnext_cancelled"))
-        return Text(f"{'✗' if cancelled else '!'} {clean(name)}", style="red")
-    return Text(f"✓ {clean(name)}", style="green")
-
-
-def _error_text(error: KosmaError | Problem) -> Text:
-    return Text(f"✗ {clean(error.message)} {clean(error.remedy)}".rstrip(), style="red")
-
-
-def push_summary(report: Any) -> Text:
-    """One line per account, then the totals (text of the core's PushReport)."""
-    text = Text()
-    for a in report.accounts:
-        line = (f"{clean(a.name)}: {a.created:,} created, {a.skipped:,} already there, "
-                f"{a.cancelled:,} cancelled, {a.failed:,} failed")
-        if a.pending:
-            line += f", {a.pending:,} pending"
-        text.append(line + "\n", style="red" if a.failed or a.error else "")
-        if a.error:
-            text.append(f"  {clean(a.error.message)} {clean(a.error.remedy)}\n", style="red")
-        for item in [i for i in a.items if i.action in ("failed", "attention")][:5]:
-            text.append(f"  {clean(item.transaction_id)}: {clean(item.message)}\n", style="red")
-        if a.missing_parties:
-            text.append(f"  without a party ERPNext does not know: "
-                        f"{clean(', '.join(a.missing_parties))}\n", style="#ffaf00")
-        if a.duplicates:
-            text.append(f"  {len(a.duplicates):,} transaction ids are in ERPNext more than "
-                        "once: run 'kosma-tui erpnext dedupe'\n", style="red")
-    text.append(f"{report.total('created'):,} created, {report.total('cancelled'):,} "
-                f"cancelled, {report.total('failed'):,} failed.")
-    return text
-
-
-class PushRunner:
-    """Runs a push in a thread worker of ``host`` and reports into its widgets."""
-
-    def __init__(self, host: Any, names: list[str] | None) -> None:
-        self.host = host
-        self.names = names
-
-    def run(self) -> Any:
-        """Call from a thread worker. Returns the PushReport, or the error."""
-        from kosma_tui.core.erpnext import ErpnextClient, push
-
-        store = self.host.store
-        try:
-            with ErpnextClient.for_store(store) as client:
-                return push(store, client, self.names, on_progress=self.progress)
-        except KosmaError as exc:
-            return exc
-        except Exception as exc:  # a worker must not take the app down
-            return Problem("ERPNEXT", f"The push failed unexpectedly ({exc!r}).")
-
-    def progress(self, p: Any) -> None:
-        self.host.app.call_from_thread(self.host.show_progress, p.account, p.done, p.total)
 
 
 class ErpnextPanel(SettingsSection):
     """Banking Settings' ERPNext section. Needs ``app.store`` (or ``store=``)."""
 
-    DEFAULT_CSS = """
-    ErpnextPanel #erp-auto-push-state { width: auto; height: 1; }
-    ErpnextPanel #erp-url-msg { height: auto; padding-left: 20; color: $error; }
-    ErpnextPanel #erp-status { height: auto; margin-top: 1; }
-    ErpnextPanel #erp-mapping { height: auto; max-height: 8; margin-top: 1; }
-    ErpnextPanel #erp-progress { margin-top: 1; }
-    """
-
-    def __init__(self, *, store: Any = None, id: str | None = "erpnext-panel") -> None:
+    def __init__(self, *, store: Store | None = None,
+                 id: str | None = "erpnext-panel") -> None:
         super().__init__(id=id)
         self._store = store
         self.border_title = "ERPNext"
 
     @property
-    def store(self) -> Any:
-        return self._store if self._store is not None else self.app.store  # type: ignore[attr-defined]
+    def store(self) -> Store:
+        if self._store is not None:
+            return self._store
+        return cast("Store", self.app.store)  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         connection = self.store.erpnext()
@@ -189,7 +122,7 @@ class ErpnextPanel(SettingsSection):
         if not status.connected:
             self.set_status(NOT_CONNECTED)
         elif status.problem is not None:
-            self.set_status(_error_text(status.problem))
+            self.set_status(error_text(status.problem))
         elif status.user:
             self.set_status(Text(f"✓ Connected to {clean(status.url)} as {clean(status.user)}; "
                                  f"{status.waiting:,} waiting to be pushed.", style="green"))
@@ -201,9 +134,7 @@ class ErpnextPanel(SettingsSection):
         """Back on the UI thread after a worker: an error toast, or the success text."""
         self.set_busy(False)
         if isinstance(outcome, KosmaError | Problem):
-            self.set_status(_error_text(outcome))
-            from kosma_tui.tui.feedback import report
-
+            self.set_status(error_text(outcome))
             report(self.app, outcome, title="ERPNext")
             return
         if success:
@@ -234,9 +165,11 @@ class ErpnextPanel(SettingsSection):
         settings = self.store.settings()
         if settings.erpnext_auto_push != event.value:
             settings.erpnext_auto_push = event.value
-            self.store.save_settings(settings)
-            self.app.notify(f"Push to ERPNext after every sync: {'on' if event.value else 'off'}.",
-                            title="ERPNext", markup=False)
+            on = "on" if event.value else "off"
+            in_thread(self.app, lambda: self.store.save_settings(settings),
+                      lambda _: self.app.notify(f"Push to ERPNext after every sync: {on}.",
+                                                title="ERPNext", markup=False),
+                      name="erpnext-auto-push")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {"erp-connect": self.action_connect, "erp-test": self.action_test,
@@ -315,22 +248,11 @@ class ErpnextPanel(SettingsSection):
 
     @work(thread=True, exclusive=True, group="erpnext")
     def _import(self) -> None:
-        from kosma_tui.core.erpnext import ErpnextClient, import_companies
-
         try:
-            with ErpnextClient.for_store(self.store) as client:
-                results = import_companies(self.store, client)
+            text = import_companies(self.store)
         except KosmaError as exc:
             self.app.call_from_thread(self.done, exc)
             return
-        text = Text()
-        for r in results:
-            text.append(f"{r.action} {clean(r.name)} ({r.country or '?'}, fiscal year from "
-                        f"{r.fiscal_year_start}, {r.default_currency})\n",
-                        style="red" if r.action == "skipped" else "")
-        counts = {a: sum(1 for r in results if r.action == a)
-                  for a in ("created", "updated", "unchanged", "skipped")}
-        text.append(", ".join(f"{n} {a}" for a, n in counts.items()) + " companies.")
         self.app.call_from_thread(self.done, None, text)
 
     def action_map(self) -> None:
@@ -340,29 +262,11 @@ class ErpnextPanel(SettingsSection):
 
     @work(thread=True, exclusive=True, group="erpnext")
     def _map(self) -> None:
-        from kosma_tui.core.erpnext import BankAccounts, ErpnextClient
-
         try:
-            with ErpnextClient.for_store(self.store) as client:
-                known = BankAccounts(client)
-                mapped = unmapped = 0
-                lines = Text()
-                for account in self.store.accounts():
-                    mapping = known.resolve(account)
-                    if mapping.bank_account:
-                        mapped += 1
-                        if mapping.how == "iban":
-                            self.store.update_account(account.name,
-                                                      erpnext_bank_account=mapping.bank_account)
-                    else:
-                        unmapped += 1
-                        lines.append(f"{clean(account.name)}: {clean(mapping.reason)}\n",
-                                     style="red")
+            lines = map_by_iban(self.store)
         except KosmaError as exc:
             self.app.call_from_thread(self.done, exc)
             return
-        lines.append(f"{mapped} mapped, {unmapped} not mapped (map those with 'kosma-tui "
-                     "erpnext map ACCOUNT --bank-account NAME' or '--create').")
         self.app.call_from_thread(self.done, None, lines)
 
     def action_push(self) -> None:
@@ -372,7 +276,7 @@ class ErpnextPanel(SettingsSection):
 
     @work(thread=True, exclusive=True, group="erpnext")
     def _push(self) -> None:
-        outcome = PushRunner(self, None).run()
+        outcome = PushRunner(self, self.store, None).run()
         if isinstance(outcome, KosmaError | Problem):
             self.app.call_from_thread(self.done, outcome)
         else:
@@ -381,77 +285,3 @@ class ErpnextPanel(SettingsSection):
     def _pushed(self, report: Any) -> None:
         self.query_one("#erp-progress", ProgressBar).display = False
         self.done(None, push_summary(report))
-
-
-class ErpnextPushModal(ModalScreen[object]):
-    """Push the given accounts (None: all) with a progress bar; Escape closes when done.
-
-    Needs ``app.store``; dismisses with the PushReport (or None after an error).
-    """
-
-    DEFAULT_CSS = """
-    ErpnextPushModal { align: center middle; }
-    ErpnextPushModal > Vertical {
-        width: 72; height: auto; max-height: 20;
-        border: round $primary; padding: 0 1; background: $panel;
-    }
-    ErpnextPushModal #erp-push-status { height: auto; margin-top: 1; }
-    ErpnextPushModal ProgressBar { margin-top: 1; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="close-erpnext-push",
-                tooltip="Close (the push goes on until done)"),
-    ]
-
-    def __init__(self, names: list[str] | None = None) -> None:
-        super().__init__()
-        self.names = names
-        self.report: Any = None
-        self.finished = False
-
-    @property
-    def store(self) -> Any:
-        return self.app.store  # type: ignore[attr-defined]
-
-    def compose(self) -> ComposeResult:
-        box = Vertical()
-        box.border_title = "Push to ERPNext"
-        with box:
-            yield ProgressBar(id="erp-push-progress", show_eta=False)
-            yield Static("Starting…", id="erp-push-status", markup=False)
-            yield Button("Close", id="erp-push-close", compact=True, disabled=True)
-
-    def on_mount(self) -> None:
-        self._run()
-
-    @work(thread=True, exclusive=True, group="erpnext")
-    def _run(self) -> None:
-        outcome = PushRunner(self, self.names).run()
-        self.app.call_from_thread(self._finished, outcome)
-
-    def show_progress(self, account: str, done: int, total: int) -> None:
-        self.query_one("#erp-push-progress", ProgressBar).update(total=max(total, 1),
-                                                                  progress=done)
-        self.query_one("#erp-push-status", Static).update(
-            f"{clean(account)}: {done:,} of {total:,}")
-
-    def _finished(self, outcome: Any) -> None:
-        self.finished = True
-        self.query_one("#erp-push-close", Button).disabled = False
-        status = self.query_one("#erp-push-status", Static)
-        if isinstance(outcome, KosmaError | Problem):
-            status.update(_error_text(outcome))
-        else:
-            self.report = outcome
-            status.update(push_summary(outcome))
-            bar = self.query_one("#erp-push-progress", ProgressBar)
-            bar.update(total=bar.total or 1, progress=bar.total or 1)
-        self.query_one("#erp-push-close", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "erp-push-close":
-            event.stop()
-            self.action_close()
-
-    def action_close(self) -> None:
-        self.dismiss(self.report)

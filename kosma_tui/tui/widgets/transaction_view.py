@@ -220,7 +220,7 @@ class TransactionView(ScrollView, can_focus=True):
             "Status": (clean(status), STATUS_STYLE.get(status)),
         }
         if self.show_pushed:
-            from kosma_tui.tui.widgets.erpnext_panel import pushed_label
+            from kosma_tui.tui.widgets.erpnext_text import pushed_label
 
             label = pushed_label(row)
             values["ERPNext"] = (label.plain, Style.parse(str(label.style))
