@@ -214,7 +214,7 @@ class KosmaApp(App[None]):
             return
         from kosma_tui.tui.dialogs.confirm import ConfirmModal
 
-        def answered(quit_now: bool | None) -> None:
+        def answered(quit_now: object) -> None:
             if quit_now:
                 self.exit()
 

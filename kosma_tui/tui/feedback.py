@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App
 
 from kosma_tui.core.errors import KosmaError, Problem
 from kosma_tui.tui.text import clean
 
 
-def report(app: App[object], error: KosmaError | Problem, *, title: str = "") -> None:
+def report(app: App[Any], error: KosmaError | Problem, *, title: str = "") -> None:
     """An error toast: what happened and what to do (never markup, never a traceback)."""
     message = clean(error.message)
     remedy = clean(error.remedy)
@@ -21,7 +23,7 @@ def report(app: App[object], error: KosmaError | Problem, *, title: str = "") ->
     )
 
 
-def toast(app: App[object], message: str, *, title: str = "", warning: bool = False) -> None:
+def toast(app: App[Any], message: str, *, title: str = "", warning: bool = False) -> None:
     app.notify(
         clean(message), title=clean(title), severity="warning" if warning else "information",
         markup=False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,6 +13,7 @@ from textual.widgets import Button, ProgressBar, Static
 
 from kosma_tui.core.errors import KosmaError, Problem
 from kosma_tui.tui.controllers.erpnext import PushRunner
+from kosma_tui.tui.hosts import store_of
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.erpnext_text import error_text, push_summary
 
@@ -39,7 +40,7 @@ class ErpnextPushModal(ModalScreen[object]):
 
     @property
     def store(self) -> Store:
-        return cast("Store", self.app.store)  # type: ignore[attr-defined]
+        return store_of(self.app)
 
     def compose(self) -> ComposeResult:
         box = Vertical()

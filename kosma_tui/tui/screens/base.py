@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -44,9 +45,10 @@ class KosmaScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
-    def action_back(self) -> None:
+    def action_back(self) -> Awaitable[None] | None:  # a screen may go back asynchronously
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+        return None
 
 
 class KosmaModal(ModalScreen[object]):

@@ -182,4 +182,4 @@ class SyncScreen(KosmaScreen):
             if state.state in (IDLE, "ok"):
                 toast(self.app, f"{name} can be synced: press s.")
             else:
-                toast(self.app, describe(state), title=name)
+                toast(self.app, describe(state), title=account.name)

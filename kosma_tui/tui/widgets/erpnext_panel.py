@@ -6,7 +6,7 @@ always in a thread worker: the UI never blocks. Its looks are in ``app.tcss``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -19,6 +19,7 @@ from kosma_tui.core.errors import KosmaError, Problem, UsageError
 from kosma_tui.tui.controllers.erpnext import PushRunner, import_companies, map_by_iban
 from kosma_tui.tui.dialogs.erpnext_push import ErpnextPushModal
 from kosma_tui.tui.feedback import report
+from kosma_tui.tui.hosts import store_of
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.erpnext_text import error_text, push_summary, pushed_label
 from kosma_tui.tui.widgets.section import SettingsSection
@@ -46,7 +47,7 @@ class ErpnextPanel(SettingsSection):
     def store(self) -> Store:
         if self._store is not None:
             return self._store
-        return cast("Store", self.app.store)  # type: ignore[attr-defined]
+        return store_of(self.app)
 
     def compose(self) -> ComposeResult:
         connection = self.store.erpnext()

@@ -10,7 +10,7 @@ something is typed over it.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -24,8 +24,13 @@ from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.records import BankingSettings
 from kosma_tui.core.usecases.settings import smtp_port
 from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.hosts import store_of
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.section import SettingsSection
+from kosma_tui.tui.work import in_thread
+
+if TYPE_CHECKING:
+    from kosma_tui.core.store import Store
 
 SECURITY_OPTIONS = (("STARTTLS", "starttls"), ("SSL/TLS", "ssl"), ("none (local relay)", "none"))
 INPUTS = ("mail-to", "mail-from", "smtp-host", "smtp-port", "smtp-user", "smtp-password")
@@ -52,8 +57,8 @@ class MailPanel(SettingsSection):
         self.border_title = "Reminder mails"
 
     @property
-    def store(self) -> Any:
-        return self.app.store  # type: ignore[attr-defined]
+    def store(self) -> Store:
+        return store_of(self.app)
 
     def compose(self) -> ComposeResult:
         s = self.store.settings()
@@ -189,14 +194,16 @@ class MailPanel(SettingsSection):
             self.app.notify(f"{clean(problem or '')} Nothing was saved.",
                             title="Mail settings not saved", severity="error", markup=False)
             return
-        try:
-            self.store.save_settings(settings)
-        except KosmaError as exc:
-            report(self.app, exc, title="Mail settings not saved")
-            return
+        # what the fields will hold once saved: the password field is emptied then
+        saved = {**self.values(), "smtp-password": ""}
+        in_thread(self.app, lambda: self.store.save_settings(settings),
+                  lambda _: self.saved(settings, saved), name="mail-save",
+                  failed=lambda exc: report(self.app, exc, title="Mail settings not saved"))
+
+    def saved(self, settings: BankingSettings, values: dict[str, Any]) -> None:
         password = self.query_one("#smtp-password", Input)
         password.value = ""
-        self.saved_values = self.values()
+        self.saved_values = values
         password.placeholder = "stored: type to replace" if settings.smtp_password else \
             "only with a user"
         toast(self.app, "Reminder mails are off." if not settings.mail_to else

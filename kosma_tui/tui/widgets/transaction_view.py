@@ -207,7 +207,7 @@ class TransactionView(ScrollView, can_focus=True):
         minor = amount_of(row)
         currency = row.get("currency") or ""
         status = str(row.get("status") or "")
-        values = {
+        values: dict[str, tuple[str, Style | None]] = {
             "Date": (clean(row.get("date") or ""), None),
             "Amount": (format_amount(minor, currency, sign=True)
                        + (f" {clean(currency)}" if self.show_currency else ""),
@@ -227,8 +227,8 @@ class TransactionView(ScrollView, can_focus=True):
                                  if label.style else None)
         cells = []
         for title, w, justify in cols:
-            text, style = values[title]
-            cells.append((text, w, justify, base + style if style else base))
+            text, extra = values[title]
+            cells.append((text, w, justify, base + extra if extra else base))
         return self._strip(cells, width, base)
 
     @staticmethod
