@@ -43,6 +43,7 @@ from kosma_tui.core.connection import DEMO_BANNER
 from kosma_tui.core.errors import UsageError
 from kosma_tui.runtime import Runtime
 from kosma_tui.tui.commands import KosmaCommands
+from kosma_tui.tui.controllers.link import LinkController
 from kosma_tui.tui.controllers.sync import SyncController
 from kosma_tui.tui.messages import (
     MatchParties,
@@ -130,6 +131,7 @@ class KosmaApp(App[None]):
         self.sync_signal: Signal[str] = Signal(self, "sync")
         self.sync_queue = SyncQueue(self)
         self.syncs = SyncController(self)
+        self.links = LinkController(self)
         self._finished: list[Any] = []  # accounts the sync queue finished since it started
         self.leaving = ""  # why the app is ending once the syncs are done (a signal)
         self._terminal_lost = False
@@ -225,24 +227,11 @@ class KosmaApp(App[None]):
             yes="Quit"), answered)
 
     def show_launch_reminders(self) -> None:
-        from kosma_tui.tui.screens.reminders import ReminderModal, due_consents
-
-        due = due_consents(self.store)
-        if due:
-            self.push_screen(ReminderModal(due), self._renew_from_reminder)
-
-    def _renew_from_reminder(self, consent_name: object) -> None:
-        if isinstance(consent_name, str):
-            self.renew(consent_name)
+        self.links.show_launch_reminders()
 
     def renew(self, consent_name: str) -> None:
         """Open the Link wizard for the bank and company of a consent (renewal)."""
-        consent = self.store.consent(consent_name)
-        if consent is None:
-            self.notify(f"There is no Bank Consent named {clean(consent_name)}.",
-                        severity="error", markup=False)
-            return
-        self.open_screen("link", company=consent.company, bank=consent.bank)
+        self.links.renew(consent_name)
 
     def open_screen(self, name: str, **options: Any) -> None:
         """Show a screen: back to it when it is on the stack (and no options), else push it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -259,7 +260,7 @@ class SettingsScreen(KosmaScreen):
         if details:
             from kosma_tui.core.subscription import remember
 
-            remember(self.store, details[0])
+            await asyncio.to_thread(remember, self.store, details[0])  # a store write
         panel.update(subscription_text(details, demo=self.store.settings().demo))
 
     def action_link(self) -> None:
