@@ -52,6 +52,14 @@ class SyncUpdate(Message):
         super().__init__()
         self.snapshot = snapshot
 
+    def can_replace(self, message: Message) -> bool:
+        """Textual asks this of a queued update when ``message`` arrived after it: a progress
+        snapshot gives way to a newer one of the same account (a fast sync sends pages
+        faster than a busy terminal draws them); a finished account never does."""
+        older, newer = self.snapshot, getattr(message, "snapshot", None)
+        return (isinstance(message, SyncUpdate) and older is not None and newer is not None
+                and older.state == RUNNING and newer.name == older.name)
+
 
 class SyncQueue:
     """FIFO of account names; a single thread worker drains it."""

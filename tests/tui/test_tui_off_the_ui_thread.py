@@ -118,3 +118,4 @@ async def test_transaction_pages_are_read_off_the_ui_thread(store: Store, portal
         await wait_until(pilot, lambda: oldest in flat_text(app), what="the oldest row")
     assert len(readers) >= 2  # the first page and the oldest
     assert threading.main_thread().name not in readers
+

@@ -174,3 +174,16 @@ async def test_sync_all_ends_with_one_summary_not_a_toast_per_account(
         text = flat_text(app)
         assert "refuses transactions for that date range" in text  # the selected row, whole
         assert "…" in screen_text(app)  # the rows are cut with an ellipsis, not mid-word
+
+
+def test_progress_updates_of_one_account_give_way_to_newer_ones() -> None:
+    from kosma_tui.tui.sync_queue import RUNNING, AccountSync, SyncUpdate
+
+    page1 = SyncUpdate(AccountSync("giro", RUNNING, "transactions", 1))
+    page2 = SyncUpdate(AccountSync("giro", RUNNING, "transactions", 2))
+    done = SyncUpdate(AccountSync("giro", "ok"))
+    other = SyncUpdate(AccountSync("tagesgeld", RUNNING, "transactions", 1))
+    assert page1.can_replace(page2) and page2.can_replace(done)
+    assert not done.can_replace(page1)  # a finished account is always announced
+    assert not page1.can_replace(other)  # another account's progress is its own
+    assert not page1.can_replace(SyncUpdate(None))  # the queue's end is never merged
