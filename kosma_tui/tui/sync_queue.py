@@ -53,12 +53,14 @@ class SyncUpdate(Message):
         self.snapshot = snapshot
 
     def can_replace(self, message: Message) -> bool:
-        """Textual asks this of a queued update when ``message`` arrived after it: a progress
-        snapshot gives way to a newer one of the same account (a fast sync sends pages
-        faster than a busy terminal draws them); a finished account never does."""
+        """Textual asks this of a queued update when ``message`` arrived after it: a page's
+        progress gives way to the next page's of the same account and phase (a fast sync
+        sends pages faster than a busy terminal draws them). Each phase and the finished
+        account are always shown."""
         older, newer = self.snapshot, getattr(message, "snapshot", None)
         return (isinstance(message, SyncUpdate) and older is not None and newer is not None
-                and older.state == RUNNING and newer.name == older.name)
+                and older.state == newer.state == RUNNING and newer.name == older.name
+                and newer.phase == older.phase)
 
 
 class SyncQueue:

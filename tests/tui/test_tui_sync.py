@@ -183,7 +183,9 @@ def test_progress_updates_of_one_account_give_way_to_newer_ones() -> None:
     page2 = SyncUpdate(AccountSync("giro", RUNNING, "transactions", 2))
     done = SyncUpdate(AccountSync("giro", "ok"))
     other = SyncUpdate(AccountSync("tagesgeld", RUNNING, "transactions", 1))
-    assert page1.can_replace(page2) and page2.can_replace(done)
-    assert not done.can_replace(page1)  # a finished account is always announced
+    saving = SyncUpdate(AccountSync("giro", RUNNING, "saving", 2))
+    assert page1.can_replace(page2)
+    assert not page2.can_replace(saving)  # each phase is shown
+    assert not page2.can_replace(done) and not done.can_replace(page1)  # and the result
     assert not page1.can_replace(other)  # another account's progress is its own
     assert not page1.can_replace(SyncUpdate(None))  # the queue's end is never merged
