@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kosma_tui.core.errors import KosmaError, PortalProtocolError, sentence_for
+from kosma_tui.core.reader import Reader
 
 CONSUMER_INPUT_NEEDED = "CONSUMER_INPUT_NEEDED"
 PROCESSING = "PROCESSING"
@@ -174,124 +175,73 @@ class Step:
 
 def parse_step(payload: Any) -> Step:
     """A Step from the portal's ``message``; PortalProtocolError when it is malformed."""
-    if not isinstance(payload, dict):
-        raise PortalProtocolError("the flow step is not an object")
-    state = payload.get("state")
+    r = Reader(payload, "the flow step")
+    state = r.data.get("state")
     if state not in STATES:
         raise PortalProtocolError(f"unknown flow step state {_show(state)}")
-    raw_form = payload.get("form")
+    raw_form = r.data.get("form")
     form = None if raw_form is None else parse_form(raw_form)
     if state == CONSUMER_INPUT_NEEDED and form is None:
         raise PortalProtocolError("the flow step asks for input but has no form")
-    key = payload.get("key")
+    key = r.data.get("key")
     if key is not None and (not isinstance(key, str) or not key.strip()):
         raise PortalProtocolError("the flow step key is not a PEM text")
-    poll = payload.get("poll_after_ms")
-    if poll is not None and (type(poll) is not int or poll < 0):
-        raise PortalProtocolError("poll_after_ms is not a non-negative integer")
+    poll = r.opt_length("poll_after_ms")
     return Step(
         state=state,
         form=form,
         key=key or None,
-        error=_parse_step_error(payload.get("error")),
+        error=_parse_step_error(r.opt_obj("error")),
         poll_after_ms=poll,
     )
 
 
-def _parse_step_error(raw: Any) -> dict[str, str] | None:
-    if raw is None:
+def _parse_step_error(r: Reader | None) -> dict[str, str] | None:
+    if r is None:
         return None
-    if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not raw["code"]:
-        raise PortalProtocolError("the flow step error has no code")
-    message = raw.get("message")
-    if message is not None and not isinstance(message, str):
-        raise PortalProtocolError("the flow step error message is not a text")
-    return {"code": raw["code"], "message": message or sentence_for(raw["code"])[0]}
+    code, message = r.text("code"), r.opt_text("message")
+    return {"code": code, "message": message or sentence_for(code)[0]}
 
 
 def parse_form(raw: Any) -> Form:
-    if not isinstance(raw, dict):
-        raise PortalProtocolError("the form is not an object")
-    identifier = raw.get("form_identifier")
-    if not isinstance(identifier, str) or not identifier:
-        raise PortalProtocolError("the form has no form_identifier")
-    elements = raw.get("elements")
-    if not isinstance(elements, list):
-        raise PortalProtocolError("the form has no list of elements")
-    return Form(identifier, [_parse_element(e, i) for i, e in enumerate(elements)])
+    r = Reader(raw, "the form")
+    return Form(r.text("form_identifier"),
+                [_parse_element(e, i) for i, e in enumerate(r.items("elements"))])
 
 
 def _parse_element(raw: Any, index: int) -> Element:
-    where = f"form element {index + 1}"
-    if not isinstance(raw, dict):
-        raise PortalProtocolError(f"{where} is not an object")
-    kind = raw.get("type")
-    if not isinstance(kind, str):
-        raise PortalProtocolError(f"{where} has no type")
+    r = Reader(raw, f"form element {index + 1}")
+    kind = r.text("type")
     if kind == "text":
-        return TextElement(_text(raw, "text", where))
+        return TextElement(r.opt_text("text"))
     if kind == "input":
-        validator = raw.get("validator") or {}
-        if not isinstance(validator, dict):
-            raise PortalProtocolError(f"{where} has a validator that is not an object")
+        # an empty validator of any kind ([], "") means no rules, as it always did
+        validator = Reader(r.data.get("validator") or {}, f"{r.where}.validator")
         return InputElement(
-            key=_text(raw, "key", where, required=True),
-            label=_text(raw, "label", where),
-            password=_flag(raw, "password", where),
-            placeholder=_text(raw, "placeholder", where),
-            required=_flag(validator, "required", where),
-            min_length=_length(validator, "min_length", where),
-            max_length=_length(validator, "max_length", where),
-            numeric=_flag(validator, "numeric", where),
+            key=r.text("key"),
+            label=r.opt_text("label"),
+            password=r.flag("password"),
+            placeholder=r.opt_text("placeholder"),
+            required=validator.flag("required"),
+            min_length=validator.opt_length("min_length"),
+            max_length=validator.opt_length("max_length"),
+            numeric=validator.flag("numeric"),
         )
     if kind == "choice":
-        options = raw.get("options")
-        if not isinstance(options, list):
-            raise PortalProtocolError(f"{where} has no list of options")
+        options = r.items("options")
         return ChoiceElement(
-            key=_text(raw, "key", where, required=True),
-            label=_text(raw, "label", where),
-            options=[_parse_option(o, f"{where} option {i + 1}") for i, o in enumerate(options)],
+            key=r.text("key"),
+            label=r.opt_text("label"),
+            options=[_parse_option(o, f"{r.where} option {i + 1}") for i, o in enumerate(options)],
         )
     raise UnsupportedFormError(kind)
 
 
 def _parse_option(raw: Any, where: str) -> Option:
-    if not isinstance(raw, dict):
-        raise PortalProtocolError(f"{where} is not an object")
-    value = _text(raw, "value", where, required=True)
-    return Option(
-        value=value,
-        label=_text(raw, "label", where) or value,
-        description=_text(raw, "description", where),
-    )
-
-
-def _text(raw: dict[str, Any], name: str, where: str, *, required: bool = False) -> str:
-    value = raw.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value):
-        raise PortalProtocolError(f"{where} has no text '{name}'")
-    return value
-
-
-def _flag(raw: dict[str, Any], name: str, where: str) -> bool:
-    value = raw.get(name)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise PortalProtocolError(f"{where} has a '{name}' that is not true or false")
-    return value
-
-
-def _length(raw: dict[str, Any], name: str, where: str) -> int | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    if type(value) is not int or value < 0:
-        raise PortalProtocolError(f"{where} has a '{name}' that is not a length")
-    return value
+    r = Reader(raw, where)
+    value = r.text("value")
+    return Option(value=value, label=r.opt_text("label") or value,
+                  description=r.opt_text("description"))
 
 
 def _show(value: Any) -> str:
