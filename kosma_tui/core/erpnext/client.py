@@ -21,9 +21,7 @@ Frappe's awkward parts handled here, once:
 from __future__ import annotations
 
 import html
-import random
 import re
-import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -33,6 +31,7 @@ import orjson
 
 from kosma_tui import __version__
 from kosma_tui.core.errors import ConfigurationError, KosmaError
+from kosma_tui.core.retry import REAL_CLOCK, Clock, RetryPolicy
 
 SERVER_TIMEOUT = 120  # gunicorn's --timeout on a bench's production setup
 TIMEOUT_MARGIN = 5.0  # the answer still has to travel after the server's deadline
@@ -40,6 +39,7 @@ DEFAULT_TIMEOUT = SERVER_TIMEOUT + TIMEOUT_MARGIN
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
+MAX_RETRY_AFTER = 60.0  # a Retry-After beyond this is waited this long
 PAGE_LENGTH = 500
 
 _TAG = re.compile(r"<[^>]+>")
@@ -134,12 +134,15 @@ class ErpnextClient:
     def __init__(self, url: str, api_key: str, api_secret: str, *, site: str = "",
                  timeout: float = DEFAULT_TIMEOUT, retries: int | None = None,
                  backoff: float | None = None, transport: httpx.BaseTransport | None = None,
-                 server_timeout: float = SERVER_TIMEOUT) -> None:
+                 server_timeout: float = SERVER_TIMEOUT, clock: Clock | None = None) -> None:
         self.url = url.rstrip("/")
         self.site = site
         self.server_timeout = server_timeout
-        self.retries = DEFAULT_RETRIES if retries is None else retries
-        self.backoff = DEFAULT_BACKOFF if backoff is None else backoff
+        # the same policy for this client's requests and the push's batches (core.retry)
+        self.retry = RetryPolicy(
+            retries=DEFAULT_RETRIES if retries is None else retries,
+            backoff=DEFAULT_BACKOFF if backoff is None else backoff,
+            max_backoff=MAX_BACKOFF, max_retry_after=MAX_RETRY_AFTER, clock=clock or REAL_CLOCK)
         self.requests = 0
         headers = {
             "Authorization": f"token {api_key}:{api_secret}",
@@ -153,6 +156,14 @@ class ErpnextClient:
         self.write_timeout = max(timeout, server_timeout + TIMEOUT_MARGIN)
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
                                   transport=transport, follow_redirects=False)
+
+    @property
+    def retries(self) -> int:
+        return self.retry.retries
+
+    @property
+    def backoff(self) -> float:
+        return self.retry.backoff
 
     @classmethod
     def for_store(cls, store: Any, **options: Any) -> ErpnextClient:
@@ -255,7 +266,7 @@ class ErpnextClient:
         """One request with retries; a dict payload or an ErpnextError."""
         content = orjson.dumps(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
-        attempt = 0
+        attempts = self.retry.start()
         while True:
             self.requests += 1
             try:
@@ -279,16 +290,11 @@ class ErpnextClient:
                     raise failure
                 if not idempotent and response.status_code != 429:
                     raise failure
-            if attempt >= self.retries:
+            retry_after = failure.retry_after if isinstance(failure, ErpnextTransient) else None
+            delay = attempts.next_delay(retry_after)
+            if delay is None:
                 raise failure
-            time.sleep(self._delay(attempt, failure))
-            attempt += 1
-
-    def _delay(self, attempt: int, failure: ErpnextError) -> float:
-        if isinstance(failure, ErpnextTransient) and failure.retry_after is not None:
-            return min(failure.retry_after, 60.0)
-        base = min(self.backoff * (2 ** attempt), MAX_BACKOFF)
-        return base + random.uniform(0, self.backoff)
+            attempts.sleep(delay)
 
     def _payload(self, response: httpx.Response) -> dict:
         try:
@@ -318,8 +324,7 @@ class ErpnextClient:
                 "Try again in a few minutes; nothing is created twice.",
                 http_status=status, exc_type=exc_type, erpnext_message=message,
             )
-            retry_after = response.headers.get("Retry-After", "")
-            failure.retry_after = float(retry_after) if retry_after.isdigit() else None
+            failure.retry_after = self.retry.retry_after(response.headers.get("Retry-After"))
             return failure
         return ErpnextRejected(f"ERPNext refused it: {message}", http_status=status,
                                exc_type=exc_type, erpnext_message=message)

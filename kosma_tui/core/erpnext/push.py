@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import count, islice
+from itertools import islice
 from typing import Any
 
 import kosma_tui.core.erpnext.journal as journal  # the module, not the package: no cycle
@@ -316,20 +316,20 @@ class Pusher:
         before = dict(existing)
         missing = [row for row in chunk if row["transaction_id"] not in existing]
         docs = {row["transaction_id"]: self._document(row, result) for row in missing}
-        for attempt in count():
-            if not missing or self.dry_run:
-                break
+        attempts = self.client.retry.start()
+        while missing and not self.dry_run:
             try:
                 self._insert(result, missing, docs, failures)
                 break
             except ErpnextTransient:
                 # The answer was lost: settle() has waited until the batch can no
                 # longer appear; what is still missing is sent again.
-                if attempt >= self.client.retries:
+                delay = attempts.next_delay()
+                if delay is None:
                     raise
                 existing.update(self.lookup(result.bank_account, ids))
                 missing = [row for row in missing if row["transaction_id"] not in existing]
-                time.sleep(self.client.backoff * (2 ** attempt))
+                attempts.sleep(delay)
         if missing and not self.dry_run:
             inserted = [row["transaction_id"] for row in missing
                         if row["transaction_id"] not in failures]
@@ -502,23 +502,25 @@ class Pusher:
 
     def _cancel_one(self, name: str) -> None:
         self.wrote = True
-        for attempt in count():
+        attempts = self.client.retry.start()
+        while True:
             try:
                 self.client.cancel(DOCTYPE, name)
                 return
             except ErpnextRejected:
                 # A retry may meet the abandoned first cancel, committed meanwhile.
-                if attempt and int((self._state([name]).get(name) or {}).get("docstatus")
-                                   or 0) == 2:
+                if attempts.attempt and int((self._state([name]).get(name) or {})
+                                            .get("docstatus") or 0) == 2:
                     return
                 raise
             except ErpnextTransient:
                 doc = self._state([name]).get(name) or {}
                 if int(doc.get("docstatus") or 0) != 1:
                     return  # the lost answer's cancel went through
-                if attempt >= self.client.retries:
+                delay = attempts.next_delay()
+                if delay is None:
                     raise
-                time.sleep(self.client.backoff * (2 ** attempt))
+                attempts.sleep(delay)
 
 
 def full_scan(store: Any, account: str) -> bool:
