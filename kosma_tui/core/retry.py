@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -53,8 +54,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     except ValueError:
         pass
     else:
-        # nan and inf parse as floats but are no wait at all
-        return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
+        # nan and inf parse as floats but say nothing about when to come back
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         moment = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

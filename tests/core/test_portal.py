@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 import json
 import socket
 import ssl
@@ -23,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clock_support import FakeClock
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -48,6 +50,11 @@ from kosma_tui.core.portal import (
 FAST = {"retries": 3, "backoff": 0.001}
 
 
+def on(fake: FakeClock, **options: Any) -> dict[str, Any]:
+    """Client options whose retry waits pass on ``fake`` (nothing sleeps)."""
+    return {"retries": 3, "clock": fake.clock, **options}
+
+
 # ---------------------------------------------------------------- scripted server
 
 
@@ -63,6 +70,7 @@ class Scripted:
 
     def __init__(self) -> None:
         self.script: list[Canned] = []
+        self.fake = FakeClock()  # the clients' retry waits pass here, not on the real clock
         self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
         scripted = self
 
@@ -96,7 +104,7 @@ class Scripted:
 
     def client(self, **options: Any) -> PortalClient:
         options.setdefault("ip_address", "203.0.113.7")
-        return PortalClient(self.url, "cust-1", "tok-1", **{**FAST, **options})
+        return PortalClient(self.url, "cust-1", "tok-1", **on(self.fake, **options))
 
 
 def failure(status: int, code: str, token: str | None = None, **extra: Any) -> Canned:
@@ -338,6 +346,9 @@ async def test_5xx_is_retried_until_it_succeeds(scripted: Scripted) -> None:
     async with scripted.client(retries=3) as client:
         await client.end_session("s")
     assert len(scripted.requests) == 4
+    # the default backoff (0.5 s), doubled per attempt, the fake jitter drawing its top
+    assert scripted.fake.waits == [0.5, 1.0, 2.0]
+    assert scripted.fake.draws == [(0.0, 0.5), (0.0, 1.0), (0.0, 2.0)]
 
 
 async def test_5xx_after_the_last_retry_is_the_portal_error(scripted: Scripted) -> None:
@@ -356,22 +367,31 @@ async def test_429_waits_for_retry_after(scripted: Scripted) -> None:
         scripted.ok({}),
     )
     async with scripted.client() as client:
-        started = time.monotonic()
         await client.end_session("s")
-        waited = time.monotonic() - started
     assert len(scripted.requests) == 2
-    assert waited >= 0.4
+    assert scripted.fake.waits == [0.4] and scripted.fake.draws == []  # no jitter on top
+
+
+async def test_retry_after_as_an_http_date(scripted: Scripted) -> None:
+    in_30_s = email.utils.formatdate(scripted.fake.wall() + 30, usegmt=True)
+    scripted.answer(
+        Canned(429, {"message": {"error": {"code": "RATE_LIMITED"}}}, {"Retry-After": in_30_s}),
+        scripted.ok({}),
+    )
+    async with scripted.client() as client:
+        await client.end_session("s")
+    assert len(scripted.requests) == 2
+    assert scripted.fake.waits == [pytest.approx(30.0, abs=1.0)]  # HTTP-dates are whole seconds
 
 
 async def test_retry_after_is_capped(scripted: Scripted) -> None:
     scripted.answer(
         Canned(429, {"message": {"error": {"code": "RATE_LIMITED"}}}, {"Retry-After": "3600"}),
     )
-    async with scripted.client(retries=1, max_retry_after=0.05) as client:
-        started = time.monotonic()
+    async with scripted.client(retries=1) as client:
         with pytest.raises(PortalError) as info:
             await client.end_session("s")
-    assert time.monotonic() - started < 2
+    assert scripted.fake.waits == [60.0]  # an hour asked, a minute waited
     assert info.value.code == "RATE_LIMITED" and info.value.retry_after == 3600
     assert len(scripted.requests) == 2
 
@@ -458,6 +478,23 @@ async def test_a_call_with_its_retries_stays_within_its_budget() -> None:
                 await client.end_session("s")
     # two attempts of 0.5 s fit in 1.2 s, a third could not: never ten
     assert 0.9 < time.monotonic() - started < 1.6
+
+
+async def test_the_call_budget_on_a_fake_clock() -> None:
+    fake = FakeClock()
+
+    async def slow_failure(request: httpx.Request) -> httpx.Response:
+        fake.advance(50.0)  # an exchange that took 50 s and then broke
+        raise httpx.ConnectError("refused", request=request)
+
+    transport = httpx.MockTransport(slow_failure)
+    async with PortalClient("http://127.0.0.1:9", "c", "t", ip_address=None, retries=10,
+                            transport=transport, clock=fake.clock) as client:
+        with pytest.raises(PortalUnreachable):
+            await client.end_session("s")
+    # the defaults: 60 s deadline, 180 s budget. After the third failure (150 s spent)
+    # another attempt could end at 210 s, past the budget: three attempts, not eleven
+    assert len(fake.waits) == 2 and fake.now - 100.0 == pytest.approx(150.0 + sum(fake.waits))
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -902,12 +939,12 @@ async def test_transient_503_is_recovered_by_retry(demo_portal: Any) -> None:
 async def test_429_is_retried_after_the_portal_s_retry_after(demo_portal: Any) -> None:
     transport = Counting()
     demo_portal.fail_next(1, status=429, retry_after=1)
+    fake = FakeClock()
     async with PortalClient(
-        demo_portal.url, "c", "t", ip_address=None, transport=transport, **FAST
+        demo_portal.url, "c", "t", ip_address=None, transport=transport, **on(fake)
     ) as client:
-        started = time.monotonic()
         await client.fetch_subscription_details()
-    assert time.monotonic() - started >= 1
+    assert fake.waits == [1.0]
     assert transport.calls == 2
 
 
