@@ -97,6 +97,7 @@ class Fault:
     remaining: int
     status: int = 502
     match: str | None = None
+    retry_after: str | None = None  # the Retry-After header of a "status" fault
 
 
 def iban_is_valid(iban: str) -> bool:
@@ -187,9 +188,10 @@ class FrappeDouble:
 
     # -- faults --------------------------------------------------------------------
 
-    def fail_next(self, times: int, status: int = 502, match: str | None = None) -> None:
+    def fail_next(self, times: int, status: int = 502, match: str | None = None,
+                  retry_after: str | None = None) -> None:
         with self.lock:
-            self.faults.append(Fault("status", times, status, match))
+            self.faults.append(Fault("status", times, status, match, retry_after))
 
     def drop_next(self, times: int, match: str | None = None) -> None:
         with self.lock:
@@ -565,7 +567,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         if fault is not None and fault.kind == "status":
             page = f"<html><body><h1>{fault.status} Bad Gateway</h1>nginx</body></html>"
-            self._send(fault.status, page.encode(), "text/html")
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            self._send(fault.status, page.encode(), "text/html", extra)
             return
         site = self.headers.get("X-Frappe-Site-Name") or (self.headers.get("Host") or "")
         site = site.split(":")[0]
@@ -650,8 +653,11 @@ class _Handler(BaseHTTPRequestHandler):
             data = json.loads(data["data"])  # frappe also accepts data=<json> forms
         return data if isinstance(data, dict) else {}
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str,
+              headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

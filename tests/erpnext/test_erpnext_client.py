@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 
 import httpx
 import pytest
+from clock_support import FakeClock
 from erpnext_support import COMPANY
 from frappe_double import API_KEY, API_SECRET, FrappeDouble
 
@@ -112,14 +114,31 @@ def test_get_list_pages_past_frappes_default_of_20(erp: FrappeDouble):
 
 
 def test_gets_are_retried_on_5xx_and_dropped_connections(erp: FrappeDouble):
-    with client_for(erp, backoff=0.001) as client:
+    fake = FakeClock()
+    with client_for(erp, backoff=0.5, clock=fake.clock) as client:
         erp.fail_next(2, 503)
         erp.drop_next(1)
         assert client.get_list("Company") == [{"name": COMPANY}]
         assert client.requests == 4
+        # the one policy's backoff (core.retry), the fake jitter drawing its top
+        assert fake.waits == [0.5, 1.0, 2.0]
         erp.fail_next(10, 502)
         with pytest.raises(ErpnextTransient, match="HTTP 502"):
             client.get_list("Company")
+        assert client.requests == 8  # three retries, then the error
+
+
+@pytest.mark.parametrize(("header", "waited"), [("7", 7.0), ("in 30 s", 30.0), ("3600", 60.0)])
+def test_a_429_waits_for_retry_after_in_seconds_or_as_an_http_date(
+        erp: FrappeDouble, header: str, waited: float):
+    fake = FakeClock()
+    if header == "in 30 s":
+        header = email.utils.formatdate(fake.wall() + 30, usegmt=True)
+    with client_for(erp, clock=fake.clock) as client:
+        erp.fail_next(1, 429, retry_after=header)
+        client.insert({"doctype": "Bank", "bank_name": "Patient Bank"})  # a 429: safe to resend
+        assert client.requests == 2 and client.get_doc("Bank", "Patient Bank") is not None
+    assert fake.waits == [pytest.approx(waited, abs=1.0)] and fake.draws == []
 
 
 def test_a_post_whose_answer_was_lost_is_not_resent_blindly(erp: FrappeDouble):

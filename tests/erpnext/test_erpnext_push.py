@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from clock_support import FakeClock
 from erpnext_support import (
     ACCOUNT,
     BANK,
@@ -200,6 +201,26 @@ def test_lost_answers_and_5xx_never_create_twice(connected, erp, capsys):
     assert status == 0, data
     assert (data["totals"]["created"], data["totals"]["skipped"]) == (300, 0)
     assert_once_and_recorded(connected, erp, 300)
+
+
+def test_the_push_waits_between_retries_under_the_client_s_retry_policy(connected, erp):
+    """A refused insert and a refused cancel are sent again after the one policy's
+    backoff, on the client's clock (a fake one here: nothing sleeps)."""
+    add_account(connected)
+    add_rows(connected, [row(ACCOUNT, n) for n in range(3)])
+    fake = FakeClock()
+    erp.fail_next(1, 503, match="insert_many")  # not committed: sent again
+    with ErpnextClient.for_store(connected, backoff=0.5, clock=fake.clock,
+                                 server_timeout=0) as client:
+        assert Pusher(connected, client).run(None).accounts[0].created == 3
+    assert fake.waits == [0.5]
+    connected.book(connected.account(ACCOUNT)).update({"tx-000001": {"status": "Cancelled"}})
+    erp.fail_next(2, 503, match="frappe.client.cancel")  # not cancelled: sent again, twice
+    with ErpnextClient.for_store(connected, backoff=0.5, clock=fake.clock,
+                                 server_timeout=0) as client:
+        assert Pusher(connected, client).run(None).accounts[0].cancelled == 1
+    assert fake.waits == [0.5, 0.5, 1.0]
+    assert_once_and_recorded(connected, erp, 3)
 
 
 def test_erpnext_going_away_mid_push_keeps_what_was_done(connected, erp):
