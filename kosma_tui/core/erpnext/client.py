@@ -157,14 +157,6 @@ class ErpnextClient:
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
                                   transport=transport, follow_redirects=False)
 
-    @property
-    def retries(self) -> int:
-        return self.retry.retries
-
-    @property
-    def backoff(self) -> float:
-        return self.retry.backoff
-
     @classmethod
     def for_store(cls, store: Any, **options: Any) -> ErpnextClient:
         """The client for the stored ERPNext Connection, or ConfigurationError."""

@@ -124,22 +124,6 @@ class PortalClient:
             max_answer_bytes=max_answer_bytes, transport=transport,
         )
 
-    @property
-    def retries(self) -> int:
-        return self.retry.retries
-
-    @property
-    def deadline(self) -> float:
-        return self.transport.deadline
-
-    @property
-    def timeout(self) -> httpx.Timeout:
-        return self.transport.timeout
-
-    @property
-    def max_answer_bytes(self) -> int:
-        return self.transport.max_answer_bytes
-
     async def __aenter__(self) -> PortalClient:
         return self
 
@@ -149,7 +133,7 @@ class PortalClient:
     async def aclose(self) -> None:
         await self.transport.aclose()
 
-    # ------------------------------------------------------------ transport
+    # ------------------------------------------------------------ one call, retried
 
     def _body(self, fields: dict[str, Any]) -> bytes:
         return orjson.dumps(
@@ -187,7 +171,7 @@ class PortalClient:
             except AnswerTooLarge:
                 # never retried: the same request would bring the same flood
                 flood = PortalProtocolError(
-                    f"{method} answered more than {self.max_answer_bytes // 2**20} MB; "
+                    f"{method} answered more than {self.transport.max_answer_bytes // 2**20} MB; "
                     "it was not read"
                 )
                 if token != consent_token:
@@ -198,7 +182,7 @@ class PortalClient:
                     raise self._unreachable(
                         "its TLS certificate was not accepted", token, consent_token
                     ) from None
-                delay = attempts.next_delay(then=self.deadline)
+                delay = attempts.next_delay(then=self.transport.deadline)
                 if delay is None:
                     raise self._unreachable(
                         self.transport.describe(exc), token, consent_token
@@ -217,7 +201,7 @@ class PortalClient:
                     error.consent_token = token  # a retry's rotated token is the live one
                 if not (status == 429 or status >= 500) or (self.embedded and status >= 500):
                     raise error
-                delay = attempts.next_delay(error.retry_after, then=self.deadline)
+                delay = attempts.next_delay(error.retry_after, then=self.transport.deadline)
                 if delay is None:
                     raise error
                 if error.consent_token is not None:
