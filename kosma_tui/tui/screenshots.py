@@ -116,7 +116,7 @@ async def first_run(out: Path, size: tuple[int, int]) -> list[Path]:
         await cam.type("99999")
         await cam.keys("enter")
         await cam.until(lambda: cam.on("form", 6)() and bool(
-            app.screen.query_one("#step-error").render()))  # type: ignore[attr-defined]
+            app.screen.query_one("#step-error").render()))
         await cam.shot("08-link-otp-not-accepted")
         await cam.type("12345")
         await cam.keys("enter")
@@ -219,7 +219,7 @@ class _Pause:
     def engine(self, base: Any) -> Any:
         pause = self
 
-        class PausingEngine(base):  # type: ignore[misc, valid-type]
+        class PausingEngine(base):
             def __init__(self, *args: Any, on_progress: Any = None, **options: Any) -> None:
                 def report(progress: Any) -> None:
                     if on_progress is not None:

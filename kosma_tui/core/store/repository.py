@@ -186,7 +186,7 @@ class Store:
 
     def _single(self, table: str, cls: type[R]) -> R:
         records = self._all(table, cls)
-        return records[0] if records else cls()  # type: ignore[call-arg]
+        return records[0] if records else cls()
 
     # -- Banking Settings, ERPNext Connection -----------------------------------
 
