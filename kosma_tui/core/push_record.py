@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from kosma_tui.core.store.files import atomic_write
+from kosma_tui.core.atomic import atomic_write
 
 log = logging.getLogger("kosma_tui.erpnext")
 

@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from kosma_tui.core import clock
+from kosma_tui.core.atomic import fsync_dir
 from kosma_tui.core.errors import StoreError
 from kosma_tui.core.paths import make_private_dir
-from kosma_tui.core.store.files import fsync_dir, read_error
+from kosma_tui.core.store.files import read_error
 
 if TYPE_CHECKING:
     from kosma_tui.core.secrets import Secrets

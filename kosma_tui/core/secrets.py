@@ -8,13 +8,12 @@ whose key is missing or wrong is reported, never silently re-keyed.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kosma_tui.core.atomic import atomic_write
 from kosma_tui.core.errors import StoreError
 from kosma_tui.core.paths import make_private_dir
 
@@ -126,29 +125,8 @@ class Secrets:
         folder = self.key_file.parent
         make_private_dir(folder)
         key = Fernet.generate_key()
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.key_file.name}.", suffix=".tmp", dir=folder)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key + b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(tmp, self.key_file)
-            except FileExistsError:
-                return self.key_file.read_bytes()
-            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError as exc:
-            raise StoreError(
-                f"Could not create the key file {self.key_file} ({exc.strerror}).",
-                "Check the permissions of the config folder.",
-            ) from exc
-        finally:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            atomic_write(self.key_file, key + b"\n", overwrite=False, what="the key file")
+        except FileExistsError:
+            return self.key_file.read_bytes()
         return key

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from kosma_tui.core import clock
+from kosma_tui.core.atomic import atomic_write
 from kosma_tui.core.errors import StoreError
-from kosma_tui.core.store.files import atomic_write, read_json
+from kosma_tui.core.store.files import read_json
 
 if TYPE_CHECKING:
     from pathlib import Path

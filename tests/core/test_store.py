@@ -13,6 +13,7 @@ import pytest
 from store_support import child, make_row, store_files
 
 from kosma_tui.core.errors import StoreError, UsageError
+from kosma_tui.core.locks import FileLock
 from kosma_tui.core.paths import Paths, resolve_paths
 from kosma_tui.core.records import (
     Bank,
@@ -25,7 +26,6 @@ from kosma_tui.core.records import (
     SyncRun,
 )
 from kosma_tui.core.store import SCHEMA_VERSION, Store
-from kosma_tui.core.store.files import FileLock
 
 
 @pytest.fixture

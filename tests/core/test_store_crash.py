@@ -32,7 +32,7 @@ def kill_at_random(script: str, home: Path, *args: str, low: float = 0.05,
 REWRITER = """
 import sys, orjson
 from pathlib import Path
-from kosma_tui.core.store.files import atomic_write
+from kosma_tui.core.atomic import atomic_write
 path = Path(sys.argv[1])
 n = orjson.loads(path.read_bytes())["n"] if path.exists() else 0
 print("ready", flush=True)

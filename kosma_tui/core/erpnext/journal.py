@@ -19,8 +19,9 @@ from typing import Any
 
 import orjson
 
+from kosma_tui.core.atomic import atomic_write
 from kosma_tui.core.errors import StoreError
-from kosma_tui.core.store.files import RESTORE_REMEDY, atomic_write
+from kosma_tui.core.store.files import RESTORE_REMEDY
 
 FILE_NAME = "erpnext-push-journal.json"
 MARGIN = 5.0  # seconds: the server's own lag between killing a worker and rolling back

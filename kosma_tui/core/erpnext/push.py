@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 import kosma_tui.core.erpnext.journal as journal  # the module, not the package: no cycle
-from kosma_tui.core import push_record
+from kosma_tui.core import locks, push_record
 from kosma_tui.core.erpnext.client import (
     ErpnextClient,
     ErpnextError,
@@ -47,7 +47,6 @@ from kosma_tui.core.erpnext.report import (
 )
 from kosma_tui.core.errors import KosmaError, Problem, UsageError
 from kosma_tui.core.money import to_major
-from kosma_tui.core.paths import make_private_dir
 from kosma_tui.core.records import BankAccount
 
 log = logging.getLogger("kosma_tui.erpnext")
@@ -55,6 +54,9 @@ log = logging.getLogger("kosma_tui.erpnext")
 INSERT_BATCH = 200  # frappe.client.insert_many refuses more
 LOOKUP_IDS = 1000  # ids per lookup (a POST body: no request-line limit)
 CANCEL_BATCH = 100
+# A push of a first sync (100,000 rows) takes minutes; one waiting longer than this
+# behind another is told who holds it instead of hanging the daily job.
+PUSH_WAIT_SECONDS = 900.0
 SETTLE_POLL = 1.0  # seconds between lookups while an abandoned batch may still commit
 DOCTYPE = "Bank Transaction"
 PARTY_TYPES = ("Customer", "Supplier", "Employee")
@@ -149,23 +151,10 @@ def chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-@contextlib.contextmanager
-def push_lock(store: Any) -> Iterator[None]:
+def push_lock(store: Any) -> AbstractContextManager[None]:
     """One push at a time across processes (the TUI and the daily job)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX
-        yield
-        return
-    path = store.paths.data_dir / "erpnext-push.lock"
-    make_private_dir(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+    return locks.held(store.paths.data_dir / "erpnext-push.lock", "The ERPNext push",
+                      "a push to ERPNext", PUSH_WAIT_SECONDS)
 
 
 class Pusher:

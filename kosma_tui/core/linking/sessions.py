@@ -17,18 +17,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kosma_tui.core.errors import KosmaError, PortalError, PortalUnreachable
-from kosma_tui.core.paths import make_private_dir
+from kosma_tui.core import locks
+from kosma_tui.core.errors import KosmaError, PortalError, PortalUnreachable, StoreError
 from kosma_tui.core.records import LinkSession
 
 if TYPE_CHECKING:
     from kosma_tui.core.portal import PortalClient
     from kosma_tui.core.store import Store
-
-try:  # the liveness lock of a running flow; without fcntl every Running session is abandoned
-    import fcntl
-except ImportError:  # pragma: no cover - not on the platforms kosma-tui runs on
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +43,10 @@ class Liveness:
         self.fd: int | None = None
 
     def acquire(self) -> None:
-        if fcntl is None:
-            return
         try:
-            make_private_dir(self.path.parent)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            log.warning("no liveness lock for a link session: %s", exc)
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return
-        self.fd = fd
+            self.fd = locks.try_hold(self.path, "a Link Bank and Accounts flow")
+        except StoreError as exc:
+            log.warning("no liveness lock for a link session: %s", exc.message)
 
     def release(self) -> None:
         if self.fd is None:
@@ -74,19 +59,7 @@ class Liveness:
 
 def session_alive(store: Store, session: LinkSession) -> bool:
     """Whether the run that started ``session`` still holds its lock (in any process)."""
-    if fcntl is None:
-        return False
-    try:
-        fd = os.open(lock_path(store, session.session_id), os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # closing drops the lock we may just have taken
-    return False
+    return locks.is_held(lock_path(store, session.session_id))
 
 
 async def end_session(client: PortalClient, session_id: str) -> bool:

@@ -56,14 +56,12 @@ from typing import Any
 
 import orjson
 
+from kosma_tui.core.atomic import Fingerprint, atomic_write, fsync_dir
 from kosma_tui.core.errors import StoreError
 from kosma_tui.core.paths import make_private_dir
 from kosma_tui.core.store.files import (
-    Fingerprint,
-    atomic_write,
     corrupt,
     fingerprint,
-    fsync_dir,
     no_gc,
     parse,
     read_bytes,

@@ -22,6 +22,7 @@ from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
 from kosma_tui.core.errors import StoreError, UsageError
+from kosma_tui.core.locks import FileLock
 from kosma_tui.core.paths import Paths, resolve_paths
 from kosma_tui.core.records import (
     DEMO_COMPANY,
@@ -39,7 +40,7 @@ from kosma_tui.core.records import (
 )
 from kosma_tui.core.secrets import Secrets
 from kosma_tui.core.store.book import TransactionBook
-from kosma_tui.core.store.files import AtomicJSONStorage, FileLock, corrupt, remove_temp_files
+from kosma_tui.core.store.files import AtomicJSONStorage, corrupt, remove_temp_files
 
 SCHEMA_VERSION = 1
 SYNC_RUNS_KEPT = 200  # per account
@@ -342,7 +343,8 @@ class Store:
         """Held while a reminder is checked, mailed and noted, so that two daily
         runs at once send one mail; apart from the store lock, which a slow mail
         server must not hold up."""
-        return FileLock.for_path(self.paths.store_dir / "reminders.lock").hold()
+        return FileLock.for_path(self.paths.store_dir / "reminders.lock",
+                                 "The reminder mail check").hold()
 
     def reminder_sent_on(self, consent: str) -> str | None:
         """The day (YYYY-MM-DD) a reminder mail for ``consent`` was last sent."""
