@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kosma_tui.core.errors import PortalError, UsageError
+from kosma_tui.core.identifiers import names_account
 from kosma_tui.core.records import BankAccount, BankConsent
 from kosma_tui.core.sync.engine import SyncEngine
 from kosma_tui.core.sync.lock import consent_lock
@@ -36,25 +37,20 @@ class AmbiguousName(UsageError):
     code = "AMBIGUOUS_NAME"
 
 
-def _compact(text: str) -> str:
-    return "".join(text.split()).casefold()
-
-
 def _listing(names: list[str]) -> str:
     shown = ", ".join(f"'{n}'" for n in names[:LISTED])
     return shown + (f" and {len(names) - LISTED} more" if len(names) > LISTED else "")
 
 
 def _pick(records: list[BankAccount], text: str) -> list[BankAccount]:
-    """Exact name, then IBAN, then case-insensitive name, then case-insensitive prefix."""
+    """Exact name, then IBAN or account number, then case-insensitive name, then
+    case-insensitive prefix."""
     exact = [a for a in records if a.name == text]
     if exact:
         return exact
-    wanted = _compact(text)
-    if wanted:
-        by_iban = [a for a in records if a.iban and _compact(a.iban) == wanted]
-        if by_iban:
-            return by_iban
+    by_number = [a for a in records if names_account(text, a.iban, a.bank_account_no)]
+    if by_number:
+        return by_number
     folded = text.strip().casefold()
     same = [a for a in records if a.name.casefold() == folded]
     if same or not folded:

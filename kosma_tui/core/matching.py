@@ -36,6 +36,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from kosma_tui.core.errors import ConfigurationError, UsageError
+from kosma_tui.core.identifiers import compact
 from kosma_tui.core.records import Party
 
 PARTY_TYPES: tuple[str, ...] = ("Customer", "Supplier", "Employee")
@@ -55,13 +56,6 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 
 # --- text ---------------------------------------------------------------
-
-def normalise_identifier(value: object) -> str:
-    """An IBAN or account number without whitespace, upper case."""
-    if not value:
-        return ""
-    return "".join(str(value).split()).upper()
-
 
 def tokens(text: str) -> frozenset[str]:
     """The words of a text: case folded, accents and punctuation removed."""
@@ -349,7 +343,7 @@ class Matcher:
         self._by_identifier: dict[str, list[int]] = {}
         for i, party in enumerate(self.parties):
             for value in [*party.ibans, *party.account_numbers]:
-                key = normalise_identifier(value)
+                key = compact(value)
                 if key:
                     holders = self._by_identifier.setdefault(key, [])
                     if i not in holders:
@@ -390,7 +384,7 @@ class Matcher:
     def _match_identifiers(self, iban: Any, number: Any) -> tuple[tuple[str, str] | None, ...]:
         holders: list[int] = []
         for value in (iban, number):
-            key = normalise_identifier(value)
+            key = compact(value)
             for i in self._by_identifier.get(key, ()) if key else ():
                 if i not in holders:
                     holders.append(i)

@@ -10,63 +10,28 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kosma_tui.core.errors import UsageError
+
+# the identifier checks live in core.identifiers; re-exported for the callers of old
+from kosma_tui.core.identifiers import account_number_problem as account_number_problem
+from kosma_tui.core.identifiers import check_account_number as check_account_number
+from kosma_tui.core.identifiers import check_iban as check_iban
+from kosma_tui.core.identifiers import compact as compact
+from kosma_tui.core.identifiers import iban_problem as iban_problem
 from kosma_tui.core.matching import PARTY_TYPES
 from kosma_tui.core.records import Party
 
 CSV_COLUMNS: tuple[str, ...] = ("party_type", "name", "iban", "account_number")
 MAX_NAME_LENGTH = 140  # ERPNext's limit for a document name
 
-_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
-_ACCOUNT_SHAPE = re.compile(r"[A-Z0-9][A-Z0-9./-]{0,33}")
 
 
 # --- checks -------------------------------------------------------------------
-
-def compact(value: str) -> str:
-    """An IBAN or account number without whitespace, upper case."""
-    return "".join(value.split()).upper()
-
-
-def iban_problem(value: str) -> str | None:
-    """Why ``value`` is not a plausible IBAN, or None (for validation as you type)."""
-    iban = compact(value)
-    if not _IBAN_SHAPE.fullmatch(iban):
-        return (f"'{value.strip()}' is not an IBAN: it starts with two letters and two check "
-                "digits, followed by 11 to 30 letters and digits (DE89 3704 0044 0532 0130 00)")
-    rearranged = iban[4:] + iban[:4]
-    if int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 != 1:
-        return f"'{value.strip()}' is not a valid IBAN: its check digits do not match (a typo?)"
-    return None
-
-
-def check_iban(value: str) -> str:
-    problem = iban_problem(value)
-    if problem:
-        raise UsageError(problem[0].upper() + problem[1:] + ".")
-    return compact(value)
-
-
-def account_number_problem(value: str) -> str | None:
-    number = compact(value)
-    if not _ACCOUNT_SHAPE.fullmatch(number) or not any(ch.isdigit() for ch in number):
-        return (f"'{value.strip()}' is not an account number: up to 34 digits and letters "
-                "(with . / - allowed), at least one digit")
-    return None
-
-
-def check_account_number(value: str) -> str:
-    problem = account_number_problem(value)
-    if problem:
-        raise UsageError(problem[0].upper() + problem[1:] + ".")
-    return compact(value)
-
 
 def party_type_problem(value: str) -> str | None:
     if value.strip().casefold() in (t.casefold() for t in PARTY_TYPES):

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from rich.text import Text
 
+from kosma_tui.core import identifiers
 from kosma_tui.core.money import format_amount
 from kosma_tui.core.text import safe_text as clean
 
@@ -32,16 +33,12 @@ def money(minor: int | None, currency: str, *, sign: bool = False) -> str:
 
 def short_iban(iban: str) -> str:
     """``DE89 …3000``: country and check digits, then the last four characters."""
-    compact = "".join(clean(iban).split())
-    if len(compact) <= 8:
-        return compact
-    return f"{compact[:4]} …{compact[-4:]}"
+    return identifiers.short(clean(iban))
 
 
 def spaced_iban(iban: str) -> str:
     """``DE89 3704 0044 0532 0130 00``: groups of four, as printed on paper."""
-    compact = "".join(clean(iban).split())
-    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+    return identifiers.spaced(clean(iban))
 
 
 def day(value: str | date | datetime | None) -> str:

@@ -20,7 +20,7 @@ from sync_support import link  # the sync tests' own helper
 
 from kosma_tui.core import clock
 from kosma_tui.core.erpnext import last_push
-from kosma_tui.core.erpnext.mapping import compact_iban
+from kosma_tui.core.identifiers import compact as compact_iban
 from kosma_tui.core.records import DEMO_COMPANY, Company
 
 

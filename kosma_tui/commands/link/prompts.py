@@ -14,6 +14,7 @@ from kosma_tui.commands.base import safe_text
 from kosma_tui.commands.link.terminal import Terminal
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.forms import ChoiceElement, InputElement, Option, Step
+from kosma_tui.core.identifiers import same_account
 from kosma_tui.core.linking.steps import StepField, StepKind, describe
 
 if TYPE_CHECKING:
@@ -151,10 +152,12 @@ def choose_accounts(term: Terminal, result: LinkResult, store: Any, company: str
     """Ids of the returned accounts to add; None means all (the default)."""
     if all_accounts or not term.interactive or not result.accounts:
         return None
-    stored = {a.iban for a in store.accounts(company=company) if a.iban}
+    stored = store.accounts(company=company)
     term.say("The bank returned these accounts:")
     for number, account in enumerate(result.accounts, 1):
-        known = "  (already linked: kept current)" if _compact(account.iban) in stored else ""
+        linked = any(same_account(a.iban, a.bank_account_no, account.iban, account.account_number)
+                     for a in stored)
+        known = "  (already linked: kept current)" if linked else ""
         term.say(f"  {number}. {_account_line(account)}{known}")
     while True:
         text = term.ask("Accounts to add (numbers like 1,3; Enter for all): ").strip()
@@ -167,10 +170,6 @@ def choose_accounts(term: Terminal, result: LinkResult, store: Any, company: str
         if numbers and all(1 <= n <= len(result.accounts) for n in numbers):
             return [result.accounts[n - 1].id for n in sorted(numbers)]
         term.say(f"! Give numbers between 1 and {len(result.accounts)}, separated by commas.")
-
-
-def _compact(iban: str) -> str:
-    return "".join(iban.split()).upper()
 
 
 def _account_line(account: PortalAccount) -> str:

@@ -13,14 +13,11 @@ from typing import Any
 
 from kosma_tui.core.erpnext.client import ErpnextAuthError, ErpnextClient, ErpnextRejected
 from kosma_tui.core.errors import UsageError
+from kosma_tui.core.identifiers import compact
 from kosma_tui.core.records import BankAccount
 
 BANK_ACCOUNT_FIELDS = ("name", "account_name", "bank", "account", "company",
                        "is_company_account", "iban", "bank_account_no", "disabled")
-
-
-def compact_iban(iban: str | None) -> str:
-    return "".join((iban or "").split()).upper()
 
 
 @dataclass
@@ -50,11 +47,11 @@ class BankAccounts:
         self.by_name = {row["name"]: row for row in self.rows}
 
     def with_iban(self, iban: str) -> list[dict[str, Any]]:
-        wanted = compact_iban(iban)
+        wanted = compact(iban)
         if not wanted:
             return []
         return [row for row in self.rows
-                if compact_iban(row.get("iban")) == wanted and not row.get("disabled")]
+                if compact(row.get("iban")) == wanted and not row.get("disabled")]
 
     def resolve(self, account: BankAccount) -> Mapping:
         """The stored mapping if ERPNext still has it, else the one company account by IBAN.
@@ -195,7 +192,7 @@ def create_and_map(store: Any, client: ErpnextClient, name: str, gl_account: str
                              "another GL account.")
     doc = {"doctype": "Bank Account", "account_name": account.name, "bank": account.bank,
            "account": gl_account, "company": account.company, "is_company_account": 1,
-           "iban": compact_iban(account.iban), "bank_account_no": account.bank_account_no,
+           "iban": compact(account.iban), "bank_account_no": account.bank_account_no,
            "branch_code": account.branch_code}
     doc = {k: v for k, v in doc.items() if v not in ("", None)}
     try:

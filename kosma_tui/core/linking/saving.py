@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from kosma_tui.core import clock
+from kosma_tui.core import clock, identifiers
 from kosma_tui.core.errors import PortalError, UsageError
 from kosma_tui.core.linking.company import company_or_error
 from kosma_tui.core.records import Bank, BankAccount, BankConsent
@@ -41,10 +41,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def _clean(text: str) -> str:
     """Bank text fit for a record name: no control characters, single spaces."""
     return " ".join(_CONTROL.sub(" ", text).split())
-
-
-def _compact(iban: str) -> str:
-    return "".join(iban.split()).upper()
 
 
 def bank_record_name(bank: BankData) -> str:
@@ -80,15 +76,14 @@ def _unique_name(account: PortalAccount, taken: set[str]) -> str:
 
 
 def _same_account(stored: BankAccount, account: PortalAccount) -> bool:
-    if account.iban:
-        return bool(stored.iban) and _compact(stored.iban) == _compact(account.iban)
-    return bool(account.account_number) and stored.bank_account_no == account.account_number
+    return identifiers.same_account(stored.iban, stored.bank_account_no,
+                                    account.iban, account.account_number)
 
 
 def _account_fields(account: PortalAccount, bank: str, currency: str) -> dict[str, Any]:
     return {
         "bank": bank,
-        "iban": _compact(account.iban),
+        "iban": identifiers.compact(account.iban),
         "bank_account_no": account.account_number,
         "branch_code": account.national_branch_code,
         "kosma_account_id": account.id,

@@ -52,6 +52,7 @@ from kosma_tui.core.errors import (
     StoreError,
     UsageError,
 )
+from kosma_tui.core.identifiers import same_account
 from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
 from kosma_tui.core.sync.custody import TokenCustody
 from kosma_tui.core.sync.dedup import KnownIds
@@ -772,23 +773,12 @@ def _newest_booking(transactions: list[dict[str, Any]], newest: str) -> str:
     return newest
 
 
-def _normal(value: str | None) -> str:
-    return "".join((value or "").split()).upper()
-
-
 def _match(account: BankAccount, fresh: list[Any]) -> Any:
-    """The portal account that is ``account``: same IBAN, else same account number."""
-    iban = _normal(account.iban)
-    if iban:
-        for candidate in fresh:
-            if _normal(getattr(candidate, "iban", "")) == iban:
-                return candidate
-        return None
-    number = _normal(account.bank_account_no)
-    if number:
-        for candidate in fresh:
-            if _normal(getattr(candidate, "account_number", "")) == number:
-                return candidate
+    """The portal account that is ``account`` (``identifiers.same_account``)."""
+    for candidate in fresh:
+        if same_account(account.iban, account.bank_account_no,
+                        getattr(candidate, "iban", ""), getattr(candidate, "account_number", "")):
+            return candidate
     return None
 
 
