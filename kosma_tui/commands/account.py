@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from kosma_tui.commands.base import confirm, fit, print_header, print_json, safe_text
-from kosma_tui.core import validation
+from kosma_tui.core import messages, validation
 from kosma_tui.core.records import BankAccount
 from kosma_tui.runtime import Runtime
 
@@ -91,7 +91,7 @@ def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
         return 0
     print_header(store, "Bank Accounts")
     if not items:
-        print("No bank accounts yet: link a bank with 'kosma-tui link --company NAME'.")
+        print(messages.NO_ACCOUNTS_YET)
         return 0
     width = min(40, max(len(a.name) for a in accounts))
     print(f"{fit('Account', width)}  {fit('Bank', 16)}  {fit('IBAN', 22)}  Cur  "

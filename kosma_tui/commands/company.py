@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from kosma_tui.commands.base import print_header, print_json, safe_text
-from kosma_tui.core import validation
+from kosma_tui.core import messages, validation
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.records import Company
 from kosma_tui.runtime import Runtime
@@ -66,8 +66,7 @@ def run_set(args: argparse.Namespace, runtime: Runtime) -> int:
     with store.locked():
         company = store.company(args.name) or _find(store, args.name)
         if company is None:
-            raise UsageError(f"There is no company named '{args.name}'; "
-                             "'kosma-tui company list' shows them.")
+            raise messages.no_company(args.name)
         if args.country is not None:
             company.country = validation.country(args.country)
         if args.fiscal_year_start is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from kosma_tui.commands.base import print_header, print_json, safe_text
+from kosma_tui.core.records import Balance, LastSync
 from kosma_tui.runtime import Runtime
 
 
@@ -52,15 +53,13 @@ def run(args: argparse.Namespace, runtime: Runtime) -> int:
     if not report.accounts:
         print("  none yet")
     for account in report.accounts:
-        balance = account.balance or {}
-        amount = balance.get("booked")
-        if amount is None:
-            amount = balance.get("available")
-        currency = balance.get("currency") or account.currency
+        balance = account.balance or Balance()
+        amount = balance.shown
+        currency = balance.currency or account.currency
         money = f"{format_amount(amount, currency)} {currency}" if amount is not None else "-"
-        last = account.last_sync or {}
-        when = last.get("when", "")[:16].replace("T", " ")
-        synced = f"{last.get('outcome', '')} {when}".strip() or "never"
+        last = account.last_sync or LastSync()
+        when = last.when[:16].replace("T", " ")
+        synced = f"{last.outcome} {when}".strip() or "never"
         off = "  (disabled: not synced, not counted)" if not account.enabled else ""
         print(f"  {safe_text(account.name)}  {safe_text(account.iban)}{off}")
         print(f"      balance {money} · Last Integration Date "

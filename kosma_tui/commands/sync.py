@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kosma_tui.commands.base import print_header, print_json, safe_text
+from kosma_tui.core import messages
 from kosma_tui.core.errors import ConfigurationError, KosmaError, UsageError
 from kosma_tui.core.text import raw_stream
 from kosma_tui.runtime import Runtime
@@ -99,7 +100,7 @@ def _report(args: argparse.Namespace, demo: bool, dry_run: bool, results: list[A
         print_json(output)
     else:
         if not results:
-            print("No bank accounts yet: link a bank with 'kosma-tui link --company NAME'.")
+            print(messages.NO_ACCOUNTS_YET)
         for result in results:
             print(_dry_run_line(result) if dry_run else _result_line(result))
         for reminder in mailed:

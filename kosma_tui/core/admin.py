@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kosma_tui.core import messages
 from kosma_tui.core.errors import PortalError, UsageError
 from kosma_tui.core.identifiers import names_account
+from kosma_tui.core.messages import AmbiguousName as AmbiguousName
+from kosma_tui.core.messages import UnknownName as UnknownName
+from kosma_tui.core.messages import listing
 from kosma_tui.core.records import BankAccount, BankConsent
 from kosma_tui.core.sync.engine import SyncEngine
 from kosma_tui.core.sync.lock import consent_lock
@@ -22,24 +26,10 @@ if TYPE_CHECKING:
     from kosma_tui.core.store import Store
 
 NAME_MAX = 140  # ERPNext's limit for a document name
-LISTED = 10  # candidates named in an error sentence
 
 # The portal refuses these because the consent is already unusable: nothing is left to
 # withdraw there, so revoking goes on and removes it here.
 ALREADY_ENDED = ("CONSENT.REVOKED", "CONSENT.EXPIRED", "CONSENT.INVALID_TOKEN")
-
-
-class UnknownName(UsageError):
-    code = "UNKNOWN_NAME"
-
-
-class AmbiguousName(UsageError):
-    code = "AMBIGUOUS_NAME"
-
-
-def _listing(names: list[str]) -> str:
-    shown = ", ".join(f"'{n}'" for n in names[:LISTED])
-    return shown + (f" and {len(names) - LISTED} more" if len(names) > LISTED else "")
 
 
 def _pick(records: list[BankAccount], text: str) -> list[BankAccount]:
@@ -65,16 +55,8 @@ def find_account(store: Store, text: str) -> BankAccount:
     if len(found) == 1:
         return found[0]
     if found:
-        raise AmbiguousName(
-            f"'{text}' names {len(found)} bank accounts: {_listing([a.name for a in found])}.",
-            "Give more of the name, or the IBAN.")
-    if not accounts:
-        raise UnknownName(f"There is no bank account named '{text}'; there are none yet.",
-                          "Link a bank first ('kosma-tui link --company NAME').")
-    raise UnknownName(
-        f"There is no bank account named '{text}'; known accounts: "
-        f"{_listing([a.name for a in accounts])}.",
-        "Give a name, a unique beginning of one, or an IBAN ('kosma-tui account list').")
+        raise messages.ambiguous_bank_account(text, [a.name for a in found])
+    raise messages.no_bank_account(text, [a.name for a in accounts])
 
 
 def find_accounts(store: Store, texts: list[str]) -> list[BankAccount]:
@@ -99,8 +81,7 @@ def check_new_name(store: Store, account: BankAccount, new: str) -> str:
                          "are allowed.", "Choose a shorter name.")
     for other in store.accounts():
         if other.key != account.key and other.name.casefold() == name.casefold():
-            raise UsageError(f"There is already a bank account named '{other.name}'.",
-                             "Choose another name.")
+            raise messages.bank_account_name_taken(other.name)
     return name
 
 
@@ -154,12 +135,12 @@ def find_consent(store: Store, bank: str, company: str | None = None) -> BankCon
         return found[0]
     names = [f"{c.bank} ({c.company})" for c in (found or consents)]
     if found:
-        raise AmbiguousName(f"'{bank}' names {len(found)} Bank Consents: {_listing(names)}.",
+        raise AmbiguousName(f"'{bank}' names {len(found)} Bank Consents: {listing(names)}.",
                             "Give the full bank name and --company.")
     if not consents:
         raise UnknownName(f"There is no Bank Consent for '{bank}'; there are none yet.",
                           "Link a bank first ('kosma-tui link --company NAME').")
-    raise UnknownName(f"There is no Bank Consent for '{bank}'; known ones: {_listing(names)}.",
+    raise UnknownName(f"There is no Bank Consent for '{bank}'; known ones: {listing(names)}.",
                       "'kosma-tui consent list' lists the consents.")
 
 

@@ -35,7 +35,8 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from kosma_tui.core.errors import ConfigurationError, UsageError
+from kosma_tui.core import messages
+from kosma_tui.core.errors import ConfigurationError
 from kosma_tui.core.identifiers import compact
 from kosma_tui.core.records import Party
 
@@ -445,8 +446,7 @@ def rematch_account(store: Any, account_name: str, *, fuzzy: bool | None = None)
         )
     account = store.account(account_name)
     if account is None:
-        raise UsageError(f"There is no bank account named '{account_name}'; "
-                         "'kosma-tui status' lists them.")
+        raise messages.no_bank_account(account_name, [a.name for a in store.accounts()])
     if fuzzy is None:
         fuzzy = settings.enable_fuzzy_matching
     with store.locked():

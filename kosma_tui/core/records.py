@@ -40,9 +40,15 @@ class Record:
     key with a value of the wrong kind is a RecordValueError."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
+    # fields holding a record of their own, stored as an object ({} when there is none)
+    NESTED: ClassVar[dict[str, type[Record]]] = {}
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        data: dict[str, Any] = asdict(self)  # type: ignore[call-overload]
+        for name in self.NESTED:
+            if data[name] is None:
+                data[name] = {}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
@@ -51,6 +57,12 @@ class Record:
             if f.name not in data:
                 continue
             value = data[f.name]
+            nested = cls.NESTED.get(f.name)
+            if nested is not None:
+                if type(value) is not dict:
+                    raise RecordValueError(f"{f.name} is {_shown(value)}, not an object")
+                values[f.name] = nested.from_dict(value) if value else None
+                continue
             kind = _KINDS.get(str(f.type))
             if kind is not None and not kind[1](value):
                 raise RecordValueError(f"{f.name} is {_shown(value)}, not {kind[0]}")
@@ -143,6 +155,11 @@ class Balance(Record):
     currency: str = ""
     date: str = ""
 
+    @property
+    def shown(self) -> int | None:
+        """The amount to show: booked, else available (None when the bank gave neither)."""
+        return self.booked if self.booked is not None else self.available
+
 
 @dataclass
 class LastSync(Record):
@@ -161,6 +178,8 @@ class LastSync(Record):
 
 @dataclass
 class BankAccount(Record):
+    NESTED: ClassVar[dict[str, type[Record]]] = {"balance": Balance, "last_sync": LastSync}
+
     name: str  # "alias (holder)"
     bank: str
     company: str
@@ -171,8 +190,9 @@ class BankAccount(Record):
     currency: str = "EUR"
     account_type: str = ""
     last_integration_date: str = ""  # YYYY-MM-DD
-    balance: dict[str, Any] = field(default_factory=dict)  # Balance.to_dict()
-    last_sync: dict[str, Any] = field(default_factory=dict)  # LastSync.to_dict()
+    # stored as the records' objects, {} while there is none (None here)
+    balance: Balance | None = None
+    last_sync: LastSync | None = None
     erpnext_bank_account: str = ""
     # a disabled account is kept but not synced by "sync all" and not counted by status
     enabled: bool = True

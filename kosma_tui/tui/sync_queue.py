@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
+from kosma_tui.core import messages
 from kosma_tui.core.errors import KosmaError, Problem
 
 if TYPE_CHECKING:
@@ -192,9 +193,7 @@ class SyncQueue:
             return AccountSync(name, "failed", error=Problem.from_error(exc))
         except Exception as exc:  # a bug must not leave the account "running" forever
             log.exception("sync of %s failed unexpectedly", name)
-            return AccountSync(name, "failed", error=Problem(
-                "UNEXPECTED", f"Something unexpected went wrong ({type(exc).__name__}); "
-                "nothing already stored was lost.", "Try again; the details are in the log file."))
+            return AccountSync(name, "failed", error=messages.unexpected(exc))
         done = AccountSync(name, result.status, "done", result.pages, result.fetched, result.new,
                            result=result, error=result.error)
         return done

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from kosma_tui.core.paths import resolve_paths
-from kosma_tui.core.records import BankAccount, BankConsent
+from kosma_tui.core.records import Balance, BankAccount, BankConsent
 from kosma_tui.core.store import Store
 
 ROWS = 100_000
@@ -63,8 +63,8 @@ def make_home(folder: Path, rows: int) -> Path:
     store.save_account(BankAccount(name=ACCOUNT, bank="Demo Bank", company="Demo Company",
                                    iban="DE39888888880242556774",
                                    last_integration_date="2026-11-26",
-                                   balance={"available": 958813, "booked": 958813,
-                                            "currency": "EUR", "date": "2026-11-26"}))
+                                   balance=Balance(available=958813, booked=958813,
+                                                   currency="EUR", date="2026-11-26")))
     account = store.account(ACCOUNT)
     assert account is not None
     book = store.book(account)

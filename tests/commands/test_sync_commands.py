@@ -351,7 +351,7 @@ def test_on_a_terminal_sync_shows_progress_and_is_attended(linked: Path) -> None
     assert "page 1," in text and "fetched" in text  # progress, overwritten in place
     assert text.count("✓") == 3
     accounts = open_store(linked).accounts()
-    assert all(a.last_sync["unattended"] is False for a in accounts)
+    assert all(a.last_sync.unattended is False for a in accounts)
 
 
 def test_disabled_settings_are_a_configuration_error(linked: Path) -> None:

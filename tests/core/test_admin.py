@@ -13,6 +13,7 @@ from sync_support import client_for, link
 
 from kosma_tui.core import admin
 from kosma_tui.core.errors import PortalError, UsageError
+from kosma_tui.core.records import LastSync
 from kosma_tui.core.sync import SyncEngine
 
 TODAY = date.today()
@@ -88,8 +89,8 @@ async def test_disabled_account_is_skipped_refused_and_not_counted(
 
     await link(store, client, "embedded", start=TODAY - timedelta(days=5))
     giro = admin.find_account(store, "giro")
-    store.update_account(giro.name, last_sync={"outcome": "failed",
-                                               "error": {"message": "The bank is closed."}})
+    store.update_account(giro.name, last_sync=LastSync(
+        outcome="failed", error={"message": "The bank is closed."}))
     assert health(store).level == CRITICAL
     admin.set_enabled(store, "giro", False)
     assert health(store).level == OK

@@ -35,7 +35,7 @@ async def test_the_incremental_total_is_the_sum_of_the_rows(
         for account in store.accounts():
             assert account.settled["total"] == full_total(store, account)
             assert account.balance_check["status"] == "ok"
-            assert account.balance_check["reported"] == account.balance["booked"]
+            assert account.balance_check["reported"] == account.balance.booked
             assert account.settled["fingerprint"] == balance_check.fingerprint(
                 store.book(account).ids())
     account = first_account(store)

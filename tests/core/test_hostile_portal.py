@@ -79,7 +79,7 @@ async def test_a_page_loop_ends_the_sync_and_keeps_the_consent(
     assert hostile.count("fetch_consent_transactions") <= 6
     kept = store.book(account).count()
     assert 0 < kept < 310  # the pages read before the loop are stored
-    assert store.account(account.name).last_sync["outcome"] == "failed"
+    assert store.account(account.name).last_sync.outcome == "failed"
     await assert_recovers(store, hostile, account)
 
 

@@ -16,11 +16,13 @@ from kosma_tui.core.errors import StoreError, UsageError
 from kosma_tui.core.locks import FileLock
 from kosma_tui.core.paths import Paths, resolve_paths
 from kosma_tui.core.records import (
+    Balance,
     Bank,
     BankAccount,
     BankConsent,
     Company,
     ErpnextConnection,
+    LastSync,
     LinkSession,
     Party,
     SyncRun,
@@ -67,6 +69,36 @@ def test_opening_again_writes_nothing(store: Store, paths: Paths) -> None:
     again.companies()
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns)
             for p in paths.store_dir.rglob("*")} == before
+
+
+def test_balance_and_last_sync_are_typed_and_stored_as_before(
+        store: Store, paths: Paths) -> None:
+    store.save_account(BankAccount("Giro (Max)", "Demo Bank", "Demo Company"))
+    stored = next(iter(meta(paths)["accounts"].values()))
+    assert stored["balance"] == {} and stored["last_sync"] == {}  # none yet: as before
+    assert store.account("Giro (Max)").balance is None
+
+    # a store written before the records were typed: plain objects, some keys missing
+    data = meta(paths)
+    doc = next(iter(data["accounts"].values()))
+    doc["balance"] = {"available": 5, "booked": 7, "currency": "EUR", "date": "2024-05-01"}
+    doc["last_sync"] = {"when": "2024-05-01T08:00:00", "outcome": "failed", "new": 3,
+                        "error": {"code": "X", "message": "m", "remedy": "r"}}
+    (paths.store_dir / "meta.json").write_bytes(orjson.dumps(data))
+    account = store.account("Giro (Max)")
+    assert account.balance == Balance(available=5, booked=7, currency="EUR", date="2024-05-01")
+    assert account.balance.shown == 7
+    assert account.last_sync == LastSync(when="2024-05-01T08:00:00", outcome="failed", new=3,
+                                         error={"code": "X", "message": "m", "remedy": "r"})
+    store.update_account("Giro (Max)", enabled=False)
+    again = next(iter(meta(paths)["accounts"].values()))
+    assert again["balance"] == doc["balance"]  # the same object on disk
+    assert again["last_sync"] == LastSync.from_dict(doc["last_sync"]).to_dict()
+
+    doc["balance"] = ["not", "an", "object"]  # edited by hand: said, not a TypeError later
+    (paths.store_dir / "meta.json").write_bytes(orjson.dumps(data))
+    with pytest.raises(StoreError, match="balance is"):
+        store.account("Giro (Max)")
 
 
 def test_records_round_trip(store: Store) -> None:
@@ -127,9 +159,9 @@ def test_update_account_is_a_read_modify_write(store: Store) -> None:
     store.save_account(BankAccount("Giro (Max)", "Demo Bank", "Demo Company"))
     stale = store.account("Giro (Max)")
     store.update_account("Giro (Max)", last_integration_date="2024-05-01")
-    updated = store.update_account("Giro (Max)", balance={"available": 5, "currency": "EUR"})
+    updated = store.update_account("Giro (Max)", balance=Balance(available=5, currency="EUR"))
     assert updated.last_integration_date == "2024-05-01"  # not clobbered by the second call
-    assert store.account("Giro (Max)").balance == {"available": 5, "currency": "EUR"}
+    assert store.account("Giro (Max)").balance == Balance(available=5, currency="EUR")
     assert store.account("Giro (Max)").key == stale.key
     with pytest.raises(UsageError, match="no bank account named 'Nope'"):
         store.update_account("Nope", last_integration_date="2024-05-01")
@@ -277,42 +309,42 @@ def test_a_damaged_record_stops_the_launch_naming_the_file(store: Store, paths: 
 
 def test_locked_is_reentrant_and_serialises_threads(store: Store) -> None:
     store.save_account(BankAccount("Shared", "Demo Bank", "Demo Company",
-                                   balance={"count": 0}))
+                                   balance=Balance(available=0)))
     with store.locked(), store.locked():
         store.save_company(Company("Inside"))
 
     def bump() -> None:
         for _ in range(25):
             with store.locked():
-                count = store.account("Shared").balance["count"]
-                store.update_account("Shared", balance={"count": count + 1})
+                count = store.account("Shared").balance.available
+                store.update_account("Shared", balance=Balance(available=count + 1))
 
     threads = [threading.Thread(target=bump) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert store.account("Shared").balance["count"] == 100
+    assert store.account("Shared").balance.available == 100
 
 
 WRITER = """
 import sys
-from kosma_tui.core.records import Company
+from kosma_tui.core.records import Balance, Company
 from kosma_tui.core.store import Store
 store = Store.open()
 tag = sys.argv[1]
 for i in range(200):
     store.save_company(Company(f"{tag}-{i}"))
     with store.locked():
-        count = store.account("Shared").balance["count"]
-        store.update_account("Shared", balance={"count": count + 1},
+        count = store.account("Shared").balance.available
+        store.update_account("Shared", balance=Balance(available=count + 1),
                              last_integration_date=f"{tag}-{i}")
 """
 
 
 def test_two_processes_writing_at_once_lose_nothing(store: Store, home: Path) -> None:
     store.save_account(BankAccount("Shared", "Demo Bank", "Demo Company",
-                                   balance={"count": 0}))
+                                   balance=Balance(available=0)))
     writers = [child(WRITER, home, tag) for tag in ("A", "B")]
     for writer in writers:
         _, err = writer.communicate(timeout=120)
@@ -320,7 +352,7 @@ def test_two_processes_writing_at_once_lose_nothing(store: Store, home: Path) ->
     names = {c.name for c in store.companies()}
     assert names >= {f"{tag}-{i}" for tag in "AB" for i in range(200)}
     assert len(names) == 401
-    assert store.account("Shared").balance["count"] == 400
+    assert store.account("Shared").balance.available == 400
 
 
 HOLDER = """

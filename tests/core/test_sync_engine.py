@@ -137,11 +137,11 @@ async def test_first_sync_stores_what_is_new_and_a_second_adds_nothing(
     stored = store.account(account.name)
     newest = max(row["date"] for row in book.rows())
     assert stored.last_integration_date == newest == first.last_integration_date
-    assert stored.balance["currency"] == "EUR"
-    assert isinstance(stored.balance["booked"], int)
-    assert stored.balance["date"]
-    assert stored.last_sync["outcome"] == "ok"
-    assert stored.last_sync["new"] == first.new
+    assert stored.balance.currency == "EUR"
+    assert isinstance(stored.balance.booked, int)
+    assert stored.balance.date
+    assert stored.last_sync.outcome == "ok"
+    assert stored.last_sync.new == first.new
     runs = store.sync_runs(account.name)
     assert runs and runs[0].status == "ok" and runs[0].new == first.new
     assert seen[0].phase == "balances"
@@ -232,7 +232,7 @@ async def test_expiry_after_90_days(store: Any, portal: Portal) -> None:
     assert result.status == "refused"
     assert result.error.code == "CONSENT_EXPIRED"
     assert "expired" in result.error.message and "Link Bank and Accounts" in result.error.remedy
-    assert store.account(account.name).last_sync["outcome"] == "refused"
+    assert store.account(account.name).last_sync.outcome == "refused"
 
 
 # -- refusals ----------------------------------------------------------------------
@@ -321,7 +321,7 @@ async def test_a_stale_stored_token_is_invalid_token(store: Any, client: Any) ->
     assert result.error.code == "CONSENT.INVALID_TOKEN"
     assert "no longer valid" in result.error.message
     assert "Link Bank and Accounts" in result.error.remedy
-    assert store.account(account.name).last_sync["error"]["code"] == "CONSENT.INVALID_TOKEN"
+    assert store.account(account.name).last_sync.error["code"] == "CONSENT.INVALID_TOKEN"
 
 
 async def test_portal_expired_consent_is_its_sentence(store: Any, portal: Portal,
@@ -364,7 +364,7 @@ async def test_small_batches_and_a_cancel_lose_nothing(store: Any, client: Any) 
     run = store.sync_runs(account.name)[0]
     assert (run.read_through, run.last_integration_date, run.stopped) == (
         through, through, cut.stopped)
-    assert store.account(account.name).last_sync["stopped"] == cut.stopped
+    assert store.account(account.name).last_sync.stopped == cut.stopped
 
     whole = await SyncEngine(store, client, page_size=100, flush_rows=150).sync_account(
         account.name)
@@ -531,7 +531,7 @@ async def test_daily_job_continues_past_an_expired_consent_and_a_failing_account
                           "Expired AG": {"refused"}}
     assert len(results) == len(store.accounts())
     assert store.account(victim.name).kosma_account_id != "acc-stale"
-    assert all(store.account(r.name).last_sync["unattended"] for r in results)
+    assert all(store.account(r.name).last_sync.unattended for r in results)
     assert bad.name and good.name
 
 

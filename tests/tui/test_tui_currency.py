@@ -8,12 +8,13 @@ from typing import Any
 from test_tui_transactions import synced
 from tui_support import link, make_app, screen_text, wait_until
 
+from kosma_tui.core.records import Balance
 from kosma_tui.core.store import Store
 from kosma_tui.tui.screens.transactions import TransactionsScreen
 from kosma_tui.tui.widgets.transaction_view import TransactionView
 
-EUR = {"booked": 983006, "available": 983006, "currency": "EUR", "date": "2026-11-26"}
-GBP = {"booked": 123456789, "available": 123456789, "currency": "GBP", "date": "2026-11-26"}
+EUR = Balance(booked=983006, available=983006, currency="EUR", date="2026-11-26")
+GBP = Balance(booked=123456789, available=123456789, currency="GBP", date="2026-11-26")
 
 
 def set_balances(store: Store, *, pound: bool) -> list[str]:

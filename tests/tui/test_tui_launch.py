@@ -88,7 +88,7 @@ async def test_a_newcomer_links_and_syncs_the_demo_bank_on_the_embedded_portal(
     # the app built its runtime, so its end stopped the embedded portal it started
     assert not app.runtime.embedded_running
     assert time.monotonic() - started < 60
-    assert all(a.last_sync.get("outcome") == "ok" for a in app.store.accounts())
+    assert all(a.last_sync.outcome == "ok" for a in app.store.accounts())
 
 
 def test_a_corrupt_store_stops_the_app_with_a_sentence(frozen: Any, capsys: Any) -> None:

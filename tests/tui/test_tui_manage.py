@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from cli_support import kosma
 from tui_support import SIZE, flat_text, link, make_app, notices, type_text, wait_until
 
+from kosma_tui.core import messages
 from kosma_tui.core.store import Store
 from kosma_tui.tui.screens.accounts import AccountsScreen
 from kosma_tui.tui.screens.confirm import ConfirmModal
@@ -87,3 +90,20 @@ async def test_revoke_on_consents_asks_then_withdraws_the_consent(
     state = json.loads(portal.running.state_path.read_text())
     assert state["consents"][summary.consent.consent_id]["revoked"] is True
     assert len(store.accounts()) == 3
+
+
+async def test_a_taken_name_is_refused_with_one_sentence_in_the_tui_and_the_command(
+        store: Store, portal: Any, home: Path) -> None:
+    await link(store, portal.url)
+    taken = messages.bank_account_name_taken("Tagesgeld (Max Mustermann)").message
+    command = kosma(home, "account", "rename", "giro", "tagesgeld (max mustermann)")
+    assert command.returncode == 2 and taken in command.stderr
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, RenameModal))
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "tagesgeld (max mustermann)")
+        await wait_until(pilot, lambda: taken in flat_text(app), what="the catalogue sentence")
+    assert store.account(GIRO) is not None

@@ -10,7 +10,7 @@ from typing import Any
 
 from tui_support import SIZE, make_app, screen_text, wait_until
 
-from kosma_tui.core.records import BankAccount
+from kosma_tui.core.records import Balance, BankAccount, LastSync
 from kosma_tui.core.store import Store
 from kosma_tui.tui.screens.transactions import TransactionDetail, TransactionsScreen
 
@@ -32,8 +32,8 @@ async def test_every_outside_field_is_escaped_on_every_screen(store: Store, port
     error = {"code": "PROTOCOL", "message": "portal said" + NASTY, "remedy": "retry" + NASTY}
     store.save_account(BankAccount(
         "Giro (Max)", "Demo Bank", "Demo Company", iban="DE89" + NASTY, currency="EUR",
-        balance={"available": 100, "booked": 100, "currency": "EUR" + NASTY, "date": ""},
-        last_sync={"when": "2026-11-26T08:00:00", "outcome": "failed", "error": error}))
+        balance=Balance(available=100, booked=100, currency="EUR" + NASTY),
+        last_sync=LastSync(when="2026-11-26T08:00:00", outcome="failed", error=error)))
     rows = [make_row(n, "2026-11-2" + str(n)) for n in range(1, 4)]
     for row in rows:
         for name in TEXT_FIELDS:

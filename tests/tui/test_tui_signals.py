@@ -130,7 +130,7 @@ def test_losing_the_terminal_mid_sync_lets_the_sync_finish(
     run = store.sync_runs(account.name)[0]
     assert run.status == "ok", run.error
     assert run.fetched == 3000 and run.read_through == TODAY.isoformat()
-    assert account.last_sync["outcome"] == "ok"  # what the next launch shows
+    assert account.last_sync.outcome == "ok"  # what the next launch shows
     with start_portal(tmp_path / "portal.json") as portal:
         setup = kosma(home, "settings", "--admin-url", portal.url)
         assert setup.returncode == 0, setup.stderr

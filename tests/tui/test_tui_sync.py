@@ -47,9 +47,9 @@ async def test_sync_one_account_shows_progress_and_the_result(store: Store,
         await pilot.pause()
         assert "today 09:00" in screen_text(app)  # the last sync of the selected account
     account = store.account(GIRO)
-    assert account is not None and account.last_sync["outcome"] == "ok"
+    assert account is not None and account.last_sync.outcome == "ok"
     assert account.last_integration_date == TODAY.isoformat()
-    assert store.book(account).count() == account.last_sync["new"] > 0
+    assert store.book(account).count() == account.last_sync.new > 0
     assert [r.account for r in store.sync_runs()] == [GIRO]
 
 
@@ -66,7 +66,7 @@ async def test_sync_all_queues_every_account_and_keeps_the_app_usable(
         await wait_until(pilot, lambda: not app.sync_queue.busy
                          and all(s.state == "ok" for s in app.sync_queue.states.values()),
                          what="every account synced")
-    assert all(a.last_sync.get("outcome") == "ok" for a in store.accounts())
+    assert all(a.last_sync.outcome == "ok" for a in store.accounts())
     assert len(store.accounts()) == 3
 
 

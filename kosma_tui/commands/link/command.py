@@ -33,6 +33,7 @@ from kosma_tui.core.linking import (
     renewal_note,
     resolve_start_date,
 )
+from kosma_tui.core.linking.failures import LinkCancelled
 from kosma_tui.core.text import raw_stream
 from kosma_tui.runtime import Runtime
 
@@ -160,8 +161,7 @@ def _link(runner: asyncio.Runner, flow: LinkFlow, term: Terminal, answerer: Form
     except KeyboardInterrupt:
         runner.run(flow.cancel())
         term.say("")
-        report_error(KosmaError("Linking was cancelled; the portal session was ended and "
-                                "nothing was saved.", code="CANCELLED"),
+        report_error(LinkCancelled(),
                      bool(getattr(args, "json", False)))
         return 130
     except EndOfInput:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kosma_tui.core import messages
 from kosma_tui.core.erpnext.client import ErpnextAuthError, ErpnextClient, ErpnextRejected
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.identifiers import compact
@@ -103,8 +104,7 @@ def unmapped_remedy(names: list[str]) -> str:
 def local_account(store: Any, name: str) -> BankAccount:
     account = store.account(name)
     if account is None:
-        raise UsageError(f"There is no Bank Account named '{name}'; "
-                         "'kosma-tui erpnext status' lists them.")
+        raise messages.no_bank_account(name, [a.name for a in store.accounts()])
     return account
 
 

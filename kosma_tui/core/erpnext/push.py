@@ -30,7 +30,7 @@ from itertools import islice
 from typing import Any
 
 import kosma_tui.core.erpnext.journal as journal  # the module, not the package: no cycle
-from kosma_tui.core import locks, push_record
+from kosma_tui.core import locks, messages, push_record
 from kosma_tui.core.erpnext.client import (
     ErpnextClient,
     ErpnextError,
@@ -199,8 +199,9 @@ class Pusher:
                 if unmapped and strict:
                     raise UsageError(f"{unmapped[0].problem}; nothing was pushed.",
                                      unmapped_remedy([unmapped[0].account]))
+            stored = [a.name for a in self.store.accounts()]
             report.accounts = [AccountPush(name, error=Problem(
-                "USAGE", f"There is no Bank Account named '{name}'.")) for name in unknown]
+                "USAGE", messages.no_bank_account(name, stored).message)) for name in unknown]
             stopped: KosmaError | None = None
             for work in works:
                 result = AccountPush(work.account.name, work.account.erpnext_bank_account,
@@ -244,8 +245,7 @@ class Pusher:
             if account is not None:
                 accounts.append(account)
             elif strict:
-                raise UsageError(f"There is no Bank Account named '{name}'; nothing was "
-                                 "pushed.", "'kosma-tui erpnext status' lists the accounts.")
+                raise messages.no_bank_account(name, [a.name for a in self.store.accounts()])
             else:
                 unknown.append(name)
         return accounts, unknown

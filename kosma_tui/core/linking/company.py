@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kosma_tui.core.errors import UsageError
+from kosma_tui.core import messages
 from kosma_tui.core.records import Company
 
 if TYPE_CHECKING:
@@ -14,8 +14,5 @@ if TYPE_CHECKING:
 def company_or_error(store: Store, name: str) -> Company:
     company = store.company(name)
     if company is None:
-        raise UsageError(
-            f"There is no company named '{name}'.",
-            "'kosma-tui company list' shows them; 'kosma-tui company add' adds one.",
-        )
+        raise messages.no_company(name)
     return company

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
-from kosma_tui.core.errors import StoreError, UsageError
+from kosma_tui.core import messages
+from kosma_tui.core.errors import StoreError
 from kosma_tui.core.locks import FileLock
 from kosma_tui.core.paths import Paths, resolve_paths
 from kosma_tui.core.records import (
@@ -248,8 +249,7 @@ class Store:
                     account.key = existing["key"]  # its transactions live there
             clash = table.get(Q["name"] == account.name)
             if clash is not None and existing is not None and clash.doc_id != existing.doc_id:
-                raise UsageError(f"There is already a bank account named '{account.name}'.",
-                                 "Choose another name.")
+                raise messages.bank_account_name_taken(account.name)
             if not account.key:
                 account.key = self._new_account_key(table, account.name)
             data = self._encode(account)
@@ -278,8 +278,7 @@ class Store:
         with self.locked():
             account = self.account(name)
             if account is None:
-                raise UsageError(f"There is no bank account named '{name}'.",
-                                 "'kosma-tui status' lists the bank accounts.")
+                raise messages.no_bank_account(name, [a.name for a in self.accounts()])
             for field_name, value in fields.items():
                 setattr(account, field_name, value)
             self.save_account(account)
@@ -297,8 +296,8 @@ class Store:
             if not removed:
                 removed = table.remove(Q["name"] == account.name)
             if not removed:
-                raise UsageError(f"There is no bank account named '{account.name}'.",
-                                 "'kosma-tui account list' lists the bank accounts.")
+                raise messages.no_bank_account(account.name, [str(d.get("name", ""))
+                                                              for d in table.all()])
         with self._meta(write=True, file=self.sync_runs_file) as db:
             db.table("sync_runs", cache_size=0).remove(Q["account"] == account.name)
         if account.key:
@@ -333,7 +332,7 @@ class Store:
         with self._meta(write=True) as db:
             table = db.table("consents", cache_size=0)
             if not table.contains(Q["name"] == name):
-                raise UsageError(f"There is no Bank Consent named '{name}'.")
+                raise messages.no_bank_consent(name)
             table.update({"consent_token": self.secrets.encrypt(token) if token else ""},
                          Q["name"] == name)
 
@@ -429,7 +428,7 @@ class Store:
         folder = self.book(account).folder
         if folder.exists():
             return None
-        if (account.last_sync or {}).get("new"):
+        if account.last_sync and account.last_sync.new:
             return folder
         runs = self.sync_runs(account.name, limit=SYNC_RUNS_KEPT)
         return folder if any(run.new for run in runs) else None
@@ -441,7 +440,7 @@ class Store:
             runs = self.sync_runs(limit=10**9)
         except StoreError as exc:
             return exc
-        synced = [a.name for a in self.accounts() if (a.last_sync or {}).get("when")]
+        synced = [a.name for a in self.accounts() if a.last_sync and a.last_sync.when]
         recorded = {run.account for run in runs}
         if synced and not self.sync_runs_file.exists():
             return StoreError(
@@ -464,8 +463,7 @@ class Store:
         if not key:
             stored = self.account(account.name)
             if stored is None or not stored.key:
-                raise UsageError(f"There is no bank account named '{account.name}'.",
-                                 "'kosma-tui status' lists the bank accounts.")
+                raise messages.no_bank_account(account.name, [a.name for a in self.accounts()])
             key = stored.key
         book = self._books.get(key)
         if book is None:

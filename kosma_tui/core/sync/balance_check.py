@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kosma_tui.core.records import BankAccount
+    from kosma_tui.core.records import Balance, BankAccount
 
 OK, MISMATCH, UNKNOWN = "ok", "mismatch", "unknown"
 
@@ -81,14 +81,14 @@ def unknown() -> dict[str, Any]:
             "as_of": None}
 
 
-def assess(account: BankAccount, balance: dict[str, Any], settled: int, *,
+def assess(account: BankAccount, balance: Balance, settled: int, *,
            reanchor: bool = False) -> dict[str, Any]:
     """The account fields after a complete sync: ``balance_check``, and
     ``opening_balance`` when this sync anchors it: the first sync, a currency change,
     or ``reanchor``, a sync after an accepted gap (whose bookings can never arrive:
     the gap is recorded in the coverage instead of a mismatch that never clears)."""
-    booked, currency = balance.get("booked"), balance.get("currency") or account.currency
-    as_of = balance.get("date") or None
+    booked, currency = balance.booked, balance.currency or account.currency
+    as_of = balance.date or None
     if type(booked) is not int:  # the bank reports no booked balance: nothing to check
         return {"balance_check": unknown()}
     fields: dict[str, Any] = {}

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import kosma_tui.core.sync.balance_check as balance_check
 import kosma_tui.core.sync.coverage as coverage
-from kosma_tui.core import clock
+from kosma_tui.core import clock, messages
 from kosma_tui.core.errors import (
     KosmaError,
     PortalError,
@@ -53,7 +53,7 @@ from kosma_tui.core.errors import (
     UsageError,
 )
 from kosma_tui.core.identifiers import same_account
-from kosma_tui.core.records import BankAccount, BankConsent, LastSync, SyncRun
+from kosma_tui.core.records import Balance, BankAccount, BankConsent, LastSync, SyncRun
 from kosma_tui.core.sync.custody import TokenCustody
 from kosma_tui.core.sync.dedup import KnownIds
 from kosma_tui.core.sync.hooks import AfterSync, RowMatcher, StandardHooks
@@ -65,7 +65,6 @@ from kosma_tui.core.sync.rules import (
     consent_refusal,
     refusal,
     start_date,
-    unknown_account,
 )
 
 if TYPE_CHECKING:
@@ -259,7 +258,7 @@ class SyncEngine:
         """Sync one account; refusals and failures come back as the result, recorded."""
         account = self.store.account(name)
         if account is None:
-            raise UsageError(unknown_account(self.store, name))
+            raise messages.no_bank_account(name, [a.name for a in self.store.accounts()])
         started = clock.now()
         refused = refusal(self.store, account)
         if refused is not None:
@@ -289,7 +288,7 @@ class SyncEngine:
         async with consent_lock(self.store, consent_name):
             consent = self.store.consent(consent_name)  # the token, read under the lock
             if consent is None:
-                raise UsageError(f"There is no Bank Consent named '{consent_name}'.")
+                raise messages.no_bank_consent(consent_name)
             consent = await self.recover(consent)
             self.custody.begin(consent)
             try:
@@ -708,7 +707,7 @@ class SyncEngine:
                 result.status, result.error = "failed", Problem.from_error(exc)
                 last.outcome, last.error = "failed", result.error.as_json()
         try:
-            self.store.update_account(result.name, last_sync=last.to_dict())
+            self.store.update_account(result.name, last_sync=last)
         except KosmaError as exc:
             log.warning("could not record the sync of %s: %s", result.name, exc.message)
 
@@ -748,17 +747,17 @@ def _check_history(store: Store, account: BankAccount, consent: BankConsent) -> 
     )
 
 
-def _balance(balances: Any, fallback_currency: str) -> dict[str, Any]:
+def _balance(balances: Any, fallback_currency: str) -> Balance:
     available = getattr(balances, "available", None)
     booked = getattr(balances, "booked", None)
-    amount = available or booked
-    currency = amount.currency if amount is not None else fallback_currency
-    return {
-        "available": available.amount if available is not None else None,
-        "booked": booked.amount if booked is not None else None,
-        "currency": currency,
-        "date": getattr(balances, "date", "") or "",
-    }
+    either = available or booked
+    currency = either.currency if either is not None else fallback_currency
+    return Balance(
+        available=available.amount if available is not None else None,
+        booked=booked.amount if booked is not None else None,
+        currency=currency,
+        date=getattr(balances, "date", "") or "",
+    )
 
 
 def _newest_booking(transactions: list[dict[str, Any]], newest: str) -> str:
@@ -782,10 +781,4 @@ def _match(account: BankAccount, fresh: list[Any]) -> Any:
     return None
 
 
-def _unexpected(exc: BaseException) -> Problem:
-    return Problem(
-        "UNEXPECTED",
-        f"Something unexpected went wrong ({type(exc).__name__}); nothing already stored "
-        "was lost.",
-        "Try again; the details are in the log file.",
-    )
+_unexpected = messages.unexpected

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kosma_tui.core import clock, push_record
 from kosma_tui.core.errors import StoreError
 from kosma_tui.core.money import format_amount
-from kosma_tui.core.records import BankAccount, BankConsent
+from kosma_tui.core.records import Balance, BankAccount, BankConsent, LastSync
 from kosma_tui.core.sync import balance_check, coverage
 from kosma_tui.core.sync.rules import ConsentState, consent_state
 
@@ -64,8 +64,8 @@ class Health:
                     "currency": a.currency,
                     "enabled": a.enabled,
                     "last_integration_date": a.last_integration_date or None,
-                    "balance": a.balance or None,
-                    "last_sync": a.last_sync or None,
+                    "balance": a.balance.to_dict() if a.balance else None,
+                    "last_sync": a.last_sync.to_dict() if a.last_sync else None,
                     "balance_check": balance_check.as_json(a),
                     "coverage": coverage.as_json(a.coverage),
                 }
@@ -109,9 +109,10 @@ def health(store: Store) -> Health:
                             f"folder {folder} is gone.")
         if not account.enabled:  # kept for its history, switched off: not a problem
             continue
-        outcome = (account.last_sync or {}).get("outcome")
+        last = account.last_sync or LastSync()
+        outcome = last.outcome
         if outcome in ("failed", "refused"):
-            error = (account.last_sync or {}).get("error") or {}
+            error = last.error or {}
             critical.append(f"The last sync of '{account.name}' {outcome}: "
                             f"{error.get('message', 'no reason recorded.')}")
         if balance_check.is_mismatch(account):
@@ -128,7 +129,7 @@ def health(store: Store) -> Health:
 def mismatch_sentence(account: BankAccount) -> str:
     """What a balance mismatch means, in one sentence with the amounts."""
     check = account.balance_check
-    currency = (account.balance or {}).get("currency") or account.currency
+    currency = (account.balance or Balance()).currency or account.currency
 
     def money(amount: int) -> str:
         return f"{format_amount(amount, currency)} {currency}"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from kosma_tui.core import clock
+from kosma_tui.core import clock, messages
 from kosma_tui.core.errors import RuleRefusal, UsageError
 from kosma_tui.core.records import BankAccount, BankConsent
 
@@ -195,12 +195,10 @@ def set_last_integration_date(store: Store, name: str, value: date) -> BankAccou
         )
     with store.locked():
         if store.account(name) is None:
-            raise UsageError(unknown_account(store, name))
+            raise messages.no_bank_account(name, [a.name for a in store.accounts()])
         return store.update_account(name, last_integration_date=value.isoformat())
 
 
 def unknown_account(store: Store, name: str) -> str:
-    names = sorted(a.name for a in store.accounts())
-    hint = ("; known accounts: " + ", ".join(f"'{n}'" for n in names[:10])) if names else \
-        "; there are none yet: link a bank first"
-    return f"There is no bank account named '{name}'{hint}."
+    """The catalogue's sentence for an unknown account name, message and remedy."""
+    return messages.no_bank_account(name, [a.name for a in store.accounts()]).sentence()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kosma_tui.core import messages
 from kosma_tui.tui.dialogs.reminders import ReminderModal, due_consents
 from kosma_tui.tui.text import clean
 
@@ -30,7 +31,7 @@ class LinkController:
         """Open the Link wizard for the bank and company of a consent (renewal)."""
         consent = self.app.store.consent(consent_name)
         if consent is None:
-            self.app.notify(f"There is no Bank Consent named {clean(consent_name)}.",
+            self.app.notify(clean(messages.no_bank_consent(consent_name).message),
                             severity="error", markup=False)
             return
         self.app.open_screen("link", company=consent.company, bank=consent.bank)

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from kosma_tui.core import push_record
-from kosma_tui.core.records import BankAccount
+from kosma_tui.core.records import Balance, BankAccount, LastSync
 from kosma_tui.core.sync import balance_check, coverage
 from kosma_tui.tui.controllers import manage
 from kosma_tui.tui.controllers.sync import describe
@@ -200,14 +200,12 @@ class AccountsScreen(KosmaScreen):
 
     def all_cells(self, account: BankAccount) -> dict[str, Text]:
         consent = consent_for(self.consents, account)
-        balance = account.balance or {}
-        amount = balance.get("booked")
-        if amount is None:
-            amount = balance.get("available")
-        currency = balance.get("currency") or account.currency
+        balance = account.balance or Balance()
+        amount = balance.shown
+        currency = balance.currency or account.currency
         sync_state = self.kosma.sync_queue.state(account.name).state
         if sync_state not in (RUNNING, QUEUED):
-            sync_state = (account.last_sync or {}).get("outcome", "")
+            sync_state = (account.last_sync or LastSync()).outcome
         mark, mark_style = SYNC_MARK.get(sync_state, ("", ""))
         if not account.enabled:
             mark, mark_style = "-", "dim"
@@ -216,7 +214,7 @@ class AccountsScreen(KosmaScreen):
             f" {clean(currency)}" if amount is not None and self.several_currencies() else "")
         if balance_check.is_mismatch(account):  # the numbers do not add up: say so here
             balance_text, balance_style = f"≠{balance_text}", MISMATCH_STYLE
-        last = account.last_sync or {}
+        last = account.last_sync or LastSync()
         return {
             "sync": Text(mark, style=mark_style),
             "account": literal(account.name, "" if account.enabled else "dim strike"),
@@ -229,8 +227,8 @@ class AccountsScreen(KosmaScreen):
                             justify="right", no_wrap=True, overflow="ellipsis"),
             "lid": literal(account.last_integration_date or "-"),
             "consent": consent_cell(consent),
-            "last": Text(f"{when_text(last['when'])} {last.get('outcome', '')}"
-                         if last.get("when") else "never", style=mark_style),
+            "last": Text(f"{when_text(last.when)} {last.outcome}"
+                         if last.when else "never", style=mark_style),
         }
 
     def several_currencies(self) -> bool:
@@ -395,7 +393,7 @@ def trust_text(account: BankAccount) -> Text:
     text = Text()
     check = account.balance_check or {}
     if balance_check.is_mismatch(account):
-        currency = (account.balance or {}).get("currency") or account.currency
+        currency = (account.balance or Balance()).currency or account.currency
         text.append(
             f"\n≠ balance off by {money(check['difference'], currency, sign=True)} {currency}: "
             f"the bank reports {money(check['reported'], currency)}, the stored transactions "
@@ -410,17 +408,17 @@ def trust_text(account: BankAccount) -> Text:
 
 
 def describe_last_sync(account: BankAccount) -> str:
-    last = account.last_sync or {}
-    if not last.get("when"):
+    last = account.last_sync or LastSync()
+    if not last.when:
         return "never synced: press s to sync"
-    when = when_text(last["when"]) + (" (daily job)" if last.get("unattended") else "")
-    outcome = last.get("outcome")
+    when = when_text(last.when) + (" (daily job)" if last.unattended else "")
+    outcome = last.outcome
     if outcome == "ok":
-        return (f"{last.get('new', 0):,} new, {last.get('updated', 0):,} updated, "
-                f"{last.get('skipped', 0):,} skipped · {when}")
-    if last.get("stopped"):  # progress kept: where it stopped, why, and what comes next
-        return clean(f"{last['stopped']} · {when}")
-    error = last.get("error") or {}
+        return (f"{last.new:,} new, {last.updated:,} updated, "
+                f"{last.skipped:,} skipped · {when}")
+    if last.stopped:  # progress kept: where it stopped, why, and what comes next
+        return clean(f"{last.stopped} · {when}")
+    error = last.error or {}
     word = "refused" if outcome == "refused" else "failed"
     return clean(f"{word}: {error.get('message', '')} {error.get('remedy', '')}".rstrip()
                  + f" · {when}")

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Label, ProgressBar, Static
 
-from kosma_tui.core.records import BankAccount
+from kosma_tui.core.records import BankAccount, LastSync
 from kosma_tui.tui.controllers.sync import describe
 from kosma_tui.tui.feedback import report, toast
 from kosma_tui.tui.messages import SyncAccount, SyncAll
@@ -25,11 +25,11 @@ from kosma_tui.tui.text import clean
 def last_sync_short(account: BankAccount) -> str:
     if not account.enabled:
         return "disabled: Sync all skips it (d on Accounts enables it)"
-    last = account.last_sync or {}
-    if not last.get("when"):
+    last = account.last_sync or LastSync()
+    if not last.when:
         return "never synced"
-    job = ", daily job" if last.get("unattended") else ""
-    return f"last sync {when_text(last['when'])}: {last.get('outcome', '?')}{job}"
+    job = ", daily job" if last.unattended else ""
+    return f"last sync {when_text(last.when)}: {last.outcome or '?'}{job}"
 
 
 class SyncRow(Widget):
