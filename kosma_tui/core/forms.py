@@ -15,6 +15,7 @@ from typing import Any
 
 from kosma_tui.core.errors import KosmaError, PortalProtocolError, sentence_for
 from kosma_tui.core.reader import Reader
+from kosma_tui.core.text import safe_text
 
 CONSUMER_INPUT_NEEDED = "CONSUMER_INPUT_NEEDED"
 PROCESSING = "PROCESSING"
@@ -61,7 +62,7 @@ class UnsupportedFormError(KosmaError):
     code = "UNSUPPORTED_FORM"
 
     def __init__(self, element_type: str) -> None:
-        shown = "".join(c for c in element_type if c.isprintable())[:40] or "?"
+        shown = safe_text(element_type[:40]) or "?"
         super().__init__(
             f"The bank sent a form element this app does not know ({shown}); "
             "linking was stopped so nothing is guessed.",

@@ -27,6 +27,7 @@ from typing import ClassVar
 
 from kosma_tui.core.errors import StoreError
 from kosma_tui.core.paths import make_private_dir
+from kosma_tui.core.text import safe_text
 
 try:
     import fcntl
@@ -105,8 +106,7 @@ def holder_of(path: Path) -> str:
             text = handle.read(_HOLDER_BYTES).decode("utf-8", "replace").strip()
     except OSError:
         text = ""
-    # the holder line comes from this app, but keep a damaged file from reaching a terminal raw
-    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    text = safe_text(text)  # written by this app, but a damaged file must not reach a terminal
     if text:
         return text
     pid = _pid_holding(path)

@@ -3,10 +3,10 @@
 A Bank Transaction gets a party when its counterparty IBAN or account number
 equals one of a Party's (spaces and case ignored). Otherwise, with fuzzy
 matching on, the counterparty name and then the description are compared
-with party names by token-set similarity (the fuzzywuzzy / rapidfuzz
-``token_set_ratio``, 0-100, on text folded to lower case without accents or
-punctuation); a score of at least 80 counts. Party types are searched in
-the order of the money's direction (deposits: Customer, Supplier, Employee;
+with party names by token-set similarity (rapidfuzz's ``token_set_ratio``,
+0-100, on text folded to lower case without accents or punctuation); a score
+of at least 80 counts. Party types are searched in the order of the money's
+direction (deposits: Customer, Supplier, Employee;
 withdrawals: Supplier, Employee, Customer): the first type with a match
 decides, its best score wins, and a tie between two parties sets nothing.
 
@@ -34,6 +34,9 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
 
 from kosma_tui.core import messages
 from kosma_tui.core.errors import ConfigurationError
@@ -71,53 +74,15 @@ def _joined_length(words: Collection[str]) -> int:
     return sum(map(len, words)) + len(words) - 1 if words else 0
 
 
-def lcs_length(a: str, b: str) -> int:
-    """Length of the longest common subsequence (bit-parallel, Hyyrö 2004)."""
-    if len(a) > len(b):
-        a, b = b, a
-    if not a:
-        return 0
-    masks: dict[str, int] = {}
-    bit = 1
-    for ch in a:
-        masks[ch] = masks.get(ch, 0) | bit
-        bit <<= 1
-    full = bit - 1
-    row = full
-    for m in map(masks.get, b):
-        if m:
-            u = row & m
-            row = ((row + u) | (row - u)) & full
-    return len(a) - row.bit_count()
-
-
-def indel_ratio(a: str, b: str) -> float:
-    """Normalised InDel similarity, 0-100 (rapidfuzz ``fuzz.ratio``)."""
-    total = len(a) + len(b)
-    if not total:
-        return 100.0
-    return 100.0 * 2 * lcs_length(a, b) / total
-
-
 def token_set_ratio(a: str, b: str) -> float:
-    """Token-set similarity of two texts, 0-100, as fuzzywuzzy/rapidfuzz define it
-    (after folding case, accents and punctuation): the best InDel ratio of
-    "sect" / "sect diff_a" / "sect diff_b", the sorted common words and the
-    sorted words only one text has. ``_NameIndex.best`` computes the same,
-    faster and for many parties at once."""
+    """Token-set similarity of two texts, 0-100: rapidfuzz's ``token_set_ratio`` (the
+    fuzzywuzzy definition) on their words after folding case, accents and
+    punctuation. ``_NameIndex.best`` computes the same for many parties at once,
+    skipping the parties that cannot reach the threshold."""
     wa, wb = tokens(a), tokens(b)
     if not wa or not wb:
         return 0.0
-    common = wa & wb
-    if common and (common == wa or common == wb):
-        return 100.0
-    sect = " ".join(sorted(common))
-    diff_a = " ".join(sorted(wa - common))
-    diff_b = " ".join(sorted(wb - common))
-    if not sect:
-        return indel_ratio(diff_a, diff_b)
-    return max(indel_ratio(sect, f"{sect} {diff_a}"), indel_ratio(sect, f"{sect} {diff_b}"),
-               indel_ratio(f"{sect} {diff_a}", f"{sect} {diff_b}"))
+    return fuzz.token_set_ratio(" ".join(sorted(wa)), " ".join(sorted(wb)), processor=None)
 
 
 # --- the fuzzy index ----------------------------------------------------
@@ -275,7 +240,7 @@ class _NameIndex:
             if 100.0 - 100.0 * least / total > (score if score > cutoff else cutoff):
                 diff_a = " ".join([w for w in ordered if w not in common])
                 diff_b = " ".join(sorted(other - common))
-                distance = ab + ba - 2 * lcs_length(diff_a, diff_b)
+                distance = Indel.distance(diff_a, diff_b)
                 similar = 100.0 - 100.0 * distance / total
                 if similar > score:
                     score = similar

@@ -127,6 +127,6 @@ def test_try_hold_and_is_held_see_a_lock_of_this_or_another_process(tmp_path: Pa
 def test_a_damaged_holder_line_is_not_shown_raw(tmp_path: Path) -> None:
     path = tmp_path / "x.lock"
     path.write_bytes(b"\x1b[31mred\x07")
-    assert locks.holder_of(path) == "[31mred"
+    assert locks.holder_of(path) == "\\x1b[31mred\\x07"
     path.write_bytes(b"")
     assert locks.holder_of(path) == "another kosma-tui process"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+import kosma_tui
+from kosma_tui.core.forms import UnsupportedFormError
 from kosma_tui.core.portal import NextPage
 from kosma_tui.core.sync.paging import MAX_PAGES_PER_DAY, PageGuard, PageLoop
 from kosma_tui.core.text import SafeStream, raw_stream, safe_json, safe_lines, safe_text
@@ -47,3 +51,26 @@ def test_the_page_guard_stops_at_more_pages_than_the_days_can_hold() -> None:
     assert f"more than {limit:,} pages for the days asked for" in info.value.message
     last = PageGuard("Giro", date(2026, 11, 1), date(2026, 11, 2))
     last.check([{"transaction_id": "T1"}], None)  # the last page: never a loop
+
+
+def test_tabs_and_characters_beyond_the_basic_plane_are_shown_one_way() -> None:
+    # a tab is a space; a printable character above U+FFFF (an emoji) stays; an
+    # unprintable one (a language tag) is one replacement character; in the
+    # commands' one-line text, their multi-line output, and the form error alike
+    text = "a\tb \U0001f600 \U000e0001"
+    assert safe_text(text) == "a b \U0001f600 \ufffd"
+    assert safe_lines(text + "\n" + text) == "a b \U0001f600 \ufffd\na b \U0001f600 \ufffd"
+    assert json.loads(safe_json(json.dumps(text, ensure_ascii=False))) == text
+    error = UnsupportedFormError("Odd\tType\U000e0001\x1b")
+    assert "(Odd Type\ufffd\\x1b)" in error.message
+
+
+def test_only_core_text_decides_what_is_printable_for_a_terminal() -> None:
+    # the checks that refuse input (names, URLs, keys) may ask isprintable(); no
+    # module may build its own rendering of outside text by filtering characters
+    package = Path(kosma_tui.__file__).parent
+    renderers = [str(p.relative_to(package)) for p in package.rglob("*.py")
+                 if "sandbox" not in p.parts and p.name != "text.py"
+                 and re.search(r"if \w+\.isprintable\(\)|unicodedata\.category",
+                               p.read_text(encoding="utf-8"))]
+    assert renderers == []

@@ -12,7 +12,9 @@ from tui_support import SIZE, make_app, screen_text, wait_until
 
 from kosma_tui.core.records import Balance, BankAccount, LastSync
 from kosma_tui.core.store import Store
+from kosma_tui.core.text import safe_text
 from kosma_tui.tui.screens.transactions import TransactionDetail, TransactionsScreen
+from kosma_tui.tui.text import literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
@@ -54,3 +56,8 @@ async def test_every_outside_field_is_escaped_on_every_screen(store: Store, port
         detail = screen_text(app)
         assert_terminal_safe(detail)
         assert "\\x1b[31m\\x07\\x00 \\x7f\\x9b\\u202e" in detail
+
+
+def test_the_tui_renders_tabs_and_wide_characters_as_the_commands_do() -> None:
+    text = "a\tb \U0001f600 \U000e0001 [bold]x[/]"
+    assert literal(text).plain == safe_text(text) == "a b \U0001f600 \ufffd [bold]x[/]"
