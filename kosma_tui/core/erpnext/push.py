@@ -199,9 +199,9 @@ class Pusher:
                 if unmapped and strict:
                     raise UsageError(f"{unmapped[0].problem}; nothing was pushed.",
                                      unmapped_remedy([unmapped[0].account]))
-            stored = [a.name for a in self.store.accounts()]
+            local = [a.name for a in self.store.accounts()]
             report.accounts = [AccountPush(name, error=Problem(
-                "USAGE", messages.no_bank_account(name, stored).message)) for name in unknown]
+                "USAGE", messages.no_bank_account(name, local).message)) for name in unknown]
             stopped: KosmaError | None = None
             for work in works:
                 result = AccountPush(work.account.name, work.account.erpnext_bank_account,
