@@ -492,9 +492,9 @@ async def test_attended_is_what_the_engine_is_told(store: Any, client: Any) -> N
     account = first_account(store)
     engine = SyncEngine(store, client, hooks=RecordingHooks(), attended=False)
     await engine.sync_account(account.name)
-    assert store.account(account.name).last_sync["unattended"] is True
+    assert store.account(account.name).last_sync.unattended is True
     await SyncEngine(store, client, hooks=RecordingHooks()).sync_account(account.name)
-    assert store.account(account.name).last_sync["unattended"] is False  # the client's
+    assert store.account(account.name).last_sync.unattended is False  # the client's
 
 
 # -- the daily job ---------------------------------------------------------------------
