@@ -31,8 +31,6 @@ from tui_support import link as link_demo
 
 from kosma_tui.tui.screens.confirm import ConfirmModal
 
-TODAY = date.today()
-
 
 class Terminal:
     """``kosma-tui`` on a pseudo-terminal of 80x24 whose output is read continuously."""
@@ -94,6 +92,9 @@ def test_losing_the_terminal_mid_sync_lets_the_sync_finish(
 ) -> None:
     from kosma_tui.sandbox import start_portal
 
+    # a real process on the real date: read it when the test starts, not at import, so a
+    # suite that crosses midnight does not expect yesterday's rows
+    today = date.today()
     with start_portal(tmp_path / "portal.json") as portal:
         pages = {"seen": 0}
 
@@ -107,7 +108,7 @@ def test_losing_the_terminal_mid_sync_lets_the_sync_finish(
         terminal = None
         try:
             enable_and_link(home, proxy.url, portal.url, "many-transactions100000",
-                            TODAY - timedelta(days=29))
+                            today - timedelta(days=29))
             terminal = Terminal(home)
             terminal.wait_for("Girokonto")
             terminal.type("a")  # sync all
@@ -129,7 +130,7 @@ def test_losing_the_terminal_mid_sync_lets_the_sync_finish(
     (account,) = store.accounts()
     run = store.sync_runs(account.name)[0]
     assert run.status == "ok", run.error
-    assert run.fetched == 3000 and run.read_through == TODAY.isoformat()
+    assert run.fetched == 3000 and run.read_through == today.isoformat()
     assert account.last_sync.outcome == "ok"  # what the next launch shows
     with start_portal(tmp_path / "portal.json") as portal:
         setup = kosma(home, "settings", "--admin-url", portal.url)
