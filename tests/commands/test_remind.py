@@ -167,7 +167,11 @@ def test_local_sendmail(two_consents: Path, tmp_path: Path) -> None:
     done = kosma(home, "settings", "--mail-to", "admin@example.org", "--sendmail")
     assert done.returncode == 0, done.stderr
     env = {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
-    sent = kosma(home, "remind", now=at(TODAY + timedelta(days=90)), extra_env=env)
+    # the last minute before the consents end, on their last day whatever time they were
+    # linked at (a fixed hour on day 90 is after the end for a consent linked before it)
+    end = min(datetime.fromisoformat(c.consent_expiry) for c in open_store(home).consents())
+    last = max(end - timedelta(minutes=1), end.replace(hour=0, minute=0, second=0))
+    sent = kosma(home, "remind", now=last.isoformat(), extra_env=env)
     assert sent.returncode == 1  # expires today
     assert out.with_suffix(".eml.args").read_text().split() == ["-t", "-oi"]
     text = out.read_text()
