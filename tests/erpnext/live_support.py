@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -250,3 +251,32 @@ def reconcile_with_payment(site: Site, ledger: Ledger, bank_transaction: str, da
                          [{"payment_doctype": "Payment Entry", "payment_name": payment,
                            "amount": amount}])}, idempotent=False)
     return payment
+
+
+def assert_exactly_once(store: Any, site: Site, account: Any, expected: int) -> None:
+    docs = bank_transactions(site, account.erpnext_bank_account or
+                             store.account(account.name).erpnext_bank_account)
+    counts = Counter(d["transaction_id"] for d in docs)
+    assert [t for t, n in counts.items() if n > 1] == []
+    assert len(docs) == expected
+    names = {d["transaction_id"]: d["name"] for d in docs}
+    stored = list(store.book(store.account(account.name)).rows())
+    assert sum(1 for r in stored if r["status"] == "Settled") == expected
+    assert all(r["erpnext_name"] == names[r["transaction_id"]] for r in stored)
+
+
+def push_many(site: Site, store: Any, count: int) -> Any:
+    """``count`` transactions in one push to a fresh Bank Account; each is checked to be
+    in ERPNext exactly once. The push report (its ``seconds`` and ``requests``)."""
+    from kosma_tui.core.erpnext import push
+
+    ledger = make_ledger(site)
+    account = local_account(store, site, ledger)
+    store.book(account).append(rows(account.name, count))
+    with ErpnextClient.for_store(store) as client:
+        report = push(store, client)
+    assert report.ok and report.total("created") == count, report.as_json()["accounts"][0]
+    print(f"\nlive push: {count:,} in {report.seconds:.1f} s = {count / report.seconds:.0f}/s, "
+          f"{report.requests} requests")
+    assert_exactly_once(store, site, account, count)
+    return report
