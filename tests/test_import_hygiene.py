@@ -1,4 +1,9 @@
-"""The core, the Demo Bank portal and the commands never pay for the UI."""
+"""What loading a part of the package really loads, in a fresh interpreter.
+
+tests/test_import_rules.py checks the import graph read from the source; these
+probes check the running result: the core, the Demo Bank portal and the commands
+never pay for the UI, and the core and the portal load nothing of each other.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +12,34 @@ import sys
 
 PROBE = r"""
 import importlib, pkgutil, sys
-for pkg in ("kosma_tui.core", "kosma_tui.sandbox", "kosma_tui.commands"):
+for pkg in {packages!r}:
     module = importlib.import_module(pkg)
     for info in pkgutil.walk_packages(module.__path__, pkg + "."):
         importlib.import_module(info.name)
-import kosma_tui.cli
-import kosma_tui.runtime
-kosma_tui.cli.build_parser()
-loaded = sorted(n for n in sys.modules if n.split(".")[0] == "textual")
-print("TEXTUAL:" + ",".join(loaded))
+{then}
+print(sorted(n for n in sys.modules if n.split(".")[:{depth}] == {prefix!r}))
 """
 
 
-def test_core_sandbox_and_commands_import_without_textual() -> None:
+def loaded(packages: tuple[str, ...], prefix: str, then: str = "") -> list[str]:
+    """The modules under ``prefix`` loaded by importing every module of ``packages``."""
+    code = PROBE.format(packages=packages, then=then, depth=prefix.count(".") + 1,
+                        prefix=prefix.split("."))
     result = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    assert "TEXTUAL:\n" in result.stdout + "\n", result.stdout
+    return eval(result.stdout)  # noqa: S307 - a list literal printed by our own probe
+
+
+def test_core_sandbox_and_commands_import_without_textual() -> None:
+    then = "import kosma_tui.cli, kosma_tui.runtime\nkosma_tui.cli.build_parser()"
+    packages = ("kosma_tui.core", "kosma_tui.sandbox", "kosma_tui.commands")
+    assert loaded(packages, "textual", then) == []
 
 
 def test_sandbox_shares_no_code_with_core() -> None:
-    probe = (
-        "import importlib, pkgutil, sys\n"
-        "import kosma_tui.sandbox as s\n"
-        "for i in pkgutil.walk_packages(s.__path__, 'kosma_tui.sandbox.'):\n"
-        "    importlib.import_module(i.name)\n"
-        "print(sorted(n for n in sys.modules if n.startswith('kosma_tui.core')))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.strip() == "[]"
-
-
-
-
+    assert loaded(("kosma_tui.sandbox",), "kosma_tui.core") == []
 
 
 def test_loading_all_of_core_starts_no_sandbox_module() -> None:
-    probe = (
-        "import importlib, pkgutil, sys\n"
-        "import kosma_tui.core as c\n"
-        "for i in pkgutil.walk_packages(c.__path__, 'kosma_tui.core.'):\n"
-        "    importlib.import_module(i.name)\n"
-        "print(sorted(n for n in sys.modules if n.startswith('kosma_tui.sandbox')))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.strip() == "[]"
+    assert loaded(("kosma_tui.core",), "kosma_tui.sandbox") == []
