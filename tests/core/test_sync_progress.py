@@ -11,7 +11,7 @@ import pytest
 from sync_support import client_for, link
 
 from kosma_tui.core.sync import SyncEngine, SyncProgress
-from kosma_tui.core.sync.engine import page_fraction
+from kosma_tui.core.sync.result import page_fraction
 
 TODAY = date(2026, 11, 26)
 

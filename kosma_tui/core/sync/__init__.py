@@ -4,6 +4,7 @@
   no consent, Last Integration Date before the consent start), the start
   date and the Last Integration Date remedy; cheap, no portal, no secrets.
 - ``rows``: protocol Transaction -> Bank Transaction row.
+- ``result``: what a sync reports (progress, result, page helpers).
 - ``engine``: ``SyncEngine`` for one account or the daily job (imported on
   first use, so ``kosma-tui status`` does not pay for asyncio and friends).
 - ``health``: consents, accounts and the verdict of ``kosma-tui status``.
