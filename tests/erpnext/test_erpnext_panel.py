@@ -12,16 +12,34 @@ from frappe_double import API_KEY, API_SECRET
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static, Switch
 
+from kosma_tui.core.erpnext import ErpnextClient
+from kosma_tui.runtime import Runtime
 from kosma_tui.tui.widgets.erpnext_panel import ErpnextPanel, ErpnextPushModal, pushed_label
 
 
 class Host(App[None]):
-    def __init__(self, store: Any) -> None:
+    """The panel in a small app with a store and a runtime, as ``KosmaApp`` gives them."""
+
+    def __init__(self, store: Any, panel: ErpnextPanel | None = None) -> None:
         super().__init__()
         self.store = store
+        self.runtime = Runtime(store=store)
+        self.panel = panel or ErpnextPanel()
 
     def compose(self) -> ComposeResult:
-        yield ErpnextPanel()
+        yield self.panel
+
+
+class CountingRuntime(Runtime):
+    """A runtime that counts the ERPNext clients it makes, and with which options."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store=store)
+        self.made: list[dict[str, Any]] = []
+
+    def erpnext(self, **client_options: Any) -> ErpnextClient:
+        self.made.append(client_options)
+        return super().erpnext(**client_options)
 
 
 async def wait_until(pilot: Any, condition: Callable[[], object], timeout: float = 15) -> None:
@@ -82,6 +100,49 @@ async def test_push_dialog_shows_progress_and_the_result(connected, erp):
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is not modal
+
+
+async def test_the_panel_and_the_dialog_get_their_clients_from_the_runtime(connected, erp):
+    """Test, import, map and push all ask the app's runtime for their ERPNext client."""
+    add_account(connected)
+    add_rows(connected, [row(ACCOUNT, n) for n in range(2)])
+    app = Host(connected)
+    app.runtime = runtime = CountingRuntime(connected)
+    async with app.run_test(size=(110, 40)) as pilot:
+        panel = app.query_one(ErpnextPanel)
+        await wait_until(pilot, lambda: "Connected" in status_text(app))
+        assert runtime.made == []  # the first status is read without asking ERPNext
+        panel.action_test()
+        await wait_until(pilot, lambda: "✓ Connected" in status_text(app))
+        assert runtime.made == [{"retries": 0, "timeout": 10.0}]  # a quick check
+        panel.action_import()
+        await wait_until(pilot, lambda: "companies." in status_text(app))
+        panel.action_map()
+        await wait_until(pilot, lambda: "mapped" in status_text(app))
+        panel.action_push()
+        await wait_until(pilot, lambda: "2 created" in status_text(app))
+        assert len(runtime.made) == 4
+        modal = ErpnextPushModal([ACCOUNT])
+        app.push_screen(modal)
+        await wait_until(pilot, lambda: modal.finished)
+        assert len(runtime.made) == 5
+
+
+async def test_a_panel_given_a_client_factory_uses_it(connected, erp):
+    """The panel's own seam: a factory passed in wins over the app's runtime."""
+    made: list[dict[str, Any]] = []
+
+    def factory(**options: Any) -> ErpnextClient:
+        made.append(options)
+        return ErpnextClient.for_store(connected, **options)
+
+    app = Host(connected, ErpnextPanel(store=connected, erpnext=factory))
+    app.runtime = CountingRuntime(connected)
+    async with app.run_test(size=(110, 40)) as pilot:
+        app.panel.action_test()
+        await wait_until(pilot, lambda: "✓ Connected" in status_text(app))
+    assert made == [{"retries": 0, "timeout": 10.0}]
+    assert app.runtime.made == []
 
 
 def test_pushed_label():

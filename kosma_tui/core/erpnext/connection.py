@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,17 +106,22 @@ class Status:
         }
 
 
-def status(store: Any, *, check: bool = True, **client_options: Any) -> Status:
-    """Connection (checked live unless ``check`` is False), mapping and waiting counts."""
+def status(store: Any, *, check: bool = True,
+           client: Callable[..., ErpnextClient] | None = None,
+           **client_options: Any) -> Status:
+    """Connection (checked live unless ``check`` is False), mapping and waiting counts.
+
+    ``client`` makes the ERPNext client for the check (the caller's runtime's factory,
+    ``Runtime.erpnext``); without it one is made for the store's connection."""
     connection = store.erpnext()
     result = Status(connected=bool(connection.url), url=connection.url, site=connection.site,
                     api_key=masked_key(connection.api_key),
                     auto_push=store.settings().erpnext_auto_push, last_push=last_push(store))
     if connection.url and check:
         try:
-            with ErpnextClient.for_store(store, **{"retries": 0, "timeout": 10.0,
-                                                   **client_options}) as client:
-                result.user = client.logged_user()
+            make = client or functools.partial(ErpnextClient.for_store, store)
+            with make(**{"retries": 0, "timeout": 10.0, **client_options}) as checker:
+                result.user = checker.logged_user()
         except KosmaError as exc:
             result.problem = Problem.from_error(exc)
     for account in store.accounts():

@@ -1,6 +1,7 @@
 """The ERPNext work the Banking Settings panel and the push dialog ask for. Everything
 here talks to ERPNext (``kosma_tui.core.erpnext`` is synchronous httpx) and is called from
-a thread worker; the answers are texts for the panel, or the error."""
+a thread worker; the answers are texts for the panel, or the error. The clients come from
+the factory the caller passes (the app's runtime's ``erpnext``), never built here."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from kosma_tui.tui.text import clean
 
 if TYPE_CHECKING:
     from kosma_tui.core.store import Store
+    from kosma_tui.tui.hosts import ErpnextFactory
 
 
 class PushHost(Protocol):
@@ -27,18 +29,20 @@ class PushHost(Protocol):
 class PushRunner:
     """Runs a push in a thread worker of ``host`` and reports its progress there."""
 
-    def __init__(self, host: PushHost, store: Store, names: list[str] | None) -> None:
+    def __init__(self, host: PushHost, store: Store, names: list[str] | None,
+                 erpnext: ErpnextFactory) -> None:
         self.host = host
         self.store = store
         self.names = names
+        self.erpnext = erpnext
 
     def run(self) -> Any:
         """Call from a thread worker. Returns the PushReport, or the error."""
-        from kosma_tui.core.erpnext import ErpnextClient, push
+        from kosma_tui.core.erpnext import push
 
         store = self.store
         try:
-            with ErpnextClient.for_store(store) as client:
+            with self.erpnext() as client:
                 return push(store, client, self.names, on_progress=self.progress)
         except KosmaError as exc:
             return exc
@@ -49,12 +53,11 @@ class PushRunner:
         self.host.app.call_from_thread(self.host.show_progress, p.account, p.done, p.total)
 
 
-def import_companies(store: Store) -> Text:
+def import_companies(store: Store, erpnext: ErpnextFactory) -> Text:
     """Companies from ERPNext into the store: one line each, then the counts."""
-    from kosma_tui.core.erpnext import ErpnextClient
     from kosma_tui.core.erpnext import import_companies as run_import
 
-    with ErpnextClient.for_store(store) as client:
+    with erpnext() as client:
         results = run_import(store, client)
     text = Text()
     for r in results:
@@ -67,11 +70,11 @@ def import_companies(store: Store) -> Text:
     return text
 
 
-def map_by_iban(store: Store) -> Text:
+def map_by_iban(store: Store, erpnext: ErpnextFactory) -> Text:
     """Each account to its ERPNext Bank Account found by IBAN; what could not be mapped."""
-    from kosma_tui.core.erpnext import BankAccounts, ErpnextClient
+    from kosma_tui.core.erpnext import BankAccounts
 
-    with ErpnextClient.for_store(store) as client:
+    with erpnext() as client:
         known = BankAccounts(client)
         mapped = unmapped = 0
         lines = Text()

@@ -13,7 +13,7 @@ from textual.widgets import Button, ProgressBar, Static
 
 from kosma_tui.core.errors import KosmaError, Problem
 from kosma_tui.tui.controllers.erpnext import PushRunner
-from kosma_tui.tui.hosts import store_of
+from kosma_tui.tui.hosts import erpnext_of, store_of
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.erpnext_text import error_text, push_summary
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class ErpnextPushModal(ModalScreen[object]):
     """Push the given accounts (None: all) with a progress bar; Escape closes when done.
 
-    Needs ``app.store``; dismisses with the PushReport (or None after an error).
+    Needs ``app.store`` and ``app.runtime``; dismisses with the PushReport (or None after an error).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -55,7 +55,7 @@ class ErpnextPushModal(ModalScreen[object]):
 
     @work(thread=True, exclusive=True, group="erpnext")
     def _run(self) -> None:
-        outcome = PushRunner(self, self.store, self.names).run()
+        outcome = PushRunner(self, self.store, self.names, erpnext_of(self.app)).run()
         self.app.call_from_thread(self._finished, outcome)
 
     def show_progress(self, account: str, done: int, total: int) -> None:

@@ -19,7 +19,7 @@ from kosma_tui.core.errors import KosmaError, Problem, UsageError
 from kosma_tui.tui.controllers.erpnext import PushRunner, import_companies, map_by_iban
 from kosma_tui.tui.dialogs.erpnext_push import ErpnextPushModal
 from kosma_tui.tui.feedback import report
-from kosma_tui.tui.hosts import store_of
+from kosma_tui.tui.hosts import erpnext_of, store_of
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.erpnext_text import error_text, push_summary, pushed_label
 from kosma_tui.tui.widgets.section import SettingsSection
@@ -27,6 +27,7 @@ from kosma_tui.tui.work import in_thread
 
 if TYPE_CHECKING:
     from kosma_tui.core.store import Store
+    from kosma_tui.tui.hosts import ErpnextFactory
 
 # the dialog and the texts are still importable from here, as before
 __all__ = ["ErpnextPanel", "ErpnextPushModal", "PushRunner", "push_summary", "pushed_label"]
@@ -35,12 +36,14 @@ NOT_CONNECTED = "Not connected. Fill in URL, API key and secret, then Connect."
 
 
 class ErpnextPanel(SettingsSection):
-    """Banking Settings' ERPNext section. Needs ``app.store`` (or ``store=``)."""
+    """Banking Settings' ERPNext section. Needs ``app.store`` (or ``store=``) and
+    ``app.runtime`` for its ERPNext clients (or ``erpnext=``, a client factory)."""
 
-    def __init__(self, *, store: Store | None = None,
+    def __init__(self, *, store: Store | None = None, erpnext: ErpnextFactory | None = None,
                  id: str | None = "erpnext-panel") -> None:
         super().__init__(id=id)
         self._store = store
+        self._erpnext = erpnext
         self.border_title = "ERPNext"
 
     @property
@@ -48,6 +51,11 @@ class ErpnextPanel(SettingsSection):
         if self._store is not None:
             return self._store
         return store_of(self.app)
+
+    @property
+    def erpnext(self) -> ErpnextFactory:
+        """Makes the ERPNext clients: the app runtime's factory unless one was given."""
+        return self._erpnext if self._erpnext is not None else erpnext_of(self.app)
 
     def compose(self) -> ComposeResult:
         connection = self.store.erpnext()
@@ -222,7 +230,7 @@ class ErpnextPanel(SettingsSection):
     def _test(self) -> None:
         from kosma_tui.core.erpnext import status
 
-        result = status(self.store, check=True)
+        result = status(self.store, check=True, client=self.erpnext)
         self.app.call_from_thread(self._tested, result)
 
     def _tested(self, result: Any) -> None:
@@ -237,7 +245,7 @@ class ErpnextPanel(SettingsSection):
         from kosma_tui.core.erpnext import status
 
         try:
-            result = status(self.store, check=check)
+            result = status(self.store, check=check, client=self.erpnext)
         except KosmaError:
             return
         self.app.call_from_thread(self.show_mapping if keep_text else self.show_status, result)
@@ -250,7 +258,7 @@ class ErpnextPanel(SettingsSection):
     @work(thread=True, exclusive=True, group="erpnext")
     def _import(self) -> None:
         try:
-            text = import_companies(self.store)
+            text = import_companies(self.store, self.erpnext)
         except KosmaError as exc:
             self.app.call_from_thread(self.done, exc)
             return
@@ -264,7 +272,7 @@ class ErpnextPanel(SettingsSection):
     @work(thread=True, exclusive=True, group="erpnext")
     def _map(self) -> None:
         try:
-            lines = map_by_iban(self.store)
+            lines = map_by_iban(self.store, self.erpnext)
         except KosmaError as exc:
             self.app.call_from_thread(self.done, exc)
             return
@@ -277,7 +285,7 @@ class ErpnextPanel(SettingsSection):
 
     @work(thread=True, exclusive=True, group="erpnext")
     def _push(self) -> None:
-        outcome = PushRunner(self, self.store, None).run()
+        outcome = PushRunner(self, self.store, None, self.erpnext).run()
         if isinstance(outcome, KosmaError | Problem):
             self.app.call_from_thread(self.done, outcome)
         else:
