@@ -283,10 +283,6 @@ class KosmaApp(App[None]):
             self.sync_signal.publish(name)
         return added
 
-    def sync_all(self) -> list[str]:
-        """Queue every enabled account (a disabled one is skipped, as by the daily job)."""
-        return self.sync([a.name for a in self.store.accounts() if a.enabled])
-
     def on_sync_update(self, message: SyncUpdate) -> None:
         snapshot = message.snapshot
         if snapshot is None:  # the queue ran dry: announce what it did, once

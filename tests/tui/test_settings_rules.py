@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cli_support import kosma
 from textual.widgets import Input
-from tui_support import SIZE, make_app, screen_text
+from tui_support import SIZE, make_app, screen_text, settled
 
 from kosma_tui.core.paths import resolve_paths
 from kosma_tui.core.store import Store
@@ -59,6 +59,7 @@ async def test_the_screen_accepts_and_refuses_like_the_table(
     before = getattr(store.settings(), field)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("g")
         await pilot.pause()
         screen = app.screen

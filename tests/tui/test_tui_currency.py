@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from test_tui_transactions import synced
-from tui_support import link, make_app, screen_text, wait_until
+from tui_support import link, make_app, screen_text, settled, wait_until
 
 from kosma_tui.core.records import Balance
 from kosma_tui.core.store import Store
@@ -28,6 +28,7 @@ def set_balances(store: Store, *, pound: bool) -> list[str]:
 async def accounts_text(store: Store, portal: Any, width: int) -> str:
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=(width, 24)) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         return screen_text(app)
 
@@ -59,6 +60,7 @@ async def test_transactions_of_several_currencies_carry_the_code(
     await synced(store, portal.url, start="2026-10-01")
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("t")  # one account: the currency once, in the heading
         await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
                          and bool(app.screen.query_one(TransactionView).rows))
@@ -68,6 +70,7 @@ async def test_transactions_of_several_currencies_carry_the_code(
     set_balances(store, pound=True)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("f5")  # every account: EUR and GBP accounts meet
         await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
                          and bool(app.screen.query_one(TransactionView).rows))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui_support import SIZE, link, make_app, screen_text, wait_until
+from tui_support import SIZE, link, make_app, screen_text, settled, wait_until
 
 from kosma_tui.core.store import Store
 from kosma_tui.tui.commands import KosmaCommands
@@ -17,6 +17,7 @@ async def test_palette_lists_the_app_actions_first_and_each_once(
         store: Store, portal: Any) -> None:
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         provider = KosmaCommands(app.screen)
         titles = [hit.text async for hit in provider.discover()]  # type: ignore[attr-defined]
@@ -33,6 +34,7 @@ async def test_footer_shows_the_main_keys_help_and_palette_at_80_columns(
     await link(store, portal.url)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         footer = screen_text(app).splitlines()[-1]
         for key in ("s Sync", "a Sync all", "t Transactions", "l Link", "c Consents",
@@ -45,6 +47,7 @@ async def test_help_starts_with_the_keys_of_the_screen_it_was_opened_from(
     await link(store, portal.url)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         page = screen_text(app)  # the first page, without scrolling

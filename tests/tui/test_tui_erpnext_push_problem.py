@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui_support import SIZE, make_app
+from tui_support import SIZE, make_app, settled
 
 from kosma_tui.core.erpnext.report import PushReport, record_push
 from kosma_tui.core.errors import Problem
@@ -17,13 +17,13 @@ async def test_accounts_shows_a_failed_push_until_one_succeeds(store: Store, por
         "ERPNEXT.UNREACHABLE", "ERPNext at https://erp.example.com could not be reached."))
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settled(pilot)
         text = last_sync_text(app.screen).plain
         assert "The last ERPNext push (automatic" in text
         assert "could not be reached" in text
         record_push(store, PushReport(False))  # a push that worked
-        app.screen.update_panel()
-        await pilot.pause()
+        app.screen.reload()  # type: ignore[attr-defined]
+        await settled(pilot)
         assert "ERPNext push" not in last_sync_text(app.screen).plain
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tui_support import SIZE, make_app
+from tui_support import SIZE, make_app, settled
 
 from kosma_tui.core import clock
 from kosma_tui.core.store import Store
@@ -16,6 +16,7 @@ from kosma_tui.tui.widgets.header import KosmaHeader
 async def test_frozen_clock_is_not_redrawn(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         header = app.screen.query_one(KosmaHeader)
         assert "09:00" in str(header.render())
@@ -27,6 +28,7 @@ async def test_live_clock_is_redrawn_every_minute(store: Store, portal: Any,
     monkeypatch.delenv(clock.NOW_ENV)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         header = app.screen.query_one(KosmaHeader)
         assert len(header._timers) == 1

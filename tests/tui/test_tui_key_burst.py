@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual import events
-from tui_support import SIZE, make_app, on_phase, screen_text, to_login, wait_until
+from tui_support import SIZE, make_app, on_phase, screen_text, settled, to_login, wait_until
 
 from kosma_tui.core.store import Store
 from kosma_tui.tui.widgets.step_form import InputStep
@@ -24,6 +24,7 @@ def burst(app: Any, keys: list[str]) -> None:
 async def test_a_burst_with_tab_fills_username_and_password(store: Store, portal: Any) -> None:
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         burst(app, [*"embedded", "tab", *"12345", "enter"])
         await wait_until(pilot, lambda: on_phase(app, "form", 6) or "embedded1" in
@@ -39,6 +40,7 @@ async def test_a_burst_with_enter_between_the_fields(store: Store, portal: Any) 
     """Enter in the Username goes on to the Password, for the keys after it too."""
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         form = app.screen.query_one(InputStep)
         burst(app, [*"embedded", "enter", *"12345"])

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tui_support import SIZE, make_app, screen_text, wait_until
+from tui_support import SIZE, make_app, screen_text, settled, wait_until
 
 from kosma_tui.core.store import Store
 from kosma_tui.tui.app import KosmaApp
@@ -22,6 +22,7 @@ async def test_first_launch_runs_in_demo_mode_and_says_so_everywhere(
         store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         assert isinstance(app.screen, AccountsScreen)
         text = screen_text(app)
@@ -43,6 +44,7 @@ async def test_first_launch_runs_in_demo_mode_and_says_so_everywhere(
 async def test_default_app_opens_the_real_store_without_injection(frozen: Any) -> None:
     app = KosmaApp()
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         assert app.demo
         assert app.store.company("Demo Company") is not None
@@ -52,6 +54,7 @@ async def test_default_app_opens_the_real_store_without_injection(frozen: Any) -
 async def test_no_reminder_without_consents(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause(0.2)
         assert not isinstance(app.screen, ReminderModal)
 
@@ -59,6 +62,7 @@ async def test_no_reminder_without_consents(store: Store, portal: Any) -> None:
 async def test_escape_on_home_stays_home(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen))
         assert len(app.screen_stack) == 1
@@ -77,6 +81,7 @@ async def test_a_newcomer_links_and_syncs_the_demo_bank_on_the_embedded_portal(
     started = time.monotonic()
     app = KosmaApp()
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_accounts(pilot, app)
         await pilot.press("enter")
         await wait_until(pilot, lambda: on_phase(app, "summary"))

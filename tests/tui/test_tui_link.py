@@ -11,6 +11,7 @@ from tui_support import (
     make_app,
     on_phase,
     screen_text,
+    settled,
     to_banks,
     to_login,
     type_text,
@@ -26,6 +27,7 @@ from kosma_tui.tui.widgets.step_form import ChoiceStep, InputStep
 async def test_link_embedded_with_one_wrong_otp(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         text = screen_text(app)
         assert "step 5 of 8" in text and "Demo Bank PSD2" in text
@@ -66,6 +68,7 @@ async def test_link_decoupled_waits_with_a_spinner_then_finishes(store: Store,
                                                                 portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         await login(pilot, app, "decoupled")
         await wait_until(pilot, lambda: on_phase(app, "wait"), what="the decoupled wait")
@@ -78,6 +81,7 @@ async def test_link_decoupled_waits_with_a_spinner_then_finishes(store: Store,
 async def test_cancelled_link_ends_the_portal_session(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         sessions = store.link_sessions()
         assert [s.status for s in sessions] == ["Running"]
@@ -92,6 +96,7 @@ async def test_cancel_during_the_decoupled_wait_ends_the_session(store: Store,
                                                                  portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         await login(pilot, app, "decoupled")
         await wait_until(pilot, lambda: on_phase(app, "wait"), what="the decoupled wait")
@@ -104,6 +109,7 @@ async def test_cancel_during_the_decoupled_wait_ends_the_session(store: Store,
 async def test_escape_goes_back_one_step_at_a_time(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         await pilot.press("escape")
         await wait_until(pilot, lambda: on_phase(app, "form", 4), what="back to the method")
@@ -124,6 +130,7 @@ async def test_a_refused_login_shows_the_sentence_and_the_remedy(store: Store,
                                                                  portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         await login(pilot, app, "wrong")
         await wait_until(pilot, lambda: on_phase(app, "error"), what="the error step")
@@ -139,6 +146,7 @@ async def test_a_refused_login_shows_the_sentence_and_the_remedy(store: Store,
 async def test_start_date_rules_show_as_you_type(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("l")
         await wait_until(pilot, lambda: on_phase(app, "start"))
         date_input = app.screen.query_one("#start-date")
@@ -166,6 +174,7 @@ async def test_an_earlier_start_date_says_how_much_of_the_plan_is_left(
     portal.running.transaction_limit = 5_000
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("l")
         await wait_until(pilot, lambda: on_phase(app, "start"), what="start step")
         app.screen.query_one("#start-date").value = "2026-11-01"  # type: ignore[attr-defined]
@@ -182,6 +191,7 @@ async def test_an_earlier_start_date_says_how_much_of_the_plan_is_left(
 async def test_the_bank_search_ignores_accents(store: Store, portal: Any) -> None:
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_banks(pilot, app)
         await type_text(pilot, "munch")
         await pilot.pause()
@@ -192,6 +202,7 @@ async def test_the_bank_search_ignores_accents(store: Store, portal: Any) -> Non
 async def test_a_login_without_accounts_does_not_offer_a_sync(store: Store, portal: Any) -> None:
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         await login(pilot, app, "generate-new-accounts0")
         await wait_until(pilot, lambda: on_phase(app, "accounts") or on_phase(app, "summary"),

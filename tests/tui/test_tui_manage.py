@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cli_support import kosma
-from tui_support import SIZE, flat_text, link, make_app, notices, type_text, wait_until
+from tui_support import SIZE, flat_text, link, make_app, notices, settled, type_text, wait_until
 
 from kosma_tui.core import messages
 from kosma_tui.core.store import Store
@@ -24,6 +24,7 @@ async def test_rename_disable_and_remove_on_accounts(store: Store, portal: Any) 
     await link(store, portal.url)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         assert app.screen.selected_name() == GIRO  # type: ignore[attr-defined]
         await pilot.press("n")
@@ -73,6 +74,7 @@ async def test_revoke_on_consents_asks_then_withdraws_the_consent(
     summary = await link(store, portal.url)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("c")
         await wait_until(pilot, lambda: isinstance(app.screen, ConsentsScreen))
         await pilot.press("x")
@@ -100,7 +102,7 @@ async def test_a_taken_name_is_refused_with_one_sentence_in_the_tui_and_the_comm
     assert command.returncode == 2 and taken in command.stderr
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, RenameModal))
         await pilot.press("ctrl+u")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from tui_support import SIZE, link, make_app, notices, wait_until
+from tui_support import SIZE, link, make_app, notices, settled, wait_until
 
 from kosma_tui.core.records import Party
 from kosma_tui.core.store import Store
@@ -23,6 +23,7 @@ async def test_match_again_gives_stored_transactions_a_party(store: Store,
     assert not store.settings().enable_party_matching
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         assert app.screen.selected_name() == GIRO  # type: ignore[attr-defined]
         await pilot.press("s")
@@ -66,6 +67,7 @@ async def test_match_parties_is_in_the_palette_and_help(store: Store, portal: An
 
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         provider = KosmaCommands(app.screen)
         assert "Match parties" in [title for title, _help, _cb in provider.entries()]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from test_tui_transactions import GIRO, synced
-from tui_support import SIZE, flat_text, make_app, notices, type_text, wait_until
+from tui_support import SIZE, flat_text, make_app, notices, settled, type_text, wait_until
 
 from kosma_tui.core.store import Store
 from kosma_tui.core.store.book import TransactionBook
@@ -111,6 +111,7 @@ async def test_transaction_pages_are_read_off_the_ui_thread(store: Store, portal
     oldest = store.book(account).all_rows(raw=False)[-1]["date"]
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
                          and bool(app.screen.query_one(TransactionView).rows))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tui_support import SIZE, make_app, screen_text, wait_until
+from tui_support import SIZE, make_app, screen_text, settled, wait_until
 
 from kosma_tui.core.records import Balance, BankAccount, LastSync
 from kosma_tui.core.store import Store
@@ -43,6 +43,7 @@ async def test_every_outside_field_is_escaped_on_every_screen(store: Store, port
     store.book(store.account("Giro (Max)")).append(rows)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         accounts = screen_text(app)
         assert_terminal_safe(accounts)

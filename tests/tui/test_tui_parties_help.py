@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.widgets import Input
-from tui_support import SIZE, flat_text, make_app, screen_text, type_text, wait_until
+from tui_support import SIZE, flat_text, make_app, screen_text, settled, type_text, wait_until
 
 from kosma_tui.core.parties import add_party
 from kosma_tui.core.store import Store
@@ -32,6 +32,7 @@ async def open_parties(pilot: Any) -> PartiesScreen:
 async def test_add_edit_and_delete_a_party(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await open_parties(pilot)
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, PartyModal))
@@ -71,6 +72,7 @@ async def test_import_parties_from_csv(store: Store, portal: Any, tmp_path: Path
     bad.write_text("party_type,name,iban,account_number\nVendor,X,,\n", encoding="utf-8")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await open_parties(pilot)
         await pilot.press("i")
         await wait_until(pilot, lambda: isinstance(app.screen, ImportModal))
@@ -90,6 +92,7 @@ async def test_the_parties_hint_says_what_the_list_does_for_the_sync(store: Stor
                                                                    portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await open_parties(pilot)
         assert "No parties yet: press n to add one, or i to import a CSV" in flat_text(app)
         add_party(store, "Supplier", "Lieferant GmbH", [IBAN])
@@ -125,6 +128,7 @@ def test_help_lists_two_keys_a_line_and_one_action_once() -> None:
 async def test_help_lists_every_screen_and_its_bindings(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=(100, 200)) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("f1")
         await pilot.pause()
         text = flat_text(app)
@@ -140,6 +144,7 @@ async def test_help_lists_every_screen_and_its_bindings(store: Store, portal: An
 async def test_command_palette_offers_the_screen_actions(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         provider = KosmaCommands(app.screen)
         titles = {title for title, _help, _cb in provider.entries()}

@@ -7,7 +7,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from tui_support import SIZE, TODAY, flat_text, link, make_app, screen_text, type_text, wait_until
+from tui_support import (
+    SIZE,
+    TODAY,
+    flat_text,
+    link,
+    make_app,
+    screen_text,
+    settled,
+    type_text,
+    wait_until,
+)
 
 from kosma_tui.core.store import Store
 from kosma_tui.tui.screens.accounts import AccountsScreen
@@ -33,6 +43,7 @@ async def test_reminder_modal_lists_a_consent_within_seven_days(
     travel(monkeypatch, portal, 85)  # expires 2027-02-24, today 2027-02-19
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await wait_until(pilot, lambda: isinstance(app.screen, ReminderModal),
                          what="the reminder")
         text = flat_text(app)
@@ -50,6 +61,7 @@ async def test_no_reminder_while_the_consent_has_time(store: Store, portal: Any,
     travel(monkeypatch, portal, 80)  # 10 days left > reminder_days 7
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause(0.3)
         assert isinstance(app.screen, AccountsScreen)
         assert "10 d" in screen_text(app)
@@ -61,6 +73,7 @@ async def test_an_expired_consent_is_listed_as_expired(store: Store, portal: Any
     travel(monkeypatch, portal, 95)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await wait_until(pilot, lambda: isinstance(app.screen, ReminderModal))
         assert "expired 2027-02-24" in flat_text(app)
 
@@ -74,6 +87,7 @@ async def test_renewal_through_the_reminder(store: Store, portal: Any,
     travel(monkeypatch, portal, 85)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await wait_until(pilot, lambda: isinstance(app.screen, ReminderModal))
         await pilot.press("enter")  # Renew the highlighted consent
         await wait_until(pilot, lambda: on_phase(app, "start"), what="the Link wizard")

@@ -6,7 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from textual.widgets import Input, Switch
-from tui_support import SIZE, flat_text, link, make_app, notices, screen_text, type_text, wait_until
+from tui_support import (
+    SIZE,
+    flat_text,
+    link,
+    make_app,
+    notices,
+    screen_text,
+    settled,
+    type_text,
+    wait_until,
+)
 
 from kosma_tui.core.store import Store
 from kosma_tui.tui.screens.settings import SettingsScreen
@@ -24,6 +34,7 @@ async def test_bad_url_and_missing_token_are_refused_with_a_message(store: Store
                                                                     portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         screen = await open_settings(pilot)
         await type_text(pilot, "http://portal.example.com")
         await pilot.pause()
@@ -50,6 +61,7 @@ async def test_saved_settings_mask_the_token_and_show_the_subscription(
         store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         screen = await open_settings(pilot)
         screen.query_one("#admin_url", Input).value = portal.url
         screen.query_one("#customer_id", Input).value = "C-1042"
@@ -76,6 +88,7 @@ async def test_a_refused_token_shows_the_sentence_and_the_remedy(store: Store,
                                                                  portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         screen = await open_settings(pilot)
         screen.query_one("#admin_url", Input).value = portal.url
         screen.query_one("#customer_id", Input).value = "C-1042"
@@ -91,6 +104,7 @@ async def test_a_refused_token_shows_the_sentence_and_the_remedy(store: Store,
 async def test_party_matching_switches_are_saved(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         screen = await open_settings(pilot)
         screen.query_one("#enable_party_matching", Switch).value = True
         screen.query_one("#enable_fuzzy_matching", Switch).value = True
@@ -110,6 +124,7 @@ async def test_the_erpnext_panel_lives_in_banking_settings(store: Store, portal:
     await link(store, portal.url)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("e")  # push from Accounts: not connected yet, says where to connect
         await pilot.pause()
         assert "ERPNext is not connected" in notices(app)
@@ -130,6 +145,7 @@ async def test_opening_settings_fetches_the_subscription_in_the_background(
 
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await open_settings(pilot)
         await wait_until(pilot, lambda: "0 of 1,000,000 transactions used" in screen_text(app),
                          what="the subscription, without Save")
@@ -146,6 +162,7 @@ async def test_save_is_on_screen_at_80x24_and_escape_asks_before_dropping_edits(
 
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         screen = await open_settings(pilot)
         save = screen.query_one("#save")
         assert save.region.bottom <= 22 and save.region.height and "Save" in screen_text(app)

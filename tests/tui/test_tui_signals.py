@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
 from proxy_support import PortalProxy
 from sync_support import client_for, enable_and_link, kosma, open_store
-from tui_support import SIZE, make_app, screen_text, wait_until
+from tui_support import SIZE, make_app, screen_text, settled, wait_until
 from tui_support import link as link_demo
 
 from kosma_tui.tui.screens.confirm import ConfirmModal
@@ -161,6 +161,7 @@ async def slow_app(store: Any, portal: Any) -> Any:
 async def test_ctrl_q_while_a_sync_runs_asks_first(store: Any, portal: Any) -> None:
     app = await slow_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await ctrl_q_during_a_sync(pilot, app)
         assert "A sync is running" in screen_text(app)
         await pilot.press("escape")  # keep going
@@ -175,6 +176,7 @@ async def test_ctrl_q_while_a_sync_runs_asks_first(store: Any, portal: Any) -> N
 async def test_quitting_anyway_keeps_what_was_read(store: Any, portal: Any) -> None:
     app = await slow_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await ctrl_q_during_a_sync(pilot, app)
         await pilot.press("y")
         await wait_until(pilot, lambda: app.return_code == 0, what="the app to exit")
@@ -198,6 +200,7 @@ async def test_a_lost_terminal_exits_only_after_the_sync(store: Any, portal: Any
     await link_demo(store, portal.url, username="slow")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         await pilot.press("a")
         await wait_until(pilot, lambda: app.sync_queue.busy, what="the sync to start")
@@ -223,6 +226,7 @@ async def test_a_sync_stopped_by_the_plan_limit_says_where_it_stopped(
                     start="2026-11-01")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))

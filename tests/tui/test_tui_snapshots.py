@@ -16,6 +16,7 @@ from tui_support import (
     login,
     make_app,
     on_phase,
+    settled,
     to_accounts,
     to_login,
     type_text,
@@ -50,12 +51,13 @@ def linked(store: Store, url: str, *, sync: bool = True) -> None:
 
 
 def steady(steps: Steps | None = None) -> Steps:
-    """Run ``steps``, then let the app settle and drop the toasts (they time out)."""
+    """Run ``steps``, then let the app settle (the store reads of its screens done) and
+    drop the toasts (they time out)."""
     async def run(pilot: Pilot) -> None:
-        await pilot.pause()
+        await settled(pilot)
         if steps is not None:
             await steps(pilot)
-        await pilot.pause()
+        await settled(pilot)  # the screens' rows are read by thread workers
         pilot.app.clear_notifications()
         await pilot.pause()
     return run

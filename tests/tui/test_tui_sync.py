@@ -7,7 +7,17 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from tui_support import SIZE, TODAY, flat_text, link, make_app, notices, screen_text, wait_until
+from tui_support import (
+    SIZE,
+    TODAY,
+    flat_text,
+    link,
+    make_app,
+    notices,
+    screen_text,
+    settled,
+    wait_until,
+)
 
 from kosma_tui.core.store import Store
 from kosma_tui.tui.screens.accounts import AccountsScreen
@@ -25,6 +35,7 @@ async def test_sync_one_account_shows_progress_and_the_result(store: Store,
     app = make_app(store, portal)
     seen: list[AccountSync] = []
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         app.sync_signal.subscribe(
             app.screen, lambda name: seen.append(replace(app.sync_queue.state(name))),
@@ -58,6 +69,7 @@ async def test_sync_all_queues_every_account_and_keeps_the_app_usable(
     await link(store, portal.url, start="2026-06-01")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
         await pilot.press("escape")  # the admin goes on while the queue runs
@@ -78,6 +90,7 @@ async def test_an_expired_consent_is_refused_with_the_reason(store: Store, porta
     portal.move_to(later)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         assert "exp." in screen_text(app)
         await pilot.press("s")
@@ -96,6 +109,7 @@ async def test_consent_start_conflict_remedy_one_sets_the_last_integration_date(
     store.update_account(GIRO, last_integration_date="2026-10-01")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictModal))
         text = flat_text(app)
@@ -117,6 +131,7 @@ async def test_consent_start_conflict_remedy_two_relinks_from_the_lid(store: Sto
     store.update_account(GIRO, last_integration_date="2026-10-01")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictModal))
         await pilot.press("2")
@@ -135,6 +150,7 @@ async def test_the_accounts_panel_follows_a_running_sync_with_its_percentage(
     [account] = store.accounts()
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         assert app.sync([account.name]) == [account.name]  # queued, staying on Accounts
         await wait_until(pilot, lambda: "syncing: " in flat_text(app)
@@ -158,6 +174,7 @@ async def test_sync_all_ends_with_one_summary_not_a_toast_per_account(
     assert len(names) == 6
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
         await wait_until(pilot, lambda: "Sync of 6 accounts done" in notices(app),

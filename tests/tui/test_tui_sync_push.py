@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tui_support import SIZE, link, make_app, notices, wait_until
+from tui_support import SIZE, link, make_app, notices, settled, wait_until
 
 from kosma_tui.core.errors import Problem
 from kosma_tui.core.store import Store
@@ -38,6 +38,7 @@ async def test_sync_all_pushes_once_with_every_accounts_stored_ids(
     app = make_app(store, portal, reminders=False)
     monkeypatch.setattr(app.runtime, "after_sync", lambda: pushes)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
         await wait_until(pilot, lambda: "Sync of 3 accounts done" in notices(app),

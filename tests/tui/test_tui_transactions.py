@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tui_support import SIZE, link, make_app, screen_text, type_text, wait_until
+from tui_support import SIZE, link, make_app, screen_text, settled, type_text, wait_until
 
 from kosma_tui.core.connection import DEMO_API_TOKEN, DEMO_CUSTOMER_ID
 from kosma_tui.core.portal import PortalClient
@@ -48,6 +48,7 @@ async def test_transactions_are_listed_newest_first_and_end_jumps_to_the_oldest(
     total = store.book(account).count()
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         view = await open_transactions(pilot, app)
         assert len(view.rows) == total
         dates = [r["date"] for r in view.rows]
@@ -73,6 +74,7 @@ async def test_filter_as_you_type(store: Store, portal: Any) -> None:
     await synced(store, portal.url)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         view = await open_transactions(pilot, app)
         total = len(view.rows)
         await pilot.press("slash")
@@ -89,6 +91,7 @@ async def test_amounts_are_signed_and_coloured(store: Store, portal: Any) -> Non
     await synced(store, portal.url)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         view = await open_transactions(pilot, app)
         colours = set()
         for y in range(1, min(len(view.rows), view.size.height)):
@@ -108,6 +111,7 @@ async def test_bank_text_is_shown_literally(store: Store, portal: Any) -> None:
     await synced(store, portal.url)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         view = await open_transactions(pilot, app)
         bracketed = [r for r in view.rows if "[" in (r.get("bank_party_name") or "")]
         controls = [r for r in view.rows
@@ -126,6 +130,7 @@ async def test_markup_in_an_account_name_keeps_its_brackets(store: Store, portal
                                    company="Demo Company", iban="DE00 1234"))
     app = make_app(store, portal)
     async with app.run_test(size=(120, 24)) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         text = screen_text(app)
         assert "[bold]ACME[/] \\x1b[31mred" in text
@@ -138,6 +143,7 @@ async def test_all_accounts_view_merges_newest_first(store: Store, portal: Any) 
     totals = sum(store.book(a).count() for a in store.accounts())
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("f5")
         await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
                          and len(view_of(app).rows) == totals)
@@ -163,6 +169,7 @@ async def test_bank_text_in_titles_and_choices_is_literal(store: Store, portal: 
                                    company="Demo Company", last_integration_date="2026-10-01"))
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictModal))
         assert "[bold]ACME[/] cannot be synced" in flat_text(app)
@@ -178,6 +185,7 @@ async def test_typing_on_the_list_starts_the_filter(store: Store, portal: Any) -
     await synced(store, portal.url, start="2026-10-01")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         view = await open_transactions(pilot, app)
         total = len(view.rows)
         await type_text(pilot, "miete")  # no / needed
@@ -194,6 +202,7 @@ async def test_filter_finds_amounts_however_written_and_text_without_accents(
     await synced(store, portal.url, start="2026-06-01")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         view = await open_transactions(pilot, app)
         total = len(view.rows)
         target = next(r for r in view.rows if int(r["withdrawal"]) >= 100_000)
@@ -219,6 +228,7 @@ async def test_filter_over_all_accounts_merges_newest_first(store: Store, portal
     names = {a.name for a in store.accounts()}
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("f5")
         await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
                          and bool(view_of(app).rows))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from test_tui_snapshots import snap
-from tui_support import flat_text, link, make_app, notices, wait_until
+from tui_support import flat_text, link, make_app, notices, settled, wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -64,6 +64,7 @@ async def test_mismatch_and_gap_are_shown_on_accounts(
 ) -> None:
     app = make_app(mismatch, portal)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         text = flat_text(app)
         girokonto = next(a for a in mismatch.accounts() if a.name.startswith("Girokonto"))
@@ -84,6 +85,7 @@ async def test_mismatch_and_gap_are_shown_on_accounts(
     await sync_accounts(mismatch, portal.url)
     app = make_app(mismatch, portal)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         assert "never read (gap): 2026-11-29 to 2027-02-19" in flat_text(app)
 
@@ -116,6 +118,7 @@ async def test_mail_settings_checked_saved_and_a_test_mail_sent(
     try:
         app = make_app(store, portal)
         async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)  # the screen's rows are read
             await mail_panel_steps(pilot)(pilot)
             screen = app.screen
             screen.query_one("#mail-to").value = "not an address"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from tui_support import SIZE, link, make_app, screen_text, to_banks, type_text, wait_until
+from tui_support import SIZE, link, make_app, screen_text, settled, to_banks, type_text, wait_until
 
 from kosma_tui.core.forms import Option
 from kosma_tui.core.store import Store
@@ -20,6 +20,7 @@ LONG_BANK = "Nordfriesische Genossenschaftsbank eG"  # 37 characters
 async def test_bank_names_are_shown_whole_on_a_wide_terminal(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await to_banks(pilot, app)
         await type_text(pilot, "nordfries")
         await pilot.pause()
@@ -33,6 +34,7 @@ async def test_sync_rows_show_whole_account_names_when_there_is_room(store: Stor
     names = [a.name for a in store.accounts()]
     app = make_app(store, portal)
     async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
         await wait_until(pilot, lambda: not app.sync_queue.busy, what="the syncs to finish")
@@ -42,6 +44,7 @@ async def test_sync_rows_show_whole_account_names_when_there_is_room(store: Stor
         assert "Kreditkarte (Max Mustermann)" in names
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)  # the screen's rows are read
         await pilot.press("y")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
         await pilot.pause()

@@ -61,6 +61,18 @@ async def wait_until(pilot: Pilot[Any], condition: Callable[[], object],
     await pilot.pause()
 
 
+# workers that may run for long (the sync queue, the link wizard's polling): not waited for
+LONG_WORKERS = frozenset({"sync", "link-poll"})
+
+
+async def settled(pilot: Pilot[Any], timeout: float = 20.0) -> None:
+    """Until the screens' store reads are done and drawn: they run in thread workers, and a
+    worker ends only once its result was handed to the screen."""
+    await wait_until(pilot, lambda: all(w.is_finished or w.group in LONG_WORKERS
+                                        for w in pilot.app.workers),
+                     timeout, what="the store reads")
+
+
 def screen_text(app: KosmaApp) -> str:
     """Every visible line of the current screen as plain text."""
     strips = app.screen._compositor.render_strips()

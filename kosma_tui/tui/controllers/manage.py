@@ -4,9 +4,9 @@ off the UI thread; removing and revoking ask first."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
-from kosma_tui.core.errors import KosmaError
 from kosma_tui.tui.dialogs.confirm import ConfirmModal
 from kosma_tui.tui.dialogs.rename import RenameModal
 from kosma_tui.tui.feedback import report, toast
@@ -14,6 +14,7 @@ from kosma_tui.tui.text import clean
 from kosma_tui.tui.work import in_thread
 
 if TYPE_CHECKING:
+    from kosma_tui.core.admin import Revoked
     from kosma_tui.core.records import BankAccount, BankConsent
     from kosma_tui.tui.app import KosmaApp
 
@@ -73,30 +74,35 @@ def remove(app: KosmaApp, account: BankAccount) -> None:
 
 
 def revoke(app: KosmaApp, consent: BankConsent) -> None:
-    """Withdraw a consent at the portal and remove it here, after a question."""
-    accounts = app.store.accounts(bank=consent.bank, company=consent.company)
+    """Withdraw a consent at the portal and remove it here, after a question. The store is
+    read and written in thread workers: the withdrawal runs on an event loop of its own
+    there, since ``revoke_consent`` mixes portal calls with store writes."""
 
-    async def run() -> None:
+    async def withdraw() -> Revoked:
         from kosma_tui.core.admin import revoke_consent
 
-        try:
-            async with app.portal() as client:
-                revoked = await revoke_consent(app.store, client, consent)
-        except KosmaError as exc:
-            report(app, exc, title="The Bank Consent was not revoked")
-            return
-        kept = f" Its {len(revoked.accounts)} account(s) stay; link the bank again to sync " \
-            "them." if revoked.accounts else ""
-        toast(app, f"Revoked and removed.{kept} {revoked.portal_note}".strip(),
+        async with app.portal() as client:
+            return await revoke_consent(app.store, client, consent)
+
+    def revoked(result: Revoked) -> None:
+        kept = f" Its {len(result.accounts)} account(s) stay; link the bank again to sync " \
+            "them." if result.accounts else ""
+        toast(app, f"Revoked and removed.{kept} {result.portal_note}".strip(),
               title=f"{consent.bank} · {consent.company}")
         app.data_signal.publish("consents")
 
     def done(confirmed: object) -> None:
         if confirmed:
-            app.run_worker(run(), name="revoke", group="revoke", exit_on_error=False)
+            in_thread(app, lambda: asyncio.run(withdraw()), revoked, name="revoke",
+                      failed=lambda exc: report(app, exc,
+                                                title="The Bank Consent was not revoked"))
 
-    app.push_screen(ConfirmModal(
-        "Revoke Bank Consent",
-        f"Revoke the Bank Consent of {clean(consent.bank)} for {clean(consent.company)} at the "
-        f"bank? Its {len(accounts)} account(s) and their transactions stay, but cannot be "
-        "synced until you link the bank again.", yes="Revoke"), done)
+    def ask(accounts: list[BankAccount]) -> None:
+        app.push_screen(ConfirmModal(
+            "Revoke Bank Consent",
+            f"Revoke the Bank Consent of {clean(consent.bank)} for {clean(consent.company)} "
+            f"at the bank? Its {len(accounts)} account(s) and their transactions stay, but "
+            "cannot be synced until you link the bank again.", yes="Revoke"), done)
+
+    in_thread(app, lambda: app.store.accounts(bank=consent.bank, company=consent.company),
+              ask, name="revoke-accounts")

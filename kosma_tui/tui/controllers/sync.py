@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING
 from kosma_tui.tui.feedback import report, sentence, toast
 from kosma_tui.tui.sync_queue import QUEUED, RUNNING, AccountSync
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.work import in_thread
 
 if TYPE_CHECKING:
+    from kosma_tui.core.records import BankAccount
+    from kosma_tui.core.sync.rules import RuleRefusal
     from kosma_tui.tui.app import KosmaApp
 
 
@@ -46,15 +49,26 @@ class SyncController:
 
     def start(self, name: str) -> None:
         """Sync one account: refusals (with the conflict's two remedies) are shown, not
-        queued."""
-        from kosma_tui.core.sync import ConsentStartConflict, refusal
+        queued. The account and its refusal are read by a thread worker."""
+        from kosma_tui.core.sync import refusal
+
+        store = self.app.store
+
+        def check() -> tuple[BankAccount | None, RuleRefusal | None]:
+            account = store.account(name)
+            return account, (refusal(store, account) if account is not None else None)
+
+        in_thread(self.app, check, lambda found: self.checked(name, *found),
+                  name=f"sync-check-{name}")
+
+    def checked(self, name: str, account: BankAccount | None,
+                refused: RuleRefusal | None) -> None:
+        from kosma_tui.core.sync import ConsentStartConflict
         from kosma_tui.tui.dialogs.conflict import ConflictModal
 
         app = self.app
-        account = app.store.account(name)
         if account is None:
             return
-        refused = refusal(app.store, account)
         if isinstance(refused, ConsentStartConflict):
             app.push_screen(ConflictModal(refused))
             return
@@ -66,11 +80,19 @@ class SyncController:
         app.open_screen("sync")
 
     def start_all(self, *, announce: bool, show: bool) -> None:
-        added = self.app.sync_all()
-        if announce:
-            toast(self.app, f"{len(added)} account(s) queued for sync.")
-        if show:
-            self.app.open_screen("sync")
+        """Queue every enabled account (a disabled one is skipped, as by the daily job),
+        read by a thread worker."""
+        store = self.app.store
+
+        def queue(names: list[str]) -> None:
+            added = self.app.sync(names)
+            if announce:
+                toast(self.app, f"{len(added)} account(s) queued for sync.")
+            if show:
+                self.app.open_screen("sync")
+
+        in_thread(self.app, lambda: [a.name for a in store.accounts() if a.enabled], queue,
+                  name="sync-all")
 
     def start_many(self, names: list[str]) -> None:
         self.app.sync(names)
@@ -117,10 +139,13 @@ class SyncController:
         from kosma_tui.core.sync import balance_check
         from kosma_tui.core.sync.health import mismatch_sentence
 
-        account = self.app.store.account(name)
-        if account is not None and balance_check.is_mismatch(account):
-            toast(self.app, mismatch_sentence(account),
-                  title=f"{name}: the balance does not add up", warning=True)
+        def warn(account: BankAccount | None) -> None:
+            if account is not None and balance_check.is_mismatch(account):
+                toast(self.app, mismatch_sentence(account),
+                      title=f"{name}: the balance does not add up", warning=True)
+
+        store = self.app.store
+        in_thread(self.app, lambda: store.account(name), warn, name=f"mismatch-{name}")
 
     # -- party matching again ----------------------------------------------
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,6 +23,10 @@ from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.status import ConsentView, consent_for, consent_views, when_text
 from kosma_tui.tui.sync_queue import QUEUED, RUNNING
 from kosma_tui.tui.text import clean, literal, money, short_iban, spaced_iban
+from kosma_tui.tui.work import in_thread
+
+if TYPE_CHECKING:
+    from kosma_tui.core.store import Store
 
 Column = tuple[str, str, int]
 # (key, label, width) at 80 columns; the Account column takes what is left
@@ -74,6 +79,22 @@ def columns_for(width: int, currencies: int = 1) -> list[Column]:
     return [(key, label, account if key == "account" else w) for key, label, w in chosen]
 
 
+@dataclass
+class AccountsData:
+    """What the Accounts screen shows, read from the store in one go by a thread worker."""
+
+    accounts: dict[str, BankAccount] = field(default_factory=dict)
+    consents: dict[str, ConsentView] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # failed pushes and the like
+    demo: bool = False
+
+
+def load_accounts(store: Store) -> AccountsData:
+    """Call from a thread worker: every read the screen needs, so drawing never waits."""
+    return AccountsData({a.name: a for a in store.accounts()}, consent_views(store),
+                        list(push_record.problems(store)), bool(store.settings().demo))
+
+
 MISMATCH_STYLE = "bold #ffaf00"
 SYNC_MARK = {"ok": ("✓", "green"), "failed": ("✗", "bold red"), "refused": ("!", "bold #ffaf00"),
              RUNNING: ("⟳", "bold cyan"), QUEUED: ("·", "cyan")}
@@ -124,8 +145,8 @@ class AccountsScreen(KosmaScreen):
     def __init__(self) -> None:
         super().__init__()
         self.columns: list[Column] = []
-        self.accounts: dict[str, BankAccount] = {}
-        self.consents: dict[str, ConsentView] = {}
+        self.data = AccountsData()
+        self.loaded = False  # until the first read: "loading…", not "no accounts"
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="accounts-body"):
@@ -137,8 +158,17 @@ class AccountsScreen(KosmaScreen):
             panel.border_title = "Last sync"
             yield panel
 
+    @property
+    def accounts(self) -> dict[str, BankAccount]:
+        return self.data.accounts
+
+    @property
+    def consents(self) -> dict[str, ConsentView]:
+        return self.data.consents
+
     def on_mount(self) -> None:
         self.fit_columns()
+        self.reload()
         self.kosma.data_signal.subscribe(self, lambda _: self.reload())
         self.kosma.sync_signal.subscribe(self, self.on_sync_changed)
         self.kosma.settings_signal.subscribe(self, lambda _: self.reload())
@@ -149,18 +179,20 @@ class AccountsScreen(KosmaScreen):
     def on_resize(self) -> None:
         self.fit_columns()
 
-    def fit_columns(self) -> None:
-        """Columns for the current width (rebuilt only when they change)."""
-        currencies = len({a.currency for a in self.store.accounts()})
+    def fit_columns(self) -> bool:
+        """Columns for the current width and the loaded accounts' currencies (rebuilt, rows
+        and all, only when they change: then True)."""
+        currencies = len({a.currency for a in self.accounts.values()})
         columns = columns_for(self.size.width or self.app.size.width, currencies)
         if columns == self.columns:
-            return
+            return False
         self.columns = columns
         table = self.query_one("#accounts-table", DataTable)
         table.clear(columns=True)
         for key, label, width in columns:
             table.add_column(label, key=key, width=width)
-        self.reload()
+        self.show_rows()
+        return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action != "back"
@@ -168,14 +200,20 @@ class AccountsScreen(KosmaScreen):
     # -- data ------------------------------------------------------------
 
     def reload(self) -> None:
-        self.accounts = {a.name: a for a in self.store.accounts()}
-        if len(self.columns) and self.columns != columns_for(
-                self.size.width or self.app.size.width, len({a.currency for a in
-                                                             self.accounts.values()})):
-            self.columns = []  # a currency came or went: rebuild (fit_columns reloads)
-            self.fit_columns()
+        """Read the store in a thread worker; the rows follow once it answers."""
+        store = self.store
+        in_thread(self.app, lambda: load_accounts(store), self.show_data,
+                  name="accounts-reload", latest=True)
+
+    def show_data(self, data: AccountsData) -> None:
+        if not self.is_attached:  # closed while the store was read
             return
-        self.consents = consent_views(self.store)
+        self.data, self.loaded = data, True
+        if not self.fit_columns():  # a currency that came or went rebuilds the columns
+            self.show_rows()
+
+    def show_rows(self) -> None:
+        """The loaded accounts into the table (no store read), then the panel."""
         table = self.query_one("#accounts-table", DataTable)
         cursor_key = self.selected_name()
         with self.app.batch_update():
@@ -267,7 +305,7 @@ class AccountsScreen(KosmaScreen):
 
     def need_account(self) -> BankAccount | None:
         account = self.selected()
-        if account is None:
+        if account is None and self.loaded:  # while loading, the key is not an error
             toast(self.app, "No bank account yet: press l to link a bank.", warning=True)
         return account
 
@@ -309,11 +347,17 @@ class AccountsScreen(KosmaScreen):
         account = self.need_account()
         if account is None:
             return
-        if not self.store.erpnext().url:
-            toast(self.app, "ERPNext is not connected: connect it in Banking Settings (g).",
-                  warning=True)
-            return
-        self.app.push_screen(ErpnextPushModal([account.name]), lambda _: self.reload())
+
+        def push(url: str) -> None:
+            if not url:
+                toast(self.app, "ERPNext is not connected: connect it in Banking Settings "
+                      "(g).", warning=True)
+            else:
+                self.app.push_screen(ErpnextPushModal([account.name]),
+                                     lambda _: self.reload())
+
+        store = self.store
+        in_thread(self.app, lambda: store.erpnext().url, push, name="erpnext-connected")
 
     def action_match_parties(self) -> None:
         account = self.need_account()
@@ -368,9 +412,11 @@ def last_sync_text(screen: AccountsScreen) -> Text:
         else:
             lines.append("\n" + describe_last_sync(account))
         lines.append_text(trust_text(account))
+    elif not screen.loaded:
+        lines.append("Loading the bank accounts…", style="dim")
     elif not screen.accounts:
         lines.append("No bank accounts yet. Press l to Link Bank and Accounts")
-        if screen.kosma.demo:
+        if screen.data.demo:
             lines.append(" (Demo Bank: Deutschland → Demo Bank → Demo Bank PSD2, "
                          "user embedded, password 12345, OTP 12345)")
         lines.append(".")
@@ -383,7 +429,7 @@ def last_sync_text(screen: AccountsScreen) -> Text:
             lines.append(f"\n{which}: consent expires in {view.days_left} days: press r to "
                          "renew", style="#ffaf00")
     # A failed (automatic) ERPNext push or a reconciliation the bank undid: never silent.
-    for problem in push_record.problems(screen.store):
+    for problem in screen.data.problems:
         lines.append(f"\n{clean(problem)}", style="#ffaf00")
     return lines
 

@@ -14,8 +14,9 @@ from kosma_tui.tui.feedback import toast
 from kosma_tui.tui.messages import RenewConsent
 from kosma_tui.tui.registry import registered
 from kosma_tui.tui.screens.base import KosmaScreen
-from kosma_tui.tui.status import consent_views
+from kosma_tui.tui.status import ConsentView, consent_views
 from kosma_tui.tui.text import literal
+from kosma_tui.tui.work import in_thread
 
 STATUS = {"active": "active", "expiring": "renew soon", "expired": "expired"}
 
@@ -35,6 +36,10 @@ class ConsentsScreen(KosmaScreen):
                 tooltip="Withdraw the selected consent at the bank and remove it here (asks "
                         "first; its accounts and transactions stay)"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views: dict[str, ConsentView] = {}  # as last read, by consent name
 
     def compose_body(self) -> ComposeResult:
         table: DataTable[Text] = DataTable(id="consents-table", cursor_type="row",
@@ -57,8 +62,19 @@ class ConsentsScreen(KosmaScreen):
         self.reload()
 
     def reload(self) -> None:
+        """Read the consents in a thread worker; the rows follow once it answers."""
+        store = self.store
         table = self.query_one(DataTable)
-        views = consent_views(self.store)
+        if not table.row_count:
+            table.border_subtitle = "loading…"
+        in_thread(self.app, lambda: consent_views(store), self.show_views,
+                  name="consents-reload", latest=True)
+
+    def show_views(self, views: dict[str, ConsentView]) -> None:
+        if not self.is_attached:  # closed while the store was read
+            return
+        self.views = {view.consent.name: view for view in views.values()}
+        table = self.query_one(DataTable)
         with self.app.batch_update():
             table.clear()
             for view in sorted(views.values(), key=lambda v: v.consent.name):
@@ -92,6 +108,6 @@ class ConsentsScreen(KosmaScreen):
 
     def action_revoke(self) -> None:
         name = self.selected()
-        consent = self.store.consent(name) if name is not None else None
-        if consent is not None:
-            manage.revoke(self.kosma, consent)
+        view = self.views.get(name) if name is not None else None
+        if view is not None:  # the consent as shown (revoking reads the store again)
+            manage.revoke(self.kosma, view.consent)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,6 +20,7 @@ from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.status import when_text
 from kosma_tui.tui.sync_queue import IDLE, QUEUED, RUNNING, AccountSync
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.work import in_thread
 
 
 def last_sync_short(account: BankAccount) -> str:
@@ -85,36 +86,47 @@ class SyncScreen(KosmaScreen):
         box = VerticalScroll(id="sync-list")
         box.border_title = "Sync"
         box.can_focus = False
-        with box:
-            for account in self.store.accounts():
-                yield SyncRow(account.name, last_sync_short(account))
+        yield box  # its rows come with the accounts, read by a thread worker
         yield Static("", id="sync-detail", classes="error", markup=False)
         yield Static("", id="sync-summary", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         self.index = 0
+        self._rows: list[SyncRow] = []  # the mounted rows, in the accounts' order
+        self.loaded = False  # until the accounts are read: "loading…", not "no accounts"
         self.refresh_rows()
+        self.refresh_accounts()
         self.kosma.sync_signal.subscribe(self, lambda _: self.refresh_rows())
         self.kosma.data_signal.subscribe(self, lambda _: self.refresh_accounts())
 
-    async def refresh_accounts(self) -> None:
+    def refresh_accounts(self) -> None:
+        """Read the accounts in a thread worker; their rows follow once it answers."""
+        store = self.store
+        in_thread(self.app, store.accounts, self.show_accounts, name="sync-accounts",
+                  latest=True)
+
+    async def show_accounts(self, accounts: list[BankAccount]) -> None:
         """Accounts linked (or removed) since the screen opened get their rows."""
-        accounts = self.store.accounts()
+        if not self.is_attached:  # closed while the store was read
+            return
+        self.loaded = True
         if [a.name for a in accounts] == [r.account for r in self.rows()]:
-            for row in self.rows():
-                account = self.store.account(row.account)
-                if account is not None:
-                    row.last_sync = last_sync_short(account)
+            for row, account in zip(self.rows(), accounts, strict=True):
+                row.last_sync = last_sync_short(account)
             self.refresh_rows()
             return
         box = self.query_one("#sync-list", VerticalScroll)
+        # no progress is drawn on rows going or not composed yet (a sync may report now)
+        self._rows = []
         await box.remove_children()
-        await box.mount_all([SyncRow(a.name, last_sync_short(a)) for a in accounts])
+        rows = [SyncRow(a.name, last_sync_short(a)) for a in accounts]
+        await box.mount_all(rows)
+        self._rows = rows
         self.index = min(self.index, max(len(accounts) - 1, 0))
         self.refresh_rows()
 
     def rows(self) -> list[SyncRow]:
-        return list(self.query(SyncRow))
+        return list(self._rows)
 
     def refresh_rows(self) -> None:
         queue = self.kosma.sync_queue
@@ -129,7 +141,9 @@ class SyncScreen(KosmaScreen):
             detail = f"{clean(chosen.name)}: {describe(chosen)}"
         self.query_one("#sync-detail", Static).update(Text(detail))
         summary = self.query_one("#sync-summary", Static)
-        if not rows:
+        if not self.loaded:
+            summary.update("Loading the bank accounts…")
+        elif not rows:
             summary.update("No bank accounts yet: press l on Accounts to link a bank.")
         else:
             summary.update(f"{states.count(RUNNING)} running · {states.count(QUEUED)} queued · "
@@ -165,14 +179,28 @@ class SyncScreen(KosmaScreen):
         toast(self.app, "Stopping the sync; what was read is kept.", warning=True)
 
     def action_details(self) -> None:
-        from kosma_tui.core.sync import ConsentStartConflict, refusal
-        from kosma_tui.tui.dialogs.conflict import ConflictModal
+        from kosma_tui.core.sync import refusal
 
         name = self.selected()
-        account = self.store.account(name) if name else None
+        if name is None:
+            return
+        store = self.store
+
+        def read() -> tuple[BankAccount | None, Any]:
+            account = store.account(name)
+            return account, (refusal(store, account) if account is not None else None)
+
+        in_thread(self.app, read, self.show_details, name="sync-details", latest=True)
+
+    def show_details(self, found: tuple[BankAccount | None, Any]) -> None:
+        """What to do about an account's refusal or failure, once read off the UI thread."""
+        from kosma_tui.core.sync import ConsentStartConflict
+        from kosma_tui.tui.dialogs.conflict import ConflictModal
+
+        account, refused = found
         if account is None:
             return
-        refused = refusal(self.store, account)
+        name = account.name
         if isinstance(refused, ConsentStartConflict):
             self.app.push_screen(ConflictModal(refused))
         elif refused is not None:
