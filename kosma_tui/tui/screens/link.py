@@ -90,6 +90,7 @@ class LinkScreen(KosmaScreen):
         self.bank = bank
         self.start_text = start_text
         self.country = country
+        self.companies: list[str] = []  # read off the event loop when the screen opens
         self.flow: LinkFlow | None = None
         self.history: list[Submission] = []
         self.labels: dict[str, str] = {}
@@ -111,12 +112,18 @@ class LinkScreen(KosmaScreen):
         yield body
 
     async def on_mount(self) -> None:
+        store = self.store
+
+        def read() -> tuple[list[str], str | None]:
+            record = store.bank(self.bank) if self.bank and not self.country else None
+            return [c.name for c in store.companies()], (record.country_code or None
+                                                         if record else None)
+
+        # the store (a lock, a slow disk) is read off the event loop
+        self.companies, country = await asyncio.to_thread(read)
         if not self.company:
-            companies = self.store.companies()
-            self.company = companies[0].name if companies else ""
-        if self.bank and not self.country:
-            record = self.store.bank(self.bank)
-            self.country = record.country_code if record and record.country_code else None
+            self.company = self.companies[0] if self.companies else ""
+        self.country = self.country or country
         await self.show_start()
 
     def update_title(self) -> None:
@@ -140,16 +147,24 @@ class LinkScreen(KosmaScreen):
 
     async def show_start(self) -> None:
         from kosma_tui.core.linking import default_start_text
+        from kosma_tui.core.subscription import remembered
 
         self.labels = {}
-        if self.start_text is None:
+        store, company, bank = self.store, self.company, self.bank
+
+        def read() -> tuple[str, dict[str, Any] | None]:
             try:
-                self.start_text = default_start_text(self.store, self.company, self.bank)
+                start = default_start_text(store, company, bank)
             except KosmaError:
-                self.start_text = ""
+                start = ""
+            return start, remembered(store)
+
+        start_text, usage = await asyncio.to_thread(read)  # off the event loop
+        if self.start_text is None:
+            self.start_text = start_text
         title = PHASES[0] + (f" · renewing {clean(self.bank)}" if self.bank else "")
-        await self.show(StartStep(self.store, self.company, self.start_text, self.bank),
-                        "start", 1, title)
+        await self.show(StartStep(self.store, self.company, self.start_text, self.bank,
+                                  companies=self.companies, usage=usage), "start", 1, title)
 
     # -- portal client ---------------------------------------------------
 

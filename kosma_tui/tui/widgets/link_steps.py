@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 from kosma_tui.core import clock
 from kosma_tui.core.errors import KosmaError
 from kosma_tui.tui.text import clean, money, short_iban
+from kosma_tui.tui.work import in_thread
 
 if TYPE_CHECKING:
     from kosma_tui.core.linking import LinkSummary
@@ -26,21 +27,48 @@ if TYPE_CHECKING:
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
+def assess(store: Store, company: str, text: str, bank: str | None,
+           usage: dict[str, Any] | None) -> tuple[str, str]:
+    """The Start Date's error (or "") and its note, by the core's rules. They read the
+    store (fiscal years, consents): call from a thread worker."""
+    from kosma_tui.core.linking import renewal_note, resolve_start_date
+
+    try:
+        start = resolve_start_date(store, company, text)
+    except KosmaError as exc:
+        return f"✗ {clean(exc.sentence())}", ""
+    lines = [f"From {start.date.isoformat()}."]
+    if start.warning:
+        from kosma_tui.core.subscription import usage_note
+
+        lines.append(start.warning)
+        lines.append(usage_note(usage) or "")
+    if bank:
+        gap = renewal_note(store, company, bank, start.date)
+        if gap:
+            lines.append(gap)
+    return "", " ".join(clean(line) for line in lines if line)
+
+
 class StartStep(Vertical):
-    """Company and Start Date, checked as you type by the core's start date rules."""
+    """Company and Start Date, checked as you type by the core's start date rules (in a
+    thread worker: they read the store). ``companies`` and the remembered subscription
+    ``usage`` come read by the Link screen, off the event loop."""
 
     class Continue(Message):
         def __init__(self, company: str, start_text: str) -> None:
             super().__init__()
             self.company, self.start_text = company, start_text
 
-    def __init__(self, store: Store, company: str, start_text: str, bank: str | None) -> None:
+    def __init__(self, store: Store, company: str, start_text: str, bank: str | None, *,
+                 companies: list[str], usage: dict[str, Any] | None = None) -> None:
         super().__init__(id="start-step")
         self.store, self.company, self.start_text, self.bank = store, company, start_text, bank
-        self.usage: dict[str, Any] | None = None  # the subscription, once known
+        self.companies = companies
+        self.usage = usage  # the subscription remembered, refreshed from the portal
 
     def compose(self) -> ComposeResult:
-        names = [c.name for c in self.store.companies()]
+        names = self.companies
         yield Static("Select the Company who owns the bank account and the Start Date of the "
                      "transactions to read. Left empty, the Start Date is the start of the "
                      "company's fiscal year.", classes="hint", markup=False)
@@ -59,9 +87,6 @@ class StartStep(Vertical):
             yield Button("Continue", id="continue", variant="primary", compact=True)
 
     def on_mount(self) -> None:
-        from kosma_tui.core.subscription import remembered
-
-        self.usage = remembered(self.store)  # at once; refreshed from the portal below
         self.query_one("#start-date", Input).focus()
         self.check()
         self.fetch_usage()
@@ -69,12 +94,16 @@ class StartStep(Vertical):
     @work(exclusive=True, group="link-usage")
     async def fetch_usage(self) -> None:
         """How much of the plan is left, for the limit warning of an earlier Start Date."""
-        from kosma_tui.core import subscription
+        import asyncio
+
+        from kosma_tui.core.subscription import remember
 
         app: Any = self.app
         try:
             async with app.portal() as client:
-                self.usage = await subscription.fetch(self.store, client) or self.usage
+                details = await client.fetch_subscription_details()
+            if details:  # remembered (a file write) off the event loop
+                self.usage = await asyncio.to_thread(remember, self.store, details[0])
         except KosmaError:
             return  # the warning stands without the figures; linking itself will say more
         self.check()
@@ -83,31 +112,23 @@ class StartStep(Vertical):
         company = self.query_one("#company", Select).value
         return str(company), self.query_one("#start-date", Input).value
 
-    def check(self) -> bool:
-        from kosma_tui.core.linking import renewal_note, resolve_start_date
-
+    def check(self, then: Any = None) -> None:
+        """Check the Start Date in a thread worker; the note and error follow, then
+        ``then()`` when it is valid."""
         company, text = self.chosen()
-        note = self.query_one("#start-note", Static)
-        error = self.query_one("#start-error", Static)
-        try:
-            start = resolve_start_date(self.store, company, text)
-        except KosmaError as exc:
-            error.update(Text(f"✗ {clean(exc.sentence())}"))
-            note.update("")
-            return False
-        error.update("")
-        lines = [f"From {start.date.isoformat()}."]
-        if start.warning:
-            from kosma_tui.core.subscription import usage_note
+        store, bank, usage = self.store, self.bank, self.usage
 
-            lines.append(start.warning)
-            lines.append(usage_note(self.usage) or "")
-        if self.bank:
-            gap = renewal_note(self.store, company, self.bank, start.date)
-            if gap:
-                lines.append(gap)
-        note.update(Text(" ".join(clean(line) for line in lines if line)))
-        return True
+        def show(result: tuple[str, str]) -> None:
+            error, note = result
+            if not self.is_attached:
+                return
+            self.query_one("#start-error", Static).update(Text(error))
+            self.query_one("#start-note", Static).update(Text(note))
+            if then is not None and not error:
+                then()
+
+        in_thread(self.app, lambda: assess(store, company, text, bank, usage), show,
+                  name="link-start-check", latest=True)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -126,8 +147,8 @@ class StartStep(Vertical):
         self.go()
 
     def go(self) -> None:
-        if self.check():
-            self.post_message(self.Continue(*self.chosen()))
+        chosen = self.chosen()
+        self.check(then=lambda: self.post_message(self.Continue(*chosen)))
 
 
 class WaitStep(Vertical):
