@@ -9,12 +9,26 @@ from typing import Any
 
 import pytest
 from test_tui_transactions import GIRO, synced
-from tui_support import SIZE, flat_text, make_app, notices, settled, type_text, wait_until
+from tui_support import (
+    SIZE,
+    flat_text,
+    link,
+    make_app,
+    notices,
+    on_phase,
+    settled,
+    type_text,
+    wait_until,
+)
 
 from kosma_tui.core.store import Store
 from kosma_tui.core.store.book import TransactionBook
+from kosma_tui.tui.screens.accounts import AccountsScreen
+from kosma_tui.tui.screens.consents import ConsentsScreen
+from kosma_tui.tui.screens.link import LinkScreen
 from kosma_tui.tui.screens.parties import PartiesScreen, PartyModal
 from kosma_tui.tui.screens.settings import SettingsScreen
+from kosma_tui.tui.screens.sync import SyncScreen
 from kosma_tui.tui.screens.transactions import TransactionsScreen
 from kosma_tui.tui.widgets import row_source
 from kosma_tui.tui.widgets.transaction_view import TransactionView
@@ -25,17 +39,25 @@ HELD = 5.0
 
 
 class Gate:
-    """Makes one store method wait until ``open()``; ``entered`` once it is waiting."""
+    """Makes one store method wait until ``open()``; ``entered`` once it is waiting, ``left``
+    once a held call returned. ``armed`` False lets calls through (setting up a screen)."""
 
     def __init__(self) -> None:
         self.entered = threading.Event()
+        self.left = threading.Event()
         self._open = threading.Event()
+        self.armed = True
 
     def hold(self, method: Callable[..., Any]) -> Callable[..., Any]:
         def held(*args: Any, **kwargs: Any) -> Any:
+            if not self.armed:
+                return method(*args, **kwargs)
             self.entered.set()
             self._open.wait(HELD)
-            return method(*args, **kwargs)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.left.set()
 
         return held
 
@@ -120,3 +142,97 @@ async def test_transaction_pages_are_read_off_the_ui_thread(store: Store, portal
     assert len(readers) >= 2  # the first page and the oldest
     assert threading.main_thread().name not in readers
 
+
+
+def held_here(gate: Gate) -> bool:
+    """The held store call has not returned: what the screen did meanwhile, it did with
+    the keyboard free (on the UI thread the app would have waited for the call)."""
+    return gate.entered.is_set() and not gate.left.is_set()
+
+
+async def test_accounts_answers_keys_while_its_accounts_are_read(store: Store, portal: Any,
+                                                                 gate: Gate) -> None:
+    await link(store, portal.url)
+    store.accounts = gate.hold(store.accounts)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
+        assert "Loading the bank accounts" in flat_text(app)
+        await pilot.press("c")  # Consents, while Accounts still waits for the store
+        await wait_until(pilot, lambda: isinstance(app.screen, ConsentsScreen), timeout=3)
+        assert held_here(gate)
+        gate.open()
+        await pilot.press("escape")
+        await settled(pilot)
+        assert isinstance(app.screen, AccountsScreen)
+        assert "Girokonto" in flat_text(app)  # the rows, once read
+
+
+async def test_consents_answers_keys_while_the_consents_are_read(store: Store, portal: Any,
+                                                                 gate: Gate) -> None:
+    await link(store, portal.url)
+    gate.armed = False
+    store.consents = gate.hold(store.consents)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        gate.armed = True
+        await pilot.press("c")
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
+        assert isinstance(app.screen, ConsentsScreen)
+        assert "loading…" in flat_text(app)
+        await pilot.press("escape")  # back home while the consents are still read
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen), timeout=3)
+        assert held_here(gate)
+        gate.open()
+        gate.armed = False
+        await pilot.press("c")
+        await settled(pilot)
+        assert "Demo Bank · Demo Company" in flat_text(app)
+
+
+async def test_sync_screen_and_sync_key_answer_while_the_store_is_read(store: Store,
+                                                                       portal: Any,
+                                                                       gate: Gate) -> None:
+    await link(store, portal.url)
+    gate.armed = False
+    store.accounts = gate.hold(store.accounts)  # type: ignore[method-assign]
+    store.account = gate.hold(store.account)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        gate.armed = True
+        await pilot.press("s")  # the refusal check reads the account: in a worker
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the check to start")
+        await pilot.press("y")  # the Sync screen opens with its rows still to read
+        await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen), timeout=3)
+        assert "Loading the bank accounts" in flat_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen), timeout=3)
+        assert held_here(gate)
+        gate.open()
+        gate.armed = False
+        await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen)
+                         and "Girokonto" in flat_text(app), what="the sync started")
+
+
+async def test_the_link_start_answers_keys_while_the_store_is_read(store: Store, portal: Any,
+                                                                   gate: Gate) -> None:
+    gate.armed = False
+    store.companies = gate.hold(store.companies)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        gate.armed = True
+        await pilot.press("l")  # the Link screen reads the companies first
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
+        await pilot.press("f4")  # the app's keys still work: on to Consents
+        await wait_until(pilot, lambda: isinstance(app.screen, ConsentsScreen), timeout=3)
+        assert held_here(gate)
+        gate.open()
+        gate.armed = False
+        await pilot.press("escape")
+        await pilot.press("l")
+        await wait_until(pilot, lambda: on_phase(app, "start"), what="the start step")
+        assert isinstance(app.screen, LinkScreen)
+        assert "Demo Company" in flat_text(app)

@@ -111,7 +111,11 @@ class LinkScreen(KosmaScreen):
         body.border_title = PHASES[0]
         yield body
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
+        # in a worker: the screen's own messages (its keys) must not wait for the store
+        self.run(self.open_start())
+
+    async def open_start(self) -> None:
         store = self.store
 
         def read() -> tuple[list[str], str | None]:
