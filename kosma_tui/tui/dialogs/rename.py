@@ -11,6 +11,7 @@ from kosma_tui.core.errors import KosmaError
 from kosma_tui.tui.dialogs.form import FormModal
 from kosma_tui.tui.feedback import toast
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.work import in_thread
 
 if TYPE_CHECKING:
     from kosma_tui.core.records import BankAccount
@@ -35,18 +36,25 @@ class RenameModal(FormModal):
     def on_mount(self) -> None:
         self.query_one("#new-name", Input).focus()
 
-    def problem(self) -> str:
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """The name checked as you type, in a thread worker (uniqueness reads the store);
+        the rename itself checks again when it writes."""
         from kosma_tui.core.admin import check_new_name
 
-        try:
-            check_new_name(self.kosma.store, self.account, self.query_one("#new-name",
-                                                                          Input).value)
-        except KosmaError as exc:
-            return exc.message
-        return ""
+        store, account, typed = self.kosma.store, self.account, event.value
 
-    def on_input_changed(self, _event: Input.Changed) -> None:
-        self.show_error(self.problem())
+        def check() -> str:
+            try:
+                check_new_name(store, account, typed)
+            except KosmaError as exc:
+                return exc.message
+            return ""
+
+        def show(problem: str) -> None:
+            if self.is_attached:
+                self.show_error(problem)
+
+        in_thread(self.app, check, show, name="rename-check", latest=True)
 
     def read(self) -> str:
         return self.query_one("#new-name", Input).value

@@ -76,7 +76,8 @@ class SettingsScreen(KosmaScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        s = self.store.settings()
+        # the settings as saved: the as-you-type checks compare against these, in memory
+        s = self.current = self.store.settings()
         form = VerticalScroll(id="settings-scroll")
         form.border_title = "Banking Settings"
         with form:
@@ -120,7 +121,7 @@ class SettingsScreen(KosmaScreen):
         self.query_one("#admin_url", Input).focus()
         self.check()
         self.saved_form = self.form_values()
-        if self.store.settings().effectively_enabled:
+        if self.current.effectively_enabled:
             self.action_subscription()  # in the background; the form is usable meanwhile
 
     def form_values(self) -> dict[str, Any]:
@@ -157,7 +158,7 @@ class SettingsScreen(KosmaScreen):
 
     def problems(self) -> dict[str, str]:
         """Field -> what is wrong with it now (nothing saved)."""
-        return settings_changes.problems(self.store.settings(), self.change())
+        return settings_changes.problems(self.current, self.change())
 
     def check(self) -> dict[str, str]:
         found = self.problems()
@@ -227,7 +228,7 @@ class SettingsScreen(KosmaScreen):
 
     def on_settings_screen_saved(self, message: Saved) -> None:
         self.saving = False
-        new = message.settings
+        new = self.current = message.settings
         token_input = self.query_one("#api_token", Input)
         token_input.value = ""
         if new.api_token:
@@ -239,7 +240,7 @@ class SettingsScreen(KosmaScreen):
         self.action_subscription()
 
     def action_subscription(self) -> None:
-        settings = self.store.settings()
+        settings = self.current
         panel = self.query_one("#subscription", Static)
         if not settings.effectively_enabled:
             panel.update("Banking Settings are disabled: no subscription is fetched.")
@@ -261,7 +262,7 @@ class SettingsScreen(KosmaScreen):
             from kosma_tui.core.subscription import remember
 
             await asyncio.to_thread(remember, self.store, details[0])  # a store write
-        panel.update(subscription_text(details, demo=self.store.settings().demo))
+        panel.update(subscription_text(details, demo=self.current.demo))
 
     def action_link(self) -> None:
         self.post_message(OpenScreen("link"))
