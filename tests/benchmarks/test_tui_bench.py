@@ -119,7 +119,9 @@ async def oldest_row(home: Path) -> float:
     os.environ["KOSMA_TUI_HOME"] = str(home)
     app = KosmaApp(reminders=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        # the Accounts rows are read by a worker: t needs the account selected
+        while app.screen.query_one("#accounts-table").row_count != 1:  # type: ignore[attr-defined]
+            await pilot.pause(0.001)
         started = time.perf_counter()
         await pilot.press("t")
         while not (isinstance(app.screen, TransactionsScreen)
