@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from textual.app import App
@@ -44,3 +46,34 @@ def in_thread(app: App[Any], work: Callable[[], T], then: Callable[[T], object],
 
     app.run_worker(run, name=name, group=name, thread=True, exit_on_error=False,
                    exclusive=latest)
+
+
+class LoopThread:
+    """An event loop of its own in a thread, for async work that also writes the store
+    (the link flow: portal calls, then a link session saved with a lock and an fsync).
+    ``await loop.run(coro)`` from the UI's loop runs ``coro`` there; the UI's loop only
+    waits for the answer. Cancelling the awaiting task cancels ``coro``. Everything that
+    shares a client (an httpx connection pool belongs to one loop) must run here."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name=self.name,
+                                            daemon=True)
+            self._thread.start()
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    def stop(self) -> None:
+        """End the thread (call once nothing runs there any more)."""
+        loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        if not thread.is_alive():
+            loop.close()

@@ -25,6 +25,7 @@ from kosma_tui.core.store import Store
 from kosma_tui.core.store.book import TransactionBook
 from kosma_tui.tui.screens.accounts import AccountsScreen
 from kosma_tui.tui.screens.consents import ConsentsScreen
+from kosma_tui.tui.screens.help import HelpScreen
 from kosma_tui.tui.screens.link import LinkScreen
 from kosma_tui.tui.screens.parties import PartiesScreen, PartyModal
 from kosma_tui.tui.screens.settings import SettingsScreen
@@ -236,3 +237,32 @@ async def test_the_link_start_answers_keys_while_the_store_is_read(store: Store,
         await wait_until(pilot, lambda: on_phase(app, "start"), what="the start step")
         assert isinstance(app.screen, LinkScreen)
         assert "Demo Company" in flat_text(app)
+
+
+async def test_the_link_flow_stores_its_session_off_the_event_loop(store: Store, portal: Any,
+                                                                   gate: Gate) -> None:
+    gate.armed = False
+    writers: list[str] = []
+    save = store.save_link_session
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        writers.append(threading.current_thread().name)
+        return save(*args, **kwargs)
+
+    store.save_link_session = gate.hold(recorded)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await pilot.press("l")
+        await wait_until(pilot, lambda: on_phase(app, "start"), what="the start step")
+        gate.armed = True
+        await pilot.press("enter")  # Continue: the flow opens a session and stores it
+        await wait_until(pilot, gate.entered.is_set, timeout=5, what="the session write")
+        await pilot.press("f1")  # Help opens while the write waits
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=3)
+        assert held_here(gate)
+        gate.open()
+        gate.armed = False
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_phase(app, "form", 2), what="the country step")
+    assert writers and threading.main_thread().name not in writers

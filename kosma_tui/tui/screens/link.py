@@ -39,6 +39,7 @@ from kosma_tui.tui.widgets.link_steps import (
     WaitStep,
 )
 from kosma_tui.tui.widgets.step_form import ChoiceStep, InputStep
+from kosma_tui.tui.work import LoopThread
 
 if TYPE_CHECKING:
     from kosma_tui.core.linking import LinkFlow, LinkSummary
@@ -102,6 +103,9 @@ class LinkScreen(KosmaScreen):
         self._stack: AsyncExitStack | None = None
         self._client: PortalClient | None = None
         self._poller: Any = None
+        # the flow and its portal client live on a loop of their own: LinkFlow writes
+        # link sessions to the store between portal calls, never on the UI's loop
+        self.flow_loop = LoopThread("link-flow")
 
     # -- layout ----------------------------------------------------------
 
@@ -175,14 +179,15 @@ class LinkScreen(KosmaScreen):
     async def client(self) -> PortalClient:
         if self._client is None:
             self._stack = AsyncExitStack()
-            self._client = await self._stack.enter_async_context(self.kosma.portal())
+            self._client = await self.flow_loop.run(
+                self._stack.enter_async_context(self.kosma.portal()))
         return self._client
 
     async def close_client(self) -> None:
         stack, self._stack, self._client = self._stack, None, None
         if stack is not None:
             with contextlib.suppress(Exception):
-                await stack.aclose()
+                await self.flow_loop.run(stack.aclose())
 
     # -- running portal work ---------------------------------------------
 
@@ -215,7 +220,7 @@ class LinkScreen(KosmaScreen):
     async def fail(self, exc: KosmaError) -> None:
         """A failure ends the flow (LinkFlow ended the portal session): say what and what next."""
         if self.flow is not None:
-            await self.flow.cancel()
+            await self.flow_loop.run(self.flow.cancel())
         self.flow = None
         await self.show(ErrorStep(exc), "error", self.phase_no, "Linking stopped")
 
@@ -227,7 +232,7 @@ class LinkScreen(KosmaScreen):
         self.flow = LinkFlow(self.store, await self.client(), company, start,
                              country_code=self.country)
         self.history = []
-        return await self.flow.start()
+        return await self.flow_loop.run(self.flow.start())
 
     async def show_step(self, step: Step) -> None:
         if step.state == CONSUMER_INPUT_NEEDED and step.form is not None:
@@ -240,7 +245,7 @@ class LinkScreen(KosmaScreen):
                                            exit_on_error=False)
         elif step.state == FINISHED:
             assert self.flow is not None
-            self.result = await self.flow.fetch_result()
+            self.result = await self.flow_loop.run(self.flow.fetch_result())
             await self.show(AccountsStep(self.result.accounts), "accounts", 7,
                             f"Accounts at {clean(self.result.bank.bank_name)}")
 
@@ -270,7 +275,7 @@ class LinkScreen(KosmaScreen):
         try:
             step = flow.step
             while step.state == PROCESSING:
-                step = await flow.poll()
+                step = await self.flow_loop.run(flow.poll())
             await self.show_step(step)
         except KosmaError as exc:
             if self.flow is flow:
@@ -299,7 +304,7 @@ class LinkScreen(KosmaScreen):
         entry = Submission(flow.step.form.form_identifier, values, replayable)
 
         async def work() -> None:
-            step = await flow.submit(values)
+            step = await self.flow_loop.run(flow.submit(values))
             self.history.append(entry)
             await self.show_step(step)
 
@@ -370,7 +375,7 @@ class LinkScreen(KosmaScreen):
         target = len(self.history) - 1
         replay = self.history[:max(target, 0)]
         if self.flow is not None:
-            await self.flow.cancel()
+            await self.flow_loop.run(self.flow.cancel())
             self.flow = None
         if target < 0:
             await self.show_start()
@@ -382,7 +387,7 @@ class LinkScreen(KosmaScreen):
             if (not entry.replayable or step.state != CONSUMER_INPUT_NEEDED or form is None
                     or form.form_identifier != entry.form_identifier):
                 break
-            step = await self.flow.submit(entry.values)
+            step = await self.flow_loop.run(self.flow.submit(entry.values))
             self.history.append(entry)
         keep = {k for e in self.history for k in e.values}
         self.labels = {k: v for k, v in self.labels.items() if k in keep}
@@ -393,7 +398,7 @@ class LinkScreen(KosmaScreen):
             worker.cancel()
         flow, self.flow = self.flow, None
         if flow is not None and not flow.closed:
-            await flow.cancel()
+            await self.flow_loop.run(flow.cancel())
             toast(self.app, "Linking cancelled; the portal session was ended. Nothing was saved.",
                   warning=True)
         await self.leave()
@@ -402,7 +407,7 @@ class LinkScreen(KosmaScreen):
         flow, self.flow = self.flow, None
         if flow is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(flow.cancel(), 20)
+                await asyncio.wait_for(self.flow_loop.run(flow.cancel()), 20)
         await self.close_client()
         if self.is_current:
             self.app.pop_screen()
@@ -411,5 +416,6 @@ class LinkScreen(KosmaScreen):
         flow, self.flow = self.flow, None
         if flow is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(flow.cancel(), 5)
+                await asyncio.wait_for(self.flow_loop.run(flow.cancel()), 5)
         await self.close_client()
+        self.flow_loop.stop()
