@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,12 +11,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 
-from kosma_tui.core.errors import KosmaError
 from kosma_tui.core.sync import ConsentStartConflict
-from kosma_tui.tui.feedback import report, toast
+from kosma_tui.tui.feedback import toast
 from kosma_tui.tui.messages import OpenScreen
 from kosma_tui.tui.screens.base import KosmaModal
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.work import in_thread
+
+if TYPE_CHECKING:
+    from kosma_tui.core.records import BankAccount
 
 
 class ConflictModal(KosmaModal):
@@ -57,28 +60,36 @@ class ConflictModal(KosmaModal):
             self.dismiss(None)
 
     def action_set_lid(self) -> None:
+        """The new Last Integration Date, written in a thread worker (a lock, an fsync)."""
         from kosma_tui.core.sync import set_last_integration_date
 
         c = self.conflict
         try:
-            set_last_integration_date(self.kosma.store, c.account,
-                                      date.fromisoformat(c.consent_start))
-        except KosmaError as exc:
-            report(self.app, exc)
-            return
+            day = date.fromisoformat(c.consent_start)
         except ValueError:
             return
-        toast(self.app, f"Last Integration Date of {c.account} set to {c.consent_start}; "
-                        "press s to sync. The days before it are recorded as a gap in its "
-                        "coverage.")
-        self.kosma.data_signal.publish("accounts")
-        self.dismiss("set-lid")
+        store, app = self.kosma.store, self.kosma
+
+        def written(_result: object) -> None:
+            toast(app, f"Last Integration Date of {c.account} set to {c.consent_start}; "
+                            "press s to sync. The days before it are recorded as a gap in its "
+                            "coverage.")
+            app.data_signal.publish("accounts")
+            if self.is_current:
+                self.dismiss("set-lid")
+
+        in_thread(self.app, lambda: set_last_integration_date(store, c.account, day), written,
+                  name="set-last-integration-date")
 
     def action_relink(self) -> None:
         c = self.conflict
-        account = self.kosma.store.account(c.account)
+        store, app = self.kosma.store, self.app
         self.dismiss("relink")
-        if account is not None:  # to the app: this dialog is gone by the time it is handled
-            self.app.post_message(OpenScreen("link", {
-                "company": account.company, "bank": account.bank,
-                "start_text": c.last_integration_date}))
+
+        def relink(account: BankAccount | None) -> None:
+            if account is not None:  # to the app: this dialog is gone by now
+                app.post_message(OpenScreen("link", {
+                    "company": account.company, "bank": account.bank,
+                    "start_text": c.last_integration_date}))
+
+        in_thread(self.app, lambda: store.account(c.account), relink, name="relink-account")
