@@ -122,7 +122,7 @@ def run_status(args: argparse.Namespace, runtime: Runtime) -> int:
     from kosma_tui.core.erpnext import status
 
     store = runtime.store
-    result = status(store, check=not args.offline)
+    result = status(store, check=not args.offline, client=runtime.erpnext)
     if args.json:
         data = result.as_json()
         data["demo"] = store.settings().demo
