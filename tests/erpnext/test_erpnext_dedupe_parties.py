@@ -17,7 +17,7 @@ from erpnext_support import (
 from frappe_double import FrappeDouble
 
 from kosma_tui.cli import main
-from kosma_tui.core.erpnext.push import bank_transaction
+from kosma_tui.core.erpnext.documents import bank_transaction
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

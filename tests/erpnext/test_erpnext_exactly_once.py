@@ -78,7 +78,7 @@ def test_a_batch_left_in_flight_by_a_killed_push_is_settled_before_anything_else
 
     def erpnext_commits_the_abandoned_request() -> None:
         time.sleep(0.3)
-        from kosma_tui.core.erpnext.push import bank_transaction
+        from kosma_tui.core.erpnext.documents import bank_transaction
 
         erp.insert_many([bank_transaction(r, ERP_BANK_ACCOUNT) for r in rows[:200]])
 
@@ -129,7 +129,7 @@ def test_writes_never_time_out_before_the_server_does(erp):
 def test_a_transaction_id_erpnext_holds_twice_is_reported(connected, erp, capsys):
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, n) for n in range(3)])
-    from kosma_tui.core.erpnext.push import bank_transaction
+    from kosma_tui.core.erpnext.documents import bank_transaction
 
     twice = bank_transaction(row(ACCOUNT, 1), ERP_BANK_ACCOUNT)
     erp.insert_many([twice, dict(twice)])  # left by an older client

@@ -41,7 +41,7 @@ from kosma_tui.core.erpnext import (
 )
 from kosma_tui.core.erpnext import journal as push_journal
 from kosma_tui.core.erpnext.dedupe import find, remove
-from kosma_tui.core.erpnext.push import bank_transaction
+from kosma_tui.core.erpnext.documents import bank_transaction
 
 
 @pytest.fixture(scope="module")

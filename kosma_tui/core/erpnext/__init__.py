@@ -5,7 +5,9 @@
 - ``map_by_iban`` / ``map_to`` / ``create_and_map``: local Bank Account -> ERPNext
   Bank Account.
 - ``push``: Settled transactions -> submitted Bank Transactions, exactly once;
-  ``auto_push``: the same after a successful sync, never raising.
+  ``auto_push``: the same after a successful sync, never raising. ``work``
+  collects what an account holds for ERPNext, ``documents`` turns a row into a
+  Bank Transaction, ``journal`` settles a batch whose answer was lost.
 
 Never imports Textual; the TUI and the commands are thin layers over this.
 """

@@ -9,8 +9,8 @@ from typing import Any
 
 from kosma_tui.core import validation
 from kosma_tui.core.erpnext.client import SERVER_TIMEOUT, ErpnextClient
-from kosma_tui.core.erpnext.push import collect
 from kosma_tui.core.erpnext.report import last_push
+from kosma_tui.core.erpnext.work import collect
 from kosma_tui.core.errors import KosmaError, Problem, UsageError
 from kosma_tui.core.records import ErpnextConnection
 

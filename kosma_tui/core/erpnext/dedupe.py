@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kosma_tui.core.erpnext.client import ErpnextClient, ErpnextRejected
+from kosma_tui.core.erpnext.documents import DOCTYPE, reconciled
 from kosma_tui.core.erpnext.mapping import BankAccounts
-from kosma_tui.core.erpnext.push import DOCTYPE, reconciled
 from kosma_tui.core.records import BankAccount
 
 FIELDS = ("name", "transaction_id", "docstatus", "status", "allocated_amount", "creation")

@@ -25,17 +25,24 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 import kosma_tui.core.erpnext.journal as journal  # the module, not the package: no cycle
-from kosma_tui.core import locks, messages, push_record
+from kosma_tui.core import locks, messages
 from kosma_tui.core.erpnext.client import (
     ErpnextClient,
     ErpnextError,
     ErpnextRejected,
     ErpnextTransient,
+)
+from kosma_tui.core.erpnext.documents import (
+    DOCTYPE,
+    PARTY_TYPES,
+    attention_message,
+    bank_transaction,
+    party_label,
+    reconciled,
 )
 from kosma_tui.core.erpnext.mapping import BankAccounts, unmapped_remedy
 from kosma_tui.core.erpnext.report import (
@@ -45,8 +52,14 @@ from kosma_tui.core.erpnext.report import (
     item,
     record_push,
 )
+from kosma_tui.core.erpnext.work import (
+    ATTENTION_MARK,
+    CANCELLED_MARK,
+    Work,
+    collect,
+    full_scan,
+)
 from kosma_tui.core.errors import KosmaError, Problem, UsageError
-from kosma_tui.core.money import to_major
 from kosma_tui.core.records import BankAccount
 
 log = logging.getLogger("kosma_tui.erpnext")
@@ -58,91 +71,6 @@ CANCEL_BATCH = 100
 # behind another is told who holds it instead of hanging the daily job.
 PUSH_WAIT_SECONDS = 900.0
 SETTLE_POLL = 1.0  # seconds between lookups while an abandoned batch may still commit
-DOCTYPE = "Bank Transaction"
-PARTY_TYPES = ("Customer", "Supplier", "Employee")
-# SEPA's "no reference given": as reference_number it makes ERPNext's
-# reconciliation rank unrelated transactions as matches for each other.
-PLACEHOLDER_REFERENCES = frozenset({"NOTPROVIDED", "NONREF", "NONE", "NOTAVAILABLE"})
-# Set on a row once its Bank Transaction is cancelled in ERPNext as well.
-CANCELLED_MARK = "erpnext_cancelled"
-# Set on a row the bank cancelled after it was reconciled in ERPNext: the
-# ERPNext document name; the reconciliation is left alone for the admin.
-ATTENTION_MARK = "erpnext_attention"
-
-
-@dataclass
-class Work:
-    """What one account has for ERPNext (collected from its rows)."""
-
-    account: BankAccount
-    create: list[dict[str, Any]] = field(default_factory=list)
-    cancel: list[dict[str, Any]] = field(default_factory=list)
-    pending: int = 0
-    without_id: int = 0
-    # rows marked ATTENTION_MARK (also in ``cancel``: each push looks again)
-    attention: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def waiting(self) -> int:
-        return len(self.create) + len(self.cancel)
-
-
-def collect(store: Any, account: BankAccount, ids: Collection[str] | None = None) -> Work:
-    """What the account's rows hold for ERPNext: every row, or only those with ``ids``
-    (what a sync just stored)."""
-    work = Work(account)
-    book = store.book(account)
-    rows = (book.rows(newest_first=False, raw=False) if ids is None
-            else book.rows_with(ids, raw=False))
-    for row in rows:
-        status = row.get("status")
-        if status == "Settled" and not row.get("erpnext_name"):
-            if row.get("transaction_id"):
-                work.create.append(row)
-            else:
-                work.without_id += 1
-        elif status == "Cancelled" and row.get("erpnext_name") and not row.get(CANCELLED_MARK):
-            work.cancel.append(row)
-            if row.get(ATTENTION_MARK):
-                work.attention.append(row)
-        elif status == "Pending":
-            work.pending += 1
-    return work
-
-
-def bank_transaction(row: dict[str, Any], bank_account: str) -> dict[str, Any]:
-    """The submitted Bank Transaction for one of our rows (amounts in major units)."""
-    currency = str(row.get("currency") or "")
-    doc: dict[str, Any] = {
-        "doctype": DOCTYPE,
-        "docstatus": 1,
-        "date": row["date"],
-        "deposit": float(to_major(int(row.get("deposit") or 0), currency)),
-        "withdrawal": float(to_major(int(row.get("withdrawal") or 0), currency)),
-        "currency": currency,
-        "bank_account": bank_account,
-        "transaction_id": row["transaction_id"],
-    }
-    for name in ("reference_number", "description", "bank_party_name", "bank_party_iban",
-                 "bank_party_account_number"):
-        if row.get(name):
-            doc[name] = row[name]
-    if placeholder(doc.get("reference_number")):
-        del doc["reference_number"]
-    if row.get("party_type") and row.get("party"):
-        doc["party_type"], doc["party"] = row["party_type"], row["party"]
-    return doc
-
-
-def placeholder(reference: Any) -> bool:
-    """SEPA's "NOTPROVIDED" and friends: a reference that refers to nothing."""
-    if not isinstance(reference, str):
-        return False
-    return "".join(reference.split()).upper() in PLACEHOLDER_REFERENCES
-
-
-def party_label(party_type: str, party: str) -> str:
-    return f"{party_type} '{party}'"
 
 
 def chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
@@ -510,30 +438,6 @@ class Pusher:
                 if delay is None:
                     raise
                 attempts.sleep(delay)
-
-
-def full_scan(store: Any, account: str) -> bool:
-    """Whether a push after a sync must look at the account's whole history, not only at
-    what the sync stored: unless the last push covered the account and left nothing
-    behind (its first push, a failed one, rows that failed or need attention: all are
-    looked at again)."""
-    last = push_record.read(store)
-    if not last or last.get("error"):
-        return True
-    for entry in last.get("accounts") or ():
-        if isinstance(entry, dict) and entry.get("name") == account:
-            return bool(entry.get("error") or entry.get("failed") or entry.get("attention"))
-    return True
-
-
-def reconciled(doc: dict[str, Any]) -> bool:
-    """Whether ERPNext has matched the Bank Transaction to a voucher (fully or in part)."""
-    return doc.get("status") == "Reconciled" or float(doc.get("allocated_amount") or 0) > 0
-
-
-def attention_message(name: str) -> str:
-    return (f"the bank cancelled it, but {name} is reconciled in ERPNext; it was left as it "
-            f"is: undo the reconciliation of {name} in ERPNext, and the next push cancels it")
 
 
 def push(store: Any, client: ErpnextClient, names: list[str] | None = None, *,
