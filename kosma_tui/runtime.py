@@ -24,6 +24,7 @@ from kosma_tui.core import clock
 from kosma_tui.core.connection import PortalConnection
 from kosma_tui.core.errors import StoreError
 from kosma_tui.core.paths import Paths, resolve_paths
+from kosma_tui.core.retry import REAL_CLOCK, Clock
 
 if TYPE_CHECKING:
     from kosma_tui.core.erpnext import ErpnextClient
@@ -37,6 +38,10 @@ class Runtime:
     ``store`` and ``demo_portal_url`` let tests wire in their own store and a
     Demo Bank portal they started (it is then not stopped here).
     """
+
+    # how time passes between retries of the portal and ERPNext clients this runtime
+    # makes (tests replace it with a clock that records the waits instead of sleeping)
+    retry_clock: Clock = REAL_CLOCK
 
     def __init__(self, paths: Paths | None = None, *, store: Store | None = None,
                  demo_portal_url: str | None = None) -> None:
@@ -64,6 +69,7 @@ class Runtime:
     def portal(self, *, attended: bool, **client_options: Any) -> PortalConnection:
         """A connection to the configured portal, or in demo mode to the Demo Bank
         portal (started now if it is not running): ``async with ... as client``."""
+        client_options.setdefault("clock", self.retry_clock)
         return PortalConnection(self.store, attended=attended, demo_url=self.demo_portal_url,
                                 **client_options)
 
@@ -106,6 +112,7 @@ class Runtime:
         """A client for the stored ERPNext Connection (ConfigurationError without one)."""
         from kosma_tui.core.erpnext import ErpnextClient
 
+        client_options.setdefault("clock", self.retry_clock)
         return ErpnextClient.for_store(self.store, **client_options)
 
     def after_sync(self) -> AfterSync:

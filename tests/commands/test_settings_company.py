@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 from cli_support import kosma
+from clock_support import FakeClock
+
+from kosma_tui.runtime import Runtime
 
 
 def snapshot(home: Path) -> dict[str, bytes]:
@@ -82,7 +85,11 @@ def test_token_is_only_read_from_stdin_and_never_shown(home: Path) -> None:
             assert b"tok-very-secret-9876" not in path.read_bytes(), path
 
 
-def test_enable_with_unreachable_portal_saves_and_reports(home: Path) -> None:
+def test_enable_with_unreachable_portal_saves_and_reports(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeClock()  # the retries' waits are recorded, not slept (7.5 s of them)
+    monkeypatch.setattr(Runtime, "retry_clock", fake.clock)
     result = kosma(
         home, "settings", "--enable", "--admin-url", "http://127.0.0.1:9",
         "--customer-id", "C1", "--api-token-stdin", stdin="tok\n",
@@ -90,6 +97,7 @@ def test_enable_with_unreachable_portal_saves_and_reports(home: Path) -> None:
     assert result.returncode == 1
     assert "could not be reached" in result.stderr
     assert "Traceback" not in result.stderr
+    assert fake.waits == [0.5, 1.0, 2.0, 4.0]  # four retries, on the runtime's clock
     data = json.loads(kosma(home, "settings", "--json").stdout)
     assert data["enabled"] is True and data["demo"] is False
 
