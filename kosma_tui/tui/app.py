@@ -49,6 +49,7 @@ from kosma_tui.tui.messages import (
     MatchParties,
     OpenScreen,
     RenewConsent,
+    SettingsSaved,
     SyncAccount,
     SyncAccounts,
     SyncAll,
@@ -56,9 +57,11 @@ from kosma_tui.tui.messages import (
 from kosma_tui.tui.registry import screen_class
 from kosma_tui.tui.sync_queue import SyncQueue, SyncUpdate
 from kosma_tui.tui.text import clean
+from kosma_tui.tui.work import in_thread
 
 if TYPE_CHECKING:
     from kosma_tui.core.portal import PortalClient
+    from kosma_tui.core.records import BankingSettings
     from kosma_tui.core.store import Store
 
 log = logging.getLogger("kosma_tui.tui")
@@ -127,6 +130,10 @@ class KosmaApp(App[None]):
         # a frozen clock (tests, screenshots) also freezes animations
         self.frozen = bool(os.environ.get("KOSMA_TUI_NOW"))
         self.settings_signal: Signal[None] = Signal(self, "settings")
+        # the settings as last read or saved, for what is drawn on every frame (the
+        # header's mode): read in a worker at start, replaced on each save (SettingsSaved)
+        self.settings_snapshot: BankingSettings | None = None
+        self.mode_signal: Signal[None] = Signal(self, "mode")
         self.data_signal: Signal[str] = Signal(self, "data")
         self.sync_signal: Signal[str] = Signal(self, "sync")
         self.sync_queue = SyncQueue(self)
@@ -140,10 +147,13 @@ class KosmaApp(App[None]):
 
     @property
     def demo(self) -> bool:
-        return bool(self.store.settings().demo)
+        return bool(self.settings_snapshot and self.settings_snapshot.demo)
 
     def mode_text(self) -> str:
-        settings = self.store.settings()
+        """The portal mode for the header; empty until the settings were read."""
+        settings = self.settings_snapshot
+        if settings is None:
+            return ""
         if settings.demo:
             return DEMO_BANNER
         host = urlsplit(settings.admin_url).hostname or settings.admin_url
@@ -164,6 +174,9 @@ class KosmaApp(App[None]):
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
+        store = self.store
+        in_thread(self, store.settings, self.settings_changed, name="app-settings",
+                  latest=True)
         if self.show_reminders:
             self.call_after_refresh(self.show_launch_reminders)
         if not self.is_headless:
@@ -271,6 +284,13 @@ class KosmaApp(App[None]):
 
     def on_sync_all(self, message: SyncAll) -> None:
         self.syncs.start_all(announce=message.announce, show=message.show)
+
+    def on_settings_saved(self, message: SettingsSaved) -> None:
+        self.settings_changed(message.settings)
+
+    def settings_changed(self, settings: BankingSettings) -> None:
+        self.settings_snapshot = settings
+        self.mode_signal.publish(None)
 
     def on_match_parties(self, message: MatchParties) -> None:
         self.syncs.match_again(message.names)

@@ -7,9 +7,12 @@ handles it with its controllers (``tui/controllers``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from kosma_tui.core.records import BankingSettings
 
 
 @dataclass
@@ -54,3 +57,11 @@ class MatchParties(Message):
     """Party matching again over the stored transactions of these accounts."""
 
     names: list[str]
+
+
+@dataclass
+class SettingsSaved(Message):
+    """Banking Settings were saved as ``settings`` (the form or its mail section): the
+    app's snapshot follows, and the header with it."""
+
+    settings: BankingSettings

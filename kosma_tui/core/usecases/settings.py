@@ -102,6 +102,21 @@ def apply(current: BankingSettings, change: SettingsChange) -> BankingSettings:
     return new
 
 
+# the reminder-mail settings (DESIGN 8): what the mail section of the Settings screen saves
+MAIL_FIELDS = ("mail_to", "mail_from", "mail_transport", "smtp_host", "smtp_port",
+               "smtp_security", "smtp_user", "smtp_password")
+
+
+def with_mail(current: BankingSettings, typed: BankingSettings) -> BankingSettings:
+    """``current`` (as stored now) with the mail settings of ``typed``: a mail section
+    filled from an older read never writes back the other settings, which a newer save
+    may have changed meanwhile."""
+    new = BankingSettings.from_dict(current.to_dict())
+    for name in MAIL_FIELDS:
+        setattr(new, name, getattr(typed, name))
+    return new
+
+
 def check_enabled(settings: BankingSettings) -> None:
     """Refuse to save enabled settings that lack an admin URL, Customer ID or token."""
     missing = validation.enabled_problems(settings.enabled, settings.admin_url,

@@ -22,12 +22,13 @@ from kosma_tui.core.usecases import settings as settings_changes
 from kosma_tui.core.usecases.settings import DAY_LIMITS, SettingsChange
 from kosma_tui.tui.dialogs.confirm import ConfirmModal
 from kosma_tui.tui.feedback import report, sentence, toast
-from kosma_tui.tui.messages import OpenScreen
+from kosma_tui.tui.messages import OpenScreen, SettingsSaved
 from kosma_tui.tui.registry import registered
 from kosma_tui.tui.screens.base import KosmaScreen
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.erpnext_panel import ErpnextPanel
 from kosma_tui.tui.widgets.mail_panel import MailPanel
+from kosma_tui.tui.work import in_thread
 
 SWITCHES = (
     ("enabled", "Enabled"),
@@ -75,38 +76,39 @@ class SettingsScreen(KosmaScreen):
                 tooltip="Fetch the subscription details again"),
     ]
 
+    # the settings as saved: the as-you-type checks compare against these, in memory;
+    # None until read (in a worker) when the screen opens: Save waits for them
+    current: BankingSettings | None = None
+    saving = False  # a Save is being written (in a thread)
+
     def compose_body(self) -> ComposeResult:
-        # the settings as saved: the as-you-type checks compare against these, in memory
-        s = self.current = self.store.settings()
-        form = VerticalScroll(id="settings-scroll")
+        # empty and disabled until the settings are read (``fill``): no store read here
+        form = VerticalScroll(id="settings-scroll", disabled=True)
         form.border_title = "Banking Settings"
+        form.border_subtitle = "loading…"
         with form:
             yield from field_row("Admin URL", Input(
-                s.admin_url, placeholder="empty: built-in Demo Bank portal", id="admin_url",
+                placeholder="empty: built-in Demo Bank portal", id="admin_url",
                 compact=True), "admin_url")
             yield from field_row("Customer ID", Input(
-                s.customer_id, placeholder="from the welcome email", id="customer_id",
+                placeholder="from the welcome email", id="customer_id",
                 compact=True), "customer_id")
-            token_hint = f"stored {s.masked_token()}: type to replace" if s.api_token else \
-                "from the welcome email"
             yield from field_row("Portal API Token", Input(
-                "", password=True, placeholder=token_hint, id="api_token", compact=True),
-                "api_token")
+                "", password=True, placeholder="from the welcome email", id="api_token",
+                compact=True), "api_token")
             for name, label in SWITCHES:
-                yield from field_row(label, Switch(bool(getattr(s, name)), id=name), name)
+                yield from field_row(label, Switch(False, id=name), name)
             yield from field_row("Reminder days", Input(
-                str(s.reminder_days), id="reminder_days", compact=True, type="integer"),
-                "reminder_days")
+                id="reminder_days", compact=True, type="integer"), "reminder_days")
             yield from field_row("Lookback days", Input(
-                str(s.lookback_days), id="lookback_days", compact=True, type="integer"),
-                "lookback_days")
+                id="lookback_days", compact=True, type="integer"), "lookback_days")
             yield MailPanel()
             yield ErpnextPanel()
         # outside the scrolling form: Save is on screen at 80x24 whatever the form holds
         with Horizontal(classes="buttons", id="settings-buttons"):
             yield Button("Save", id="save", variant="primary", compact=True)
             yield Button("Link Bank and Accounts", id="link", compact=True)
-        panel = Static(self.mode_note(s), id="subscription", markup=False)
+        panel = Static("Reading Banking Settings…", id="subscription", markup=False)
         panel.border_title = "Subscription"
         yield panel
 
@@ -115,13 +117,36 @@ class SettingsScreen(KosmaScreen):
             return "Banking Settings are disabled: enable them and Save to see the subscription."
         return "Fetching the subscription… (ctrl+r fetches it again)"
 
-    saving = False  # a Save is being written (in a thread)
-
     def on_mount(self) -> None:
+        self.saved_form = self.form_values()
+        store = self.store
+        in_thread(self.app, store.settings, self.fill, name="settings-read")
+
+    def fill(self, s: BankingSettings) -> None:
+        """The form as stored, once read; then it takes keys and may be saved."""
+        if not self.is_attached:  # closed while the store was read
+            return
+        self.current = s
+        with self.app.batch_update():
+            self.query_one("#admin_url", Input).value = s.admin_url
+            self.query_one("#customer_id", Input).value = s.customer_id
+            if s.api_token:
+                self.query_one("#api_token", Input).placeholder = \
+                    f"stored {s.masked_token()}: type to replace"
+            for name, _label in SWITCHES:
+                self.query_one(f"#{name}", Switch).value = bool(getattr(s, name))
+                self.query_one(f"#state-{name}", Label).update(on_off(bool(getattr(s, name))))
+            self.query_one("#reminder_days", Input).value = str(s.reminder_days)
+            self.query_one("#lookback_days", Input).value = str(s.lookback_days)
+            self.query_one(MailPanel).fill(s)
+            form = self.query_one("#settings-scroll", VerticalScroll)
+            form.disabled = False
+            form.border_subtitle = ""
+            self.query_one("#subscription", Static).update(self.mode_note(s))
         self.query_one("#admin_url", Input).focus()
         self.check()
         self.saved_form = self.form_values()
-        if self.current.effectively_enabled:
+        if s.effectively_enabled:
             self.action_subscription()  # in the background; the form is usable meanwhile
 
     def form_values(self) -> dict[str, Any]:
@@ -158,6 +183,8 @@ class SettingsScreen(KosmaScreen):
 
     def problems(self) -> dict[str, str]:
         """Field -> what is wrong with it now (nothing saved)."""
+        if self.current is None:  # not read yet: nothing to check against
+            return {}
         return settings_changes.problems(self.current, self.change())
 
     def check(self) -> dict[str, str]:
@@ -190,6 +217,10 @@ class SettingsScreen(KosmaScreen):
     def action_save(self) -> None:
         if self.saving:  # the last Save is still being written
             self.app.bell()
+            return
+        if self.current is None:
+            self.app.notify("Banking Settings are still being read. Nothing was saved.",
+                            title="Settings not saved", severity="warning", markup=False)
             return
         found = self.check()
         if found:
@@ -235,12 +266,21 @@ class SettingsScreen(KosmaScreen):
             token_input.placeholder = f"stored {new.masked_token()}: type to replace"
         self.saved_form = message.form
         toast(self.app, "Banking Settings saved.")
+        self.post_message(SettingsSaved(new))  # the app's snapshot: the header's mode
         self.kosma.settings_signal.publish(None)
         self.kosma.data_signal.publish("settings")
         self.action_subscription()
 
+    def on_settings_saved(self, message: SettingsSaved) -> None:
+        """Either save (the form's or the mail section's; it goes on to the app): both
+        parts check what is typed against the settings as now stored."""
+        self.current = message.settings
+        self.query_one(MailPanel).stored = message.settings
+
     def action_subscription(self) -> None:
         settings = self.current
+        if settings is None:  # not read yet: fill fetches it once read
+            return
         panel = self.query_one("#subscription", Static)
         if not settings.effectively_enabled:
             panel.update("Banking Settings are disabled: no subscription is fetched.")
@@ -262,7 +302,8 @@ class SettingsScreen(KosmaScreen):
             from kosma_tui.core.subscription import remember
 
             await asyncio.to_thread(remember, self.store, details[0])  # a store write
-        panel.update(subscription_text(details, demo=self.current.demo))
+        demo = bool(self.current and self.current.demo)
+        panel.update(subscription_text(details, demo=demo))
 
     def action_link(self) -> None:
         self.post_message(OpenScreen("link"))

@@ -20,7 +20,8 @@ class KosmaHeader(Static):
 
     def on_mount(self) -> None:
         self.update_text()
-        self.kosma.settings_signal.subscribe(self, lambda _: self.update_text())
+        # drawn from the app's settings snapshot: never a store read per redraw
+        self.kosma.mode_signal.subscribe(self, lambda _: self.update_text())
         if not os.environ.get(clock.NOW_ENV):  # frozen (snapshots): never changes, no redraw
             moment = clock.now()
             to_next_minute = 60 - moment.second - moment.microsecond / 1e6
@@ -41,7 +42,8 @@ class KosmaHeader(Static):
     def update_text(self) -> None:
         app = self.kosma
         self.set_class(app.demo, "-demo")
-        left = f" Kosma TUI · {clean(app.hostname)} · {clean(app.mode_text())}"
+        mode = app.mode_text()  # empty for the moment the settings are read at start
+        left = f" Kosma TUI · {clean(app.hostname)}" + (f" · {clean(mode)}" if mode else "")
         right = f"{clock.now():%H:%M} "
         gap = self.size.width - len(left) - len(right)
         text = Text(left)

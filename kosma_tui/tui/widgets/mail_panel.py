@@ -22,9 +22,10 @@ from textual.widgets import Button, Input, Label, Select, Static, Switch
 from kosma_tui.core import mail
 from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.records import BankingSettings
-from kosma_tui.core.usecases.settings import smtp_port
+from kosma_tui.core.usecases.settings import smtp_port, with_mail
 from kosma_tui.tui.feedback import report, toast
 from kosma_tui.tui.hosts import store_of
+from kosma_tui.tui.messages import SettingsSaved
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.section import SettingsSection
 from kosma_tui.tui.work import in_thread
@@ -60,34 +61,34 @@ class MailPanel(SettingsSection):
     def store(self) -> Store:
         return store_of(self.app)
 
+    # the settings as stored, read once by the Settings screen (``fill``) and replaced
+    # after each save: the checks as you type never read the store
+    stored: BankingSettings | None = None
+
     def compose(self) -> ComposeResult:
-        s = self.store.settings()
-        password_hint = "stored: type to replace" if s.smtp_password else "only with a user"
         rows: tuple[tuple[str, Any], ...] = (
-            ("Mail to", Input(", ".join(s.mail_to), placeholder="admin@example.com, ...",
-                              id="mail-to", compact=True)),
-            ("From (optional)", Input(s.mail_from, placeholder="the SMTP user, else "
-                                      "kosma-tui@host", id="mail-from", compact=True)),
-            ("SMTP host", Input(s.smtp_host, placeholder="mail.example.com",
-                                id="smtp-host", compact=True)),
-            ("SMTP port", Input(str(s.smtp_port or ""), placeholder="587 / 465 / 25",
-                                id="smtp-port", type="integer", compact=True)),
-            ("Security", Select(SECURITY_OPTIONS, value=s.smtp_security or "starttls",
-                                allow_blank=False, id="smtp-security", compact=True)),
-            ("SMTP user", Input(s.smtp_user, placeholder="empty: no login", id="smtp-user",
+            ("Mail to", Input(placeholder="admin@example.com, ...", id="mail-to",
+                              compact=True)),
+            ("From (optional)", Input(placeholder="the SMTP user, else kosma-tui@host",
+                                      id="mail-from", compact=True)),
+            ("SMTP host", Input(placeholder="mail.example.com", id="smtp-host",
                                 compact=True)),
-            ("SMTP password", Input("", password=True, placeholder=password_hint,
+            ("SMTP port", Input(placeholder="587 / 465 / 25", id="smtp-port", type="integer",
+                                compact=True)),
+            ("Security", Select(SECURITY_OPTIONS, value="starttls", allow_blank=False,
+                                id="smtp-security", compact=True)),
+            ("SMTP user", Input(placeholder="empty: no login", id="smtp-user", compact=True)),
+            ("SMTP password", Input("", password=True, placeholder="only with a user",
                                     id="smtp-password", compact=True)),
         )
         for label, widget in rows:
             with Horizontal(classes="section-row"):
                 yield Label(label, classes="section-label", markup=False)
                 yield widget
-        sendmail = s.mail_transport == "sendmail"
         with Horizontal(classes="section-row"):
             yield Label("Local sendmail", classes="section-label", markup=False)
-            yield Switch(sendmail, id="mail-sendmail")
-            yield Label(" on" if sendmail else " off", id="mail-sendmail-state", markup=False)
+            yield Switch(False, id="mail-sendmail")
+            yield Label(" off", id="mail-sendmail-state", markup=False)
         with Horizontal(classes="section-buttons"):
             yield Button("Save mail settings", id="mail-save", variant="primary",
                          compact=True)
@@ -96,8 +97,22 @@ class MailPanel(SettingsSection):
 
     def on_mount(self) -> None:
         self.saved_values = self.values()
-        self.check()
 
+    def fill(self, s: BankingSettings) -> None:
+        """The fields as stored (the Settings screen read them), then checked."""
+        self.stored = s
+        for name, value in (("mail-to", ", ".join(s.mail_to)), ("mail-from", s.mail_from),
+                            ("smtp-host", s.smtp_host), ("smtp-port", str(s.smtp_port or "")),
+                            ("smtp-user", s.smtp_user)):
+            self.query_one(f"#{name}", Input).value = value
+        self.query_one("#smtp-security", Select).value = s.smtp_security or "starttls"
+        self.query_one("#smtp-password", Input).placeholder = \
+            "stored: type to replace" if s.smtp_password else "only with a user"
+        sendmail = s.mail_transport == "sendmail"
+        self.query_one("#mail-sendmail", Switch).value = sendmail
+        self.query_one("#mail-sendmail-state", Label).update(" on" if sendmail else " off")
+        self.saved_values = self.values()
+        self.check()
     def values(self) -> dict[str, Any]:
         """What the section holds now, to tell unsaved edits from none."""
         return {name: self.value(name) for name in (*INPUTS, "smtp-security", "mail-sendmail")}
@@ -112,7 +127,9 @@ class MailPanel(SettingsSection):
 
     def candidate(self) -> BankingSettings:
         """The stored settings with the mail fields as typed; UsageError if unreadable."""
-        new = BankingSettings.from_dict(self.store.settings().to_dict())
+        if self.stored is None:
+            raise UsageError("The mail settings are still being read.")
+        new = BankingSettings.from_dict(self.stored.to_dict())
         new.mail_to = mail.addresses(self.value("mail-to"))
         sender = mail.addresses(self.value("mail-from"))
         if len(sender) > 1:
@@ -196,8 +213,16 @@ class MailPanel(SettingsSection):
             return
         # what the fields will hold once saved: the password field is emptied then
         saved = {**self.values(), "smtp-password": ""}
-        in_thread(self.app, lambda: self.store.save_settings(settings),
-                  lambda _: self.saved(settings, saved), name="mail-save",
+        store = self.store
+
+        def write() -> BankingSettings:
+            # only the mail fields, onto the settings as stored now: a Save of the form
+            # made since this section was filled is kept
+            new = with_mail(store.settings(), settings)
+            store.save_settings(new)
+            return new
+
+        in_thread(self.app, write, lambda new: self.saved(new, saved), name="mail-save",
                   failed=lambda exc: report(self.app, exc, title="Mail settings not saved"))
 
     def saved(self, settings: BankingSettings, values: dict[str, Any]) -> None:
@@ -206,6 +231,7 @@ class MailPanel(SettingsSection):
         self.saved_values = values
         password.placeholder = "stored: type to replace" if settings.smtp_password else \
             "only with a user"
+        self.post_message(SettingsSaved(settings))  # the screen and the app's snapshot
         toast(self.app, "Reminder mails are off." if not settings.mail_to else
               f"Reminder mails go to {', '.join(settings.mail_to)}.", title="Mail settings saved")
 
