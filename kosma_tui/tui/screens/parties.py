@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 
 from kosma_tui.core.errors import UsageError
 from kosma_tui.core.matching import PARTY_TYPES
-from kosma_tui.core.records import Party
+from kosma_tui.core.records import BankingSettings, Party
 from kosma_tui.tui.dialogs.confirm import ConfirmModal
 from kosma_tui.tui.dialogs.form import FormModal
 from kosma_tui.tui.feedback import toast
@@ -53,6 +53,11 @@ class PartiesScreen(KosmaScreen):
         yield table
         yield Static("", id="parties-hint", classes="hint", markup=False)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.parties: dict[str, Party] = {}  # as last read, by row key
+        self.settings: BankingSettings | None = None  # the switches the hint explains
+
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label, width in (("type", "Type", 8), ("name", "Name", 26),
@@ -61,9 +66,21 @@ class PartiesScreen(KosmaScreen):
         self.reload()
 
     def reload(self) -> None:
+        """Read the parties and the settings in a thread worker; the rows follow."""
+        store = self.store
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            table.border_subtitle = "loading…"
+        in_thread(self.app, lambda: (store.parties(), store.settings()), self.show_parties,
+                  name="parties-reload", latest=True)
+
+    def show_parties(self, read: tuple[list[Party], BankingSettings]) -> None:
+        if not self.is_attached:  # closed while the store was read
+            return
+        parties, self.settings = read
         table = self.query_one(DataTable)
         self.parties = {f"{p.party_type}\x00{p.name}": p for p in
-                        sorted(self.store.parties(), key=lambda p: (p.party_type, p.name))}
+                        sorted(parties, key=lambda p: (p.party_type, p.name))}
         with self.app.batch_update():
             table.clear()
             for key, p in self.parties.items():
@@ -74,12 +91,15 @@ class PartiesScreen(KosmaScreen):
         self.show_hint()
 
     def on_screen_resume(self) -> None:
-        self.show_hint()  # the switches may have changed in Banking Settings
+        if self.settings is not None:  # not on opening: on_mount reads them already
+            self.reload()  # the switches may have changed in Banking Settings
 
     def show_hint(self) -> None:
         """What the list does for the sync: nothing yet, nothing while matching is off, or how."""
-        settings = self.store.settings()
-        if not self.parties:
+        settings = self.settings
+        if settings is None:
+            hint = "Reading the parties…"
+        elif not self.parties:
             hint = ("No parties yet: press n to add one, or i to import a CSV with the columns "
                     "party_type,name,iban,account_number.")
         elif not settings.enable_party_matching:
@@ -136,12 +156,16 @@ class PartiesScreen(KosmaScreen):
             "already matched keep their party."), done)
 
     def action_match_parties(self) -> None:
-        names = [a.name for a in self.store.accounts()]
+        store = self.store
+        in_thread(self.app, lambda: [a.name for a in store.accounts()], self.match_parties,
+                  name="parties-accounts")
+
+    def match_parties(self, names: list[str]) -> None:
         if not names:
             toast(self.app, "No bank account yet: press l on Accounts to link a bank.",
                   warning=True)
             return
-        self.post_message(MatchParties(names))
+        self.app.post_message(MatchParties(names))
 
     def action_import_csv(self) -> None:
         self.app.push_screen(ImportModal(), self.after_edit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from textual import events, work
 from textual.app import ComposeResult
@@ -29,6 +29,13 @@ FIELDS = ("bank_account", "date", "status", "transaction_id", "reference_number"
           "party_type", "party", "erpnext_name")
 
 
+class View(NamedTuple):
+    """What the columns and the heading show besides the rows, read with them."""
+
+    pushed: bool  # ERPNext is connected: the pushed column
+    currencies: set[str]
+
+
 @registered("transactions")
 class TransactionsScreen(KosmaScreen):
     TITLE = "Transactions"
@@ -48,6 +55,8 @@ class TransactionsScreen(KosmaScreen):
         super().__init__()
         self.account = account
         self.all_rows: Sequence[Row] = []
+        # the currencies listed, read with the rows (a worker): none until then
+        self.currency_set: set[str] = set()
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="tx-top"):
@@ -57,19 +66,21 @@ class TransactionsScreen(KosmaScreen):
             yield Label("Filter: ", markup=False)
             yield Input(placeholder="press / and type: counterparty, reference, amount, date…",
                         id="tx-filter", compact=True, select_on_focus=False)
-        yield TransactionView(show_account=self.account is None,
-                              show_pushed=bool(self.store.erpnext().url),
-                              show_currency=len(self.currencies()) > 1, id="tx-view")
+        # the ERPNext and currency columns are set once read, with the rows (``show_rows``)
+        yield TransactionView(show_account=self.account is None, id="tx-view")
 
-    def currencies(self) -> set[str]:
-        """The currencies whose amounts this screen lists."""
-        accounts = [self.store.account(self.account)] if self.account else self.store.accounts()
-        return {a.currency for a in accounts if a is not None and a.currency}
+    def read_view(self) -> View:
+        """Whether ERPNext is connected (its column) and the currencies this screen lists
+        (in a worker, with the rows)."""
+        store = self.store
+        accounts = [store.account(self.account)] if self.account else store.accounts()
+        return View(bool(store.erpnext().url),
+                    {a.currency for a in accounts if a is not None and a.currency})
 
     def heading(self, total: int | None) -> str:
         what = clean(self.account) if self.account else "all accounts"
         count = "loading…" if total is None else f"{total:,}"
-        currencies = self.currencies()
+        currencies = self.currency_set
         # one currency: said once here; several: each amount carries its code
         unit = f" · {clean(next(iter(currencies)))}" if len(currencies) == 1 else ""
         return f"Transactions · {what}{unit} · {count}"
@@ -90,8 +101,10 @@ class TransactionsScreen(KosmaScreen):
     @work(thread=True, exclusive=True, group="tx-load")
     def load_book(self, name: str) -> None:
         rows: Sequence[Row] = []
-        account = self.store.account(name)
+        view = View(False, set())
         try:
+            view = self.read_view()
+            account = self.store.account(name)
             if account is not None:
                 book = self.store.book(account)
                 rows = BookRows(book, book.count())
@@ -99,7 +112,7 @@ class TransactionsScreen(KosmaScreen):
         except KosmaError as exc:
             self.app.call_from_thread(report, self.app, exc)
             rows = []
-        self.app.call_from_thread(self.show_rows, rows)
+        self.app.call_from_thread(self.show_rows, rows, view)
 
     def on_sync_changed(self, name: str) -> None:
         state = self.kosma.sync_queue.state(name)
@@ -121,15 +134,22 @@ class TransactionsScreen(KosmaScreen):
 
     @work(thread=True, exclusive=True, group="tx-load")
     def load_all(self) -> None:
+        view = View(False, set())
         try:
+            view = self.read_view()
             rows = self.read_all()
         except KosmaError as exc:
             self.app.call_from_thread(report, self.app, exc)
             rows = []
-        self.app.call_from_thread(self.show_rows, rows)
+        self.app.call_from_thread(self.show_rows, rows, view)
 
-    def show_rows(self, rows: Sequence[Row]) -> None:
+    def show_rows(self, rows: Sequence[Row], view: View) -> None:
         self.all_rows = rows
+        self.currency_set = view.currencies
+        table = self.query_one(TransactionView)
+        table.show_pushed = view.pushed
+        table.show_currency = len(view.currencies) > 1  # else the heading says it once
+        table.refresh()
         self.query_one("#tx-title", Label).update(self.heading(len(rows)))
         text = self.query_one("#tx-filter", Input).value
         if text.strip():
