@@ -50,6 +50,11 @@ async def wait_until(pilot: Any, condition: Callable[[], object], timeout: float
         await asyncio.sleep(0)
 
 
+def panel_read(app: App[None]) -> bool:
+    """The panel read the stored connection (a worker) and takes keys."""
+    return not app.query_one(ErpnextPanel).disabled
+
+
 def status_text(app: App[None]) -> str:
     return str(app.query_one("#erp-status", Static).render())
 
@@ -59,6 +64,7 @@ async def test_panel_connects_imports_maps_and_pushes(store, erp):
     add_rows(store, [row(ACCOUNT, n) for n in range(3)])
     app = Host(store)
     async with app.run_test(size=(110, 40)) as pilot:
+        await wait_until(pilot, lambda: panel_read(app))
         panel = app.query_one(ErpnextPanel)
         app.query_one("#erp-url", Input).value = "http://erp.example.com"
         await pilot.pause()
@@ -92,6 +98,7 @@ async def test_push_dialog_shows_progress_and_the_result(connected, erp):
     add_rows(connected, [row(ACCOUNT, n) for n in range(250)])
     app = Host(connected)
     async with app.run_test(size=(110, 40)) as pilot:
+        await wait_until(pilot, lambda: panel_read(app))
         modal = ErpnextPushModal([ACCOUNT])
         app.push_screen(modal)
         await wait_until(pilot, lambda: modal.finished)
@@ -109,6 +116,7 @@ async def test_the_panel_and_the_dialog_get_their_clients_from_the_runtime(conne
     app = Host(connected)
     app.runtime = runtime = CountingRuntime(connected)
     async with app.run_test(size=(110, 40)) as pilot:
+        await wait_until(pilot, lambda: panel_read(app))
         panel = app.query_one(ErpnextPanel)
         await wait_until(pilot, lambda: "Connected" in status_text(app))
         assert runtime.made == []  # the first status is read without asking ERPNext
@@ -139,6 +147,7 @@ async def test_a_panel_given_a_client_factory_uses_it(connected, erp):
     app = Host(connected, ErpnextPanel(store=connected, erpnext=factory))
     app.runtime = CountingRuntime(connected)
     async with app.run_test(size=(110, 40)) as pilot:
+        await wait_until(pilot, lambda: panel_read(app))
         app.panel.action_test()
         await wait_until(pilot, lambda: "✓ Connected" in status_text(app))
     assert made == [{"retries": 0, "timeout": 10.0}]

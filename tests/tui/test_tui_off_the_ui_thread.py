@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,11 +17,13 @@ from tui_support import (
     make_app,
     notices,
     on_phase,
+    screen_text,
     settled,
     type_text,
     wait_until,
 )
 
+from kosma_tui.core.parties import add_party
 from kosma_tui.core.store import Store
 from kosma_tui.core.store.book import TransactionBook
 from kosma_tui.tui.screens.accounts import AccountsScreen
@@ -266,3 +269,174 @@ async def test_the_link_flow_stores_its_session_off_the_event_loop(store: Store,
         await pilot.press("escape")
         await wait_until(pilot, lambda: on_phase(app, "form", 2), what="the country step")
     assert writers and threading.main_thread().name not in writers
+
+
+async def test_parties_answer_keys_while_the_parties_are_read(store: Store, portal: Any,
+                                                              gate: Gate) -> None:
+    add_party(store, "Supplier", "Lieferant GmbH", [])
+    gate.armed = False
+    store.parties = gate.hold(store.parties)  # type: ignore[method-assign]
+    store.accounts = gate.hold(store.accounts)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        gate.armed = True
+        await pilot.press("p")
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
+        assert isinstance(app.screen, PartiesScreen)
+        assert "loading…" in flat_text(app)
+        await pilot.press("escape")  # back home while the parties are still read
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen), timeout=3)
+        assert held_here(gate)
+        gate.open()
+        gate.armed = False
+        await settled(pilot)
+        await pilot.press("p")
+        await settled(pilot)
+        assert "Lieferant GmbH" in flat_text(app)
+        assert "Party matching is off" in flat_text(app)  # the settings, read with them
+
+        # Match parties reads the accounts in a worker too: the keys answer meanwhile,
+        # and the answer (no account yet) comes once read, not before
+        gate.__init__()  # type: ignore[misc]
+        await pilot.press("m")
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the accounts read")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, PartyModal), timeout=3)
+        assert held_here(gate)
+        assert "No bank account yet" not in notices(app)
+        gate.open()
+        await wait_until(pilot, lambda: "No bank account yet" in notices(app))
+
+
+async def test_transactions_open_while_the_store_is_read(store: Store, portal: Any,
+                                                         gate: Gate) -> None:
+    await link(store, portal.url)
+    gate.armed = False
+    store.erpnext = gate.hold(store.erpnext)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        gate.armed = True
+        await pilot.press("t")  # its columns depend on the ERPNext connection: read first
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
+        assert isinstance(app.screen, TransactionsScreen)
+        assert "loading…" in flat_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen), timeout=3)
+        assert held_here(gate)
+        gate.open()
+        gate.armed = False
+        await settled(pilot)
+        await pilot.press("t")
+        await settled(pilot)
+        assert "Transactions · Girokonto" in flat_text(app)
+        assert " · EUR · " in flat_text(app)  # the currency, read with the rows
+
+
+async def test_settings_open_while_the_settings_are_read(store: Store, portal: Any,
+                                                         gate: Gate) -> None:
+    store.save_settings(replace(store.settings(), customer_id="ACME-123",
+                                mail_to=["admin@example.com"], mail_transport="sendmail"))
+    gate.armed = False
+    store.settings = gate.hold(store.settings)  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        gate.armed = True
+        await pilot.press("g")
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
+        assert isinstance(app.screen, SettingsScreen)
+        assert "loading…" in flat_text(app)
+        await pilot.press("ctrl+s")  # refused, nothing to save from yet
+        assert "still being read" in notices(app)
+        assert "Banking Settings saved" not in notices(app)
+        await pilot.press("escape")  # nothing typed: back home without a question
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen), timeout=3)
+        assert held_here(gate)
+        gate.open()
+        gate.armed = False
+        await settled(pilot)
+        await pilot.press("g")
+        await settled(pilot)
+        screen = app.screen
+        assert screen.query_one("#customer_id").value == "ACME-123"  # type: ignore[attr-defined]
+        assert screen.query_one("#mail-to").value == "admin@example.com"  # type: ignore[attr-defined]
+        assert "Reminders go to" in str(screen.query_one("#mail-status").render())
+
+
+async def test_the_mail_section_reads_the_store_once_and_saves_only_its_fields(
+        store: Store, portal: Any) -> None:
+    store.save_settings(replace(store.settings(), mail_transport="sendmail"))
+    reads: list[str] = []
+    real = store.settings
+
+    def counted() -> Any:
+        reads.append(threading.current_thread().name)
+        return real()
+
+    store.settings = counted  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await pilot.press("g")
+        await settled(pilot)
+        screen = app.screen
+        screen.query_one("#mail-to").focus(scroll_visible=False)
+        await pilot.pause()
+        before = len(reads)
+        await type_text(pilot, "admin@example.com")  # checked per key, in memory
+        await pilot.pause()
+        assert len(reads) == before
+        assert "Reminders go to" in str(screen.query_one("#mail-status").render())
+        # meanwhile another save (kosma-tui settings) changes the Customer ID ...
+        store.save_settings(replace(real(), customer_id="SAVED-ELSEWHERE"))
+        await pilot.press("ctrl+o")  # ... which the mail save keeps
+        await wait_until(pilot, lambda: "Mail settings saved" in notices(app))
+        saved = real()
+        assert saved.mail_to == ["admin@example.com"]
+        assert saved.customer_id == "SAVED-ELSEWHERE"
+
+
+async def test_the_header_draws_from_a_settings_snapshot(store: Store, portal: Any,
+                                                         gate: Gate) -> None:
+    reads: list[str] = []
+    real = gate.hold(store.settings)
+
+    def counted() -> Any:
+        reads.append(threading.current_thread().name)
+        return real()
+
+    store.settings = counted  # type: ignore[method-assign]
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        # the app reads the settings at start in a worker; the keys answer meanwhile
+        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
+        assert "DEMO" not in screen_text(app)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConsentsScreen), timeout=3)
+        assert held_here(gate)
+        gate.open()
+        await settled(pilot)
+        assert "Kosma TUI · erp01 · DEMO" in screen_text(app)
+        # redrawing (a resize, other screens) reads nothing
+        before = len(reads)
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        assert len(reads) == before
+        assert threading.main_thread().name not in reads
+        # a save on the Settings screen changes the mode at once
+        await pilot.press("escape")
+        await pilot.press("g")
+        await settled(pilot)
+        screen = app.screen
+        screen.query_one("#admin_url").value = "https://portal.example.com"  # type: ignore[attr-defined]
+        screen.query_one("#customer_id").value = "ACME-123"  # type: ignore[attr-defined]
+        screen.query_one("#api_token").value = "tok-12345678"  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "Banking Settings saved" in notices(app))
+        await wait_until(pilot, lambda: "Kosma TUI · erp01 · portal.example.com"
+                         in screen_text(app), what="the header's new mode")

@@ -20,12 +20,14 @@ from kosma_tui.tui.controllers.erpnext import PushRunner, import_companies, map_
 from kosma_tui.tui.dialogs.erpnext_push import ErpnextPushModal
 from kosma_tui.tui.feedback import report
 from kosma_tui.tui.hosts import erpnext_of, store_of
+from kosma_tui.tui.messages import SettingsSaved
 from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.erpnext_text import error_text, push_summary, pushed_label
 from kosma_tui.tui.widgets.section import SettingsSection
 from kosma_tui.tui.work import in_thread
 
 if TYPE_CHECKING:
+    from kosma_tui.core.records import BankingSettings, ErpnextConnection
     from kosma_tui.core.store import Store
     from kosma_tui.tui.hosts import ErpnextFactory
 
@@ -45,6 +47,7 @@ class ErpnextPanel(SettingsSection):
         self._store = store
         self._erpnext = erpnext
         self.border_title = "ERPNext"
+        self.disabled = True  # until the connection is read: nothing typed is overwritten
 
     @property
     def store(self) -> Store:
@@ -58,18 +61,15 @@ class ErpnextPanel(SettingsSection):
         return self._erpnext if self._erpnext is not None else erpnext_of(self.app)
 
     def compose(self) -> ComposeResult:
-        connection = self.store.erpnext()
-        settings = self.store.settings()
-        secret_hint = "stored: type to replace" if connection.api_secret else \
-            "User > Settings > API Access"
+        # empty until the connection and the settings are read (a worker, ``fill``)
         rows = (
-            ("ERPNext URL", Input(connection.url, placeholder="https://erp.example.com",
-                                  id="erp-url", compact=True)),
-            ("API key", Input(connection.api_key, id="erp-key", compact=True)),
-            ("API secret", Input("", password=True, placeholder=secret_hint, id="erp-secret",
-                                 compact=True)),
-            ("Site (optional)", Input(connection.site, placeholder="when the host name differs",
-                                      id="erp-site", compact=True)),
+            ("ERPNext URL", Input(placeholder="https://erp.example.com", id="erp-url",
+                                  compact=True)),
+            ("API key", Input(id="erp-key", compact=True)),
+            ("API secret", Input("", password=True, placeholder="User > Settings > API Access",
+                                 id="erp-secret", compact=True)),
+            ("Site (optional)", Input(placeholder="when the host name differs", id="erp-site",
+                                      compact=True)),
         )
         for label, widget in rows:
             with Horizontal(classes="section-row"):
@@ -81,17 +81,15 @@ class ErpnextPanel(SettingsSection):
                 yield message
         with Horizontal(classes="section-row"):
             yield Label("Push after sync", classes="section-label", markup=False)
-            yield Switch(settings.erpnext_auto_push, id="erp-auto-push")
-            yield Label(" on" if settings.erpnext_auto_push else " off",
-                        id="erp-auto-push-state", markup=False)
+            yield Switch(False, id="erp-auto-push")
+            yield Label(" off", id="erp-auto-push-state", markup=False)
         with Horizontal(classes="section-buttons"):
             yield Button("Connect", id="erp-connect", variant="primary", compact=True)
             yield Button("Test", id="erp-test", compact=True)
             yield Button("Import companies", id="erp-import", compact=True)
             yield Button("Map by IBAN", id="erp-map", compact=True)
             yield Button("Push", id="erp-push", compact=True)
-        yield Static(NOT_CONNECTED if not connection.url else "Connected; Test to check.",
-                     id="erp-status", markup=False)
+        yield Static("Reading the ERPNext connection…", id="erp-status", markup=False)
         table: DataTable[Any] = DataTable(id="erp-mapping", cursor_type="row", zebra_stripes=True)
         yield table
         bar = ProgressBar(id="erp-progress", show_eta=False)
@@ -101,6 +99,27 @@ class ErpnextPanel(SettingsSection):
     def on_mount(self) -> None:
         table = self.query_one("#erp-mapping", DataTable)
         table.add_columns("Account", "ERPNext Bank Account", "Waiting", "Pending")
+        store = self.store
+        in_thread(self.app, lambda: (store.erpnext(), store.settings()), self.fill,
+                  name="erpnext-panel-read")
+
+    def fill(self, read: tuple[ErpnextConnection, BankingSettings]) -> None:
+        """The fields as stored, once read; then the mapping and its counts."""
+        if not self.is_attached:
+            return
+        connection, settings = read
+        self.disabled = False
+        for name, value in (("erp-url", connection.url), ("erp-key", connection.api_key),
+                            ("erp-site", connection.site)):
+            self.query_one(f"#{name}", Input).value = value
+        if connection.api_secret:
+            self.query_one("#erp-secret", Input).placeholder = "stored: type to replace"
+        switch = self.query_one("#erp-auto-push", Switch)
+        with switch.prevent(Switch.Changed):  # as stored: nothing to save
+            switch.value = settings.erpnext_auto_push
+        self.query_one("#erp-auto-push-state", Label).update(
+            " on" if settings.erpnext_auto_push else " off")
+        self.set_status(NOT_CONNECTED if not connection.url else "Connected; Test to check.")
         self.refresh_status(check=False)
 
     # -- showing ---------------------------------------------------------------------
@@ -171,14 +190,26 @@ class ErpnextPanel(SettingsSection):
         if event.switch.id != "erp-auto-push":
             return
         self.query_one("#erp-auto-push-state", Label).update(" on" if event.value else " off")
-        settings = self.store.settings()
-        if settings.erpnext_auto_push != event.value:
-            settings.erpnext_auto_push = event.value
-            on = "on" if event.value else "off"
-            in_thread(self.app, lambda: self.store.save_settings(settings),
-                      lambda _: self.app.notify(f"Push to ERPNext after every sync: {on}.",
-                                                title="ERPNext", markup=False),
-                      name="erpnext-auto-push")
+        store, value = self.store, event.value
+
+        def write() -> BankingSettings | None:
+            # read and written in the thread: the settings as stored now, this switch changed
+            settings = store.settings()
+            if settings.erpnext_auto_push == value:
+                return None
+            settings.erpnext_auto_push = value
+            store.save_settings(settings)
+            return settings
+
+        in_thread(self.app, write, self.auto_push_saved, name="erpnext-auto-push")
+
+    def auto_push_saved(self, settings: BankingSettings | None) -> None:
+        if settings is None:
+            return
+        self.post_message(SettingsSaved(settings))  # the screen and the app's snapshot
+        on = "on" if settings.erpnext_auto_push else "off"
+        self.app.notify(f"Push to ERPNext after every sync: {on}.", title="ERPNext",
+                        markup=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {"erp-connect": self.action_connect, "erp-test": self.action_test,
