@@ -49,10 +49,12 @@ class _Parser(argparse.ArgumentParser):
             from kosma_tui.commands.base import report_error
             from kosma_tui.core.errors import UsageError
 
-            self.exit(report_error(UsageError(sentence, f"Run '{self.prog} --help' for the "
-                                              "options."), True))
-        self.exit(2, f"kosma-tui: {sentence}\n"
-                     f"Run '{self.prog} --help' for the options.\n")
+            self.exit(
+                report_error(
+                    UsageError(sentence, f"Run '{self.prog} --help' for the options."), True
+                )
+            )
+        self.exit(2, f"kosma-tui: {sentence}\nRun '{self.prog} --help' for the options.\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,8 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kosma_tui.sandbox import main as sandbox_main
 
         return sandbox_main(args_list[1:])
-    _Parser.json_requested = "--json" in args_list or "--format=json" in args_list or any(
-        a == "--format" and b == "json" for a, b in itertools.pairwise(args_list))
+    _Parser.json_requested = (
+        "--json" in args_list
+        or "--format=json" in args_list
+        or any(a == "--format" and b == "json" for a, b in itertools.pairwise(args_list))
+    )
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.command is None:

@@ -43,8 +43,13 @@ class Runtime:
     # makes (tests replace it with a clock that records the waits instead of sleeping)
     retry_clock: Clock = REAL_CLOCK
 
-    def __init__(self, paths: Paths | None = None, *, store: Store | None = None,
-                 demo_portal_url: str | None = None) -> None:
+    def __init__(
+        self,
+        paths: Paths | None = None,
+        *,
+        store: Store | None = None,
+        demo_portal_url: str | None = None,
+    ) -> None:
         self.paths = store.paths if store is not None else (paths or resolve_paths())
         self._store = store
         self._demo_url = demo_portal_url
@@ -70,8 +75,9 @@ class Runtime:
         """A connection to the configured portal, or in demo mode to the Demo Bank
         portal (started now if it is not running): ``async with ... as client``."""
         client_options.setdefault("clock", self.retry_clock)
-        return PortalConnection(self.store, attended=attended, demo_url=self.demo_portal_url,
-                                **client_options)
+        return PortalConnection(
+            self.store, attended=attended, demo_url=self.demo_portal_url, **client_options
+        )
 
     def demo_portal_url(self) -> str:
         """The Demo Bank portal of demo mode: the injected one, else the embedded one,
@@ -94,8 +100,7 @@ class Runtime:
 
         state = self.paths.sandbox_state
         # a frozen clock (tests, screenshots) freezes the portal's date with it
-        frozen: date | None = (self.clock.today() if os.environ.get(self.clock.NOW_ENV)
-                               else None)
+        frozen: date | None = self.clock.today() if os.environ.get(self.clock.NOW_ENV) else None
         try:
             return start_portal(state, today=frozen)
         except SandboxStateError as exc:

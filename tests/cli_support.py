@@ -40,9 +40,14 @@ def _read(stream: io.TextIOWrapper) -> str:
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def kosma(home: Path, *args: str, now: str | None = None, stdin: str | None = "",
-          extra_env: Mapping[str, str | None] | None = None, timeout: float = 120,
-          ) -> subprocess.CompletedProcess[str]:
+def kosma(
+    home: Path,
+    *args: str,
+    now: str | None = None,
+    stdin: str | None = "",
+    extra_env: Mapping[str, str | None] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """``kosma-tui ARGS`` against the store under ``home``; ``now`` freezes the clock
     (``KOSMA_TUI_NOW``, else unset); ``extra_env`` sets variables (``None`` unsets one).
 
@@ -69,8 +74,7 @@ def kosma(home: Path, *args: str, now: str | None = None, stdin: str | None = ""
             status = main(argv)
         except SystemExit as exc:  # argparse's --help, --version and usage errors
             status = _exit_status(exc.code, stderr)
-    return subprocess.CompletedProcess(["kosma-tui", *argv], status, _read(stdout),
-                                       _read(stderr))
+    return subprocess.CompletedProcess(["kosma-tui", *argv], status, _read(stdout), _read(stderr))
 
 
 def _exit_status(code: object, stderr: io.TextIOWrapper) -> int:

@@ -48,5 +48,10 @@ class FakeClock:
 
     @property
     def clock(self) -> Clock:
-        return Clock(monotonic=self.monotonic, wall=self.wall, sleep=self.sleep,
-                     pause=self.pause, draw=self.draw)
+        return Clock(
+            monotonic=self.monotonic,
+            wall=self.wall,
+            sleep=self.sleep,
+            pause=self.pause,
+            draw=self.draw,
+        )

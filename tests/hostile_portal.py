@@ -50,9 +50,26 @@ def poison(value: Any) -> Any:
 
 # Fields the protocol itself needs intact to keep working (tokens, cursors, enums,
 # dates); everything else is bank or portal text and gets the controls.
-_KEEP = {"consent_token", "consent_id", "url", "offset", "state", "type", "session_id",
-         "flow_id", "booking_date", "value_date", "date", "account_id", "id",
-         "code", "key", "form_identifier", "poll_after_ms", "amount"}
+_KEEP = {
+    "consent_token",
+    "consent_id",
+    "url",
+    "offset",
+    "state",
+    "type",
+    "session_id",
+    "flow_id",
+    "booking_date",
+    "value_date",
+    "date",
+    "account_id",
+    "id",
+    "code",
+    "key",
+    "form_identifier",
+    "poll_after_ms",
+    "amount",
+}
 
 
 def _poison_field(key: str, value: Any) -> Any:
@@ -81,8 +98,9 @@ class HostilePortal:
         self._http = httpx.Client(timeout=30)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -107,9 +125,11 @@ class HostilePortal:
     # -- answers ------------------------------------------------------------
 
     def forward(self, method: str, body: dict[str, Any], auth: str) -> tuple[int, Any]:
-        response = self._http.post(self.upstream + API_PATH + method,
-                                   content=orjson.dumps(body),
-                                   headers={"Content-Type": "application/json", AUTH: auth})
+        response = self._http.post(
+            self.upstream + API_PATH + method,
+            content=orjson.dumps(body),
+            headers={"Content-Type": "application/json", AUTH: auth},
+        )
         return response.status_code, orjson.loads(response.content)
 
     def answer(self, method: str, body: dict[str, Any], auth: str) -> tuple[int, Any]:
@@ -168,9 +188,20 @@ def _handler(hostile: HostilePortal) -> type[BaseHTTPRequestHandler]:
                     return None
                 hostile.stopping.wait(hostile.slow_seconds)
             elif mode == "field-error":
-                status, answer = 400, {"message": {"error": {
-                    "code": "VALIDATION", "message": "refused" + NASTY,
-                    "errors": [{"location": "start_date" + NASTY, "message": "bad" + NASTY}]}}}
+                status, answer = (
+                    400,
+                    {
+                        "message": {
+                            "error": {
+                                "code": "VALIDATION",
+                                "message": "refused" + NASTY,
+                                "errors": [
+                                    {"location": "start_date" + NASTY, "message": "bad" + NASTY}
+                                ],
+                            }
+                        }
+                    },
+                )
             else:
                 status, answer = hostile.answer(method, body, self.headers.get(AUTH, ""))
             data = orjson.dumps(answer)

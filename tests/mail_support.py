@@ -26,20 +26,31 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=7))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_file, key_file = folder / "smtp-cert.pem", folder / "smtp-key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_file, key_file
 
 
@@ -64,8 +75,9 @@ class SMTPServer:
     """``security``: "none", "starttls" (required) or "ssl"; ``login``: (user, password)
     required when given. ``messages`` are the mails received, parsed."""
 
-    def __init__(self, folder: Path, security: str = "none",
-                 login: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, folder: Path, security: str = "none", login: tuple[str, str] | None = None
+    ) -> None:
         self.inbox = _Inbox()
         self.logins: list[str] = []
         self.cert_file: Path | None = None
@@ -81,18 +93,23 @@ class SMTPServer:
             else:
                 kwargs.update(tls_context=context, require_starttls=True)
         if login is not None:
-            def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                             data: Any) -> AuthResult:
-                ok = isinstance(data, LoginPassword) and (
-                    data.login.decode(), data.password.decode()) == login
+
+            def authenticate(
+                server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+            ) -> AuthResult:
+                ok = (
+                    isinstance(data, LoginPassword)
+                    and (data.login.decode(), data.password.decode()) == login
+                )
                 if ok:
                     self.logins.append(data.login.decode())
                 return AuthResult(success=ok, handled=False)
 
             kwargs.update(authenticator=authenticate, auth_required=True)
         self.port = _free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port,
-                                     server_hostname="localhost", **kwargs)
+        self.controller = Controller(
+            self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="localhost", **kwargs
+        )
         self.controller.start()
         self.stopped = False
 

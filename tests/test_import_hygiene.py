@@ -23,8 +23,9 @@ print(sorted(n for n in sys.modules if n.split(".")[:{depth}] == {prefix!r}))
 
 def loaded(packages: tuple[str, ...], prefix: str, then: str = "") -> list[str]:
     """The modules under ``prefix`` loaded by importing every module of ``packages``."""
-    code = PROBE.format(packages=packages, then=then, depth=prefix.count(".") + 1,
-                        prefix=prefix.split("."))
+    code = PROBE.format(
+        packages=packages, then=then, depth=prefix.count(".") + 1, prefix=prefix.split(".")
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

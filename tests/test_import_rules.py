@@ -34,13 +34,18 @@ def test_no_import_cycle() -> None:
 
 
 def test_core_imports_no_sandbox_runtime_or_interface() -> None:
-    assert imports_into("kosma_tui.core", ("kosma_tui.sandbox", "kosma_tui.runtime",
-                                            *INTERFACES)) == []
+    assert (
+        imports_into("kosma_tui.core", ("kosma_tui.sandbox", "kosma_tui.runtime", *INTERFACES))
+        == []
+    )
 
 
 def test_core_finds_nothing_by_name() -> None:
-    users = [name for name, path in MODULES.items()
-             if within(name, "kosma_tui.core") and "import_module" in path.read_text("utf-8")]
+    users = [
+        name
+        for name, path in MODULES.items()
+        if within(name, "kosma_tui.core") and "import_module" in path.read_text("utf-8")
+    ]
     assert users == []
 
 
@@ -54,11 +59,17 @@ def test_tui_and_commands_do_not_import_each_other() -> None:
 
 
 def test_the_sandbox_stands_alone() -> None:
-    assert imports_into("kosma_tui.sandbox", ("kosma_tui.core", "kosma_tui.runtime",
-                                               *INTERFACES)) == []
-    own_init = [name for name, imported in GRAPH.items()
-                if within(name, "kosma_tui.sandbox") and name != "kosma_tui.sandbox"
-                and "kosma_tui.sandbox" in imported]
+    assert (
+        imports_into("kosma_tui.sandbox", ("kosma_tui.core", "kosma_tui.runtime", *INTERFACES))
+        == []
+    )
+    own_init = [
+        name
+        for name, imported in GRAPH.items()
+        if within(name, "kosma_tui.sandbox")
+        and name != "kosma_tui.sandbox"
+        and "kosma_tui.sandbox" in imported
+    ]
     assert own_init == []
 
 
@@ -70,6 +81,9 @@ def test_only_the_programs_that_build_the_app_import_it() -> None:
 def test_a_screen_imports_no_other_screen() -> None:
     screens = {n for n in MODULES if within(n, "kosma_tui.tui.screens")}
     shared = {"kosma_tui.tui.screens", "kosma_tui.tui.screens.base"}
-    offenders = {n: sorted(GRAPH[n] & (screens - shared)) for n in screens - shared
-                 if GRAPH[n] & (screens - shared)}
+    offenders = {
+        n: sorted(GRAPH[n] & (screens - shared))
+        for n in screens - shared
+        if GRAPH[n] & (screens - shared)
+    }
     assert offenders == {}

@@ -20,7 +20,7 @@ from pathlib import Path
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
 
-RECORDER = '''
+RECORDER = """
 import json, os, time
 from pathlib import Path
 
@@ -31,7 +31,7 @@ def record(name):
             "start": started, "end": time.monotonic()}
     with open(os.environ["RUNS_FILE"], "a") as out:
         out.write(json.dumps(line) + "\\n")
-'''
+"""
 
 
 def test_live_erpnext_tests_run_in_one_worker_one_at_a_time(tmp_path: Path) -> None:
@@ -43,33 +43,60 @@ def test_live_erpnext_tests_run_in_one_worker_one_at_a_time(tmp_path: Path) -> N
     (suite / "erpnext" / "test_erpnext_live.py").write_text(
         "from recorder import record\n"
         + "".join(f"def test_push_{n}():\n    record('module {n}')\n\n" for n in range(4)),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (suite / "erpnext" / "test_erpnext_push.py").write_text(
         "from recorder import record\n"
         + "".join(f"def test_live_reset_{n}():\n    record('name {n}')\n\n" for n in range(2))
         + "".join(f"def test_double_{n}():\n    record('double {n}')\n\n" for n in range(4)),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (suite / "core" / "test_marked.py").write_text(
         "import pytest\nfrom recorder import record\n\n"
         "@pytest.mark.live_erpnext\ndef test_marked():\n    record('marker')\n\n"
         + "".join(f"def test_local_{n}():\n    record('local {n}')\n\n" for n in range(6)),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     runs = tmp_path / "runs.jsonl"
-    env = {**os.environ, "RUNS_FILE": str(runs),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(suite),
-                                                       os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "RUNS_FILE": str(runs),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(suite), os.environ.get("PYTHONPATH")])),
+    }
     env.pop("PYTEST_XDIST_WORKER", None)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-c", str(REPO / "pyproject.toml"),
-         "--rootdir", str(tmp_path), "-p", "no:cacheprovider", "-p", "no:textual-snapshot",
-         "-p", "no:syrupy", "-p", "no:anyio", str(suite)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(REPO / "pyproject.toml"),
+            "--rootdir",
+            str(tmp_path),
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:textual-snapshot",
+            "-p",
+            "no:syrupy",
+            "-p",
+            "no:anyio",
+            str(suite),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
     lines = [json.loads(line) for line in runs.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 17
-    live = sorted((line for line in lines if line["name"].split()[0] in
-                   ("module", "name", "marker")), key=lambda line: line["start"])
+    live = sorted(
+        (line for line in lines if line["name"].split()[0] in ("module", "name", "marker")),
+        key=lambda line: line["start"],
+    )
     assert len(live) == 7
     assert len({line["worker"] for line in live}) == 1, live
     assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(live)), live
@@ -88,4 +115,5 @@ def test_every_stored_snapshot_belongs_to_a_test() -> None:
         assert module.is_file(), f"{svg.relative_to(TESTS)}: no {module.name}"
         assert f"def {name}(" in module.read_text(encoding="utf-8"), (
             f"{svg.relative_to(TESTS)}: no test {name} in {module.name}; "
-            "remove it with: pytest -n0 --snapshot-update")
+            "remove it with: pytest -n0 --snapshot-update"
+        )

@@ -21,31 +21,38 @@ NAME_HELP = "the bank account: its name, IBAN, or a unique beginning of its name
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("account", help="list, rename, disable, enable or remove bank accounts")
-    asub = p.add_subparsers(dest="account_command", metavar="ACTION", required=True,
-                            parser_class=type(p))
+    asub = p.add_subparsers(
+        dest="account_command", metavar="ACTION", required=True, parser_class=type(p)
+    )
     listing = asub.add_parser("list", help="every bank account with its bank, consent and state")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=run_list)
 
-    rename = asub.add_parser("rename", help="give a bank account another name",
-                             description="Rename a bank account; its transactions and sync "
-                             "history follow it.")
+    rename = asub.add_parser(
+        "rename",
+        help="give a bank account another name",
+        description="Rename a bank account; its transactions and sync history follow it.",
+    )
     rename.add_argument("name", metavar="NAME", help=NAME_HELP)
     rename.add_argument("new", metavar="NEW", help="the new name")
     rename.add_argument("--json", action="store_true", help="machine-readable output")
     rename.set_defaults(func=run_rename)
 
-    for action, text in (("disable", "keep a bank account but stop syncing it; 'status' "
-                          "ignores it"), ("enable", "sync a disabled bank account again")):
+    for action, text in (
+        ("disable", "keep a bank account but stop syncing it; 'status' ignores it"),
+        ("enable", "sync a disabled bank account again"),
+    ):
         toggle = asub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
         toggle.add_argument("name", metavar="NAME", help=NAME_HELP)
         toggle.add_argument("--json", action="store_true", help="machine-readable output")
         toggle.set_defaults(func=run_toggle, enable=action == "enable")
 
     remove = asub.add_parser(
-        "remove", help="remove a bank account and its local transactions",
+        "remove",
+        help="remove a bank account and its local transactions",
         description="Remove a bank account and its local transactions (ERPNext is never "
-        "touched). Asks first on a terminal; without one, refuses unless --yes.")
+        "touched). Asks first on a terminal; without one, refuses unless --yes.",
+    )
     remove.add_argument("name", metavar="NAME", help=NAME_HELP)
     remove.add_argument("--yes", action="store_true", help="do not ask")
     remove.add_argument("--json", action="store_true", help="machine-readable output")
@@ -94,15 +101,19 @@ def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
         print(messages.NO_ACCOUNTS_YET)
         return 0
     width = min(40, max(len(a.name) for a in accounts))
-    print(f"{fit('Account', width)}  {fit('Bank', 16)}  {fit('IBAN', 22)}  Cur  "
-          f"{'Last int.':<10}  State")
+    print(
+        f"{fit('Account', width)}  {fit('Bank', 16)}  {fit('IBAN', 22)}  Cur  "
+        f"{'Last int.':<10}  State"
+    )
     for item in items:
         state = "enabled" if item["enabled"] else "disabled"
         if item["consent"] is None:
             state += ", no consent"
-        print(f"{fit(item['name'], width)}  {fit(item['bank'], 16)}  {fit(item['iban'], 22)}  "
-              f"{safe_text(item['currency']):<3}  {item['last_integration_date'] or '-':<10}  "
-              f"{state}")
+        print(
+            f"{fit(item['name'], width)}  {fit(item['bank'], 16)}  {fit(item['iban'], 22)}  "
+            f"{safe_text(item['currency']):<3}  {item['last_integration_date'] or '-':<10}  "
+            f"{state}"
+        )
     return 0
 
 
@@ -130,8 +141,10 @@ def run_toggle(args: argparse.Namespace, runtime: Runtime) -> int:
     elif account.enabled:
         print(f"'{safe_text(account.name)}' is enabled: 'sync --all' syncs it again.")
     else:
-        print(f"'{safe_text(account.name)}' is disabled: 'sync --all' skips it and 'status' "
-              "no longer counts it. 'kosma-tui account enable' turns it back on.")
+        print(
+            f"'{safe_text(account.name)}' is disabled: 'sync --all' skips it and 'status' "
+            "no longer counts it. 'kosma-tui account enable' turns it back on."
+        )
     return 0
 
 
@@ -143,11 +156,16 @@ def run_remove(args: argparse.Namespace, runtime: Runtime) -> int:
     account = find_account(store, args.name)
     if not args.yes:
         if not sys.stdin.isatty():
-            raise UsageError(f"Removing '{account.name}' deletes its local transactions, and "
-                             "there is no terminal to ask.", "Add --yes to remove it.")
+            raise UsageError(
+                f"Removing '{account.name}' deletes its local transactions, and "
+                "there is no terminal to ask.",
+                "Add --yes to remove it.",
+            )
         count = store.book(account).count()
-        question = (f"Remove '{safe_text(account.name)}' and its {count:,} local "
-                    "transactions? ERPNext is not touched.")
+        question = (
+            f"Remove '{safe_text(account.name)}' and its {count:,} local "
+            "transactions? ERPNext is not touched."
+        )
         if not confirm(question):
             print("Nothing was removed.")
             return 0
@@ -155,8 +173,10 @@ def run_remove(args: argparse.Namespace, runtime: Runtime) -> int:
     if args.json:
         print_json({"removed": removed.name, "transactions": count})
     else:
-        print(f"Removed '{safe_text(removed.name)}' and its {count:,} local transactions; "
-              "ERPNext was not touched.")
+        print(
+            f"Removed '{safe_text(removed.name)}' and its {count:,} local transactions; "
+            "ERPNext was not touched."
+        )
     return 0
 
 
@@ -167,18 +187,27 @@ def run_set_lid(args: argparse.Namespace, runtime: Runtime) -> int:
     value = validation.iso_date(args.date, "Last Integration Date")
     store = runtime.store
     account = set_last_integration_date(store, find_account(store, args.name).name, value)
-    print(f"Last Integration Date of {safe_text(account.name)} is now "
-          f"{account.last_integration_date}.")
+    print(
+        f"Last Integration Date of {safe_text(account.name)} is now "
+        f"{account.last_integration_date}."
+    )
     consent = consent_of(store, account)
-    if consent is not None and consent.consent_start and \
-            account.last_integration_date < consent.consent_start:
-        print(f"Note: it is still before the Consent Start Date ({consent.consent_start}), "
-              "so a sync stays refused until you re-link or move it.")
+    if (
+        consent is not None
+        and consent.consent_start
+        and account.last_integration_date < consent.consent_start
+    ):
+        print(
+            f"Note: it is still before the Consent Start Date ({consent.consent_start}), "
+            "so a sync stays refused until you re-link or move it."
+        )
     elif consent is not None:
         from kosma_tui.core.sync.coverage import unread_before
 
         gap = unread_before(store, account, consent)
         if gap is not None:
-            print(f"The days {gap['from']} to {gap['to']} were never read; the next sync "
-                  "records them as a gap in the account's coverage ('kosma-tui status').")
+            print(
+                f"The days {gap['from']} to {gap['to']} were never read; the next sync "
+                "records them as a gap in the account's coverage ('kosma-tui status')."
+            )
     return 0

@@ -26,7 +26,6 @@ __all__ = ["safe_text"]  # the one rendering of outside text, re-exported for th
 log = logging.getLogger("kosma_tui")
 
 
-
 def setup_logging(paths: Paths) -> None:
     """Rotated log file in the platform's log folder; never on the terminal.
 
@@ -103,9 +102,14 @@ def _run(func: Command, args: argparse.Namespace, runtime: Runtime) -> int:
         return 0
     except Exception:
         log.exception("unexpected error")
-        return report_error(KosmaError(
-            "Something unexpected went wrong; nothing more was changed.",
-            f"The details are in {paths.log_file}.", code="UNEXPECTED"), as_json)
+        return report_error(
+            KosmaError(
+                "Something unexpected went wrong; nothing more was changed.",
+                f"The details are in {paths.log_file}.",
+                code="UNEXPECTED",
+            ),
+            as_json,
+        )
     finally:
         runtime.close()
 

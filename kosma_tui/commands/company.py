@@ -14,8 +14,9 @@ from kosma_tui.runtime import Runtime
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("company", help="add, change or list companies")
-    csub = p.add_subparsers(dest="company_command", metavar="ACTION", required=True,
-                            parser_class=type(p))
+    csub = p.add_subparsers(
+        dest="company_command", metavar="ACTION", required=True, parser_class=type(p)
+    )
     add = csub.add_parser("add", help="add a company")
     add.add_argument("name")
     add.add_argument("--country", required=True, help="ISO 3166 country code, e.g. DE")
@@ -36,8 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _find(store: Any, name: str) -> Company | None:
     """The company called ``name``, compared regardless of case (names are unique so)."""
     wanted = validation.company_key(name)
-    return next((c for c in store.companies() if validation.company_key(c.name) == wanted),
-                None)
+    return next((c for c in store.companies() if validation.company_key(c.name) == wanted), None)
 
 
 def run_add(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -53,11 +53,15 @@ def run_add(args: argparse.Namespace, runtime: Runtime) -> int:
         existing = _find(store, name)
         if existing is not None:
             same = "" if existing.name == name else " (names are compared regardless of case)"
-            raise UsageError(f"Company '{existing.name}' already exists{same}; change it with "
-                             f"'kosma-tui company set'.")
+            raise UsageError(
+                f"Company '{existing.name}' already exists{same}; change it with "
+                f"'kosma-tui company set'."
+            )
         store.save_company(company)
-    print(f"Added company {name} ({company.country}, fiscal year from "
-          f"{company.fiscal_year_start}, {company.default_currency}).")
+    print(
+        f"Added company {name} ({company.country}, fiscal year from "
+        f"{company.fiscal_year_start}, {company.default_currency})."
+    )
     return 0
 
 
@@ -74,8 +78,10 @@ def run_set(args: argparse.Namespace, runtime: Runtime) -> int:
         if args.currency is not None:
             company.default_currency = validation.currency(args.currency)
         store.save_company(company)
-    print(f"Saved company {company.name} ({company.country}, fiscal year from "
-          f"{company.fiscal_year_start}, {company.default_currency}).")
+    print(
+        f"Saved company {company.name} ({company.country}, fiscal year from "
+        f"{company.fiscal_year_start}, {company.default_currency})."
+    )
     return 0
 
 
@@ -83,13 +89,14 @@ def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
     store = runtime.store
     companies = sorted(store.companies(), key=lambda c: c.name.casefold())
     if args.json:
-        print_json({"demo": store.settings().demo,
-                    "companies": [c.to_dict() for c in companies]})
+        print_json({"demo": store.settings().demo, "companies": [c.to_dict() for c in companies]})
         return 0
     print_header(store, "Companies")
     if not companies:
         print("No companies yet: add one with 'kosma-tui company add NAME --country CC'.")
     for c in companies:
-        print(f"  {safe_text(c.name):<30} {c.country}  fiscal year from {c.fiscal_year_start}  "
-              f"{c.default_currency}")
+        print(
+            f"  {safe_text(c.name):<30} {c.country}  fiscal year from {c.fiscal_year_start}  "
+            f"{c.default_currency}"
+        )
     return 0

@@ -22,19 +22,23 @@ if TYPE_CHECKING:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("consent", help="list Bank Consents, or revoke one")
-    csub = p.add_subparsers(dest="consent_command", metavar="ACTION", required=True,
-                            parser_class=type(p))
+    csub = p.add_subparsers(
+        dest="consent_command", metavar="ACTION", required=True, parser_class=type(p)
+    )
     listing = csub.add_parser("list", help="every Bank Consent with its days left")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=run_list)
     revoke = csub.add_parser(
-        "revoke", help="withdraw a Bank Consent at the bank and remove it here",
+        "revoke",
+        help="withdraw a Bank Consent at the bank and remove it here",
         description="Withdraw a Bank Consent through the banking portal, then remove it "
         "locally. Its accounts and transactions stay; syncing them asks to link again. "
-        "Asks first on a terminal; without one, refuses unless --yes.")
+        "Asks first on a terminal; without one, refuses unless --yes.",
+    )
     revoke.add_argument("bank", metavar="BANK", help="the bank (name or a unique beginning)")
-    revoke.add_argument("--company", metavar="NAME",
-                        help="the company (needed when the bank is linked for several)")
+    revoke.add_argument(
+        "--company", metavar="NAME", help="the company (needed when the bank is linked for several)"
+    )
     revoke.add_argument("--yes", action="store_true", help="do not ask")
     revoke.add_argument("--json", action="store_true", help="machine-readable output")
     revoke.set_defaults(func=run_revoke)
@@ -59,9 +63,11 @@ def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
     if not data["consents"]:
         print("No Bank Consents yet: link a bank with 'kosma-tui link --company NAME'.")
     for item in data["consents"]:
-        print(f"{safe_text(item['bank'])} · {safe_text(item['company'])}: {item['status']}, "
-              f"{item['days_left']} days left (from {item['consent_start']}, expires "
-              f"{item['consent_expiry'][:10]}), {item['accounts']} account(s)")
+        print(
+            f"{safe_text(item['bank'])} · {safe_text(item['company'])}: {item['status']}, "
+            f"{item['days_left']} days left (from {item['consent_start']}, expires "
+            f"{item['consent_expiry'][:10]}), {item['accounts']} account(s)"
+        )
     return 0
 
 
@@ -74,28 +80,43 @@ def run_revoke(args: argparse.Namespace, runtime: Runtime) -> int:
     label = f"{consent.bank} · {consent.company}"
     if not args.yes:
         if not sys.stdin.isatty():
-            raise UsageError(f"Revoking the Bank Consent {label} ends it at the bank, and "
-                             "there is no terminal to ask.", "Add --yes to revoke it.")
-        question = (f"Revoke the Bank Consent {safe_text(label)} at the bank? Its accounts "
-                    "and transactions stay, but cannot be synced until you link again.")
+            raise UsageError(
+                f"Revoking the Bank Consent {label} ends it at the bank, and "
+                "there is no terminal to ask.",
+                "Add --yes to revoke it.",
+            )
+        question = (
+            f"Revoke the Bank Consent {safe_text(label)} at the bank? Its accounts "
+            "and transactions stay, but cannot be synced until you link again."
+        )
         if not confirm(question):
             print("Nothing was revoked.")
             return 0
     revoked = asyncio.run(_revoke(runtime, consent))
     names = [a.name for a in revoked.accounts]
     if args.json:
-        print_json({"revoked": {"name": consent.name, "bank": consent.bank,
-                                "company": consent.company, "accounts": names,
-                                "note": revoked.portal_note or None}})
+        print_json(
+            {
+                "revoked": {
+                    "name": consent.name,
+                    "bank": consent.bank,
+                    "company": consent.company,
+                    "accounts": names,
+                    "note": revoked.portal_note or None,
+                }
+            }
+        )
         return 0
     print(f"Revoked the Bank Consent {safe_text(label)} and removed it here.")
     if revoked.portal_note:
         print(f"Note: {safe_text(revoked.portal_note)}")
     if names:
         listed = ", ".join(f"'{safe_text(n)}'" for n in names)
-        print(f"Kept {listed} and their transactions; to sync them again, link "
-              f"{safe_text(consent.bank)} again, or remove them with 'kosma-tui account "
-              "remove NAME'.")
+        print(
+            f"Kept {listed} and their transactions; to sync them again, link "
+            f"{safe_text(consent.bank)} again, or remove them with 'kosma-tui account "
+            "remove NAME'."
+        )
     return 0
 
 

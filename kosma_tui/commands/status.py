@@ -16,7 +16,8 @@ from kosma_tui.runtime import Runtime
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "status", help="consents (days left) and accounts; exit 0 OK, 1 warning, 2 critical",
+        "status",
+        help="consents (days left) and accounts; exit 0 OK, 1 warning, 2 critical",
         description="Show Bank Consents with their days left and Bank Accounts with their "
         "last sync. Exit status: 0 OK, 1 a consent expires within the reminder days, "
         "2 a consent has expired or an account's last sync failed.",
@@ -62,27 +63,36 @@ def run(args: argparse.Namespace, runtime: Runtime) -> int:
         synced = f"{last.outcome} {when}".strip() or "never"
         off = "  (disabled: not synced, not counted)" if not account.enabled else ""
         print(f"  {safe_text(account.name)}  {safe_text(account.iban)}{off}")
-        print(f"      balance {money} · Last Integration Date "
-              f"{account.last_integration_date or '-'} · last sync {synced}")
+        print(
+            f"      balance {money} · Last Integration Date "
+            f"{account.last_integration_date or '-'} · last sync {synced}"
+        )
         check = account.balance_check or {}
         if check.get("status") == "mismatch":
-            print(f"      balance check: MISMATCH, "
-                  f"{format_amount(check['difference'], currency, sign=True)} {currency} "
-                  f"(the bank's booked balance minus the stored transactions)")
+            print(
+                f"      balance check: MISMATCH, "
+                f"{format_amount(check['difference'], currency, sign=True)} {currency} "
+                f"(the bank's booked balance minus the stored transactions)"
+            )
         if account.coverage:
             span = coverage.as_json(account.coverage)
             gaps = coverage.describe_gaps(account.coverage)
-            print(f"      coverage {span['from']} to {span['to']}"
-                  + (f" · gaps: {gaps}" if gaps else " · no gaps"))
+            print(
+                f"      coverage {span['from']} to {span['to']}"
+                + (f" · gaps: {gaps}" if gaps else " · no gaps")
+            )
     if subscription:
         when = str(subscription.get("fetched", ""))[:16].replace("T", " ")
-        print(f"Subscription: {safe_text(subscription.get('subscription_status') or '?')}, "
-              f"{usage_text(subscription.get('usage'), subscription.get('transaction_limit'))}"
-              f" (as of {when}; 'kosma-tui settings' fetches it again)")
+        print(
+            f"Subscription: {safe_text(subscription.get('subscription_status') or '?')}, "
+            f"{usage_text(subscription.get('usage'), subscription.get('transaction_limit'))}"
+            f" (as of {when}; 'kosma-tui settings' fetches it again)"
+        )
     else:
         print("Subscription: not fetched yet ('kosma-tui settings' fetches it)")
     summary = "; ".join(report.problems) or (
         f"{len(report.consents)} consent(s) active, "
-        f"{sum(a.enabled for a in report.accounts)} account(s) fine.")
+        f"{sum(a.enabled for a in report.accounts)} account(s) fine."
+    )
     print(f"{report.level_name}: {safe_text(summary)}")
     return report.level

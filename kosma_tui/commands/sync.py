@@ -32,18 +32,30 @@ from kosma_tui.runtime import Runtime
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "sync", help="sync bank accounts (--all is the daily job)",
+        "sync",
+        help="sync bank accounts (--all is the daily job)",
         description="Sync the transactions and balances of bank accounts. Exit status: "
         "0 every account synced, 1 an account failed or was refused, 2 usage or "
         "configuration error.",
     )
-    p.add_argument("--account", action="append", metavar="NAME", default=[],
-                   help="the bank account to sync (repeatable)")
-    p.add_argument("--all", action="store_true",
-                   help="refresh every consent's accounts and sync them all (the daily job)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="read like a sync and report what would be new and updated; store "
-                   "nothing and move no Last Integration Date")
+    p.add_argument(
+        "--account",
+        action="append",
+        metavar="NAME",
+        default=[],
+        help="the bank account to sync (repeatable)",
+    )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="refresh every consent's accounts and sync them all (the daily job)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read like a sync and report what would be new and updated; store "
+        "nothing and move no Last Integration Date",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable result")
     p.set_defaults(func=run)
 
@@ -66,16 +78,19 @@ def run(args: argparse.Namespace, runtime: Runtime) -> int:
     if not args.json:
         print_header(store, "Sync (dry run: nothing is stored)" if dry_run else "Sync")
     stop = _Stop()
-    results = asyncio.run(_sync(runtime, names, stop,
-                                progress=not args.json and sys.stdout.isatty(), dry_run=dry_run))
+    results = asyncio.run(
+        _sync(runtime, names, stop, progress=not args.json and sys.stdout.isatty(), dry_run=dry_run)
+    )
     mailed = _remind(store) if args.all and not dry_run and stop.signal is None else []
     try:
         _report(args, demo, dry_run, results, mailed)
     except OSError:  # the terminal went away (SIGHUP): the results are in the store
         pass
     if stop.signal is not None:
-        _say(f"kosma-tui: Stopped by {stop.signal.name} after {len(results)} account(s); "
-             "what was read is kept and the next sync continues from there.")
+        _say(
+            f"kosma-tui: Stopped by {stop.signal.name} after {len(results)} account(s); "
+            "what was read is kept and the next sync continues from there."
+        )
         return 1
     # A failed automatic push leaves the sync done, but must not pass unnoticed.
     return 0 if all(r.ok and r.push_error is None for r in results) else 1
@@ -88,8 +103,9 @@ def _say(line: str) -> None:
         pass
 
 
-def _report(args: argparse.Namespace, demo: bool, dry_run: bool, results: list[Any],
-            mailed: list[Any]) -> None:
+def _report(
+    args: argparse.Namespace, demo: bool, dry_run: bool, results: list[Any], mailed: list[Any]
+) -> None:
     if args.json:
         output: dict[str, Any] = {"demo": demo}
         if dry_run:
@@ -108,9 +124,11 @@ def _report(args: argparse.Namespace, demo: bool, dry_run: bool, results: list[A
                 print(f"✉ reminder mailed: {safe_text(reminder.consent.name)}")
     for result in results:
         if result.push_error is not None:
-            print(f"kosma-tui: ERPNext push after syncing '{safe_text(result.name)}' failed: "
-                  f"{result.push_error.message} {result.push_error.remedy}".rstrip(),
-                  file=sys.stderr)
+            print(
+                f"kosma-tui: ERPNext push after syncing '{safe_text(result.name)}' failed: "
+                f"{result.push_error.message} {result.push_error.remedy}".rstrip(),
+                file=sys.stderr,
+            )
             break
 
 
@@ -126,9 +144,11 @@ def _remind(store: Any) -> list[Any]:
         return []
     for reminder in mailed:
         if reminder.error is not None:
-            print(f"kosma-tui: the reminder for '{safe_text(reminder.consent.name)}' was not "
-                  f"mailed: {reminder.error.message} {reminder.error.remedy}".rstrip(),
-                  file=sys.stderr)
+            print(
+                f"kosma-tui: the reminder for '{safe_text(reminder.consent.name)}' was not "
+                f"mailed: {reminder.error.message} {reminder.error.remedy}".rstrip(),
+                file=sys.stderr,
+            )
     return mailed
 
 
@@ -162,8 +182,9 @@ class _Stop:
             loop.remove_signal_handler(number)
 
 
-async def _sync(runtime: Runtime, names: list[str], stop: _Stop, *, progress: bool,
-                dry_run: bool = False) -> list[Any]:
+async def _sync(
+    runtime: Runtime, names: list[str], stop: _Stop, *, progress: bool, dry_run: bool = False
+) -> list[Any]:
     from kosma_tui.core.sync import SyncEngine
     from kosma_tui.core.usecases.sync import sync_accounts
 
@@ -182,9 +203,14 @@ async def _sync(runtime: Runtime, names: list[str], stop: _Stop, *, progress: bo
 
     try:
         async with runtime.portal(attended=attended) as client:
-            engine = SyncEngine(runtime.store, client, hooks=runtime.after_sync(),
-                                attended=attended, on_progress=show if progress else None,
-                                dry_run=dry_run)
+            engine = SyncEngine(
+                runtime.store,
+                client,
+                hooks=runtime.after_sync(),
+                attended=attended,
+                on_progress=show if progress else None,
+                dry_run=dry_run,
+            )
             # ``results`` keeps the accounts done should the run be abandoned
             return await sync_accounts(engine, names, stop.cancel, into=results)
     except asyncio.CancelledError:
@@ -201,25 +227,28 @@ def _show_progress(p: Any) -> None:
         out.write("\r\x1b[K")
     else:
         what = {"balances": "balances", "saving": "saving"}.get(p.phase, f"page {p.page}")
-        out.write(f"\r\x1b[K  {safe_text(p.account)}: {what}, {p.fetched:,} fetched, "
-                  f"{p.new:,} new")
+        out.write(f"\r\x1b[K  {safe_text(p.account)}: {what}, {p.fetched:,} fetched, {p.new:,} new")
     out.flush()
 
 
 def _dry_run_line(r: Any) -> str:
     if not r.ok:
         return _result_line(r)
-    return (f"~ {safe_text(r.name)}: {r.fetched:,} fetched; would store {r.new:,} new and "
-            f"update {r.updated:,}; {r.skipped:,} skipped, {r.matched:,} would be matched; "
-            f"Last Integration Date stays {r.last_integration_date or '-'}")
+    return (
+        f"~ {safe_text(r.name)}: {r.fetched:,} fetched; would store {r.new:,} new and "
+        f"update {r.updated:,}; {r.skipped:,} skipped, {r.matched:,} would be matched; "
+        f"Last Integration Date stays {r.last_integration_date or '-'}"
+    )
 
 
 def _result_line(r: Any) -> str:
     name = safe_text(r.name)
     if r.ok:
-        return (f"✓ {name}: {r.fetched:,} fetched, {r.new:,} new, {r.updated:,} updated, "
-                f"{r.skipped:,} skipped, {r.matched:,} matched; Last Integration Date "
-                f"{r.last_integration_date or '-'}")
+        return (
+            f"✓ {name}: {r.fetched:,} fetched, {r.new:,} new, {r.updated:,} updated, "
+            f"{r.skipped:,} skipped, {r.matched:,} matched; Last Integration Date "
+            f"{r.last_integration_date or '-'}"
+        )
     word = "refused" if r.status == "refused" else "failed"
     error = r.error
     sentence = f"{error.message} {error.remedy}".rstrip() if error else ""

@@ -25,18 +25,28 @@ from kosma_tui.runtime import Runtime
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("transactions", help="list or export Bank Transactions",
-                       description="List or export Bank Transactions, newest first.")
+    p = sub.add_parser(
+        "transactions",
+        help="list or export Bank Transactions",
+        description="List or export Bank Transactions, newest first.",
+    )
     p.add_argument("--account", metavar="NAME", help="one bank account (default: all)")
     p.add_argument("--since", metavar="D", help="only transactions dated D (YYYY-MM-DD) or later")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                   help="table (default), csv or json")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default), csv or json",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, runtime: Runtime) -> int:
-    since = (validation.iso_date(args.since, "--since date").isoformat()
-             if args.since is not None else "")
+    since = (
+        validation.iso_date(args.since, "--since date").isoformat()
+        if args.since is not None
+        else ""
+    )
     store = runtime.store
     if args.account is not None:
         from kosma_tui.core.admin import find_account
@@ -65,6 +75,7 @@ def run(args: argparse.Namespace, runtime: Runtime) -> int:
 
 def _rows(store: Any, accounts: list[Any], since: str) -> Iterator[dict[str, Any]]:
     """Every row of ``accounts``, newest first, dated ``since`` or later."""
+
     def one(account: Any) -> Iterator[dict[str, Any]]:
         for row in store.book(account).rows(newest_first=True):
             if since and row["date"] < since:
@@ -96,8 +107,9 @@ def _write_json(rows: Iterator[dict[str, Any]], out: Any) -> None:
 # every text in CSV with control characters as \xNN escapes, so a CSV shown on a
 # terminal cannot drive it: ids, currencies and dates come from the bank too (``raw``
 # is JSON with them as JSON escapes; the JSON export is exact)
-_CSV_TEXT = tuple(name for name in TRANSACTION_FIELDS
-                  if name not in ("deposit", "withdrawal", "raw"))
+_CSV_TEXT = tuple(
+    name for name in TRANSACTION_FIELDS if name not in ("deposit", "withdrawal", "raw")
+)
 
 
 def _write_csv(rows: Iterator[dict[str, Any]], out: Any) -> None:
@@ -121,12 +133,15 @@ def _table_line(row: dict[str, Any]) -> str:
     deposit, withdrawal = int(row.get("deposit") or 0), int(row.get("withdrawal") or 0)
     amount = f"{format_amount(deposit - withdrawal, currency, sign=True)} {safe_text(currency)}"
     party = f"{row.get('party_type', '')}: {row['party']}" if row.get("party") else ""
-    return (f"{fit(row['date'], 10)} {amount:>17}"
-            f" {fit(row.get('bank_party_name', ''), 18)}"
-            f" {fit(row.get('description', ''), 18)} {fit(row.get('status', ''), 9)}"
-            f" {fit(party, 22)}").rstrip()
+    return (
+        f"{fit(row['date'], 10)} {amount:>17}"
+        f" {fit(row.get('bank_party_name', ''), 18)}"
+        f" {fit(row.get('description', ''), 18)} {fit(row.get('status', ''), 9)}"
+        f" {fit(party, 22)}"
+    ).rstrip()
 
 
 ACCOUNT_CELLS = 16
-TABLE_HEADING = (f"{'date':<10} {'amount':>17} {'counterparty':<18} {'reference':<18} "
-                 f"{'status':<9} party")
+TABLE_HEADING = (
+    f"{'date':<10} {'amount':>17} {'counterparty':<18} {'reference':<18} {'status':<9} party"
+)

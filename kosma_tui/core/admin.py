@@ -77,8 +77,10 @@ def check_new_name(store: Store, account: BankAccount, new: str) -> str:
     if not name.isprintable():
         raise UsageError("The new name contains control characters.", "Type a plain name.")
     if len(name) > NAME_MAX:
-        raise UsageError(f"The new name is {len(name)} characters long; at most {NAME_MAX} "
-                         "are allowed.", "Choose a shorter name.")
+        raise UsageError(
+            f"The new name is {len(name)} characters long; at most {NAME_MAX} are allowed.",
+            "Choose a shorter name.",
+        )
     for other in store.accounts():
         if other.key != account.key and other.name.casefold() == name.casefold():
             raise messages.bank_account_name_taken(other.name)
@@ -125,8 +127,10 @@ def find_consent(store: Store, bank: str, company: str | None = None) -> BankCon
         wanted = company.strip().casefold()
         consents = [c for c in consents if c.company.casefold() == wanted]
         if not consents:
-            raise UnknownName(f"No Bank Consent belongs to a company named '{company}'.",
-                              "'kosma-tui consent list' lists the consents.")
+            raise UnknownName(
+                f"No Bank Consent belongs to a company named '{company}'.",
+                "'kosma-tui consent list' lists the consents.",
+            )
     folded = bank.strip().casefold()
     found = [c for c in consents if c.bank.casefold() == folded or c.name.casefold() == folded]
     if not found and folded:
@@ -135,13 +139,19 @@ def find_consent(store: Store, bank: str, company: str | None = None) -> BankCon
         return found[0]
     names = [f"{c.bank} ({c.company})" for c in (found or consents)]
     if found:
-        raise AmbiguousName(f"'{bank}' names {len(found)} Bank Consents: {listing(names)}.",
-                            "Give the full bank name and --company.")
+        raise AmbiguousName(
+            f"'{bank}' names {len(found)} Bank Consents: {listing(names)}.",
+            "Give the full bank name and --company.",
+        )
     if not consents:
-        raise UnknownName(f"There is no Bank Consent for '{bank}'; there are none yet.",
-                          "Link a bank first ('kosma-tui link --company NAME').")
-    raise UnknownName(f"There is no Bank Consent for '{bank}'; known ones: {listing(names)}.",
-                      "'kosma-tui consent list' lists the consents.")
+        raise UnknownName(
+            f"There is no Bank Consent for '{bank}'; there are none yet.",
+            "Link a bank first ('kosma-tui link --company NAME').",
+        )
+    raise UnknownName(
+        f"There is no Bank Consent for '{bank}'; known ones: {listing(names)}.",
+        "'kosma-tui consent list' lists the consents.",
+    )
 
 
 @dataclass
@@ -169,8 +179,10 @@ async def revoke_consent(store: Store, client: PortalClient, consent: BankConsen
         except PortalError as exc:
             if not exc.code.startswith(ALREADY_ENDED):
                 raise
-            note = (f"The portal had already ended it ({exc.message.rstrip('.')}), so "
-                    "nothing was left to withdraw there.")
+            note = (
+                f"The portal had already ended it ({exc.message.rstrip('.')}), so "
+                "nothing was left to withdraw there."
+            )
         store.delete_consent(current.name)
     accounts = store.accounts(bank=current.bank, company=current.company)
     return Revoked(current, accounts, note)

@@ -30,8 +30,13 @@ def fsync_dir(folder: Path) -> None:
 
 
 def atomic_write(
-    path: Path, data: bytes | list[bytes | memoryview], *, durable: bool = True,
-    sync_dir: bool = True, overwrite: bool = True, what: str = "the store file",
+    path: Path,
+    data: bytes | list[bytes | memoryview],
+    *,
+    durable: bool = True,
+    sync_dir: bool = True,
+    overwrite: bool = True,
+    what: str = "the store file",
 ) -> Fingerprint:
     """Replace ``path`` with ``data`` (0600) so that it holds the old or the new bytes.
 
@@ -91,7 +96,6 @@ def discard(tmp: str) -> None:
 
 def _write_error(path: Path, exc: OSError, what: str = "the store file") -> StoreError:
     return StoreError(
-        f"Could not write {what} {path} ({exc.strerror or exc}); "
-        "the previous version was kept.",
+        f"Could not write {what} {path} ({exc.strerror or exc}); the previous version was kept.",
         "Check free disk space and the permissions of that folder, then try again.",
     )

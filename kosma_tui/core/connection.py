@@ -47,8 +47,14 @@ class PortalConnection:
     when the settings are in demo mode, so a configured portal never starts one.
     """
 
-    def __init__(self, store: Store, *, attended: bool,
-                 demo_url: Callable[[], str] | None = None, **client_options: Any) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        attended: bool,
+        demo_url: Callable[[], str] | None = None,
+        **client_options: Any,
+    ) -> None:
         self.store = store
         self.attended = attended
         self.demo_url = demo_url
@@ -68,7 +74,8 @@ class PortalConnection:
                 raise ConfigurationError(
                     "Demo mode needs the built-in Demo Bank portal, which this run does not "
                     "provide.",
-                    "Configure a banking portal with 'kosma-tui settings --admin-url URL'.")
+                    "Configure a banking portal with 'kosma-tui settings --admin-url URL'.",
+                )
             url, customer, token = self.demo_url(), DEMO_CUSTOMER_ID, DEMO_API_TOKEN
         else:
             url, customer, token = settings.admin_url, settings.customer_id, settings.api_token

@@ -134,9 +134,13 @@ class ChoiceElement:
         wanted = search_forms(query)
         if not wanted:
             return list(self.options)
-        return [option for option in self.options
-                if _contains(option.label, wanted) or _contains(option.value, wanted)
-                or _contains(option.description, wanted)]
+        return [
+            option
+            for option in self.options
+            if _contains(option.label, wanted)
+            or _contains(option.value, wanted)
+            or _contains(option.description, wanted)
+        ]
 
 
 Element = TextElement | InputElement | ChoiceElement
@@ -206,8 +210,9 @@ def _parse_step_error(r: Reader | None) -> dict[str, str] | None:
 
 def parse_form(raw: Any) -> Form:
     r = Reader(raw, "the form")
-    return Form(r.text("form_identifier"),
-                [_parse_element(e, i) for i, e in enumerate(r.items("elements"))])
+    return Form(
+        r.text("form_identifier"), [_parse_element(e, i) for i, e in enumerate(r.items("elements"))]
+    )
 
 
 def _parse_element(raw: Any, index: int) -> Element:
@@ -241,8 +246,9 @@ def _parse_element(raw: Any, index: int) -> Element:
 def _parse_option(raw: Any, where: str) -> Option:
     r = Reader(raw, where)
     value = r.text("value")
-    return Option(value=value, label=r.opt_text("label") or value,
-                  description=r.opt_text("description"))
+    return Option(
+        value=value, label=r.opt_text("label") or value, description=r.opt_text("description")
+    )
 
 
 def _show(value: Any) -> str:

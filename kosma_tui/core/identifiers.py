@@ -37,7 +37,7 @@ def compact(value: object) -> str:
 def spaced(value: object) -> str:
     """``DE89 3704 0044 0532 0130 00``: groups of four, as printed on paper."""
     text = compact(value)
-    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
 def short(value: object) -> str:
@@ -51,8 +51,10 @@ def iban_problem(value: str) -> str | None:
     iban = compact(value)
     shown = value.strip()
     if not _IBAN_SHAPE.fullmatch(iban):
-        return (f"'{shown}' is not an IBAN: it starts with two letters and two check "
-                f"digits, followed by 11 to 30 letters and digits ({_EXAMPLE})")
+        return (
+            f"'{shown}' is not an IBAN: it starts with two letters and two check "
+            f"digits, followed by 11 to 30 letters and digits ({_EXAMPLE})"
+        )
     try:
         stdnum_iban.validate(iban, check_country=False)
     except InvalidChecksum:
@@ -61,8 +63,10 @@ def iban_problem(value: str) -> str | None:
         return f"'{shown}' is not a valid IBAN: no country has IBANs starting with {iban[:2]}"
     except ValidationError:
         # right check digits but not the length or layout registered for the country
-        return (f"'{shown}' is not a valid IBAN: {iban[:2]} IBANs do not have this length "
-                "or layout (a missing or extra character?)")
+        return (
+            f"'{shown}' is not a valid IBAN: {iban[:2]} IBANs do not have this length "
+            "or layout (a missing or extra character?)"
+        )
     return None
 
 
@@ -70,8 +74,10 @@ def account_number_problem(value: str) -> str | None:
     """Why ``value`` is not an account number, or None."""
     number = compact(value)
     if not _ACCOUNT_SHAPE.fullmatch(number) or not any(ch.isdigit() for ch in number):
-        return (f"'{value.strip()}' is not an account number: up to 34 digits and letters "
-                "(with . / - allowed), at least one digit")
+        return (
+            f"'{value.strip()}' is not an account number: up to 34 digits and letters "
+            "(with . / - allowed), at least one digit"
+        )
     return None
 
 
@@ -95,8 +101,7 @@ def check_account_number(value: str) -> str:
     return compact(value)
 
 
-def same_account(iban: object, number: object, other_iban: object,
-                 other_number: object) -> bool:
+def same_account(iban: object, number: object, other_iban: object, other_number: object) -> bool:
     """Whether (IBAN, account number) and (other IBAN, other account number) are
     one bank account: when both have an IBAN, the IBANs decide; otherwise the
     account numbers do (a bank may send the IBAN for an account it first sent

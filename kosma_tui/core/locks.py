@@ -50,8 +50,10 @@ def _open(path: Path) -> int:
         make_private_dir(path.parent)
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise StoreError(f"Could not open the lock file {path} ({exc.strerror}).",
-                         "Check the permissions of its folder.") from exc
+        raise StoreError(
+            f"Could not open the lock file {path} ({exc.strerror}).",
+            "Check the permissions of its folder.",
+        ) from exc
 
 
 def _try(fd: int, path: Path) -> bool:
@@ -63,8 +65,9 @@ def _try(fd: int, path: Path) -> bool:
     except OSError as exc:
         if exc.errno in _BUSY:
             return False
-        raise StoreError(f"Could not lock {path} ({exc.strerror}).",
-                         "Check the permissions of its folder.") from exc
+        raise StoreError(
+            f"Could not lock {path} ({exc.strerror}).", "Check the permissions of its folder."
+        ) from exc
     return True
 
 
@@ -90,8 +93,11 @@ def _pid_holding(path: Path) -> int | None:
             for line in handle:
                 # "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"
                 fields = line.split()
-                if len(fields) > 5 and fields[1] == "FLOCK" and \
-                        fields[5].rsplit(":", 1)[-1] == str(inode):
+                if (
+                    len(fields) > 5
+                    and fields[1] == "FLOCK"
+                    and fields[5].rsplit(":", 1)[-1] == str(inode)
+                ):
                     return int(fields[4])
     except (OSError, ValueError):
         pass
@@ -116,8 +122,7 @@ def holder_of(path: Path) -> str:
 def busy_error(what: str, path: Path, timeout: float) -> LockBusy:
     """The sentence for a lock still held after ``timeout`` seconds."""
     return LockBusy(
-        f"{what} is busy: {holder_of(path)} has held it for more than {timeout:.0f} "
-        "seconds.",
+        f"{what} is busy: {holder_of(path)} has held it for more than {timeout:.0f} seconds.",
         "Wait for that process (a sync, a push or the daily job) to finish, then try again.",
     )
 
@@ -155,8 +160,7 @@ def acquire(fd: int, path: Path, what: str, holder: str | None, timeout: float) 
 
 
 @contextmanager
-def held(path: Path, what: str, holder: str,
-         timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
+def held(path: Path, what: str, holder: str, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
     """Hold the lock file ``path`` for the block. ``what`` names the guarded thing in
     the busy sentence ("The ERPNext push"), ``holder`` this process's use of it."""
     fd = _open(path)
@@ -168,8 +172,9 @@ def held(path: Path, what: str, holder: str,
 
 
 @asynccontextmanager
-async def held_async(path: Path, what: str, holder: str,
-                     timeout: float = DEFAULT_TIMEOUT) -> AsyncIterator[None]:
+async def held_async(
+    path: Path, what: str, holder: str, timeout: float = DEFAULT_TIMEOUT
+) -> AsyncIterator[None]:
     """``held`` for a coroutine: the waiting sleeps on the event loop, not the thread."""
     fd = _open(path)
     try:

@@ -75,10 +75,15 @@ def problems(settings: BankingSettings) -> str | None:
         return f"'{settings.smtp_security}' is not an SMTP security (starttls, ssl or none)."
     if settings.smtp_user and not settings.smtp_password:
         return "The SMTP user has no password (--smtp-password-stdin)."
-    if (settings.smtp_user and settings.smtp_security == "none"
-            and not is_loopback_host(settings.smtp_host)):
-        return ("An SMTP login is sent only over an encrypted connection: add --smtp-starttls "
-                "or --smtp-ssl.")
+    if (
+        settings.smtp_user
+        and settings.smtp_security == "none"
+        and not is_loopback_host(settings.smtp_host)
+    ):
+        return (
+            "An SMTP login is sent only over an encrypted connection: add --smtp-starttls "
+            "or --smtp-ssl."
+        )
     return None
 
 
@@ -88,7 +93,6 @@ def sender(settings: BankingSettings) -> str:
     if "@" in settings.smtp_user:
         return settings.smtp_user
     return f"kosma-tui@{socket.getfqdn()}"
-
 
 
 def compose(settings: BankingSettings, subject: str, body: str) -> EmailMessage:
@@ -123,8 +127,7 @@ def _smtp(settings: BankingSettings, message: EmailMessage) -> None:
     context = trust_context()
     try:
         if security == "ssl":
-            server: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT,
-                                                    context=context)
+            server: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=context)
         else:
             server = smtplib.SMTP(host, port, timeout=TIMEOUT)
         with server:
@@ -136,30 +139,43 @@ def _smtp(settings: BankingSettings, message: EmailMessage) -> None:
                 _login(server, settings.smtp_user, settings.smtp_password)
             server.send_message(message)
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(f"The SMTP server {where} refused the login ({exc.smtp_code}).",
-                        "Check the SMTP user and password in Banking Settings.") from None
+        raise MailError(
+            f"The SMTP server {where} refused the login ({exc.smtp_code}).",
+            "Check the SMTP user and password in Banking Settings.",
+        ) from None
     except smtplib.SMTPNotSupportedError:
-        raise MailError(f"The SMTP server {where} does not offer STARTTLS or a login.",
-                        "Use --smtp-ssl, or another port or server.") from None
+        raise MailError(
+            f"The SMTP server {where} does not offer STARTTLS or a login.",
+            "Use --smtp-ssl, or another port or server.",
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(sorted(exc.recipients))
-        raise MailError(f"The SMTP server {where} refused the recipients {refused}.",
-                        "Check the addresses of --mail-to.") from None
+        raise MailError(
+            f"The SMTP server {where} refused the recipients {refused}.",
+            "Check the addresses of --mail-to.",
+        ) from None
     except smtplib.SMTPResponseException as exc:
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(
-            exc.smtp_error, bytes) else str(exc.smtp_error)
-        raise MailError(f"The SMTP server {where} refused the mail ({exc.smtp_code} "
-                        f"{safe_text(text)[:200]}).",
-                        "Check the mail settings, or ask the mail server's admin.") from None
+        text = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        raise MailError(
+            f"The SMTP server {where} refused the mail ({exc.smtp_code} {safe_text(text)[:200]}).",
+            "Check the mail settings, or ask the mail server's admin.",
+        ) from None
     except ssl.SSLError as exc:
-        raise MailError(f"The TLS connection to the SMTP server {where} failed "
-                        f"({exc.reason or 'certificate or protocol'}).",
-                        "Check the host name and port, and that its certificate is trusted."
-                        ) from None
+        raise MailError(
+            f"The TLS connection to the SMTP server {where} failed "
+            f"({exc.reason or 'certificate or protocol'}).",
+            "Check the host name and port, and that its certificate is trusted.",
+        ) from None
     except (OSError, smtplib.SMTPException) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise MailError(f"The SMTP server {where} could not be reached ({reason}).",
-                        "Check the SMTP host and port, and the network.") from None
+        raise MailError(
+            f"The SMTP server {where} could not be reached ({reason}).",
+            "Check the SMTP host and port, and the network.",
+        ) from None
 
 
 def _login(server: smtplib.SMTP, user: str, password: str) -> None:
@@ -174,19 +190,28 @@ def _login(server: smtplib.SMTP, user: str, password: str) -> None:
 
 
 def _sendmail(message: EmailMessage) -> None:
-    program = shutil.which("sendmail") or next(
-        (p for p in SENDMAIL_PATHS if shutil.which(p)), None)
+    program = shutil.which("sendmail") or next((p for p in SENDMAIL_PATHS if shutil.which(p)), None)
     if program is None:
-        raise MailError("There is no sendmail program on this machine.",
-                        "Install a mail transfer agent, or send through SMTP (--smtp-host).")
+        raise MailError(
+            "There is no sendmail program on this machine.",
+            "Install a mail transfer agent, or send through SMTP (--smtp-host).",
+        )
     try:
-        done = subprocess.run([program, "-t", "-oi"], input=message.as_bytes(),
-                              capture_output=True, timeout=TIMEOUT, check=False)
+        done = subprocess.run(
+            [program, "-t", "-oi"],
+            input=message.as_bytes(),
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise MailError(f"sendmail could not be run ({type(exc).__name__}).",
-                        "Check the local mail transfer agent.") from None
+        raise MailError(
+            f"sendmail could not be run ({type(exc).__name__}).",
+            "Check the local mail transfer agent.",
+        ) from None
     if done.returncode != 0:
         said = safe_text(done.stderr.decode("utf-8", "replace")).strip()[:200]
-        raise MailError(f"sendmail refused the mail (exit {done.returncode}"
-                        f"{': ' + said if said else ''}).",
-                        "Check the local mail transfer agent.")
+        raise MailError(
+            f"sendmail refused the mail (exit {done.returncode}{': ' + said if said else ''}).",
+            "Check the local mail transfer agent.",
+        )

@@ -61,6 +61,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 # --- text ---------------------------------------------------------------
 
+
 def tokens(text: str) -> frozenset[str]:
     """The words of a text: case folded, accents and punctuation removed."""
     if not text.isascii():
@@ -93,7 +94,7 @@ _NONE: frozenset[int] = frozenset()
 
 
 def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def _near_keys(word: str) -> set[str]:

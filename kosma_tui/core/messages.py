@@ -34,39 +34,45 @@ def no_bank_account(name: str, known: Iterable[str]) -> UnknownName:
     """No stored Bank Account is called ``name``; ``known`` are the names there are."""
     names = sorted(known, key=str.casefold)
     if not names:
-        return UnknownName(f"There is no bank account named '{name}'; there are none yet.",
-                           "Link a bank first ('kosma-tui link --company NAME').")
+        return UnknownName(
+            f"There is no bank account named '{name}'; there are none yet.",
+            "Link a bank first ('kosma-tui link --company NAME').",
+        )
     return UnknownName(
         f"There is no bank account named '{name}'; known accounts: {listing(names)}.",
-        "Give a name, a unique beginning of one, or an IBAN ('kosma-tui account list').")
+        "Give a name, a unique beginning of one, or an IBAN ('kosma-tui account list').",
+    )
 
 
 def ambiguous_bank_account(text: str, found: Iterable[str]) -> AmbiguousName:
     names = list(found)
-    return AmbiguousName(f"'{text}' names {len(names)} bank accounts: {listing(names)}.",
-                         "Give more of the name, or the IBAN.")
+    return AmbiguousName(
+        f"'{text}' names {len(names)} bank accounts: {listing(names)}.",
+        "Give more of the name, or the IBAN.",
+    )
 
 
 def bank_account_name_taken(name: str) -> UsageError:
-    return UsageError(f"There is already a bank account named '{name}'.",
-                      "Choose another name.")
+    return UsageError(f"There is already a bank account named '{name}'.", "Choose another name.")
 
 
 def no_bank_consent(name: str) -> UsageError:
-    return UsageError(f"There is no Bank Consent named '{name}'.",
-                      "'kosma-tui consent list' lists the consents.")
+    return UsageError(
+        f"There is no Bank Consent named '{name}'.", "'kosma-tui consent list' lists the consents."
+    )
 
 
 def no_company(name: str) -> UsageError:
-    return UsageError(f"There is no company named '{name}'.",
-                      "'kosma-tui company list' shows them; 'kosma-tui company add' adds one.")
+    return UsageError(
+        f"There is no company named '{name}'.",
+        "'kosma-tui company list' shows them; 'kosma-tui company add' adds one.",
+    )
 
 
 def unexpected(exc: BaseException) -> Problem:
     """An error no rule foresaw, in a sync of one account (the others go on)."""
     return Problem(
         "UNEXPECTED",
-        f"Something unexpected went wrong ({type(exc).__name__}); nothing already stored "
-        "was lost.",
+        f"Something unexpected went wrong ({type(exc).__name__}); nothing already stored was lost.",
         "Try again; the details are in the log file.",
     )

@@ -30,8 +30,8 @@ CSV_COLUMNS: tuple[str, ...] = ("party_type", "name", "iban", "account_number")
 MAX_NAME_LENGTH = 140  # ERPNext's limit for a document name
 
 
-
 # --- checks -------------------------------------------------------------------
+
 
 def party_type_problem(value: str) -> str | None:
     if value.strip().casefold() in (t.casefold() for t in PARTY_TYPES):
@@ -67,8 +67,9 @@ def check_name(value: str) -> str:
     return " ".join(value.split())
 
 
-def make_party(party_type: str, name: str, ibans: Iterable[str] = (),
-               account_numbers: Iterable[str] = ()) -> Party:
+def make_party(
+    party_type: str, name: str, ibans: Iterable[str] = (), account_numbers: Iterable[str] = ()
+) -> Party:
     """A checked Party (UsageError naming the first problem)."""
     return Party(
         party_type=check_party_type(party_type),
@@ -88,6 +89,7 @@ def _key(party_type: str, name: str) -> tuple[str, str]:
 
 # --- one party ------------------------------------------------------------------
 
+
 def find_party(store: Any, party_type: str, name: str) -> Party | None:
     """The stored party of that type and name (case ignored), or None."""
     key = _key(party_type, name)
@@ -100,22 +102,36 @@ def find_party(store: Any, party_type: str, name: str) -> Party | None:
     return same
 
 
-def add_party(store: Any, party_type: str, name: str, ibans: Iterable[str] = (),
-              account_numbers: Iterable[str] = ()) -> Party:
+def add_party(
+    store: Any,
+    party_type: str,
+    name: str,
+    ibans: Iterable[str] = (),
+    account_numbers: Iterable[str] = (),
+) -> Party:
     """Add a party; UsageError if it is invalid or exists already."""
     party = make_party(party_type, name, ibans, account_numbers)
     with store.locked():
         existing = find_party(store, party.party_type, party.name)
         if existing is not None:
-            raise UsageError(f"The {existing.party_type} '{existing.name}' exists already.",
-                             "Change it instead, or remove it first.")
+            raise UsageError(
+                f"The {existing.party_type} '{existing.name}' exists already.",
+                "Change it instead, or remove it first.",
+            )
         store.save_party(party)
     return party
 
 
-def update_party(store: Any, party_type: str, name: str, *, new_type: str | None = None,
-                 new_name: str | None = None, ibans: Iterable[str] | None = None,
-                 account_numbers: Iterable[str] | None = None) -> Party:
+def update_party(
+    store: Any,
+    party_type: str,
+    name: str,
+    *,
+    new_type: str | None = None,
+    new_name: str | None = None,
+    ibans: Iterable[str] | None = None,
+    account_numbers: Iterable[str] | None = None,
+) -> Party:
     """Change a party's type, name, IBANs or account numbers (None keeps them)."""
     party_type = check_party_type(party_type)
     with store.locked():
@@ -131,15 +147,19 @@ def update_party(store: Any, party_type: str, name: str, *, new_type: str | None
         if _key(party.party_type, party.name) != _key(old.party_type, old.name):
             other = find_party(store, party.party_type, party.name)
             if other is not None:
-                raise UsageError(f"The {other.party_type} '{other.name}' exists already.",
-                                 "Choose another name, or remove that party first.")
+                raise UsageError(
+                    f"The {other.party_type} '{other.name}' exists already.",
+                    "Choose another name, or remove that party first.",
+                )
         if (party.party_type, party.name) == (old.party_type, old.name):
             store.save_party(party)
         else:  # renamed: one write, so the party is never missing in between
-            store.replace_parties([
-                party if (p.party_type, p.name) == (old.party_type, old.name) else p
-                for p in store.parties()
-            ])
+            store.replace_parties(
+                [
+                    party if (p.party_type, p.name) == (old.party_type, old.name) else p
+                    for p in store.parties()
+                ]
+            )
     return party
 
 
@@ -149,13 +169,16 @@ def delete_party(store: Any, party_type: str, name: str) -> Party:
     with store.locked():
         party = find_party(store, party_type, name)
         if party is None:
-            raise UsageError(f"There is no {party_type} named '{name}'.",
-                             "'kosma-tui party list' shows the parties.")
+            raise UsageError(
+                f"There is no {party_type} named '{name}'.",
+                "'kosma-tui party list' shows the parties.",
+            )
         store.delete_party(party.party_type, party.name)
     return party
 
 
 # --- CSV import ---------------------------------------------------------------
+
 
 def read_csv(path: Path) -> list[Party]:
     """Every party of a CSV file, checked and merged (same type and name: one
@@ -219,21 +242,25 @@ def _read_text(path: Path) -> str:
     except IsADirectoryError:
         raise UsageError(f"{path} is a folder, not a CSV file; nothing was imported.") from None
     except OSError as exc:
-        raise UsageError(f"{path} could not be read ({exc.strerror}); nothing was imported."
-                         ) from None
+        raise UsageError(
+            f"{path} could not be read ({exc.strerror}); nothing was imported."
+        ) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text; nothing was imported.",
-                         "Save it as CSV UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)').",
-                         ) from None
+        raise UsageError(
+            f"{path} is not UTF-8 text; nothing was imported.",
+            "Save it as CSV UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)').",
+        ) from None
 
 
 def _parse(path: Path, text: str) -> list[Party]:
     where = path.name
     if not text.strip():
-        raise UsageError(f"{where} is empty; the first line must be the header "
-                         f"{','.join(CSV_COLUMNS)}. Nothing was imported.")
+        raise UsageError(
+            f"{where} is empty; the first line must be the header "
+            f"{','.join(CSV_COLUMNS)}. Nothing was imported."
+        )
     first = text.lstrip().splitlines()[0]
     # Excel in many countries writes semicolons; the header tells which it is.
     delimiter = max((",", ";", "\t"), key=first.count)
@@ -255,18 +282,23 @@ def _parse(path: Path, text: str) -> list[Party]:
             elif party is not None:
                 parties.append(party)
     except csv.Error as exc:
-        raise UsageError(f"{where} line {reader.line_num} is not valid CSV ({exc}); "
-                         "nothing was imported.") from None
+        raise UsageError(
+            f"{where} line {reader.line_num} is not valid CSV ({exc}); nothing was imported."
+        ) from None
     if problems:
         number, problem = problems[0]
         more = ""
         if len(problems) > 1:
             others = ", ".join(str(n) for n, _ in problems[1:6])
-            more = (f" (and {len(problems) - 1} more bad line"
-                    f"{'s' if len(problems) > 2 else ''}: {others}"
-                    f"{', ...' if len(problems) > 6 else ''})")
-        raise UsageError(f"{where} line {number}: {problem}{more}; nothing was imported.",
-                         "Fix the file and import it again.")
+            more = (
+                f" (and {len(problems) - 1} more bad line"
+                f"{'s' if len(problems) > 2 else ''}: {others}"
+                f"{', ...' if len(problems) > 6 else ''})"
+            )
+        raise UsageError(
+            f"{where} line {number}: {problem}{more}; nothing was imported.",
+            "Fix the file and import it again.",
+        )
     return parties
 
 
@@ -280,23 +312,30 @@ def _header(where: str, number: int, fields: list[str]) -> list[str]:
         )
     repeated = sorted({n for n in names if n in CSV_COLUMNS and names.count(n) > 1})
     if repeated:
-        raise UsageError(f"{where} line {number}: the column {repeated[0]} appears twice; "
-                         "nothing was imported.")
+        raise UsageError(
+            f"{where} line {number}: the column {repeated[0]} appears twice; nothing was imported."
+        )
     return names
 
 
 def _line(header: list[str], fields: list[str]) -> tuple[str | None, Party | None]:
-    if len(fields) > len(header) and any(f.strip() for f in fields[len(header):]):
-        return (f"it has {len(fields)} fields but the header has {len(header)} "
-                "(a name with a comma needs quotes)", None)
+    if len(fields) > len(header) and any(f.strip() for f in fields[len(header) :]):
+        return (
+            f"it has {len(fields)} fields but the header has {len(header)} "
+            "(a name with a comma needs quotes)",
+            None,
+        )
     values = dict(zip(header, fields, strict=False))
     party_type = values.get("party_type", "")
     name = values.get("name", "")
     iban = values.get("iban", "") or ""
     number = values.get("account_number", "") or ""
-    problem = (party_type_problem(party_type) or name_problem(name)
-               or (iban_problem(iban) if iban.strip() else None)
-               or (account_number_problem(number) if number.strip() else None))
+    problem = (
+        party_type_problem(party_type)
+        or name_problem(name)
+        or (iban_problem(iban) if iban.strip() else None)
+        or (account_number_problem(number) if number.strip() else None)
+    )
     if problem:
         return problem, None
     return None, make_party(party_type, name, [iban], [number])

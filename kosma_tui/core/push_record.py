@@ -49,10 +49,13 @@ def problems(store: Any) -> list[str]:
     error = last.get("error")
     if isinstance(error, dict) and error.get("message"):
         how = "automatic" if last.get("unattended") else "manual"
-        out.append(f"The last ERPNext push ({how}, {last.get('when', '?')}) failed: "
-                   f"{error['message']}")
+        out.append(
+            f"The last ERPNext push ({how}, {last.get('when', '?')}) failed: {error['message']}"
+        )
     for entry in last.get("attention") or []:
-        out.append(f"ERPNext {entry.get('erpnext_name')} needs attention: the bank cancelled "
-                   f"transaction {entry.get('transaction_id')} of '{entry.get('account')}', "
-                   "but it is reconciled in ERPNext.")
+        out.append(
+            f"ERPNext {entry.get('erpnext_name')} needs attention: the bank cancelled "
+            f"transaction {entry.get('transaction_id')} of '{entry.get('account')}', "
+            "but it is reconciled in ERPNext."
+        )
     return out

@@ -29,8 +29,7 @@ _KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "int | None": ("a whole number or null", lambda v: v is None or type(v) is int),
     "dict[str, Any]": ("an object", lambda v: type(v) is dict),
     "dict[str, Any] | None": ("an object or null", lambda v: v is None or type(v) is dict),
-    "list[str]": ("a list of texts",
-                  lambda v: type(v) is list and all(type(i) is str for i in v)),
+    "list[str]": ("a list of texts", lambda v: type(v) is list and all(type(i) is str for i in v)),
 }
 _MMDD = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
 
@@ -136,8 +135,10 @@ class Company(Record):
 
     def check(self) -> None:
         if not _MMDD.fullmatch(self.fiscal_year_start):
-            raise RecordValueError(f"fiscal_year_start of {_shown(self.name)} is "
-                                   f"{_shown(self.fiscal_year_start)}, not MM-DD")
+            raise RecordValueError(
+                f"fiscal_year_start of {_shown(self.name)} is "
+                f"{_shown(self.fiscal_year_start)}, not MM-DD"
+            )
 
 
 @dataclass

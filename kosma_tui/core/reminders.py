@@ -39,9 +39,13 @@ class Reminder:
     def as_json(self) -> dict[str, Any]:
         c = self.consent
         return {
-            "consent": c.name, "bank": c.bank, "company": c.company,
-            "consent_expiry": c.consent_expiry, "days_left": self.state.days_left,
-            "status": self.state.status, "mail": self.mail,
+            "consent": c.name,
+            "bank": c.bank,
+            "company": c.company,
+            "consent_expiry": c.consent_expiry,
+            "days_left": self.state.days_left,
+            "status": self.state.status,
+            "mail": self.mail,
             "error": self.error.as_json() if self.error else None,
         }
 
@@ -51,8 +55,10 @@ def due(store: Store) -> list[tuple[BankConsent, ConsentState]]:
     settings = store.settings()
     now = clock.now()
     states = [(c, consent_state(c, settings.reminder_days, now)) for c in store.consents()]
-    return sorted(((c, s) for c, s in states if s.status in ("expiring", "expired")),
-                  key=lambda item: (item[1].days_left, item[0].name.casefold()))
+    return sorted(
+        ((c, s) for c, s in states if s.status in ("expiring", "expired")),
+        key=lambda item: (item[1].days_left, item[0].name.casefold()),
+    )
 
 
 def _when(consent: BankConsent) -> str:
@@ -76,11 +82,15 @@ def message_for(consent: BankConsent, state: ConsentState) -> tuple[str, str]:
     bank, company = safe_text(consent.bank), safe_text(consent.company)  # one line each
     subject = f"Bank consent {bank} for {company} {_days(state)}"
     if state.status == "expired":
-        effect = ("Its accounts are no longer synced: the daily job refuses them until the "
-                  "consent is renewed.")
+        effect = (
+            "Its accounts are no longer synced: the daily job refuses them until the "
+            "consent is renewed."
+        )
     else:
-        effect = ("When it expires, the daily job can no longer sync its accounts, and "
-                  "ERPNext's bank reconciliation runs short of transactions.")
+        effect = (
+            "When it expires, the daily job can no longer sync its accounts, and "
+            "ERPNext's bank reconciliation runs short of transactions."
+        )
     body = f"""The Bank Consent of {bank} for the company {company} {_days(state)}.
 
   Bank:        {bank}
@@ -127,8 +137,9 @@ def send_due(store: Store) -> list[Reminder]:
                 out.append(Reminder(consent, state, FAILED, Problem.from_error(exc)))
                 continue
             store.note_reminder_sent(consent.name, today)
-            log.info("reminder for %s mailed to %d recipient(s)", consent.name,
-                     len(settings.mail_to))
+            log.info(
+                "reminder for %s mailed to %d recipient(s)", consent.name, len(settings.mail_to)
+            )
             out.append(Reminder(consent, state, SENT))
     return out
 
@@ -138,6 +149,8 @@ def send_test(settings: BankingSettings) -> None:
     problem = mail.problems(settings)
     if problem:
         raise mail.MailError(problem, "Complete the mail settings first.")
-    body = (f"This is a test mail from kosma-tui on {socket.gethostname()}.\n\n"
-            "Reminders before a Bank Consent expires will reach you this way.\n")
+    body = (
+        f"This is a test mail from kosma-tui on {socket.gethostname()}.\n\n"
+        "Reminders before a Bank Consent expires will reach you this way.\n"
+    )
     mail.send(settings, mail.compose(settings, "kosma-tui test mail", body))

@@ -97,15 +97,17 @@ class ReplayJournal:
 
     def write(self, call: PendingCall) -> None:
         """Durably, before the call is sent; StoreError (and nothing sent) when it fails."""
-        payload = orjson.dumps({
-            "consent_id": call.consent_id,
-            "method": call.method,
-            "request_id": call.request_id,
-            "consent_token": self.secrets.encrypt(call.consent_token),
-            "fields": call.fields,
-            "base": self._anchors.get(call.consent_id, call.base),
-            "written": clock.now().isoformat(timespec="seconds"),
-        })
+        payload = orjson.dumps(
+            {
+                "consent_id": call.consent_id,
+                "method": call.method,
+                "request_id": call.request_id,
+                "consent_token": self.secrets.encrypt(call.consent_token),
+                "fields": call.fields,
+                "base": self._anchors.get(call.consent_id, call.base),
+                "written": clock.now().isoformat(timespec="seconds"),
+            }
+        )
         if len(payload) > SLOT - _HEADER.size:
             raise StoreError(
                 "A consent call is too large to be written down before sending it, so it "
@@ -183,7 +185,7 @@ def _slots(fd: int) -> list[tuple[int, dict[str, Any]]]:
         if len(raw) < _HEADER.size:
             continue
         length, crc, seq = _HEADER.unpack_from(raw)
-        payload = raw[_HEADER.size:_HEADER.size + length]
+        payload = raw[_HEADER.size : _HEADER.size + length]
         if seq == 0 or len(payload) != length or zlib.crc32(payload) != crc:
             continue  # never written, or torn
         try:

@@ -65,7 +65,7 @@ class Secrets:
 
         fernet = self._key(create=False)
         try:
-            return fernet.decrypt(value[len(PREFIX):].encode("ascii")).decode("utf-8")
+            return fernet.decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError, ValueError) as exc:
             raise StoreError(
                 f"The secrets in the store cannot be read with the key file {self.key_file} "

@@ -50,8 +50,7 @@ def usage_note(data: dict[str, Any] | None) -> str | None:
     usage, limit = data.get("usage"), data.get("transaction_limit")
     if not isinstance(usage, int) or not isinstance(limit, int) or not limit:
         return None
-    return (f"This billing period: {usage_text(usage, limit)} "
-            f"({left(usage, limit):,} left).")
+    return f"This billing period: {usage_text(usage, limit)} ({left(usage, limit):,} left)."
 
 
 def _path(store: Store) -> Path:
@@ -62,8 +61,7 @@ def remember(store: Store, subscription: Subscription) -> dict[str, Any]:
     """Keep what was fetched, with when; a failure to write is logged, never fatal."""
     data = {**asdict(subscription), "fetched": clock.now().isoformat(timespec="seconds")}
     try:
-        atomic_write(_path(store), orjson.dumps(data, option=orjson.OPT_INDENT_2),
-                     durable=False)
+        atomic_write(_path(store), orjson.dumps(data, option=orjson.OPT_INDENT_2), durable=False)
     except StoreError as exc:
         log.warning("subscription not remembered: %s", exc.message)
     return data

@@ -44,8 +44,12 @@ def admin_url(value: str, what: str = "The admin URL") -> str:
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:  # an unbalanced [ or a bad port
         hostname = None
-    if (not url.isprintable() or " " in url or hostname is None
-            or parts.scheme not in ("http", "https")):
+    if (
+        not url.isprintable()
+        or " " in url
+        or hostname is None
+        or parts.scheme not in ("http", "https")
+    ):
         raise UsageError(
             f"{what} '{value}' is not a URL; it must look like https://portal.example.com."
         )
@@ -78,8 +82,10 @@ def company_name(value: str) -> str:
     if not name.isprintable():
         raise UsageError("A company name cannot contain control characters.")
     if len(name) > COMPANY_NAME_MAX:
-        raise UsageError(f"A company name has at most {COMPANY_NAME_MAX} characters "
-                         f"(as in ERPNext); this one has {len(name):,}.")
+        raise UsageError(
+            f"A company name has at most {COMPANY_NAME_MAX} characters "
+            f"(as in ERPNext); this one has {len(name):,}."
+        )
     return name
 
 
@@ -136,8 +142,9 @@ def positive_int(value: str | int, what: str, maximum: int = 365) -> int:
     return number
 
 
-def enabled_problems(enabled: bool, admin_url: str, customer_id: str, api_token: str
-                     ) -> dict[str, str]:
+def enabled_problems(
+    enabled: bool, admin_url: str, customer_id: str, api_token: str
+) -> dict[str, str]:
     """Saving with ``enabled`` needs an admin URL, a Customer ID and a token (DESIGN 2).
 
     Field -> what is missing; empty when the settings may be saved.
@@ -146,8 +153,10 @@ def enabled_problems(enabled: bool, admin_url: str, customer_id: str, api_token:
         return {}
     found: dict[str, str] = {}
     if not admin_url.strip():
-        found["admin_url"] = ("Enabled needs an admin URL (leave both empty and off "
-                              "for the built-in Demo Bank portal).")
+        found["admin_url"] = (
+            "Enabled needs an admin URL (leave both empty and off "
+            "for the built-in Demo Bank portal)."
+        )
     if not customer_id.strip():
         found["customer_id"] = "Enabled needs a Customer ID."
     if not api_token.strip():

@@ -114,9 +114,7 @@ class Portal:
             raise invalid("to_date", "'to_date' is before 'from_date'.")
         country = body.get("country_code")
         if country is not None and country not in COUNTRIES:
-            raise invalid(
-                "country_code", f"'country_code' must be one of {', '.join(COUNTRIES)}."
-            )
+            raise invalid("country_code", f"'country_code' must be one of {', '.join(COUNTRIES)}.")
         if body.get("account") is not None and not isinstance(body["account"], dict):
             raise invalid("account", "'account' must be an object.")
         session_id = secrets.token_urlsafe(32)
@@ -218,9 +216,7 @@ class Portal:
                 raise invalid("data", "'data' is required: a list of {key, value}.")
             return body["data"]
         if has_data:
-            raise invalid(
-                "data", "This step carries a key: its values must travel in an envelope."
-            )
+            raise invalid("data", "This step carries a key: its values must travel in an envelope.")
         if not has_envelope:
             raise invalid("envelope", "'envelope' is required: this step carries a key.")
         private = STEP_KEYS.private(session["key_id"]) if session["key_id"] else None
@@ -271,7 +267,7 @@ def _values(data: object) -> dict[str, str]:
             or not isinstance(item.get("key"), str)
             or not isinstance(item.get("value"), str)
         ):
-            raise invalid("data", "Each item of 'data' must be {\"key\": str, \"value\": str}.")
+            raise invalid("data", 'Each item of \'data\' must be {"key": str, "value": str}.')
         if item["key"] in values:
             raise invalid(item["key"], f"'{item['key']}' was sent twice.")
         values[item["key"]] = item["value"]

@@ -37,13 +37,16 @@ class _Parser(argparse.ArgumentParser):
 def _day(text: str) -> date:
     try:
         # exactly YYYY-MM-DD: fromisoformat alone also takes 20260101 and 2026-W01-1
-        if len(text) != 10 or text[4] != "-" or text[7] != "-" or not (
-                text[:4] + text[5:7] + text[8:]).isdigit():
+        if (
+            len(text) != 10
+            or text[4] != "-"
+            or text[7] != "-"
+            or not (text[:4] + text[5:7] + text[8:]).isdigit()
+        ):
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") \
-            from None
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") from None
 
 
 def _count(text: str) -> int:
@@ -74,20 +77,43 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the Demo Bank portal (PROTOCOL.md) in the foreground until Ctrl-C.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=_port, default=8765,
-                        help="port to listen on (0 picks a free one; default 8765)")
-    parser.add_argument("--today", type=_day, default=None,
-                        help="the portal's date, YYYY-MM-DD (default: the real local date)")
-    parser.add_argument("--transaction-limit", type=_count, default=1_000_000,
-                        help="transactions per billing period (default 1,000,000)")
-    parser.add_argument("--slow-seconds", type=_seconds, default=2.0,
-                        help="delay of every response to the 'slow' user's consent (default 2)")
-    parser.add_argument("--state", type=Path, default=None,
-                        help="state file (default: the data folder's sandbox/state.json)")
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=8765,
+        help="port to listen on (0 picks a free one; default 8765)",
+    )
+    parser.add_argument(
+        "--today",
+        type=_day,
+        default=None,
+        help="the portal's date, YYYY-MM-DD (default: the real local date)",
+    )
+    parser.add_argument(
+        "--transaction-limit",
+        type=_count,
+        default=1_000_000,
+        help="transactions per billing period (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--slow-seconds",
+        type=_seconds,
+        default=2.0,
+        help="delay of every response to the 'slow' user's consent (default 2)",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="state file (default: the data folder's sandbox/state.json)",
+    )
     # off by default: a parent that reads only the URL line must never see the portal
     # block on a full pipe
-    parser.add_argument("--verbose", action="store_true",
-                        help="log every request (method, status, milliseconds) on stdout")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log every request (method, status, milliseconds) on stdout",
+    )
     return parser
 
 
@@ -114,16 +140,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        print(f"kosma-tui sandbox: Cannot listen on {args.host} port {args.port} ({reason}); "
-              "choose another --host or --port.", file=sys.stderr)
+        print(
+            f"kosma-tui sandbox: Cannot listen on {args.host} port {args.port} ({reason}); "
+            "choose another --host or --port.",
+            file=sys.stderr,
+        )
         return 2
     stop = threading.Event()
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main_thread else None
     today = args.today.isoformat() if args.today else "the real date"
     print(f"Demo Bank portal listening on {portal.url}", flush=True)
-    print(f"State file {portal.state_path}; today is {today}; "
-          f"transaction limit {args.transaction_limit:,}. Ctrl-C stops it.", flush=True)
+    print(
+        f"State file {portal.state_path}; today is {today}; "
+        f"transaction limit {args.transaction_limit:,}. Ctrl-C stops it.",
+        flush=True,
+    )
     try:
         while not stop.wait(0.5):
             pass

@@ -53,8 +53,9 @@ def _demo_accounts(consent: dict[str, Any]) -> list[DemoAccount]:
     return demo_accounts(scenario(consent["username"]), bank)
 
 
-def _account_objects(state: dict[str, Any], consent_id: str, consent: dict[str, Any],
-                     today: date) -> list[dict[str, Any]]:
+def _account_objects(
+    state: dict[str, Any], consent_id: str, consent: dict[str, Any], today: date
+) -> list[dict[str, Any]]:
     return [
         account_object(a, consent_id, booked(state, a, today, _late(consent, a)))
         for a in _demo_accounts(consent)
@@ -165,25 +166,31 @@ class Consents:
         hashed = token_hash(token)
         with self.state.update() as state:
             consent = state["consents"].get(consent_id)
-            if (consent is not None and consent["customer"] == call.customer
-                    and not hmac.compare_digest(consent["token_hash"], hashed)):
+            if (
+                consent is not None
+                and consent["customer"] == call.customer
+                and not hmac.compare_digest(consent["token_hash"], hashed)
+            ):
                 again = replayed(consent.get("replay"), method, request, token, hashed)
                 if again is not None:
                     if consent["revoked"]:  # a withdrawal ends the replay too
-                        raise PortalFailure("CONSENT.REVOKED",
-                                            "The consent was withdrawn at the bank.")
+                        raise PortalFailure(
+                            "CONSENT.REVOKED", "The consent was withdrawn at the bank."
+                        )
                     return again  # counted nothing, changed nothing: the same answer once more
             consent = self._live(state, call, consent_id, token)
             fresh = _new_token()
             consent["token_hash"] = token_hash(fresh)
             try:
                 result = handler(state, consent_id, consent)
-                answer = Answer(200, orjson.dumps(
-                    {"message": {"result": result, "consent_token": fresh}}))
+                answer = Answer(
+                    200, orjson.dumps({"message": {"result": result, "consent_token": fresh}})
+                )
             except PortalFailure as failure:
                 failure.consent_token = fresh
-                headers = {} if failure.retry_after is None else {
-                    "Retry-After": str(failure.retry_after)}
+                headers = (
+                    {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
+                )
                 answer = Answer(failure.status, orjson.dumps(failure.body()), headers)
             # the call with the new token ends the previous replay; one without request_id
             # cannot be replayed at all
@@ -276,8 +283,7 @@ class Consents:
                 )
             count = lambda: None  # noqa: E731 - next pages are never counted
             if offset is None:
-                count = self._unattended(state, call).check(consent_id, account_key,
-                                                            "transactions")
+                count = self._unattended(state, call).check(consent_id, account_key, "transactions")
             consent.setdefault("first_read", today.isoformat())
             late = hidden(_late(consent, account), today)
             rows, total = page(account, start, end, today, offset or 0, size, late)

@@ -49,9 +49,13 @@ class StepKeys:
     def issue(self) -> tuple[str, str]:
         """A new key: (key id, public key PEM)."""
         private = _generate()
-        pem = private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode("ascii")
+        pem = (
+            private.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode("ascii")
+        )
         key_id = hashlib.sha256(pem.encode("ascii")).hexdigest()[:32]
         with self._lock:
             self._private[key_id] = private
@@ -63,9 +67,13 @@ class StepKeys:
         private = self.private(key_id)
         if private is None:
             return None
-        return private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode("ascii")
+        return (
+            private.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode("ascii")
+        )
 
     def private(self, key_id: str) -> rsa.RSAPrivateKey | None:
         with self._lock:

@@ -73,8 +73,16 @@ def accounts(scenario: Scenario, bank: Bank) -> list[DemoAccount]:
         iban, account_number = account_identifiers(bank, number)
         result.append(
             DemoAccount(
-                index, alias, account_type, transfer_type, holder, iban, account_number,
-                bank, currency, scenario.many,
+                index,
+                alias,
+                account_type,
+                transfer_type,
+                holder,
+                iban,
+                account_number,
+                bank,
+                currency,
+                scenario.many,
             )
         )
     return result
@@ -122,7 +130,12 @@ def day_count(account: DemoAccount, ordinal: int) -> int:
 
 
 def page(
-    account: DemoAccount, start: date, end: date, today: date, offset: int, size: int,
+    account: DemoAccount,
+    start: date,
+    end: date,
+    today: date,
+    offset: int,
+    size: int,
     hidden: tuple[int, int] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Transactions ``offset`` .. ``offset + size`` of [start, end] (end clamped to

@@ -74,9 +74,7 @@ class PortalFailure(Exception):
 
 def invalid(location: str, message: str) -> PortalFailure:
     """A ``VALIDATION`` failure naming one field."""
-    return PortalFailure(
-        "VALIDATION", message, errors=[{"location": location, "message": message}]
-    )
+    return PortalFailure("VALIDATION", message, errors=[{"location": location, "message": message}])
 
 
 class SandboxStateError(Exception):

@@ -296,8 +296,11 @@ def _otp(session: dict[str, Any], otp: str) -> None:
         _terminal(session, "USER.ACCESS_DENIED.BLOCKED")
         return
     attempts = "1 attempt" if left == 1 else f"{left} attempts"
-    _enter(session, "otp", {"code": "VALIDATION", "message": f"The OTP was not accepted. "
-                            f"{attempts} left."})
+    _enter(
+        session,
+        "otp",
+        {"code": "VALIDATION", "message": f"The OTP was not accepted. {attempts} left."},
+    )
 
 
 def expects_input(session: dict[str, Any]) -> bool:

@@ -41,8 +41,9 @@ def _day_totals(account: data.DemoAccount, ordinal: int) -> tuple[int, int]:
 def late_booking(account: data.DemoAccount, first_read: date) -> tuple[int, int, int] | None:
     """(day ordinal, number, signed amount) of the first transaction that settles as
     PROCESSED booked after ``first_read``: the one the bank lists late."""
-    for ordinal in range(first_read.toordinal() + 1,
-                         first_read.toordinal() + 1 + _LATE_SEARCH_DAYS):
+    for ordinal in range(
+        first_read.toordinal() + 1, first_read.toordinal() + 1 + _LATE_SEARCH_DAYS
+    ):
         for number, (amount, state) in enumerate(data.signed_amounts(account, ordinal)):
             if state == "PROCESSED":
                 return ordinal, number, amount
@@ -79,20 +80,29 @@ def _moved(account: data.DemoAccount, since: date, until: date) -> int:
     return sign * sum(_day_totals(account, o)[0] for o in range(low + 1, high + 1))
 
 
-def booked(state: dict[str, Any], account: data.DemoAccount, today: date,
-           late: tuple[int, int, int] | None = None) -> int:
+def booked(
+    state: dict[str, Any],
+    account: data.DemoAccount,
+    today: date,
+    late: tuple[int, int, int] | None = None,
+) -> int:
     """The booked balance on ``today`` (pins the opening amount on first use)."""
     pinned = state.setdefault("balances", {}).get(account.iban)
     if pinned is None:
         pinned = state["balances"][account.iban] = {
-            "date": today.isoformat(), "booked": data.opening_balance(account),
+            "date": today.isoformat(),
+            "booked": data.opening_balance(account),
         }
     since = date.fromisoformat(pinned["date"])
     return pinned["booked"] + _moved(account, since, today) + _early(late, today)
 
 
-def balances(state: dict[str, Any], account: data.DemoAccount, today: date,
-             late: tuple[int, int, int] | None = None) -> tuple[int, int]:
+def balances(
+    state: dict[str, Any],
+    account: data.DemoAccount,
+    today: date,
+    late: tuple[int, int, int] | None = None,
+) -> tuple[int, int]:
     """(available, booked) on ``today``: available adds the pending transactions
     and the account's credit line."""
     booked_amount = booked(state, account, today, late)

@@ -60,8 +60,9 @@ def _key(token: str) -> bytes:
     return hashlib.sha256(b"kosma-demo-bank-replay\0" + token.encode("utf-8")).digest()
 
 
-def keep(method: str, request: str, consumed: str, consumed_hash: str,
-         answer: Answer) -> dict[str, Any]:
+def keep(
+    method: str, request: str, consumed: str, consumed_hash: str, answer: Answer
+) -> dict[str, Any]:
     """The record kept on the consent for a replay of this call."""
     nonce = os.urandom(12)
     sealed = AESGCM(_key(consumed)).encrypt(nonce, zlib.compress(answer.body, 1), None)
@@ -75,14 +76,17 @@ def keep(method: str, request: str, consumed: str, consumed_hash: str,
     }
 
 
-def replayed(kept: dict[str, Any] | None, method: str, request: str | None, token: str,
-             token_hashed: str) -> Answer | None:
+def replayed(
+    kept: dict[str, Any] | None, method: str, request: str | None, token: str, token_hashed: str
+) -> Answer | None:
     """The kept answer when this call is a replay of the kept one, else None."""
     if not kept or request is None:
         return None
-    if not (hmac.compare_digest(kept.get("consumed", ""), token_hashed)
-            and kept.get("method") == method
-            and hmac.compare_digest(kept.get("request_id", ""), request)):
+    if not (
+        hmac.compare_digest(kept.get("consumed", ""), token_hashed)
+        and kept.get("method") == method
+        and hmac.compare_digest(kept.get("request_id", ""), request)
+    ):
         return None
     raw = base64.b64decode(kept["answer"])
     body = zlib.decompress(AESGCM(_key(token)).decrypt(raw[:12], raw[12:], None))

@@ -94,7 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
             print(f"{self.command} {what} {status} {elapsed:.0f} ms", flush=True)
 
     def _send(
-        self, status: int, payload: object, headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        payload: object,
+        headers: dict[str, str] | None = None,
         content_type: str = "application/json",
     ) -> None:
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
@@ -126,8 +129,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         started = time.perf_counter()
         path = self.path.split("?", 1)[0]
-        method = path[len(API_PATH) + len(METHOD_PREFIX):] if path.startswith(
-            API_PATH + METHOD_PREFIX) else path
+        method = (
+            path[len(API_PATH) + len(METHOD_PREFIX) :]
+            if path.startswith(API_PATH + METHOD_PREFIX)
+            else path
+        )
         raw = self._read_body()
         status = 200
         try:
@@ -136,12 +142,16 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _hook_failure(*hook)
             if raw is None:
                 raise PortalFailure(
-                    "VALIDATION", "The request body is larger than 1 MiB.", status=413,
+                    "VALIDATION",
+                    "The request body is larger than 1 MiB.",
+                    status=413,
                     errors=[{"location": "body", "message": "Too large."}],
                 )
             if not path.startswith(API_PATH + METHOD_PREFIX):
                 raise PortalFailure(
-                    "VALIDATION.UNKNOWN_METHOD", f"There is no method at {path}.", status=404,
+                    "VALIDATION.UNKNOWN_METHOD",
+                    f"There is no method at {path}.",
+                    status=404,
                     errors=[{"location": "method", "message": "Unknown method."}],
                 )
             host = self.headers.get("Host")
@@ -184,14 +194,19 @@ class _Handler(BaseHTTPRequestHandler):
             status = 405
             self._send(
                 405,
-                PortalFailure("VALIDATION.METHOD_NOT_ALLOWED", "Methods are called with POST.",
-                              status=405).body(),
+                PortalFailure(
+                    "VALIDATION.METHOD_NOT_ALLOWED", "Methods are called with POST.", status=405
+                ).body(),
                 {"Allow": "POST"},
             )
         else:
             status = 404
-            self._send(404, PortalFailure("VALIDATION.UNKNOWN_METHOD",
-                                          f"There is nothing at {path}.", status=404).body())
+            self._send(
+                404,
+                PortalFailure(
+                    "VALIDATION.UNKNOWN_METHOD", f"There is nothing at {path}.", status=404
+                ).body(),
+            )
         self._log(path, status, started)
 
 
@@ -208,8 +223,14 @@ def _hook_failure(status: int, retry_after: int | None) -> PortalFailure:
 class RunningPortal:
     """A Demo Bank portal serving in a daemon thread; ``with`` stops it."""
 
-    def __init__(self, server: _Server, thread: threading.Thread, clock: PortalClock,
-                 config: PortalConfig, state: StateFile) -> None:
+    def __init__(
+        self,
+        server: _Server,
+        thread: threading.Thread,
+        clock: PortalClock,
+        config: PortalConfig,
+        state: StateFile,
+    ) -> None:
         self._server = server
         self._thread = thread
         self._clock = clock
@@ -275,7 +296,9 @@ class RunningPortal:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()
@@ -306,8 +329,10 @@ def start_portal(
     server.public_url = f"http://[{host}]:{bound_port}" if ipv6 else f"http://{host}:{bound_port}"
     server.log_requests = log_requests
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1},
-        name=f"demo-bank-portal-{bound_port}", daemon=True,
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.1},
+        name=f"demo-bank-portal-{bound_port}",
+        daemon=True,
     )
     thread.start()
     return RunningPortal(server, thread, clock, config, state)

@@ -29,8 +29,14 @@ VERSION = 1
 
 
 def empty_state() -> dict[str, Any]:
-    return {"version": VERSION, "sessions": {}, "consents": {}, "usage": {}, "unattended": {},
-            "balances": {}}
+    return {
+        "version": VERSION,
+        "sessions": {},
+        "consents": {},
+        "usage": {},
+        "unattended": {},
+        "balances": {},
+    }
 
 
 def token_hash(secret: str) -> str:
@@ -135,7 +141,7 @@ class StateFile:
             try:
                 view = memoryview(payload)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)

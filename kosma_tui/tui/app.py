@@ -76,37 +76,111 @@ class KosmaApp(App[None]):
     COMMANDS: ClassVar = {KosmaCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "open('help')", "Help", id="help",
-                tooltip="The keys of every screen and what each screen is for"),
+        Binding(
+            "f1",
+            "open('help')",
+            "Help",
+            id="help",
+            tooltip="The keys of every screen and what each screen is for",
+        ),
         Binding("question_mark", "open('help')", "Help", id="help-question", show=False),
-        Binding("f2", "open('accounts')", "Accounts", id="go-accounts", show=False,
-                tooltip="Bank Accounts, balances, consents and the last sync"),
-        Binding("f3", "open('sync')", "Sync progress", id="go-sync", show=False,
-                tooltip="Progress, queue and results of manual syncs"),
-        Binding("f4", "open('consents')", "Bank Consents", id="go-consents", show=False,
-                tooltip="Every Bank Consent with its expiry and Renew"),
-        Binding("f5", "open('transactions')", "All transactions", id="go-transactions",
-                show=False, tooltip="Bank Transactions of every account"),
-        Binding("f6", "open('parties')", "Parties", id="go-parties", show=False,
-                tooltip="Parties for automatic party matching: list, add, import CSV"),
-        Binding("f7", "open('settings')", "Banking Settings", id="go-settings", show=False,
-                tooltip="Portal URL, Customer ID, token, party matching, subscription"),
-        Binding("f8", "open('link')", "Link Bank and Accounts", id="go-link", show=False,
-                tooltip="Link a bank and its accounts (or renew a consent)"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", show=False,
-                tooltip="Leave Kosma TUI (asks first while a sync runs)"),
+        Binding(
+            "f2",
+            "open('accounts')",
+            "Accounts",
+            id="go-accounts",
+            show=False,
+            tooltip="Bank Accounts, balances, consents and the last sync",
+        ),
+        Binding(
+            "f3",
+            "open('sync')",
+            "Sync progress",
+            id="go-sync",
+            show=False,
+            tooltip="Progress, queue and results of manual syncs",
+        ),
+        Binding(
+            "f4",
+            "open('consents')",
+            "Bank Consents",
+            id="go-consents",
+            show=False,
+            tooltip="Every Bank Consent with its expiry and Renew",
+        ),
+        Binding(
+            "f5",
+            "open('transactions')",
+            "All transactions",
+            id="go-transactions",
+            show=False,
+            tooltip="Bank Transactions of every account",
+        ),
+        Binding(
+            "f6",
+            "open('parties')",
+            "Parties",
+            id="go-parties",
+            show=False,
+            tooltip="Parties for automatic party matching: list, add, import CSV",
+        ),
+        Binding(
+            "f7",
+            "open('settings')",
+            "Banking Settings",
+            id="go-settings",
+            show=False,
+            tooltip="Portal URL, Customer ID, token, party matching, subscription",
+        ),
+        Binding(
+            "f8",
+            "open('link')",
+            "Link Bank and Accounts",
+            id="go-link",
+            show=False,
+            tooltip="Link a bank and its accounts (or renew a consent)",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="quit",
+            show=False,
+            tooltip="Leave Kosma TUI (asks first while a sync runs)",
+        ),
         # shown as an ordinary footer key (the footer's own palette corner costs the width
         # that f1 needs at 80 columns)
-        Binding("ctrl+p", "command_palette", "Palette", id="palette", key_display="^p",
-                priority=True, tooltip="Search every action of the current screen"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Palette",
+            id="palette",
+            key_display="^p",
+            priority=True,
+            tooltip="Search every action of the current screen",
+        ),
         # Priority: focus moves the moment Tab is read, before the keys after it are routed.
         # Otherwise a burst (a password manager's auto-type) sends the keys after the Tab to
         # the field that still had focus, since Textual routes each key on arrival and
         # handles an unbound Tab only once it has bubbled back up.
-        Binding("tab", "focus_next", "Next field", id="focus-next", show=False, system=True,
-                priority=True),
-        Binding("shift+tab", "focus_previous", "Previous field", id="focus-previous",
-                show=False, system=True, priority=True),
+        Binding(
+            "tab",
+            "focus_next",
+            "Next field",
+            id="focus-next",
+            show=False,
+            system=True,
+            priority=True,
+        ),
+        Binding(
+            "shift+tab",
+            "focus_previous",
+            "Previous field",
+            id="focus-previous",
+            show=False,
+            system=True,
+            priority=True,
+        ),
     ]
 
     def __init__(
@@ -175,8 +249,7 @@ class KosmaApp(App[None]):
     def on_mount(self) -> None:
         self.theme = "textual-dark"
         store = self.store
-        in_thread(self, store.settings, self.settings_changed, name="app-settings",
-                  latest=True)
+        in_thread(self, store.settings, self.settings_changed, name="app-settings", latest=True)
         if self.show_reminders:
             self.call_after_refresh(self.show_launch_reminders)
         if not self.is_headless:
@@ -205,16 +278,20 @@ class KosmaApp(App[None]):
     def stop_requested(self) -> None:
         """SIGTERM: like a lost terminal, but the screen still says what happens."""
         if self.sync_queue.busy:
-            self.notify("Kosma TUI was asked to stop: it exits once the running and queued "
-                        "syncs are done.", severity="warning", markup=False)
+            self.notify(
+                "Kosma TUI was asked to stop: it exits once the running and queued syncs are done.",
+                severity="warning",
+                markup=False,
+            )
         self._leave("it was asked to stop")
 
     def _leave(self, why: str) -> None:
         if self.leaving:
             return
         self.leaving = why
-        log.info("exiting because %s, after %s", why,
-                 "the syncs" if self.sync_queue.busy else "nothing")
+        log.info(
+            "exiting because %s, after %s", why, "the syncs" if self.sync_queue.busy else "nothing"
+        )
         self.set_interval(0.2, self._exit_when_idle)
         self._exit_when_idle()
 
@@ -233,11 +310,15 @@ class KosmaApp(App[None]):
             if quit_now:
                 self.exit()
 
-        self.push_screen(ConfirmModal(
-            "A sync is running",
-            "Quit now? The running sync stops after the page it is reading: what it read is "
-            "kept and the next sync continues from there. Queued accounts are not synced.",
-            yes="Quit"), answered)
+        self.push_screen(
+            ConfirmModal(
+                "A sync is running",
+                "Quit now? The running sync stops after the page it is reading: what it read is "
+                "kept and the next sync continues from there. Queued accounts are not synced.",
+                yes="Quit",
+            ),
+            answered,
+        )
 
     def show_launch_reminders(self) -> None:
         self.links.show_launch_reminders()
@@ -336,8 +417,10 @@ class KosmaApp(App[None]):
             code = error.exit_status
         else:
             log.error("unexpected error in the TUI", exc_info=error)
-            message = ("kosma-tui: Something unexpected went wrong; nothing more was changed. "
-                       f"The details are in {resolve_paths().log_file}.")
+            message = (
+                "kosma-tui: Something unexpected went wrong; nothing more was changed. "
+                f"The details are in {resolve_paths().log_file}."
+            )
             code = 1
         self.exit(return_code=code, message=message)
 
@@ -372,6 +455,7 @@ def run_app(runtime: Runtime) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "The TUI needs a terminal (over SSH: ssh -t); from scripts and cron run a "
-            "command such as 'kosma-tui sync --all' or 'kosma-tui status'.")
+            "command such as 'kosma-tui sync --all' or 'kosma-tui status'."
+        )
     app.run()
     return 0 if app.return_code in (None, 0) else int(app.return_code)

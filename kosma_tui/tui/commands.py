@@ -26,8 +26,7 @@ class KosmaCommands(Provider):
         for active in self.screen.active_bindings.values():
             binding = active.binding
             # ours all carry an id; the widgets' own (cursor keys, copy) stay out of the way
-            if not binding.id or not binding.description or binding.system or \
-                    not active.enabled:
+            if not binding.id or not binding.description or binding.system or not active.enabled:
                 continue
             # "open('sync')" on the app and "app.open('sync')" on a screen are one action
             action = binding.action.removeprefix("app.")
@@ -36,8 +35,11 @@ class KosmaCommands(Provider):
             seen.add(action)
             titles.add(binding.description)
             help_text = binding.tooltip or binding.description
-            yield (binding.description, help_text,
-                   partial(self.app.run_action, binding.action, active.node))
+            yield (
+                binding.description,
+                help_text,
+                partial(self.app.run_action, binding.action, active.node),
+            )
 
     def system_entries(self) -> Iterator[Entry]:
         """Textual's commands, after ours, without a second Quit."""

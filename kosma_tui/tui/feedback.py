@@ -25,7 +25,9 @@ def report(app: App[Any], error: KosmaError | Problem, *, title: str = "") -> No
 
 def toast(app: App[Any], message: str, *, title: str = "", warning: bool = False) -> None:
     app.notify(
-        clean(message), title=clean(title), severity="warning" if warning else "information",
+        clean(message),
+        title=clean(title),
+        severity="warning" if warning else "information",
         markup=False,
     )
 

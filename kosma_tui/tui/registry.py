@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from kosma_tui.tui.screens.base import KosmaScreen
 
-ORDER = ("accounts", "settings", "link", "consents", "sync", "transactions", "parties",
-         "help")
+ORDER = ("accounts", "settings", "link", "consents", "sync", "transactions", "parties", "help")
 
 _SCREENS: dict[str, type[KosmaScreen]] = {}
 

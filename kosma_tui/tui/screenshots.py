@@ -43,9 +43,11 @@ class Camera:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the walkthrough got stuck on {self.app.screen} "
-                                   f"{getattr(self.app.screen, 'phase', '')} "
-                                   f"{getattr(self.app.screen, 'phase_no', '')}")
+                raise TimeoutError(
+                    f"the walkthrough got stuck on {self.app.screen} "
+                    f"{getattr(self.app.screen, 'phase', '')} "
+                    f"{getattr(self.app.screen, 'phase_no', '')}"
+                )
             await self.pilot.pause(0.05)
         await self.pilot.pause()
 
@@ -62,8 +64,13 @@ class Camera:
 
         def check() -> bool:
             screen = self.app.screen
-            return (isinstance(screen, LinkScreen) and not screen.busy and screen.phase == phase
-                    and (number is None or screen.phase_no == number))
+            return (
+                isinstance(screen, LinkScreen)
+                and not screen.busy
+                and screen.phase == phase
+                and (number is None or screen.phase_no == number)
+            )
+
         return check
 
     async def shot(self, name: str) -> None:
@@ -115,8 +122,9 @@ async def first_run(out: Path, size: tuple[int, int]) -> list[Path]:
         await cam.until(cam.on("form", 6))
         await cam.type("99999")
         await cam.keys("enter")
-        await cam.until(lambda: cam.on("form", 6)() and bool(
-            app.screen.query_one("#step-error").render()))
+        await cam.until(
+            lambda: cam.on("form", 6)() and bool(app.screen.query_one("#step-error").render())
+        )
         await cam.shot("08-link-otp-not-accepted")
         await cam.type("12345")
         await cam.keys("enter")
@@ -126,15 +134,24 @@ async def first_run(out: Path, size: tuple[int, int]) -> list[Path]:
         await cam.until(cam.on("summary"))
         await cam.shot("10-link-summary")
         await cam.keys("enter")  # Sync the accounts now
-        await cam.until(lambda: isinstance(app.screen, SyncScreen) and not app.sync_queue.busy
-                        and all(not s.busy for s in app.sync_queue.states.values()))
+        await cam.until(
+            lambda: (
+                isinstance(app.screen, SyncScreen)
+                and not app.sync_queue.busy
+                and all(not s.busy for s in app.sync_queue.states.values())
+            )
+        )
         await cam.shot("11-sync-results")
         await cam.keys("escape")
         await cam.until(lambda: isinstance(app.screen, AccountsScreen))
         await cam.shot("12-accounts")
         await cam.keys("t")
-        await cam.until(lambda: isinstance(app.screen, TransactionsScreen)
-                        and bool(app.screen.query_one(TransactionView).rows))
+        await cam.until(
+            lambda: (
+                isinstance(app.screen, TransactionsScreen)
+                and bool(app.screen.query_one(TransactionView).rows)
+            )
+        )
         await cam.shot("13-transactions")
         await cam.keys("slash")
         await cam.type("miete")
@@ -146,12 +163,15 @@ async def first_run(out: Path, size: tuple[int, int]) -> list[Path]:
         await cam.keys("c")
         await cam.shot("15-consents")
         await cam.keys("escape")
-        import_parties(app.store, [
-            make_party("Supplier", "Hausverwaltung Schmidt", ["DE89 3704 0044 0532 0130 00"]),
-            make_party("Supplier", "[red]Lieferant[/red] GmbH"),
-            make_party("Customer", "Zoë Ångström", [], ["1234567890"]),
-            make_party("Employee", "Erika Mustermann"),
-        ])
+        import_parties(
+            app.store,
+            [
+                make_party("Supplier", "Hausverwaltung Schmidt", ["DE89 3704 0044 0532 0130 00"]),
+                make_party("Supplier", "[red]Lieferant[/red] GmbH"),
+                make_party("Customer", "Zoë Ångström", [], ["1234567890"]),
+                make_party("Employee", "Erika Mustermann"),
+            ],
+        )
         await cam.keys("p")
         await cam.shot("16-parties")
         await cam.keys("escape", "f1")
@@ -224,8 +244,11 @@ class _Pause:
                 def report(progress: Any) -> None:
                     if on_progress is not None:
                         on_progress(progress)
-                    if (progress.phase == "transactions" and progress.page == PAUSE_PAGE
-                            and not pause.release.is_set()):
+                    if (
+                        progress.phase == "transactions"
+                        and progress.page == PAUSE_PAGE
+                        and not pause.release.is_set()
+                    ):
                         pause.reached.set()
                         pause.release.wait(60)
 
@@ -249,12 +272,19 @@ async def sync_run(out: Path, size: tuple[int, int]) -> list[Path]:
     try:
         async with app.run_test(size=size) as pilot:
             cam = Camera(pilot, out)
-            for bank, username in (("demo bank", "many-transactions100000"),
-                                   ("demo spar", "embedded")):
+            for bank, username in (
+                ("demo bank", "many-transactions100000"),
+                ("demo spar", "embedded"),
+            ):
                 await _link_by_keys(cam, username, "2026-01-01", bank=bank)
             await cam.keys("a")
-            await cam.until(lambda: isinstance(app.screen, SyncScreen) and pause.reached.is_set()
-                            and any(s.page == PAUSE_PAGE for s in app.sync_queue.states.values()))
+            await cam.until(
+                lambda: (
+                    isinstance(app.screen, SyncScreen)
+                    and pause.reached.is_set()
+                    and any(s.page == PAUSE_PAGE for s in app.sync_queue.states.values())
+                )
+            )
             await cam.shot("23-sync-in-progress")
             await cam.keys("escape")
             await cam.until(lambda: isinstance(app.screen, AccountsScreen))
@@ -305,8 +335,13 @@ async def _sync_all(cam: Camera) -> None:
 
     app = cam.app
     await cam.keys("a")
-    await cam.until(lambda: isinstance(app.screen, SyncScreen) and not app.sync_queue.busy
-                    and all(not s.busy for s in app.sync_queue.states.values()))
+    await cam.until(
+        lambda: (
+            isinstance(app.screen, SyncScreen)
+            and not app.sync_queue.busy
+            and all(not s.busy for s in app.sync_queue.states.values())
+        )
+    )
     await cam.keys("escape")
     await cam.until(lambda: isinstance(app.screen, AccountsScreen))
 
@@ -331,12 +366,15 @@ async def trust_run(out: Path, size: tuple[int, int]) -> list[Path]:
         await cam.until(lambda: bool(app.screen.query("#mail-panel")))
         screen = app.screen
         screen.query_one("#settings-scroll").scroll_to_widget(
-            screen.query_one("#mail-panel"), top=True, animate=False)
+            screen.query_one("#mail-panel"), top=True, animate=False
+        )
         screen.query_one("#mail-to").focus(scroll_visible=False)
         await cam.type("admin@example.com")
-        for field, text in (("#smtp-host", "mail.example.com"),
-                            ("#smtp-user", "reminders@example.com"),
-                            ("#smtp-password", "an-app-password")):
+        for field, text in (
+            ("#smtp-host", "mail.example.com"),
+            ("#smtp-user", "reminders@example.com"),
+            ("#smtp-password", "an-app-password"),
+        ):
             screen.query_one(field).value = text  # type: ignore[attr-defined]
         await cam.shot("26-settings-reminder-mails")
     return cam.saved
@@ -357,8 +395,10 @@ async def walkthrough(out: Path, size: tuple[int, int]) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kosma_tui.tui.screenshots",
-                                     description="Render the walkthrough into SVG screenshots.")
+    parser = argparse.ArgumentParser(
+        prog="python -m kosma_tui.tui.screenshots",
+        description="Render the walkthrough into SVG screenshots.",
+    )
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
     parser.add_argument("--size", default="100x30", help="terminal size, COLUMNSxROWS")
     args = parser.parse_args(argv)

@@ -59,9 +59,14 @@ class SyncUpdate(Message):
         sends pages faster than a busy terminal draws them). Each phase and the finished
         account are always shown."""
         older, newer = self.snapshot, getattr(message, "snapshot", None)
-        return (isinstance(message, SyncUpdate) and older is not None and newer is not None
-                and older.state == newer.state == RUNNING and newer.name == older.name
-                and newer.phase == older.phase)
+        return (
+            isinstance(message, SyncUpdate)
+            and older is not None
+            and newer is not None
+            and older.state == newer.state == RUNNING
+            and newer.name == older.name
+            and newer.phase == older.phase
+        )
 
 
 class SyncQueue:
@@ -97,8 +102,9 @@ class SyncQueue:
             if start:
                 self._running = True
         if start:
-            self.app.run_worker(self._drain_thread, name="sync", group="sync", thread=True,
-                                exit_on_error=False)
+            self.app.run_worker(
+                self._drain_thread, name="sync", group="sync", thread=True, exit_on_error=False
+            )
         return added
 
     @property
@@ -156,15 +162,27 @@ class SyncQueue:
 
         def progress(p: SyncProgress) -> None:
             current.phase, current.page, current.fetched, current.new = (
-                p.phase, p.page, p.fetched, p.new)
-            self._send(AccountSync(current.name, RUNNING, p.phase, p.page, p.fetched, p.new,
-                                   fraction=p.fraction))
+                p.phase,
+                p.page,
+                p.fetched,
+                p.new,
+            )
+            self._send(
+                AccountSync(
+                    current.name, RUNNING, p.phase, p.page, p.fetched, p.new, fraction=p.fraction
+                )
+            )
 
         try:
             async with self.app.portal() as client:
                 runtime = self.app.runtime
-                engine = SyncEngine(runtime.store, client, hooks=runtime.after_sync(),
-                                    attended=True, on_progress=progress)
+                engine = SyncEngine(
+                    runtime.store,
+                    client,
+                    hooks=runtime.after_sync(),
+                    attended=True,
+                    on_progress=progress,
+                )
                 # the push policy of ``sync --account``: the queue's accounts, then one push
                 batch = SyncBatch(engine)
                 while (name := self._next()) is not None:
@@ -194,6 +212,14 @@ class SyncQueue:
         except Exception as exc:  # a bug must not leave the account "running" forever
             log.exception("sync of %s failed unexpectedly", name)
             return AccountSync(name, "failed", error=messages.unexpected(exc))
-        done = AccountSync(name, result.status, "done", result.pages, result.fetched, result.new,
-                           result=result, error=result.error)
+        done = AccountSync(
+            name,
+            result.status,
+            "done",
+            result.pages,
+            result.fetched,
+            result.new,
+            result=result,
+            error=result.error,
+        )
         return done

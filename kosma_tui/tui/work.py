@@ -20,9 +20,15 @@ log = logging.getLogger("kosma_tui.tui")
 T = TypeVar("T")
 
 
-def in_thread(app: App[Any], work: Callable[[], T], then: Callable[[T], object], *, name: str,
-              failed: Callable[[KosmaError], None] | None = None,
-              latest: bool = False) -> None:
+def in_thread(
+    app: App[Any],
+    work: Callable[[], T],
+    then: Callable[[T], object],
+    *,
+    name: str,
+    failed: Callable[[KosmaError], None] | None = None,
+    latest: bool = False,
+) -> None:
     """``work()`` in a thread worker; ``then(result)`` back on the UI thread (it may be a
     coroutine function), or ``failed`` with the refusal (by default an error toast with
     its remedy).
@@ -44,8 +50,7 @@ def in_thread(app: App[Any], work: Callable[[], T], then: Callable[[T], object],
             return
         app.call_from_thread(then, result)
 
-    app.run_worker(run, name=name, group=name, thread=True, exit_on_error=False,
-                   exclusive=latest)
+    app.run_worker(run, name=name, group=name, thread=True, exit_on_error=False, exclusive=latest)
 
 
 class LoopThread:
@@ -63,8 +68,9 @@ class LoopThread:
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name=self.name,
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop.run_forever, name=self.name, daemon=True
+            )
             self._thread.start()
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 

@@ -27,7 +27,9 @@ def peak_mb():
     return peak
 """
 
-CHILD = PEAK + r"""
+CHILD = (
+    PEAK
+    + r"""
 import asyncio, json, sys, time
 from kosma_tui.core.portal import PortalClient
 from kosma_tui.core.store import Store
@@ -47,6 +49,7 @@ async def main(url, name):
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
+)
 
 
 class PortalProcess:
@@ -61,11 +64,26 @@ class PortalProcess:
     def start(self, today: date) -> None:
         self.stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kosma_tui", "sandbox", "--port", "0", "--state",
-             str(self.state), "--today", today.isoformat(),
-             *(["--transaction-limit", str(self.transaction_limit)]
-               if self.transaction_limit else [])],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [
+                sys.executable,
+                "-m",
+                "kosma_tui",
+                "sandbox",
+                "--port",
+                "0",
+                "--state",
+                str(self.state),
+                "--today",
+                today.isoformat(),
+                *(
+                    ["--transaction-limit", str(self.transaction_limit)]
+                    if self.transaction_limit
+                    else []
+                ),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         assert self.process.stdout is not None
         deadline = time.monotonic() + 30
@@ -85,11 +103,16 @@ class PortalProcess:
             self.process = None
 
 
-def child_sync(home: Path, url: str, account: str, now: date, timeout: float = 120
-               ) -> dict[str, Any]:
+def child_sync(
+    home: Path, url: str, account: str, now: date, timeout: float = 120
+) -> dict[str, Any]:
     env = {**os.environ, "KOSMA_TUI_HOME": str(home), "KOSMA_TUI_NOW": now.isoformat()}
-    out = subprocess.run([sys.executable, "-c", CHILD, url, account], capture_output=True,
-                         text=True, env=env, timeout=timeout, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, url, account],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=True,
+    )
     return json.loads(out.stdout)
-
-

@@ -21,5 +21,4 @@ from sync_support import run_kills
 
 
 def test_twenty_kills_during_a_first_sync_of_100000(home: Path, tmp_path: Path) -> None:
-    run_kills(home, tmp_path, username="many-transactions100000", days=1000, kills=20,
-              window=5.0)
+    run_kills(home, tmp_path, username="many-transactions100000", days=1000, kills=20, window=5.0)

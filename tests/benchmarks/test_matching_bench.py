@@ -21,15 +21,71 @@ from typing import Any
 from kosma_tui.core.matching import match_rows
 from kosma_tui.core.records import Party
 
-LEGAL = ["GmbH", "GmbH & Co. KG", "AG", "KG", "e.K.", "Ltd", "Inc.", "S.A.", "B.V.", "OHG",
-         "UG (haftungsbeschränkt)", "SE", "GbR", "Sp. z o.o.", "S.r.l."]
-TRADES = ["Bau", "Logistik", "Handel", "Consulting", "Software", "Elektro", "Sanitär",
-          "Transporte", "Immobilien", "Druckerei", "Bäckerei", "Metallbau", "Gastronomie",
-          "Reinigung", "Steuerberatung", "Autohaus", "Verlag", "Apotheke", "Medien", "Technik",
-          "Systems", "Solutions", "Services", "Trading", "Holding", "Partner", "Group", "Energie",
-          "Garten", "Landschaftsbau", "Malerbetrieb", "Fliesen", "Dach", "Holz", "Glas"]
-FOREIGN = ["Σπύρος Παπαδόπουλος", "Иван Петров", "Ольга Смирнова", "Łukasz Wójcik",
-           "Zoë Çelik", "José Muñoz", "Søren Ørsted", "Ἀθηνᾶ Ltd", "Ярослав Коваленко"]
+LEGAL = [
+    "GmbH",
+    "GmbH & Co. KG",
+    "AG",
+    "KG",
+    "e.K.",
+    "Ltd",
+    "Inc.",
+    "S.A.",
+    "B.V.",
+    "OHG",
+    "UG (haftungsbeschränkt)",
+    "SE",
+    "GbR",
+    "Sp. z o.o.",
+    "S.r.l.",
+]
+TRADES = [
+    "Bau",
+    "Logistik",
+    "Handel",
+    "Consulting",
+    "Software",
+    "Elektro",
+    "Sanitär",
+    "Transporte",
+    "Immobilien",
+    "Druckerei",
+    "Bäckerei",
+    "Metallbau",
+    "Gastronomie",
+    "Reinigung",
+    "Steuerberatung",
+    "Autohaus",
+    "Verlag",
+    "Apotheke",
+    "Medien",
+    "Technik",
+    "Systems",
+    "Solutions",
+    "Services",
+    "Trading",
+    "Holding",
+    "Partner",
+    "Group",
+    "Energie",
+    "Garten",
+    "Landschaftsbau",
+    "Malerbetrieb",
+    "Fliesen",
+    "Dach",
+    "Holz",
+    "Glas",
+]
+FOREIGN = [
+    "Σπύρος Παπαδόπουλος",
+    "Иван Петров",
+    "Ольга Смирнова",
+    "Łukasz Wójcik",
+    "Zoë Çelik",
+    "José Muñoz",
+    "Søren Ørsted",
+    "Ἀθηνᾶ Ltd",
+    "Ярослав Коваленко",
+]
 CONSONANTS = "bcdfghklmnprstvwz"
 VOWELS = "aeiouäöü"
 
@@ -37,9 +93,12 @@ VOWELS = "aeiouäöü"
 def pseudo_words(rng: random.Random, count: int, syllables: tuple[int, int]) -> list[str]:
     words: set[str] = set()
     while len(words) < count:
-        word = "".join(rng.choice(CONSONANTS) + rng.choice(VOWELS)
-                       + (rng.choice(CONSONANTS) if rng.random() < 0.4 else "")
-                       for _ in range(rng.randint(*syllables)))
+        word = "".join(
+            rng.choice(CONSONANTS)
+            + rng.choice(VOWELS)
+            + (rng.choice(CONSONANTS) if rng.random() < 0.4 else "")
+            for _ in range(rng.randint(*syllables))
+        )
         words.add(word.capitalize())
     return sorted(words)
 
@@ -50,15 +109,17 @@ def zipf_choice(rng: random.Random, items: list[str], offset: int) -> str:
     weights = _WEIGHTS.get((len(items), offset))
     if weights is None:
         weights = _WEIGHTS[len(items), offset] = list(
-            itertools.accumulate(1 / (rank + offset) for rank in range(len(items))))
+            itertools.accumulate(1 / (rank + offset) for rank in range(len(items)))
+        )
     return rng.choices(items, cum_weights=weights)[0]
 
 
 _WEIGHTS: dict[tuple[int, int], list[float]] = {}
 
 
-def make_names(rng: random.Random, count: int, surnames: list[str], firsts: list[str],
-               taken: set[str]) -> list[str]:
+def make_names(
+    rng: random.Random, count: int, surnames: list[str], firsts: list[str], taken: set[str]
+) -> list[str]:
     names: list[str] = []
     while len(names) < count:
         kind = rng.random()
@@ -93,11 +154,11 @@ def typo(rng: random.Random, name: str) -> str:
     pos = rng.randrange(1, len(word) - 1)
     action = rng.random()
     if action < 0.33:
-        word = word[:pos] + word[pos + 1:]
+        word = word[:pos] + word[pos + 1 :]
     elif action < 0.66:
         word = word[:pos] + rng.choice("aeinrst") + word[pos:]
     else:
-        word = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2:]
+        word = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2 :]
     words[i] = word
     return " ".join(words)
 
@@ -115,8 +176,11 @@ def bank_spelling(rng: random.Random, name: str) -> str:
     return name
 
 
-def make_data(seed: int = 5, parties: int = 5_000, rows: int = 100_000,
-              ) -> tuple[list[Party], list[dict[str, Any]]]:
+def make_data(
+    seed: int = 5,
+    parties: int = 5_000,
+    rows: int = 100_000,
+) -> tuple[list[Party], list[dict[str, Any]]]:
     rng = random.Random(seed)
     surnames = pseudo_words(rng, 4_000, (2, 3))
     firsts = pseudo_words(rng, 600, (2, 2))
@@ -143,15 +207,26 @@ def make_data(seed: int = 5, parties: int = 5_000, rows: int = 100_000,
         description = f"RE-2024-{n:06d} Rechnung {rng.randint(1, 10**6)}"
         if rng.random() < 0.1:
             description += " " + rng.choice(party_list).name
-        result.append({
-            "bank_account": "Giro (Demo)", "date": "2024-05-01", "deposit": deposit,
-            "withdrawal": 0 if deposit else rng.randint(1, 500_000), "currency": "EUR",
-            "transaction_id": f"T{n}", "reference_number": "", "description": description,
-            "bank_party_name": name if rng.random() < 0.97 else "",
-            "bank_party_iban": account if rng.random() < 0.9 else "",
-            "bank_party_account_number": "", "status": "Settled", "party_type": "",
-            "party": "", "erpnext_name": "", "raw": {},
-        })
+        result.append(
+            {
+                "bank_account": "Giro (Demo)",
+                "date": "2024-05-01",
+                "deposit": deposit,
+                "withdrawal": 0 if deposit else rng.randint(1, 500_000),
+                "currency": "EUR",
+                "transaction_id": f"T{n}",
+                "reference_number": "",
+                "description": description,
+                "bank_party_name": name if rng.random() < 0.97 else "",
+                "bank_party_iban": account if rng.random() < 0.9 else "",
+                "bank_party_account_number": "",
+                "status": "Settled",
+                "party_type": "",
+                "party": "",
+                "erpnext_name": "",
+                "raw": {},
+            }
+        )
     return party_list, result
 
 
@@ -171,8 +246,10 @@ def test_matching_100k_rows_against_5k_parties_adds_at_most_2s() -> None:
         matched = match_rows(fresh, parties, fuzzy=True)
         runs.append((time.perf_counter() - started, time.process_time() - cpu))
     seconds, cpu_seconds = min(runs)
-    print(f"\nparty matching, 100,000 rows x 5,000 parties: fuzzy {seconds:.2f} s wall "
-          f"({cpu_seconds:.2f} s CPU; runs {', '.join(f'{w:.2f}' for w, _ in runs)}), "
-          f"{matched:,} matched; exact only {exact_seconds:.2f} s, {exact:,} matched")
+    print(
+        f"\nparty matching, 100,000 rows x 5,000 parties: fuzzy {seconds:.2f} s wall "
+        f"({cpu_seconds:.2f} s CPU; runs {', '.join(f'{w:.2f}' for w, _ in runs)}), "
+        f"{matched:,} matched; exact only {exact_seconds:.2f} s, {exact:,} matched"
+    )
     assert exact < matched < len(rows)
     assert seconds <= 2.0

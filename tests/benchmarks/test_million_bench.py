@@ -46,7 +46,9 @@ SMALL, BIG = 100_000, 1_000_000
 DAYS_BACK = 999
 FIGURES: dict[str, float] = {}
 
-EXPORT = PEAK + r"""
+EXPORT = (
+    PEAK
+    + r"""
 import contextlib, json, os, sys, time
 from kosma_tui.cli import main
 
@@ -56,6 +58,7 @@ with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
 print(json.dumps({"code": code, "seconds": time.perf_counter() - start, "peak_mb": peak_mb()}),
       file=sys.stderr)
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,14 +85,22 @@ def million(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             start = today - timedelta(days=DAYS_BACK)
             async with client_for(portal.url) as client:
                 await link(store, client, f"many-transactions{SMALL}", start=start)
-                await link(store, client, f"many-transactions{BIG}", start=start,
-                           company="Million GmbH")
+                await link(
+                    store, client, f"many-transactions{BIG}", start=start, company="Million GmbH"
+                )
 
         asyncio.run(setup())
         small = next(a for a in store.accounts() if a.company != "Million GmbH")
         big = next(a for a in store.accounts() if a.company == "Million GmbH")
-        yield {"home": home, "portal": portal, "small": small.name, "big": big.name,
-               "big_key": big.key, "today": today, "store": store}
+        yield {
+            "home": home,
+            "portal": portal,
+            "small": small.name,
+            "big": big.name,
+            "big_key": big.key,
+            "today": today,
+            "store": store,
+        }
     finally:
         portal.stop()
         for key, value in saved.items():
@@ -120,9 +131,11 @@ def test_first_sync_of_a_million(million: dict[str, Any]) -> None:
     FIGURES["peak of 100,000 (MB)"] = small["peak_mb"]
     FIGURES["peak of 1,000,000 (MB)"] = big["peak_mb"]
     FIGURES["peak 1,000,000 / peak 100,000"] = big["peak_mb"] / small["peak_mb"]
-    print(f"\nfirst sync: 100,000 in {small['seconds']:.1f} s ({small_rate:,.0f}/s, "
-          f"{small['peak_mb']:.0f} MB); 1,000,000 in {big['seconds']:.1f} s ({big_rate:,.0f}/s, "
-          f"{big['peak_mb']:.0f} MB); load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"\nfirst sync: 100,000 in {small['seconds']:.1f} s ({small_rate:,.0f}/s, "
+        f"{small['peak_mb']:.0f} MB); 1,000,000 in {big['seconds']:.1f} s ({big_rate:,.0f}/s, "
+        f"{big['peak_mb']:.0f} MB); load average {os.getloadavg()[0]:.2f}"
+    )
     assert cpu_ratio >= 0.8
     assert big["peak_mb"] <= 1.3 * small["peak_mb"]
     assert big["peak_mb"] < 300
@@ -145,8 +158,14 @@ def test_bytes_a_transaction_on_disk(million: dict[str, Any]) -> None:
 @pytest.mark.parametrize("kind", ["json", "csv"])
 def test_export_of_a_million(million: dict[str, Any], kind: str) -> None:
     env = {**os.environ, "KOSMA_TUI_HOME": str(million["home"])}
-    out = subprocess.run([sys.executable, "-c", EXPORT, million["big"], kind], env=env,
-                         capture_output=True, text=True, timeout=600, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", EXPORT, million["big"], kind],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     figures = json.loads(out.stderr.strip().splitlines()[-1])
     assert figures["code"] == 0
     FIGURES[f"export {kind} of 1,000,000 (s)"] = figures["seconds"]
@@ -165,9 +184,11 @@ async def filtered(name: str, text: str, total: int) -> tuple[float, int]:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         app.push_screen(TransactionsScreen(name))
-        while not (isinstance(app.screen, TransactionsScreen)
-                   and app.screen.query(TransactionView)
-                   and len(app.screen.query_one(TransactionView).rows) == total):
+        while not (
+            isinstance(app.screen, TransactionsScreen)
+            and app.screen.query(TransactionView)
+            and len(app.screen.query_one(TransactionView).rows) == total
+        ):
             await pilot.pause(0.001)
         view = app.screen.query_one(TransactionView)
         field = app.screen.query_one("#tx-filter")
@@ -177,8 +198,9 @@ async def filtered(name: str, text: str, total: int) -> tuple[float, int]:
             await pilot.pause(0.01)
         await pilot.pause()
         elapsed = time.perf_counter() - started
-        assert view.rows and all(text.casefold() in (r["description"] or "").casefold()
-                                 for r in view.rows[:50])
+        assert view.rows and all(
+            text.casefold() in (r["description"] or "").casefold() for r in view.rows[:50]
+        )
         return elapsed, len(view.rows)
 
 
@@ -193,6 +215,8 @@ def test_filter_over_a_million(million: dict[str, Any]) -> None:
         times.append(elapsed)
     FIGURES[f"TUI filter 'Gehalt' over {total:,} rows (s, best of 3)"] = min(times)
     FIGURES["TUI filter, worst of 3 (s)"] = max(times)
-    print(f"\nfilter 'Gehalt' over 1,000,000: {', '.join(f'{t:.2f} s' for t in times)} "
-          f"({found:,} rows)")
+    print(
+        f"\nfilter 'Gehalt' over 1,000,000: {', '.join(f'{t:.2f} s' for t in times)} "
+        f"({found:,} rows)"
+    )
     assert min(times) < 1.0

@@ -45,6 +45,7 @@ N = 100_000
 DAYS_BACK = 999
 FIGURES: dict[str, float] = {}
 
+
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("sync-bench")
@@ -65,8 +66,9 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             start = today - timedelta(days=DAYS_BACK)
             async with client_for(portal.url) as client:
                 await link(store, client, f"many-transactions{N}", start=start)
-                baseline = await link(store, client, f"many-transactions{N}", start=start,
-                                      company="Baseline GmbH")
+                baseline = await link(
+                    store, client, f"many-transactions{N}", start=start, company="Baseline GmbH"
+                )
                 name = next(a.name for a in store.accounts() if a.company != "Baseline GmbH")
                 other = next(a for a in store.accounts() if a.company == "Baseline GmbH")
                 # the same 100,000 transactions, read raw for the json baseline
@@ -74,7 +76,8 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 token, page = baseline.consent_token, None
                 while True:
                     rotated = await client.fetch_consent_transactions(
-                        baseline.consent_id, token, other.kosma_account_id, start, page=page)
+                        baseline.consent_id, token, other.kosma_account_id, start, page=page
+                    )
                     token = rotated.consent_token
                     store.update_consent_token(baseline.name, token)
                     raw.extend(rotated.result.transactions)
@@ -84,8 +87,15 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             return name, other.name, raw
 
         name, second, raw = asyncio.run(setup())
-        yield {"home": home, "portal": portal, "account": name, "second": second, "raw": raw,
-               "today": today, "store": store}
+        yield {
+            "home": home,
+            "portal": portal,
+            "account": name,
+            "second": second,
+            "raw": raw,
+            "today": today,
+            "store": store,
+        }
     finally:
         portal.stop()
         os.environ.pop("KOSMA_TUI_HOME", None)
@@ -112,8 +122,10 @@ def test_first_sync_of_100000(bench: dict[str, Any]) -> None:
     baseline = json_baseline(raw)
     # best of two first syncs (two accounts holding the same 100,000): a benchmark
     # measures the code, not a neighbour's burst on a shared 2-core machine
-    runs = [child_sync(bench["home"], bench["portal"].url, bench[key], bench["today"])
-            for key in ("second", "account")]
+    runs = [
+        child_sync(bench["home"], bench["portal"].url, bench[key], bench["today"])
+        for key in ("second", "account")
+    ]
     for figures in runs:
         assert figures["status"] == "ok", figures["error"]
         assert figures["fetched"] == N
@@ -124,10 +136,12 @@ def test_first_sync_of_100000(bench: dict[str, Any]) -> None:
     FIGURES["first sync, the other run (s)"] = max(f["seconds"] for f in runs)
     FIGURES["first sync / json baseline (ratio)"] = ratio
     FIGURES["first sync peak memory (MB, worst of 2)"] = max(f["peak_mb"] for f in runs)
-    print(f"\nfirst sync: {figures['seconds']:.2f} s (other run "
-          f"{FIGURES['first sync, the other run (s)']:.2f} s) for {figures['fetched']:,} "
-          f"fetched ({figures['new']:,} new, {figures['pages']} pages); json baseline "
-          f"{baseline:.2f} s; ratio {ratio:.2f}; peak {max(f['peak_mb'] for f in runs):.0f} MB")
+    print(
+        f"\nfirst sync: {figures['seconds']:.2f} s (other run "
+        f"{FIGURES['first sync, the other run (s)']:.2f} s) for {figures['fetched']:,} "
+        f"fetched ({figures['new']:,} new, {figures['pages']} pages); json baseline "
+        f"{baseline:.2f} s; ratio {ratio:.2f}; peak {max(f['peak_mb'] for f in runs):.0f} MB"
+    )
     assert figures["seconds"] <= 5.0
     assert ratio <= 3.0
     assert max(f["peak_mb"] for f in runs) <= 300
@@ -140,8 +154,10 @@ def test_100_new_into_100000(bench: dict[str, Any]) -> None:
     assert figures["status"] == "ok", figures["error"]
     assert figures["new"] >= 100 - 40  # a new day of 100, some still pending without id
     FIGURES["100 new into 100,000 (s)"] = figures["seconds"]
-    print(f"\n100 new into 100,000: {figures['seconds']:.3f} s ({figures['fetched']:,} fetched, "
-          f"{figures['new']} new, {figures['updated']} updated)")
+    print(
+        f"\n100 new into 100,000: {figures['seconds']:.3f} s ({figures['fetched']:,} fetched, "
+        f"{figures['new']} new, {figures['updated']} updated)"
+    )
     assert figures["seconds"] <= 0.5
 
 
@@ -151,8 +167,13 @@ def test_status_command(bench: dict[str, Any]) -> None:
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "kosma_tui", "status"], env=env,
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [sys.executable, "-m", "kosma_tui", "status"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         best = min(best, time.perf_counter() - start)
         assert result.returncode in (0, 1), result.stderr
     FIGURES["kosma-tui status (s)"] = best

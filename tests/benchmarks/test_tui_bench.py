@@ -40,31 +40,59 @@ def transaction(i: int, day: date) -> dict[str, Any]:
     party = f"Lieferant {i % 997} GmbH"
     reference = f"Rechnung Nr. {i}"
     return {
-        "bank_account": ACCOUNT, "date": day.isoformat(),
-        "deposit": amount if credit else 0, "withdrawal": 0 if credit else amount,
-        "currency": "EUR", "transaction_id": tid, "reference_number": f"E2E-{i}",
-        "description": reference, "bank_party_name": party,
-        "bank_party_iban": f"DE{i % 97:02d}8888888800{i:08d}", "bank_party_account_number": "",
-        "status": "Settled", "party_type": "", "party": "", "erpnext_name": "",
-        "raw": {"transaction_id": tid, "amount": {"amount": amount, "currency": "EUR"},
-                "type": "CREDIT" if credit else "DEBIT", "state": "PROCESSED",
-                "booking_date": day.isoformat(), "value_date": day.isoformat(),
-                "reference": reference, "bank_references": {"end_to_end": f"E2E-{i}"},
-                "counter_party": {"holder_name": party}, "method": "TRANSFER"},
+        "bank_account": ACCOUNT,
+        "date": day.isoformat(),
+        "deposit": amount if credit else 0,
+        "withdrawal": 0 if credit else amount,
+        "currency": "EUR",
+        "transaction_id": tid,
+        "reference_number": f"E2E-{i}",
+        "description": reference,
+        "bank_party_name": party,
+        "bank_party_iban": f"DE{i % 97:02d}8888888800{i:08d}",
+        "bank_party_account_number": "",
+        "status": "Settled",
+        "party_type": "",
+        "party": "",
+        "erpnext_name": "",
+        "raw": {
+            "transaction_id": tid,
+            "amount": {"amount": amount, "currency": "EUR"},
+            "type": "CREDIT" if credit else "DEBIT",
+            "state": "PROCESSED",
+            "booking_date": day.isoformat(),
+            "value_date": day.isoformat(),
+            "reference": reference,
+            "bank_references": {"end_to_end": f"E2E-{i}"},
+            "counter_party": {"holder_name": party},
+            "method": "TRANSFER",
+        },
     }
 
 
 def make_home(folder: Path, rows: int) -> Path:
     store = Store.open(resolve_paths(folder))
-    store.save_consent(BankConsent(
-        name=BankConsent.name_for("Demo Bank", "Demo Company"), bank="Demo Bank",
-        company="Demo Company", consent_id="c-1", consent_start="2024-03-01",
-        consent_expiry="2027-02-20T09:00:00+01:00", consent_token="t"))
-    store.save_account(BankAccount(name=ACCOUNT, bank="Demo Bank", company="Demo Company",
-                                   iban="DE39888888880242556774",
-                                   last_integration_date="2026-11-26",
-                                   balance=Balance(available=958813, booked=958813,
-                                                   currency="EUR", date="2026-11-26")))
+    store.save_consent(
+        BankConsent(
+            name=BankConsent.name_for("Demo Bank", "Demo Company"),
+            bank="Demo Bank",
+            company="Demo Company",
+            consent_id="c-1",
+            consent_start="2024-03-01",
+            consent_expiry="2027-02-20T09:00:00+01:00",
+            consent_token="t",
+        )
+    )
+    store.save_account(
+        BankAccount(
+            name=ACCOUNT,
+            bank="Demo Bank",
+            company="Demo Company",
+            iban="DE39888888880242556774",
+            last_integration_date="2026-11-26",
+            balance=Balance(available=958813, booked=958813, currency="EUR", date="2026-11-26"),
+        )
+    )
     account = store.account(ACCOUNT)
     assert account is not None
     book = store.book(account)
@@ -104,8 +132,10 @@ async def accounts_ready(home: Path) -> float:
     started = time.perf_counter()
     app = KosmaApp(reminders=False)
     async with app.run_test(size=SIZE) as pilot:
-        while not (isinstance(app.screen, AccountsScreen)
-                   and app.screen.query_one("#accounts-table").row_count == 1):  # type: ignore[attr-defined]
+        while not (
+            isinstance(app.screen, AccountsScreen)
+            and app.screen.query_one("#accounts-table").row_count == 1
+        ):  # type: ignore[attr-defined]
             await pilot.pause(0.001)
         return time.perf_counter() - started
 
@@ -124,8 +154,10 @@ async def oldest_row(home: Path) -> float:
             await pilot.pause(0.001)
         started = time.perf_counter()
         await pilot.press("t")
-        while not (isinstance(app.screen, TransactionsScreen)
-                   and len(app.screen.query_one(TransactionView).rows) == ROWS):
+        while not (
+            isinstance(app.screen, TransactionsScreen)
+            and len(app.screen.query_one(TransactionView).rows) == ROWS
+        ):
             await pilot.pause(0.001)
         await pilot.press("end")
         view = app.screen.query_one(TransactionView)
@@ -150,16 +182,20 @@ def test_accounts_ready_does_not_grow_with_transaction_history(homes: dict[str, 
             gc.collect()
             (empty if kind == "empty" else full).append(asyncio.run(accounts_ready(homes[kind])))
     ratio = min(full) / min(empty)
-    print(f"\nAccounts ready: empty store {min(empty) * 1000:.0f} ms, {ROWS:,} transactions "
-          f"{min(full) * 1000:.0f} ms (best of {ROUNDS}; medians "
-          f"{statistics.median(empty) * 1000:.0f} / {statistics.median(full) * 1000:.0f} ms), "
-          f"ratio {ratio:.2f} (limit 1.2)")
+    print(
+        f"\nAccounts ready: empty store {min(empty) * 1000:.0f} ms, {ROWS:,} transactions "
+        f"{min(full) * 1000:.0f} ms (best of {ROUNDS}; medians "
+        f"{statistics.median(empty) * 1000:.0f} / {statistics.median(full) * 1000:.0f} ms), "
+        f"ratio {ratio:.2f} (limit 1.2)"
+    )
     assert ratio <= 1.2
 
 
 def test_transactions_open_and_jump_to_the_oldest_row(homes: dict[str, Path]) -> None:
     times = [asyncio.run(oldest_row(homes["full"])) for _ in range(3)]
     worst = max(times)
-    print(f"\nTransactions of {ROWS:,} rows opened and jumped to the oldest: "
-          f"{', '.join(f'{t * 1000:.0f} ms' for t in times)} (limit 1000 ms)")
+    print(
+        f"\nTransactions of {ROWS:,} rows opened and jumped to the oldest: "
+        f"{', '.join(f'{t * 1000:.0f} ms' for t in times)} (limit 1000 ms)"
+    )
     assert worst <= 1.0

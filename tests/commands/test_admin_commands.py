@@ -34,8 +34,14 @@ def on_terminal(home: Path, *args: str, answer: str) -> subprocess.CompletedProc
     try:
         os.write(main, answer.encode())
         env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
-        return subprocess.run([sys.executable, "-m", "kosma_tui", *args], stdin=other,
-                              capture_output=True, text=True, env=env, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "kosma_tui", *args],
+            stdin=other,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
     finally:
         os.close(main)
         os.close(other)
@@ -53,8 +59,16 @@ def test_account_list_json_and_text(linked: Path) -> None:
     accounts = json.loads(listed.stdout)["accounts"]
     assert len(accounts) == 3
     for item in accounts:
-        assert set(item) == {"name", "bank", "company", "iban", "currency", "enabled",
-                             "consent", "last_integration_date"}
+        assert set(item) == {
+            "name",
+            "bank",
+            "company",
+            "iban",
+            "currency",
+            "enabled",
+            "consent",
+            "last_integration_date",
+        }
         assert item["enabled"] is True and item["consent"] == "Demo Bank-Demo Company"
     text = kosma(linked, "account", "list")
     assert "Girokonto (Max Mustermann)" in text.stdout and "enabled" in text.stdout
@@ -129,8 +143,7 @@ def test_remove_asks_on_a_terminal_and_needs_yes_without_one(linked: Path) -> No
 
 def test_consent_list_and_revoke(linked: Path) -> None:
     listed = json.loads(kosma(linked, "consent", "list", "--json").stdout)["consents"]
-    assert [(c["bank"], c["status"], c["accounts"]) for c in listed] == [
-        ("Demo Bank", "active", 3)]
+    assert [(c["bank"], c["status"], c["accounts"]) for c in listed] == [("Demo Bank", "active", 3)]
     assert "token" not in json.dumps(listed).lower()
     before = snapshot(linked)
     piped = kosma(linked, "consent", "revoke", "demo")
@@ -138,8 +151,7 @@ def test_consent_list_and_revoke(linked: Path) -> None:
     declined = on_terminal(linked, "consent", "revoke", "demo", answer="\n")
     assert "Nothing was revoked." in declined.stdout
     assert open_store(linked).consents()
-    revoked = kosma(linked, "consent", "revoke", "demo bank", "--company", "demo company",
-                    "--yes")
+    revoked = kosma(linked, "consent", "revoke", "demo bank", "--company", "demo company", "--yes")
     assert revoked.returncode == 0, revoked.stderr
     assert "Revoked the Bank Consent Demo Bank · Demo Company" in revoked.stdout
     assert "link Demo Bank again" in revoked.stdout
@@ -153,9 +165,20 @@ def test_consent_list_and_revoke(linked: Path) -> None:
 
 
 def test_link_json_prints_the_summary_and_asks_on_stderr(home: Path) -> None:
-    result = kosma(home, "link", "--company", "Demo Company", "--country", "DE", "--bank",
-                   "Demo Bank", "--method", "Demo Bank PSD2", "--json",
-                   stdin="embedded\n12345\n12345\n")
+    result = kosma(
+        home,
+        "link",
+        "--company",
+        "Demo Company",
+        "--country",
+        "DE",
+        "--bank",
+        "Demo Bank",
+        "--method",
+        "Demo Bank PSD2",
+        "--json",
+        stdin="embedded\n12345\n12345\n",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["bank"]["name"] == "Demo Bank" and data["bank"]["created"] is True
@@ -169,13 +192,26 @@ def test_link_json_prints_the_summary_and_asks_on_stderr(home: Path) -> None:
 
 
 def test_link_without_accounts_does_not_say_sync(home: Path) -> None:
-    result = kosma(home, "link", "--company", "Demo Company", "--country", "DE", "--bank",
-                   "Demo Bank", "--method", "Demo Bank PSD2", "--start-date",
-                   (TODAY - timedelta(days=3)).isoformat(),
-                   stdin="generate-new-accounts0\n12345\n")
+    result = kosma(
+        home,
+        "link",
+        "--company",
+        "Demo Company",
+        "--country",
+        "DE",
+        "--bank",
+        "Demo Bank",
+        "--method",
+        "Demo Bank PSD2",
+        "--start-date",
+        (TODAY - timedelta(days=3)).isoformat(),
+        stdin="generate-new-accounts0\n12345\n",
+    )
     assert result.returncode == 0, result.stderr
     assert "count against the transaction limit" in result.stdout
-    assert "Note: This billing period: 0 of 1,000,000 transactions used (1,000,000 left)." \
+    assert (
+        "Note: This billing period: 0 of 1,000,000 transactions used (1,000,000 left)."
         in result.stdout
+    )
     assert "returned no account" in result.stdout
     assert "Sync the" not in result.stdout

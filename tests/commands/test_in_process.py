@@ -10,8 +10,19 @@ from cli_support import kosma
 
 from kosma_tui.core.paths import resolve_paths
 
-DEMO = ["link", "--company", "Demo Company", "--country", "DE", "--bank", "Demo Bank",
-        "--method", "Demo Bank PSD2", "--accounts", "all"]
+DEMO = [
+    "link",
+    "--company",
+    "Demo Company",
+    "--country",
+    "DE",
+    "--bank",
+    "Demo Bank",
+    "--method",
+    "Demo Bank PSD2",
+    "--accounts",
+    "all",
+]
 ANSWERS = "embedded\n12345\n12345\n"
 
 

@@ -16,8 +16,16 @@ from cli_support import kosma
 from kosma_tui.core import clock
 from kosma_tui.core.store import Store
 
-DEMO = ["--company", "Demo Company", "--country", "DE", "--bank", "Demo Bank",
-        "--method", "Demo Bank PSD2"]
+DEMO = [
+    "--company",
+    "Demo Company",
+    "--country",
+    "DE",
+    "--bank",
+    "Demo Bank",
+    "--method",
+    "Demo Bank PSD2",
+]
 
 
 def env_for(home: Path, now: str | None = None) -> dict[str, str]:
@@ -30,16 +38,20 @@ def env_for(home: Path, now: str | None = None) -> dict[str, str]:
     return env
 
 
-def link(home: Path, args: list[str], stdin: str, now: str | None = None
-         ) -> subprocess.CompletedProcess[str]:
+def link(
+    home: Path, args: list[str], stdin: str, now: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """``kosma-tui link ARGS`` in this process, not attended over SSH."""
     return kosma(home, "link", *args, stdin=stdin, now=now, extra_env={"SSH_CLIENT": None})
 
 
 def snapshot(home: Path) -> tuple[list[str], list[str], list[str]]:
     store = Store.open()
-    return ([b.name for b in store.banks()], [a.name for a in store.accounts()],
-            [c.name for c in store.consents()])
+    return (
+        [b.name for b in store.banks()],
+        [a.name for a in store.accounts()],
+        [c.name for c in store.consents()],
+    )
 
 
 def test_links_three_demo_accounts_from_stdin(home: Path) -> None:
@@ -82,11 +94,13 @@ def test_three_wrong_otps_fail_with_exit_1(home: Path) -> None:
 
 @pytest.mark.parametrize(
     ("username", "sentence"),
-    [("wrong", "The bank refused the login."), ("bank-maintenance", "maintenance"),
-     ("technical", "technical error")],
+    [
+        ("wrong", "The bank refused the login."),
+        ("bank-maintenance", "maintenance"),
+        ("technical", "technical error"),
+    ],
 )
-def test_portal_failures_exit_1_with_a_sentence(home: Path, username: str,
-                                                sentence: str) -> None:
+def test_portal_failures_exit_1_with_a_sentence(home: Path, username: str, sentence: str) -> None:
     done = link(home, DEMO, f"{username}\n12345\n")
     assert done.returncode == 1
     assert sentence in done.stderr and done.stderr.startswith("kosma-tui: ")
@@ -111,8 +125,11 @@ def test_decoupled_abort_exits_1(home: Path) -> None:
 
 
 def test_choices_without_options_are_listed_and_read_from_stdin(home: Path) -> None:
-    done = link(home, ["--company", "Demo Company", "--accounts", "all"],
-                "de\nTESTDE10XXX\n1\nembedded\n12345\n12345\n")
+    done = link(
+        home,
+        ["--company", "Demo Company", "--accounts", "all"],
+        "de\nTESTDE10XXX\n1\nembedded\n12345\n12345\n",
+    )
     assert done.returncode == 0, done.stderr
     assert "1. Deutschland" in done.stdout
     assert "Demo Bank PSD2" in done.stdout
@@ -144,8 +161,9 @@ def test_renewal_prefills_the_oldest_last_integration_date(home: Path) -> None:
     consent = Store.open().consent("Demo Bank-Demo Company")
     assert consent is not None and consent.consent_start == oldest
 
-    later = link(home, [*DEMO, "--start-date", clock.today().isoformat()],
-                 "embedded\n12345\n12345\n")
+    later = link(
+        home, [*DEMO, "--start-date", clock.today().isoformat()], "embedded\n12345\n12345\n"
+    )
     assert later.returncode == 0, later.stderr
     assert "gap" in later.stdout
 
@@ -168,15 +186,16 @@ def test_end_of_input_mid_flow_ends_the_session_and_exits_2(home: Path) -> None:
         ([*DEMO, "--start-date", "2999-01-01"], "in the future"),
         (["--company", "Demo Company", "--country", "XX"], "not an ISO 3166 country"),
         (["--company", "Demo Company", "--country", "Narnia"], "no 'Narnia'"),
-        (["--company", "Demo Company", "--country", "DE", "--bank", "No Such Bank"],
-         "no 'No Such Bank'"),
+        (
+            ["--company", "Demo Company", "--country", "DE", "--bank", "No Such Bank"],
+            "no 'No Such Bank'",
+        ),
         (["--company", "Demo Company", "--country", "DE", "--bank", "Demo"], "several"),
         ([*DEMO[:6], "--method", "Carrier Pigeon"], "no 'Carrier Pigeon'"),
         ([*DEMO, "--accounts", "some"], "invalid choice"),
     ],
 )
-def test_bad_input_exits_2_and_changes_nothing(home: Path, args: list[str],
-                                               message: str) -> None:
+def test_bad_input_exits_2_and_changes_nothing(home: Path, args: list[str], message: str) -> None:
     done = link(home, args, "embedded\n12345\n12345\n")
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
@@ -196,7 +215,10 @@ def test_bad_otp_line_exits_2(home: Path) -> None:
 def test_ctrl_c_during_the_decoupled_wait_ends_the_session(home: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "kosma_tui", "link", *DEMO],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env=env_for(home),
     )
     assert process.stdin is not None and process.stdout is not None

@@ -25,8 +25,12 @@ from sync_support import client_for, kosma, link
 
 from kosma_tui.core.store import Store
 
-CONSENT_CALLS = {"fetch_subscription_details", "fetch_consent_accounts",
-                 "fetch_consent_balances", "fetch_consent_transactions"}
+CONSENT_CALLS = {
+    "fetch_subscription_details",
+    "fetch_consent_accounts",
+    "fetch_consent_balances",
+    "fetch_consent_transactions",
+}
 
 
 def assert_terminal_safe(text: str) -> None:
@@ -45,9 +49,17 @@ def hostile(demo_portal: Any, home: Path) -> Iterator[HostilePortal]:
                 await link(store, client, "embedded")
 
         asyncio.run(linked())
-        done = kosma(home, "settings", "--enable", "--admin-url", proxy.url,
-                     "--customer-id", "test-customer", "--api-token-stdin",
-                     stdin="test-token\n")
+        done = kosma(
+            home,
+            "settings",
+            "--enable",
+            "--admin-url",
+            proxy.url,
+            "--customer-id",
+            "test-customer",
+            "--api-token-stdin",
+            stdin="test-token\n",
+        )
         assert done.returncode == 0, done.stderr
         proxy.methods = set(CONSENT_CALLS)
         yield proxy
@@ -63,8 +75,13 @@ def test_every_portal_text_is_escaped_on_the_terminal_and_exact_in_json(
     synced = kosma(home, "sync", "--all")
     assert synced.returncode == 0, synced.stdout + synced.stderr
     outputs = [shown, synced]
-    for args in (["status"], ["transactions"], ["transactions", "--format", "csv"],
-                 ["status", "--json"], ["transactions", "--format", "json"]):
+    for args in (
+        ["status"],
+        ["transactions"],
+        ["transactions", "--format", "csv"],
+        ["status", "--json"],
+        ["transactions", "--format", "json"],
+    ):
         done = kosma(home, *args)
         assert done.returncode in (0, 1), done.stderr
         outputs.append(done)
@@ -75,8 +92,9 @@ def test_every_portal_text_is_escaped_on_the_terminal_and_exact_in_json(
     rows = json.loads(outputs[6].stdout)
     assert rows and all(row["transaction_id"].endswith(NASTY) for row in rows)
     assert all(row["currency"] == "EUR" + NASTY for row in rows)
-    assert all(row["raw"]["reference"].endswith(NASTY) for row in rows if row["raw"]
-               .get("reference"))
+    assert all(
+        row["raw"]["reference"].endswith(NASTY) for row in rows if row["raw"].get("reference")
+    )
     status = json.loads(outputs[5].stdout)
     assert status["accounts"][0]["balance"]["currency"] == "EUR" + NASTY
 
@@ -98,8 +116,10 @@ def test_bad_input_carrying_controls_is_answered_with_an_escaped_sentence(
     bad_url = kosma(home, "settings", "--admin-url", "ftp://x\x1b[31m\x07\u202e")
     assert bad_url.returncode == 2
     parties = tmp_path / "parties.csv"
-    parties.write_text("party_type,name,iban,account_number\n"
-                       "Customer,ACME,DE89\x1b[31m\x07\u202e3704,\n", encoding="utf-8")
+    parties.write_text(
+        "party_type,name,iban,account_number\nCustomer,ACME,DE89\x1b[31m\x07\u202e3704,\n",
+        encoding="utf-8",
+    )
     bad_iban = kosma(home, "party", "import", str(parties))
     assert bad_iban.returncode == 2
     for done in (bad_url, bad_iban):
@@ -110,9 +130,11 @@ def test_bad_input_carrying_controls_is_answered_with_an_escaped_sentence(
 
 @pytest.mark.parametrize("value", ["20240101", "2024-W01-1", "2024-1-01", "2024-01-01T00:00"])
 def test_dates_in_options_are_exactly_yyyy_mm_dd(home: Path, value: str) -> None:
-    for args in (["transactions", "--since", value],
-                 ["link", "--company", "Demo Company", "--start-date", value],
-                 ["account", "set-last-integration-date", "Anything", value]):
+    for args in (
+        ["transactions", "--since", value],
+        ["link", "--company", "Demo Company", "--start-date", value],
+        ["account", "set-last-integration-date", "Anything", value],
+    ):
         done = kosma(home, *args)
         assert done.returncode == 2, (args, done.stderr)
         assert f"'{value}' is not a valid" in done.stderr and "YYYY-MM-DD" in done.stderr
@@ -126,18 +148,27 @@ def test_a_bank_date_carrying_controls_is_refused_with_an_escaped_sentence(
     assert done.returncode == 1
     assert_terminal_safe(done.stdout + done.stderr)
     assert "has value_date '2026-11-01\\x1b[2J\\u202e', which is not a calendar date" in (
-        done.stdout)
+        done.stdout
+    )
 
 
-@pytest.mark.parametrize(("args", "stdin", "sentence"), [
-    (["settings", "--customer-id", "C-1\x1b[31m"], "",
-     "The Customer ID cannot contain spaces or control characters."),
-    (["settings", "--api-token-stdin"], "tok\x07en\n",
-     "The Portal API Token cannot contain spaces or control characters."),
-    (["settings", "--admin-url", "https://portal.example.com:99999"], "",
-     "is not a URL"),
-    (["transactions", "--since", ""], "", "'' is not a valid --since date"),
-])
+@pytest.mark.parametrize(
+    ("args", "stdin", "sentence"),
+    [
+        (
+            ["settings", "--customer-id", "C-1\x1b[31m"],
+            "",
+            "The Customer ID cannot contain spaces or control characters.",
+        ),
+        (
+            ["settings", "--api-token-stdin"],
+            "tok\x07en\n",
+            "The Portal API Token cannot contain spaces or control characters.",
+        ),
+        (["settings", "--admin-url", "https://portal.example.com:99999"], "", "is not a URL"),
+        (["transactions", "--since", ""], "", "'' is not a valid --since date"),
+    ],
+)
 def test_bad_option_values_are_refused_and_nothing_is_saved(
     home: Path, args: list[str], stdin: str, sentence: str
 ) -> None:

@@ -16,8 +16,11 @@ IBAN = "DE89370400440532013000"
 
 
 def snapshot(home: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(home)): p.read_bytes() for p in sorted(home.rglob("*"))
-            if p.is_file() and "logs" not in p.parts and p.suffix != ".lock"}
+    return {
+        str(p.relative_to(home)): p.read_bytes()
+        for p in sorted(home.rglob("*"))
+        if p.is_file() and "logs" not in p.parts and p.suffix != ".lock"
+    }
 
 
 def listed(home: Path) -> list[dict[str, object]]:
@@ -30,18 +33,24 @@ def listed(home: Path) -> list[dict[str, object]]:
 
 def test_import_then_list(home: Path, tmp_path: Path) -> None:
     csv_path = tmp_path / "parties.csv"
-    csv_path.write_text(HEADER + f"Customer,[bold]ACME[/],{IBAN},\n"
-                        "Supplier,\"Müller, Söhne\",,0532013000\n"
-                        "Supplier,Müller  Söhne,,\n", encoding="utf-8")
+    csv_path.write_text(
+        HEADER + f"Customer,[bold]ACME[/],{IBAN},\n"
+        'Supplier,"Müller, Söhne",,0532013000\n'
+        "Supplier,Müller  Söhne,,\n",
+        encoding="utf-8",
+    )
     result = kosma(home, "party", "import", str(csv_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Imported 3 parties from parties.csv (3 new, 0 updated).\n"
     assert listed(home) == [
-        {"party_type": "Customer", "name": "[bold]ACME[/]", "ibans": [IBAN],
-         "account_numbers": []},
+        {"party_type": "Customer", "name": "[bold]ACME[/]", "ibans": [IBAN], "account_numbers": []},
         {"party_type": "Supplier", "name": "Müller Söhne", "ibans": [], "account_numbers": []},
-        {"party_type": "Supplier", "name": "Müller, Söhne", "ibans": [],
-         "account_numbers": ["0532013000"]},
+        {
+            "party_type": "Supplier",
+            "name": "Müller, Söhne",
+            "ibans": [],
+            "account_numbers": ["0532013000"],
+        },
     ]
     table = kosma(home, "party", "list")
     assert table.returncode == 0
@@ -59,14 +68,20 @@ def test_empty_list_says_how_to_add(home: Path) -> None:
     assert "party import FILE.csv" in result.stdout
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ("Customer,Acme,,\nCustomer,Beta,DE00 1234,\n",
-     "parties.csv line 3: 'DE00 1234' is not an IBAN"),
-    ("Customer,Acme,,\nClient,Beta,,\n", "parties.csv line 3: 'Client' is not a party type"),
-    (None, "There is no file"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            "Customer,Acme,,\nCustomer,Beta,DE00 1234,\n",
+            "parties.csv line 3: 'DE00 1234' is not an IBAN",
+        ),
+        ("Customer,Acme,,\nClient,Beta,,\n", "parties.csv line 3: 'Client' is not a party type"),
+        (None, "There is no file"),
+    ],
+)
 def test_bad_import_is_one_sentence_exit_2_and_changes_nothing(
-        home: Path, tmp_path: Path, body: str | None, fragment: str) -> None:
+    home: Path, tmp_path: Path, body: str | None, fragment: str
+) -> None:
     assert kosma(home, "party", "add", "Customer", "Kept GmbH").returncode == 0
     before = snapshot(home)
     csv_path = tmp_path / "parties.csv"
@@ -82,13 +97,29 @@ def test_bad_import_is_one_sentence_exit_2_and_changes_nothing(
 
 
 def test_add_and_remove(home: Path) -> None:
-    added = kosma(home, "party", "add", "supplier", "Stadtwerke  Nord", "--iban",
-                  "de89 3704 0044 0532 0130 00", "--account-number", "0532013000",
-                  "--account-number", "77")
+    added = kosma(
+        home,
+        "party",
+        "add",
+        "supplier",
+        "Stadtwerke  Nord",
+        "--iban",
+        "de89 3704 0044 0532 0130 00",
+        "--account-number",
+        "0532013000",
+        "--account-number",
+        "77",
+    )
     assert added.returncode == 0, added.stderr
     assert added.stdout == "Added Supplier Stadtwerke Nord.\n"
-    assert listed(home) == [{"party_type": "Supplier", "name": "Stadtwerke Nord",
-                             "ibans": [IBAN], "account_numbers": ["0532013000", "77"]}]
+    assert listed(home) == [
+        {
+            "party_type": "Supplier",
+            "name": "Stadtwerke Nord",
+            "ibans": [IBAN],
+            "account_numbers": ["0532013000", "77"],
+        }
+    ]
     before = snapshot(home)
     for args, fragment in [
         (["Supplier", "stadtwerke nord"], "exists already"),
@@ -112,17 +143,33 @@ def test_match_again(home: Path) -> None:
     account = store.account("Giro (Max)")
     assert account is not None
     rows = []
-    for n, (name, iban) in enumerate([("Stadtwerke Nord", IBAN), ("MUELLER GMBH", ""),
-                                      ("Nobody", "")]):
-        rows.append({"bank_account": account.name, "date": "2024-05-0" + str(n + 1),
-                     "deposit": 0, "withdrawal": 500, "currency": "EUR",
-                     "transaction_id": f"T{n}", "reference_number": "", "description": "",
-                     "bank_party_name": name, "bank_party_iban": iban,
-                     "bank_party_account_number": "", "status": "Settled", "party_type": "",
-                     "party": "", "erpnext_name": "", "raw": {}})
+    for n, (name, iban) in enumerate(
+        [("Stadtwerke Nord", IBAN), ("MUELLER GMBH", ""), ("Nobody", "")]
+    ):
+        rows.append(
+            {
+                "bank_account": account.name,
+                "date": "2024-05-0" + str(n + 1),
+                "deposit": 0,
+                "withdrawal": 500,
+                "currency": "EUR",
+                "transaction_id": f"T{n}",
+                "reference_number": "",
+                "description": "",
+                "bank_party_name": name,
+                "bank_party_iban": iban,
+                "bank_party_account_number": "",
+                "status": "Settled",
+                "party_type": "",
+                "party": "",
+                "erpnext_name": "",
+                "raw": {},
+            }
+        )
     store.book(account).append(rows)
-    assert kosma(home, "party", "add", "Supplier", "Stadtwerke Nord", "--iban", IBAN
-                 ).returncode == 0
+    assert (
+        kosma(home, "party", "add", "Supplier", "Stadtwerke Nord", "--iban", IBAN).returncode == 0
+    )
     assert kosma(home, "party", "add", "Supplier", "Müller GmbH").returncode == 0
 
     before = snapshot(home)
@@ -134,12 +181,17 @@ def test_match_again(home: Path) -> None:
     assert kosma(home, "settings", "--party-matching").returncode == 0
     exact = kosma(home, "party", "match", "--account", "Giro (Max)")
     assert exact.returncode == 0, exact.stderr
-    assert exact.stdout == ("Matched 1 transaction of Giro (Max) to a party (by IBAN and "
-                            "account number only: fuzzy matching is off).\n")
+    assert exact.stdout == (
+        "Matched 1 transaction of Giro (Max) to a party (by IBAN and "
+        "account number only: fuzzy matching is off).\n"
+    )
     assert kosma(home, "settings", "--fuzzy-matching").returncode == 0
     fuzzy = kosma(home, "party", "match", "--account", "Giro (Max)")
     assert fuzzy.stdout == "Matched 1 transaction of Giro (Max) to a party.\n"
     assert {r["transaction_id"]: r["party"] for r in store.book(account).all_rows()} == {
-        "T0": "Stadtwerke Nord", "T1": "Müller GmbH", "T2": ""}
+        "T0": "Stadtwerke Nord",
+        "T1": "Müller GmbH",
+        "T2": "",
+    }
     unknown = kosma(home, "party", "match", "--account", "Nope")
     assert unknown.returncode == 2 and "no bank account named 'Nope'" in unknown.stderr

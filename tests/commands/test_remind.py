@@ -46,9 +46,18 @@ def two_consents(home: Path) -> Path:
 
 
 def mail_to_smtp(home: Path, server: SMTPServer, *extra: str, stdin: str = "") -> None:
-    done = kosma(home, "settings", "--mail-to", "admin@example.org, it@example.org",
-                 "--smtp-host", "127.0.0.1", "--smtp-port", str(server.port), *extra,
-                 stdin=stdin)
+    done = kosma(
+        home,
+        "settings",
+        "--mail-to",
+        "admin@example.org, it@example.org",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(server.port),
+        *extra,
+        stdin=stdin,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -112,8 +121,15 @@ def test_starttls_with_login_and_the_password_stored_encrypted(
     home = two_consents
     server = SMTPServer(tmp_path, "starttls", login=("reminders", PASSWORD))
     try:
-        mail_to_smtp(home, server, "--smtp-starttls", "--smtp-user", "reminders",
-                     "--smtp-password-stdin", stdin=PASSWORD + "\n")
+        mail_to_smtp(
+            home,
+            server,
+            "--smtp-starttls",
+            "--smtp-user",
+            "reminders",
+            "--smtp-password-stdin",
+            stdin=PASSWORD + "\n",
+        )
         shown = kosma(home, "settings", "--json")
         data = json.loads(shown.stdout)
         assert data["smtp_password_set"] is True and "smtp_password" not in data
@@ -141,16 +157,22 @@ def test_ssl_and_a_wrong_password(two_consents: Path, tmp_path: Path) -> None:
     home = two_consents
     server = SMTPServer(tmp_path, "ssl", login=("reminders", PASSWORD))
     try:
-        mail_to_smtp(home, server, "--smtp-ssl", "--smtp-user", "reminders",
-                     "--smtp-password-stdin", stdin="wrong\n")
+        mail_to_smtp(
+            home,
+            server,
+            "--smtp-ssl",
+            "--smtp-user",
+            "reminders",
+            "--smtp-password-stdin",
+            stdin="wrong\n",
+        )
         due = kosma(home, "remind", now=at(TODAY + timedelta(days=88)), extra_env=server.env())
         assert due.returncode == 1
         assert "refused the login" in due.stderr and "mail FAILED" in due.stdout
         assert server.messages == []
         # a failed mail is not noted: fixed, the same day's run sends it
         kosma(home, "settings", "--smtp-password-stdin", stdin=PASSWORD + "\n")
-        again = kosma(home, "remind", now=at(TODAY + timedelta(days=88)),
-                      extra_env=server.env())
+        again = kosma(home, "remind", now=at(TODAY + timedelta(days=88)), extra_env=server.env())
         assert again.returncode == 1 and len(server.messages) == 2
     finally:
         server.stop()
@@ -162,7 +184,7 @@ def test_local_sendmail(two_consents: Path, tmp_path: Path) -> None:
     folder.mkdir()
     out = tmp_path / "sent.eml"
     fake = folder / "sendmail"
-    fake.write_text(f"#!/bin/sh\necho \"$@\" > {out}.args\ncat >> {out}\n")
+    fake.write_text(f'#!/bin/sh\necho "$@" > {out}.args\ncat >> {out}\n')
     fake.chmod(0o755)
     done = kosma(home, "settings", "--mail-to", "admin@example.org", "--sendmail")
     assert done.returncode == 0, done.stderr
@@ -179,19 +201,45 @@ def test_local_sendmail(two_consents: Path, tmp_path: Path) -> None:
     assert "expires today" in text and "To: admin@example.org" in text
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    (["--mail-to", "not-an-address"], "'not-an-address' is not a mail address"),
-    (["--mail-to", "a@example.org"], "Say how reminder mails are sent"),
-    (["--mail-to", "a@example.org", "--smtp-host", "mail example"], "is not an SMTP host"),
-    (["--mail-to", "a@example.org", "--smtp-host", "mail.example.org", "--smtp-port", "70000"],
-     "SMTP port"),
-    (["--mail-to", "a@example.org", "--smtp-host", "mail.example.org", "--sendmail"],
-     "not allowed with"),
-    (["--mail-to", "a@example.org", "--smtp-host", "mail.example.org", "--smtp-plain",
-      "--smtp-user", "u", "--smtp-password-stdin"], "only over an encrypted connection"),
-])
-def test_bad_mail_settings_exit_2_and_change_nothing(home: Path, args: list[str],
-                                                     fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--mail-to", "not-an-address"], "'not-an-address' is not a mail address"),
+        (["--mail-to", "a@example.org"], "Say how reminder mails are sent"),
+        (["--mail-to", "a@example.org", "--smtp-host", "mail example"], "is not an SMTP host"),
+        (
+            [
+                "--mail-to",
+                "a@example.org",
+                "--smtp-host",
+                "mail.example.org",
+                "--smtp-port",
+                "70000",
+            ],
+            "SMTP port",
+        ),
+        (
+            ["--mail-to", "a@example.org", "--smtp-host", "mail.example.org", "--sendmail"],
+            "not allowed with",
+        ),
+        (
+            [
+                "--mail-to",
+                "a@example.org",
+                "--smtp-host",
+                "mail.example.org",
+                "--smtp-plain",
+                "--smtp-user",
+                "u",
+                "--smtp-password-stdin",
+            ],
+            "only over an encrypted connection",
+        ),
+    ],
+)
+def test_bad_mail_settings_exit_2_and_change_nothing(
+    home: Path, args: list[str], fragment: str
+) -> None:
     assert kosma(home, "settings").returncode == 0
     before = snapshot(home)
     result = kosma(home, "settings", *args, stdin="pw\n")
@@ -206,8 +254,17 @@ def test_remind_without_mail_settings_or_server(home: Path, smtp: SMTPServer) ->
     assert unset.returncode == 2 and "Reminders by mail are not set up" in unset.stderr
     port = smtp.port
     smtp.stop()  # nobody listens there any more
-    done = kosma(home, "settings", "--mail-to", "a@example.org", "--smtp-host", "127.0.0.1",
-                 "--smtp-port", str(port), "--smtp-plain")
+    done = kosma(
+        home,
+        "settings",
+        "--mail-to",
+        "a@example.org",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(port),
+        "--smtp-plain",
+    )
     assert done.returncode == 0
     failed = kosma(home, "remind", "--json", now=at(TODAY + timedelta(days=85)))
     assert failed.returncode == 1
@@ -219,17 +276,29 @@ def test_remind_without_mail_settings_or_server(home: Path, smtp: SMTPServer) ->
     assert "was not mailed" in job.stderr
 
 
-def test_runs_at_the_same_time_send_one_mail_per_consent(two_consents: Path,
-                                                          smtp: SMTPServer) -> None:
+def test_runs_at_the_same_time_send_one_mail_per_consent(
+    two_consents: Path, smtp: SMTPServer
+) -> None:
     import subprocess
 
     home = two_consents
     mail_to_smtp(home, smtp, "--smtp-plain")
-    env = {**os.environ, "KOSMA_TUI_HOME": str(home),
-           "KOSMA_TUI_NOW": at(TODAY + timedelta(days=86))}
-    runs = [subprocess.Popen([sys.executable, "-m", "kosma_tui", "remind", "--json"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env, text=True) for _ in range(3)]
+    env = {
+        **os.environ,
+        "KOSMA_TUI_HOME": str(home),
+        "KOSMA_TUI_NOW": at(TODAY + timedelta(days=86)),
+    }
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kosma_tui", "remind", "--json"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     outcomes = []
     for run in runs:
         out, err = run.communicate(timeout=60)

@@ -68,7 +68,8 @@ class Runtimes:
 
 
 def test_each_run_builds_one_runtime_whose_portal_stops_at_its_end(
-        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     link_demo(home)
     portals, runtimes = Portals(monkeypatch), Runtimes(monkeypatch)
     for run in (1, 2):  # twice in one interpreter: each run starts and stops its own
@@ -79,8 +80,9 @@ def test_each_run_builds_one_runtime_whose_portal_stops_at_its_end(
         assert len(portals.started) == run and portals.running == 0
 
 
-def test_a_run_without_portal_work_starts_no_portal(home: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_without_portal_work_starts_no_portal(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     portals = Portals(monkeypatch)
     assert kosma(home, "status", "--json").returncode in (0, 1)
     assert kosma(home, "company", "list").returncode == 0
@@ -89,10 +91,14 @@ def test_a_run_without_portal_work_starts_no_portal(home: Path,
 
 @pytest.mark.parametrize("ending", ["refusal", "bug", "interrupt"])
 def test_the_portal_stops_however_the_command_ends(
-        home: Path, monkeypatch: pytest.MonkeyPatch, ending: str) -> None:
+    home: Path, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
     portals = Portals(monkeypatch)
-    error = {"refusal": KosmaError("No.", "Do this instead."), "bug": RuntimeError("boom"),
-             "interrupt": KeyboardInterrupt()}[ending]
+    error = {
+        "refusal": KosmaError("No.", "Do this instead."),
+        "bug": RuntimeError("boom"),
+        "interrupt": KeyboardInterrupt(),
+    }[ending]
 
     def command(_args: argparse.Namespace, runtime: Runtime) -> int:
         assert runtime.demo_portal_url() == runtime.demo_portal_url()  # started once
@@ -103,8 +109,9 @@ def test_the_portal_stops_however_the_command_ends(
     assert len(portals.started) == 1 and portals.running == 0
 
 
-def test_an_injected_portal_is_used_and_left_running(home: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_injected_portal_is_used_and_left_running(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kosma_tui.core.store import Store
 
     theirs = kosma_tui.sandbox.start_portal(tmp_path / "theirs.json")

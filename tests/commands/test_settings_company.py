@@ -33,8 +33,12 @@ def test_fresh_settings_are_demo_mode(home: Path) -> None:
 def test_demo_company_exists_on_first_run(home: Path) -> None:
     data = json.loads(kosma(home, "company", "list", "--json").stdout)
     assert data["companies"] == [
-        {"name": "Demo Company", "country": "DE", "fiscal_year_start": "01-01",
-         "default_currency": "EUR"}
+        {
+            "name": "Demo Company",
+            "country": "DE",
+            "fiscal_year_start": "01-01",
+            "default_currency": "EUR",
+        }
     ]
 
 
@@ -43,10 +47,23 @@ def test_demo_company_exists_on_first_run(home: Path) -> None:
     [
         (["--admin-url", "ftp://portal.example.com"], None, "is not a URL"),
         (["--admin-url", "http://portal.example.com"], None, "must use https://"),
-        (["--enable", "--admin-url", "https://portal.example.com"], None,
-         "needs a Customer ID and a Portal API Token"),
-        (["--enable", "--admin-url", "https://p.example.com", "--customer-id", "C1",
-          "--api-token-stdin"], "\n", "is empty"),
+        (
+            ["--enable", "--admin-url", "https://portal.example.com"],
+            None,
+            "needs a Customer ID and a Portal API Token",
+        ),
+        (
+            [
+                "--enable",
+                "--admin-url",
+                "https://p.example.com",
+                "--customer-id",
+                "C1",
+                "--api-token-stdin",
+            ],
+            "\n",
+            "is empty",
+        ),
         (["--reminder-days", "soon"], None, "whole number"),
         (["--reminder-days", "400"], None, "between 0 and 89"),
         (["--demo", "--admin-url", "https://p.example.com"], None, "contradict"),
@@ -69,7 +86,12 @@ def test_token_is_only_read_from_stdin_and_never_shown(home: Path) -> None:
     result = kosma(home, "settings", "--api-token", "secret")
     assert result.returncode == 2
     result = kosma(
-        home, "settings", "--customer-id", "C-17", "--api-token-stdin", "--json",
+        home,
+        "settings",
+        "--customer-id",
+        "C-17",
+        "--api-token-stdin",
+        "--json",
         stdin="tok-very-secret-9876\n",
     )
     # not enabled and an admin URL-less store: still demo, saved without a portal call failing
@@ -91,8 +113,15 @@ def test_enable_with_unreachable_portal_saves_and_reports(
     fake = FakeClock()  # the retries' waits are recorded, not slept (7.5 s of them)
     monkeypatch.setattr(Runtime, "retry_clock", fake.clock)
     result = kosma(
-        home, "settings", "--enable", "--admin-url", "http://127.0.0.1:9",
-        "--customer-id", "C1", "--api-token-stdin", stdin="tok\n",
+        home,
+        "settings",
+        "--enable",
+        "--admin-url",
+        "http://127.0.0.1:9",
+        "--customer-id",
+        "C1",
+        "--api-token-stdin",
+        stdin="tok\n",
     )
     assert result.returncode == 1
     assert "could not be reached" in result.stderr
@@ -111,8 +140,18 @@ def test_settings_subscription_from_demo_portal(home: Path) -> None:
 
 
 def test_company_add_and_validation(home: Path) -> None:
-    ok = kosma(home, "company", "add", "Muster GmbH", "--country", "at",
-               "--fiscal-year-start", "04-01", "--currency", "eur")
+    ok = kosma(
+        home,
+        "company",
+        "add",
+        "Muster GmbH",
+        "--country",
+        "at",
+        "--fiscal-year-start",
+        "04-01",
+        "--currency",
+        "eur",
+    )
     assert ok.returncode == 0, ok.stderr
     before = snapshot(home)
     for args, fragment in [
@@ -129,8 +168,12 @@ def test_company_add_and_validation(home: Path) -> None:
     assert missing.returncode == 2 and "no company named" in missing.stderr
     assert snapshot(home) == before
     listed = json.loads(kosma(home, "company", "list", "--json").stdout)["companies"]
-    assert {"name": "Muster GmbH", "country": "AT", "fiscal_year_start": "04-01",
-            "default_currency": "EUR"} in listed
+    assert {
+        "name": "Muster GmbH",
+        "country": "AT",
+        "fiscal_year_start": "04-01",
+        "default_currency": "EUR",
+    } in listed
     changed = kosma(home, "company", "set", "Muster GmbH", "--fiscal-year-start", "07-01")
     assert changed.returncode == 0
     listed = json.loads(kosma(home, "company", "list", "--json").stdout)["companies"]
@@ -160,9 +203,11 @@ def test_settings_shows_usage_and_status_repeats_the_last_one_fetched(home: Path
 def test_company_names_are_unique_regardless_of_case_and_of_a_sane_length(home: Path) -> None:
     twin = kosma(home, "company", "add", "demo  COMPANY", "--country", "DE")
     assert twin.returncode == 2
-    assert twin.stderr == ("kosma-tui: Company 'Demo Company' already exists (names are "
-                           "compared regardless of case); change it with 'kosma-tui company "
-                           "set'.\n")
+    assert twin.stderr == (
+        "kosma-tui: Company 'Demo Company' already exists (names are "
+        "compared regardless of case); change it with 'kosma-tui company "
+        "set'.\n"
+    )
     huge = kosma(home, "company", "add", "A" * 10_000, "--country", "DE")
     assert huge.returncode == 2
     assert "at most 140 characters (as in ERPNext); this one has 10,000" in huge.stderr
@@ -171,4 +216,6 @@ def test_company_names_are_unique_regardless_of_case_and_of_a_sane_length(home: 
     assert changed.returncode == 0, changed.stderr
     listed = json.loads(kosma(home, "company", "list", "--json").stdout)["companies"]
     assert [(c["name"], c["fiscal_year_start"]) for c in listed] == [
-        ("B" * 140, "01-01"), ("Demo Company", "04-01")]
+        ("B" * 140, "01-01"),
+        ("Demo Company", "04-01"),
+    ]

@@ -31,8 +31,9 @@ def open_store(home: Path) -> Any:
     return Store.open(resolve_paths(home))
 
 
-def link_demo(home: Path, username: str = "embedded", start: date | None = None,
-              company: str = "Demo Company") -> Any:
+def link_demo(
+    home: Path, username: str = "embedded", start: date | None = None, company: str = "Demo Company"
+) -> Any:
     """Link through the embedded Demo Bank portal (demo mode), as ``kosma-tui link`` would."""
     from kosma_tui.runtime import Runtime
 
@@ -71,10 +72,23 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_acceptance_link_sync_all_twice_and_status(home: Path) -> None:
     """Only the embedded Demo Bank portal: link, sync --all twice, status."""
-    linked = kosma(home, "link", "--company", "Demo Company", "--start-date",
-                   (TODAY - timedelta(days=30)).isoformat(), "--country", "DE", "--bank",
-                   "Demo Bank", "--method", "Demo Bank PSD2", "--accounts", "all",
-                   stdin="embedded\n12345\n12345\n")
+    linked = kosma(
+        home,
+        "link",
+        "--company",
+        "Demo Company",
+        "--start-date",
+        (TODAY - timedelta(days=30)).isoformat(),
+        "--country",
+        "DE",
+        "--bank",
+        "Demo Bank",
+        "--method",
+        "Demo Bank PSD2",
+        "--accounts",
+        "all",
+        stdin="embedded\n12345\n12345\n",
+    )
     assert linked.returncode == 0, linked.stdout + linked.stderr
     assert "90 days left" in linked.stdout
     first = kosma(home, "sync", "--all", "--json")
@@ -85,9 +99,20 @@ def test_acceptance_link_sync_all_twice_and_status(home: Path) -> None:
     assert all(a["status"] == "ok" for a in data["accounts"])
     assert sum(a["new"] for a in data["accounts"]) > 0
     for item in data["accounts"]:
-        assert set(item) == {"name", "status", "fetched", "new", "updated", "skipped",
-                             "matched", "error", "last_integration_date", "read_through",
-                             "stopped", "push_error"}
+        assert set(item) == {
+            "name",
+            "status",
+            "fetched",
+            "new",
+            "updated",
+            "skipped",
+            "matched",
+            "error",
+            "last_integration_date",
+            "read_through",
+            "stopped",
+            "push_error",
+        }
         assert item["error"] is None and item["stopped"] is None
         assert item["push_error"] is None
 
@@ -99,13 +124,30 @@ def test_acceptance_link_sync_all_twice_and_status(home: Path) -> None:
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     assert [(c["days_left"], c["status"]) for c in report["consents"]] == [(90, "active")]
-    assert set(report["consents"][0]) == {"name", "bank", "company", "consent_start",
-                                          "consent_expiry", "days_left", "status"}
+    assert set(report["consents"][0]) == {
+        "name",
+        "bank",
+        "company",
+        "consent_start",
+        "consent_expiry",
+        "days_left",
+        "status",
+    }
     assert len(report["accounts"]) == 3
     for account in report["accounts"]:
-        assert set(account) == {"name", "bank", "company", "iban", "currency", "enabled",
-                                "last_integration_date", "balance", "last_sync",
-                                "balance_check", "coverage"}
+        assert set(account) == {
+            "name",
+            "bank",
+            "company",
+            "iban",
+            "currency",
+            "enabled",
+            "last_integration_date",
+            "balance",
+            "last_sync",
+            "balance_check",
+            "coverage",
+        }
         assert account["balance_check"]["status"] == "ok"
         assert account["last_sync"]["outcome"] == "ok"
     assert "token" not in status.stdout.lower()
@@ -121,13 +163,17 @@ def test_sync_one_account_text_output(linked: Path) -> None:
     assert f"✓ {name}:" in result.stdout and "new" in result.stdout
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    ([], "--account NAME"),
-    (["--all", "--account", "Girokonto (Max Mustermann)"], "not both"),
-    (["--account", "No Such Account"], "no bank account named 'No Such Account'"),
-])
-def test_sync_usage_errors_exit_2_and_change_nothing(synced: Path, args: list[str],
-                                                      fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ([], "--account NAME"),
+        (["--all", "--account", "Girokonto (Max Mustermann)"], "not both"),
+        (["--account", "No Such Account"], "no bank account named 'No Such Account'"),
+    ],
+)
+def test_sync_usage_errors_exit_2_and_change_nothing(
+    synced: Path, args: list[str], fragment: str
+) -> None:
     before = snapshot(synced)
     result = kosma(synced, "sync", *args)
     assert result.returncode == 2, result
@@ -143,7 +189,8 @@ def test_sync_refused_and_failed_exit_1(home: Path) -> None:
     assert "failed. The bank refuses transactions for that date range." in result.stdout
     data = json.loads(kosma(home, "sync", "--all", "--json").stdout)
     assert {a["error"]["code"] for a in data["accounts"]} == {
-        "NOT_SUPPORTED.TRANSACTIONS_DATE_RANGE"}
+        "NOT_SUPPORTED.TRANSACTIONS_DATE_RANGE"
+    }
     assert kosma(home, "status").returncode == 2
 
 
@@ -160,14 +207,17 @@ def test_status_exit_codes_follow_days_left(linked: Path) -> None:
 
 
 def test_status_imports_neither_textual_nor_the_portal_client(synced: Path) -> None:
-    probe = ("import sys\nfrom kosma_tui.cli import main\nrc = main(['status'])\n"
-             "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'httpx') or m in "
-             "('kosma_tui.core.portal', 'kosma_tui.core.sync.engine')]\n"
-             "print('LOADED', bad, file=sys.stderr)\n")
+    probe = (
+        "import sys\nfrom kosma_tui.cli import main\nrc = main(['status'])\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'httpx') or m in "
+        "('kosma_tui.core.portal', 'kosma_tui.core.sync.engine')]\n"
+        "print('LOADED', bad, file=sys.stderr)\n"
+    )
     env = {**os.environ, "KOSMA_TUI_HOME": str(synced)}
     env.pop("KOSMA_TUI_NOW", None)
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
     assert "LOADED []" in result.stderr, result.stderr
 
 
@@ -185,19 +235,34 @@ def test_transactions_table_csv_json(synced: Path) -> None:
     signed = (first["deposit"] - first["withdrawal"]) / 100
     assert f"{signed:+,.2f} EUR".replace("+-", "-") in table.stdout
 
-    exported = json.loads(kosma(synced, "transactions", "--account", account.name,
-                                "--format", "json").stdout)
+    exported = json.loads(
+        kosma(synced, "transactions", "--account", account.name, "--format", "json").stdout
+    )
     assert len(exported) == len(rows)
-    assert list(exported[0]) == ["bank_account", "date", "deposit", "withdrawal", "currency",
-                                 "transaction_id", "reference_number", "description",
-                                 "bank_party_name", "bank_party_iban",
-                                 "bank_party_account_number", "status", "party_type", "party",
-                                 "erpnext_name", "raw"]
+    assert list(exported[0]) == [
+        "bank_account",
+        "date",
+        "deposit",
+        "withdrawal",
+        "currency",
+        "transaction_id",
+        "reference_number",
+        "description",
+        "bank_party_name",
+        "bank_party_iban",
+        "bank_party_account_number",
+        "status",
+        "party_type",
+        "party",
+        "erpnext_name",
+        "raw",
+    ]
     assert [r["transaction_id"] for r in exported] == [r["transaction_id"] for r in rows]
 
     since = rows[len(rows) // 2]["date"]
-    text = kosma(synced, "transactions", "--account", account.name, "--format", "csv",
-                 "--since", since).stdout
+    text = kosma(
+        synced, "transactions", "--account", account.name, "--format", "csv", "--since", since
+    ).stdout
     assert "\x1b" not in text and "\x07" not in text
     records = list(csv.DictReader(io.StringIO(text)))
     assert records and all(r["date"] >= since for r in records)
@@ -218,11 +283,14 @@ def test_transactions_table_csv_json(synced: Path) -> None:
     assert dates == sorted(dates, reverse=True)
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    (["--since", "yesterday"], "is not a valid --since date"),
-    (["--account", "Nobody"], "no bank account named 'Nobody'"),
-    (["--format", "xml"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--since", "yesterday"], "is not a valid --since date"),
+        (["--account", "Nobody"], "no bank account named 'Nobody'"),
+        (["--format", "xml"], "invalid choice"),
+    ],
+)
 def test_transactions_bad_input(synced: Path, args: list[str], fragment: str) -> None:
     result = kosma(synced, "transactions", *args)
     assert result.returncode == 2
@@ -267,15 +335,28 @@ def test_a_killed_sync_loses_nothing(home: Path, tmp_path: Path, hold_at: int) -
     with start_portal(tmp_path / "portal.json") as portal:
         proxy = PortalProxy(portal.url, hold_at)
         try:
-            setup = kosma(home, "settings", "--enable", "--admin-url", proxy.url,
-                          "--customer-id", "C-1", "--api-token-stdin", stdin="token\n")
+            setup = kosma(
+                home,
+                "settings",
+                "--enable",
+                "--admin-url",
+                proxy.url,
+                "--customer-id",
+                "C-1",
+                "--api-token-stdin",
+                stdin="token\n",
+            )
             assert setup.returncode == 0, setup.stderr
             consent = asyncio.run(_link(open_store(home), portal.url, "embedded"))
             env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
             env.pop("KOSMA_TUI_NOW", None)
-            job = subprocess.Popen([sys.executable, "-m", "kosma_tui", "sync", "--all"],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=env)
+            job = subprocess.Popen(
+                [sys.executable, "-m", "kosma_tui", "sync", "--all"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
             try:
                 assert proxy.held.wait(60), "the sync never reached the held request"
             finally:
@@ -315,11 +396,15 @@ async def _expected_ids(store: Any, url: str, consent_name: str) -> dict[str, se
             start = date.fromisoformat(consent.consent_start)
             while True:
                 rotated = await client.fetch_consent_transactions(
-                    consent.consent_id, token, account.kosma_account_id, start, page=page)
+                    consent.consent_id, token, account.kosma_account_id, start, page=page
+                )
                 token = rotated.consent_token
                 store.update_consent_token(consent_name, token)
-                ids |= {t["transaction_id"] for t in rotated.result.transactions
-                        if t.get("transaction_id") and t["state"] not in ("CANCELED", "FAILED")}
+                ids |= {
+                    t["transaction_id"]
+                    for t in rotated.result.transactions
+                    if t.get("transaction_id") and t["state"] not in ("CANCELED", "FAILED")
+                }
                 page = rotated.result.next
                 if page is None:
                     break
@@ -333,8 +418,14 @@ def test_on_a_terminal_sync_shows_progress_and_is_attended(linked: Path) -> None
     master, slave = pty.openpty()
     env = {**os.environ, "KOSMA_TUI_HOME": str(linked)}
     env.pop("KOSMA_TUI_NOW", None)
-    job = subprocess.Popen([sys.executable, "-m", "kosma_tui", "sync", "--all"], stdin=slave,
-                           stdout=slave, stderr=slave, env=env, close_fds=True)
+    job = subprocess.Popen(
+        [sys.executable, "-m", "kosma_tui", "sync", "--all"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+    )
     os.close(slave)
     output = b""
     while True:
@@ -355,8 +446,12 @@ def test_on_a_terminal_sync_shows_progress_and_is_attended(linked: Path) -> None
 
 
 def test_disabled_settings_are_a_configuration_error(linked: Path) -> None:
-    assert kosma(linked, "settings", "--admin-url", "https://portal.example.com",
-                 "--disable").returncode == 0
+    assert (
+        kosma(
+            linked, "settings", "--admin-url", "https://portal.example.com", "--disable"
+        ).returncode
+        == 0
+    )
     before = snapshot(linked)
     result = kosma(linked, "sync", "--all")
     assert result.returncode == 2

@@ -24,5 +24,6 @@ WINDOW = 1.5  # seconds after start-up: about one uninterrupted run of this size
 def test_twenty_kills_during_a_first_sync_lose_no_consent_and_no_row(
     home: Path, tmp_path: Path
 ) -> None:
-    run_kills(home, tmp_path, username="many-transactions100000", days=200, kills=KILLS,
-              window=WINDOW)
+    run_kills(
+        home, tmp_path, username="many-transactions100000", days=200, kills=KILLS, window=WINDOW
+    )

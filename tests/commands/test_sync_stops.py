@@ -43,9 +43,22 @@ def free_port() -> int:
 def sandbox(state: Path, today: date, port: int, *args: str) -> Iterator[str]:
     """``kosma-tui sandbox`` as a process (as a user runs it); yields its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "kosma_tui", "sandbox", "--port", str(port), "--today",
-         today.isoformat(), "--state", str(state), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kosma_tui",
+            "sandbox",
+            "--port",
+            str(port),
+            "--today",
+            today.isoformat(),
+            "--state",
+            str(state),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -58,8 +71,9 @@ def sandbox(state: Path, today: date, port: int, *args: str) -> Iterator[str]:
         process.wait(10)
 
 
-def configure(home: Path, url: str, username: str, start: date, today: date,
-              monkeypatch: pytest.MonkeyPatch) -> Any:
+def configure(
+    home: Path, url: str, username: str, start: date, today: date, monkeypatch: pytest.MonkeyPatch
+) -> Any:
     monkeypatch.setenv("KOSMA_TUI_NOW", moment(today))
     return enable_and_link(home, url, url, username, start, now=moment(today))
 
@@ -77,16 +91,18 @@ def test_the_next_billing_period_continues_where_the_limit_stopped(
     assert first.returncode == 1, first.stderr
     # 5 pages of 1,000: day 50 was reached, day 49 (start + 48) read whole
     through = (start + timedelta(days=48)).isoformat()
-    assert (f"Stopped at {through}: transaction limit used up; the next sync continues from "
-            "there.") in first.stdout
+    assert (
+        f"Stopped at {through}: transaction limit used up; the next sync continues from there."
+    ) in first.stdout
     status = json.loads(kosma(home, "status", "--json", now=moment(FIRST_PERIOD)).stdout)
     (account,) = status["accounts"]
     assert account["last_integration_date"] == through
     last = account["last_sync"]
     assert (last["outcome"], last["error"]["code"]) == ("failed", "PLAN.LIMIT_EXCEEDED")
     assert last["new"] > 4000 and last["read_through"] == through
-    assert last["stopped"] == (f"stopped at {through}: transaction limit used up; the next "
-                               "sync continues from there")
+    assert last["stopped"] == (
+        f"stopped at {through}: transaction limit used up; the next sync continues from there"
+    )
 
     with sandbox(state, NEXT_PERIOD, port, "--transaction-limit", "5000"):
         second = kosma(home, "sync", "--all", "--json", now=moment(NEXT_PERIOD))
@@ -99,8 +115,9 @@ def test_the_next_billing_period_continues_where_the_limit_stopped(
     assert again["last_integration_date"] > through
     store = open_store(home)
     account = store.accounts()[0]
-    assert store.book(account).count() == len(store.book(account).ids()) == \
-        last["new"] + again["new"]
+    assert (
+        store.book(account).count() == len(store.book(account).ids()) == last["new"] + again["new"]
+    )
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -122,8 +139,12 @@ def test_a_stop_signal_mid_call_lets_the_call_finish_and_keeps_the_consent(
             env.pop("KOSMA_TUI_NOW", None)
             job = subprocess.Popen(
                 [sys.executable, "-m", "kosma_tui", "sync", "--all", "--json"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, env=env)
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
             try:
                 assert proxy.held.wait(60), "the sync never reached the held answer"
                 job.send_signal(number)
@@ -137,9 +158,11 @@ def test_a_stop_signal_mid_call_lets_the_call_finish_and_keeps_the_consent(
                     job.kill()
                     job.wait()
             assert job.returncode == 1, err
-            assert err.strip() == (f"kosma-tui: Stopped by {number.name} after 1 account(s); "
-                                   "what was read is kept and the next sync continues from "
-                                   "there.")
+            assert err.strip() == (
+                f"kosma-tui: Stopped by {number.name} after 1 account(s); "
+                "what was read is kept and the next sync continues from "
+                "there."
+            )
             (item,) = json.loads(out)["accounts"]
             assert item["error"]["code"] == "CANCELLED"
             assert item["fetched"] == 2000  # page 2 arrived in full and was kept
@@ -157,5 +180,6 @@ def test_a_stop_signal_mid_call_lets_the_call_finish_and_keeps_the_consent(
         from kosma_tui.core.store import Store
 
         reference = Store.open(resolve_paths(tmp_path / "reference"))
-        assert set(ids) == asyncio.run(reference_ids(
-            reference, portal.url, "many-transactions10000", start))
+        assert set(ids) == asyncio.run(
+            reference_ids(reference, portal.url, "many-transactions10000", start)
+        )

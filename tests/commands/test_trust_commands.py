@@ -29,8 +29,9 @@ def at(day: date) -> str:
     return datetime(day.year, day.month, day.day, 10).astimezone().isoformat()
 
 
-def link_at(home: Path, monkeypatch: pytest.MonkeyPatch, username: str, day: date,
-            start: date) -> Any:
+def link_at(
+    home: Path, monkeypatch: pytest.MonkeyPatch, username: str, day: date, start: date
+) -> Any:
     monkeypatch.setenv("KOSMA_TUI_NOW", at(day))
     try:
         return link_demo(home, username, start)
@@ -58,12 +59,16 @@ def late_bookings(first_read: date) -> dict[str, tuple[date, int]]:
     return out
 
 
-def test_late_booking_mismatch_appears_and_clears(home: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_late_booking_mismatch_appears_and_clears(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # a first read on a day whose next day brings the Girokonto's late booking
-    first = next(TODAY + timedelta(days=k) for k in range(60)
-                 if min(late_bookings(TODAY + timedelta(days=k)).values())[0]
-                 == TODAY + timedelta(days=k + 1))
+    first = next(
+        TODAY + timedelta(days=k)
+        for k in range(60)
+        if min(late_bookings(TODAY + timedelta(days=k)).values())[0]
+        == TODAY + timedelta(days=k + 1)
+    )
     late = late_bookings(first)
     link_at(home, monkeypatch, "late-booking", first, first - timedelta(days=10))
 
@@ -105,23 +110,41 @@ def test_a_renewal_that_accepts_a_gap_shows_it_in_coverage(
     sync_all(home, first)
     _code, report = status(home, first)
     assert report["accounts"][0]["coverage"] == {
-        "from": (first - timedelta(days=5)).isoformat(), "to": first.isoformat(), "gaps": []}
+        "from": (first - timedelta(days=5)).isoformat(),
+        "to": first.isoformat(),
+        "gaps": [],
+    }
 
     # the consent ran out; the renewal starts later than the history ends
     renewal = first + timedelta(days=100)
     start = renewal - timedelta(days=3)
-    renewed = kosma(home, "link", "--company", "Demo Company", "--start-date",
-                    start.isoformat(), "--country", "DE", "--bank", "Demo Bank", "--method",
-                    "Demo Bank PSD2", "--accounts", "all", stdin="embedded\n12345\n12345\n",
-                    now=at(renewal))
+    renewed = kosma(
+        home,
+        "link",
+        "--company",
+        "Demo Company",
+        "--start-date",
+        start.isoformat(),
+        "--country",
+        "DE",
+        "--bank",
+        "Demo Bank",
+        "--method",
+        "Demo Bank PSD2",
+        "--accounts",
+        "all",
+        stdin="embedded\n12345\n12345\n",
+        now=at(renewal),
+    )
     assert renewed.returncode == 0, renewed.stdout + renewed.stderr
     said = " ".join((renewed.stdout + renewed.stderr).split())
     assert "the gap will be recorded in the accounts' coverage" in said  # the Link step
     refused = kosma(home, "sync", "--all", now=at(renewal))
     assert refused.returncode == 1 and "the gap will be recorded" in refused.stdout
     for name in sorted(a.name for a in open_store(home).accounts()):
-        fixed = kosma(home, "account", "set-last-integration-date", name, start.isoformat(),
-                      now=at(renewal))
+        fixed = kosma(
+            home, "account", "set-last-integration-date", name, start.isoformat(), now=at(renewal)
+        )
         assert fixed.returncode == 0, fixed.stderr
         assert "gap" in fixed.stdout
     sync_all(home, renewal)
@@ -132,8 +155,12 @@ def test_a_renewal_that_accepts_a_gap_shows_it_in_coverage(
         assert account["coverage"] == {
             "from": (first - timedelta(days=5)).isoformat(),
             "to": renewal.isoformat(),
-            "gaps": [{"from": (first + timedelta(days=1)).isoformat(),
-                      "to": (start - timedelta(days=1)).isoformat()}],
+            "gaps": [
+                {
+                    "from": (first + timedelta(days=1)).isoformat(),
+                    "to": (start - timedelta(days=1)).isoformat(),
+                }
+            ],
         }
     text = kosma(home, "status", now=at(renewal))
     assert "gap" in text.stdout and (first + timedelta(days=1)).isoformat() in text.stdout

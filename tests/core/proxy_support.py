@@ -29,8 +29,14 @@ Drop = Callable[[int, str, dict[str, Any]], bool]
 
 
 class PortalProxy:
-    def __init__(self, target: str, hold_at: int | None = None, drop: Drop | None = None,
-                 hold_answer_at: int | None = None, hold_answer: Drop | None = None) -> None:
+    def __init__(
+        self,
+        target: str,
+        hold_at: int | None = None,
+        drop: Drop | None = None,
+        hold_answer_at: int | None = None,
+        hold_answer: Drop | None = None,
+    ) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.held = threading.Event()
@@ -65,15 +71,18 @@ class PortalProxy:
                     self.close_connection = True
                     return
                 connection = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "connection")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
                 connection.request("POST", self.path, body, headers)
                 answer = connection.getresponse()
                 data = answer.read()
                 connection.close()
                 if number == hold_answer_at or (
-                        hold_answer is not None and not proxy.held.is_set()
-                        and hold_answer(number, method, fields)):
+                    hold_answer is not None
+                    and not proxy.held.is_set()
+                    and hold_answer(number, method, fields)
+                ):
                     proxy.held.set()
                     proxy.release.wait(30)
                 if drop is not None and drop(number, method, fields):

@@ -28,20 +28,32 @@ from cli_support import kosma
 from kosma_tui.core import clock
 from kosma_tui.core.records import DEMO_COMPANY, BankAccount, BankConsent
 
-ANSWERS = {"country_code": "DE", "bank_code": "88888888", "USER_PASSWORD": "12345",
-           "TAN": "12345"}
+ANSWERS = {"country_code": "DE", "bank_code": "88888888", "USER_PASSWORD": "12345", "TAN": "12345"}
 
 
-def client_for(url: str, *, attended: bool = True, customer_id: str = "test-customer",
-               api_token: str = "test-token", **options: Any) -> Any:  # noqa: S107
+def client_for(
+    url: str,
+    *,
+    attended: bool = True,
+    customer_id: str = "test-customer",
+    api_token: str = "test-token",  # noqa: S107 - the Demo Bank accepts any token
+    **options: Any,
+) -> Any:
     from kosma_tui.core.portal import PortalClient
 
-    return PortalClient(url, customer_id, api_token,
-                        ip_address="127.0.0.1" if attended else None, **options)
+    return PortalClient(
+        url, customer_id, api_token, ip_address="127.0.0.1" if attended else None, **options
+    )
 
 
-async def link(store: Any, client: Any, username: str = "embedded", *,
-               start: date | None = None, company: str = DEMO_COMPANY) -> BankConsent:
+async def link(
+    store: Any,
+    client: Any,
+    username: str = "embedded",
+    *,
+    start: date | None = None,
+    company: str = DEMO_COMPANY,
+) -> BankConsent:
     """Link ``username`` at the Demo Bank for ``company``; returns the saved consent."""
     from kosma_tui.core.forms import ChoiceElement
 
@@ -75,8 +87,9 @@ def transaction_ids(store: Any, account: BankAccount) -> dict[str, str]:
     return dict(store.book(account).ids())
 
 
-async def reference_ids(store: Any, url: str, username: str, start: date,
-                        **client_options: Any) -> set[str]:
+async def reference_ids(
+    store: Any, url: str, username: str, start: date, **client_options: Any
+) -> set[str]:
     """The ids an uninterrupted first sync stores: ``username`` linked afresh into
     ``store`` (another home) and synced. Demo Bank data depend on the user, not the
     consent, so these are the ids every complete sync of that user must hold."""
@@ -90,8 +103,9 @@ async def reference_ids(store: Any, url: str, username: str, start: date,
     return set(store.book(account).ids())
 
 
-def kill_during_syncs(home: Path, *, kills: int, seed: int, window: float,
-                      timeout: float = 120) -> list[float]:
+def kill_during_syncs(
+    home: Path, *, kills: int, seed: int, window: float, timeout: float = 120
+) -> list[float]:
     """Run ``kosma-tui sync --all`` ``kills`` times, each SIGKILLed at a random moment
     in its first ``window`` seconds (after its start-up), so the kill points fall
     across the call boundaries: before, during and after consent calls, while a page
@@ -110,10 +124,18 @@ def kill_during_syncs(home: Path, *, kills: int, seed: int, window: float,
         master, slave = pty.openpty()
         try:
             job = subprocess.Popen(
-                [sys.executable, "-c", "import sys, kosma_tui.commands.sync; "
-                 "print('ready', flush=True); from kosma_tui.cli import main; "
-                 "sys.exit(main(['sync', '--all']))"],
-                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys, kosma_tui.commands.sync; "
+                    "print('ready', flush=True); from kosma_tui.cli import main; "
+                    "sys.exit(main(['sync', '--all']))",
+                ],
+                stdin=slave,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
             assert job.stdout is not None
             assert job.stdout.readline().strip() == b"ready"  # imports done: timing is fair
             moment = rng.uniform(0, window)
@@ -135,12 +157,29 @@ def open_store(home: Path) -> Any:
     return Store.open(resolve_paths(home))
 
 
-def enable_and_link(home: Path, admin_url: str, portal_url: str, username: str, start: date,
-                    *, now: str | None = None) -> Any:
+def enable_and_link(
+    home: Path,
+    admin_url: str,
+    portal_url: str,
+    username: str,
+    start: date,
+    *,
+    now: str | None = None,
+) -> Any:
     """Banking Settings enabled on ``admin_url`` (the portal, or a proxy in front of it),
     then ``username`` linked straight at the portal from ``start``; returns the consent."""
-    setup = kosma(home, "settings", "--enable", "--admin-url", admin_url,
-                  "--customer-id", "C-1", "--api-token-stdin", stdin="token\n", now=now)
+    setup = kosma(
+        home,
+        "settings",
+        "--enable",
+        "--admin-url",
+        admin_url,
+        "--customer-id",
+        "C-1",
+        "--api-token-stdin",
+        stdin="token\n",
+        now=now,
+    )
     assert setup.returncode == 0, setup.stderr
 
     async def go() -> Any:
@@ -167,8 +206,10 @@ def consent_usable(store: Any, state_file: Path) -> bool:
     if sha(pending.consent_token) == kept["token_hash"]:
         return True  # the cut call never reached the portal
     replay = kept.get("replay") or {}
-    return (replay.get("consumed") == sha(pending.consent_token)
-            and replay.get("request_id") == pending.request_id)
+    return (
+        replay.get("consumed") == sha(pending.consent_token)
+        and replay.get("request_id") == pending.request_id
+    )
 
 
 def _left_a_call(store: Any) -> bool:
@@ -179,8 +220,9 @@ def _left_a_call(store: Any) -> bool:
     return pending is not None and pending.belongs_to(consent.consent_token)
 
 
-def run_kills(home: Path, tmp_path: Path, *, username: str, days: int, kills: int,
-              window: float) -> None:
+def run_kills(
+    home: Path, tmp_path: Path, *, username: str, days: int, kills: int, window: float
+) -> None:
     from kosma_tui.core.paths import resolve_paths
     from kosma_tui.core.store import Store
     from kosma_tui.sandbox import start_portal
@@ -199,8 +241,10 @@ def run_kills(home: Path, tmp_path: Path, *, username: str, days: int, kills: in
             assert consent_usable(store, state_file), f"consent lost at kill {i + 1}"
             replays += _left_a_call(store)
             dates.append(store.accounts()[0].last_integration_date or "-")
-        print(f"{kills} kills; {replays} left a consent call for the next run to replay; "
-              f"Last Integration Date after each: {' '.join(dates)}")
+        print(
+            f"{kills} kills; {replays} left a consent call for the next run to replay; "
+            f"Last Integration Date after each: {' '.join(dates)}"
+        )
 
         final = kosma(home, "sync", "--all", "--json")
         assert final.returncode == 0, final.stdout + final.stderr
@@ -209,6 +253,9 @@ def run_kills(home: Path, tmp_path: Path, *, username: str, days: int, kills: in
         ids = store.book(account).ids()
         assert store.book(account).count() == len(ids)  # none twice
         reference = Store.open(resolve_paths(tmp_path / "reference"))
-        expected = asyncio.run(reference_ids(reference, portal.url, username, start,
-                                             customer_id="C-1", api_token="token"))
+        expected = asyncio.run(
+            reference_ids(
+                reference, portal.url, username, start, customer_id="C-1", api_token="token"
+            )
+        )
         assert set(ids) == expected  # exactly the rows of an uninterrupted run

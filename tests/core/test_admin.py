@@ -41,10 +41,11 @@ async def client(portal: Any) -> AsyncIterator[Any]:
 
 
 async def test_names_by_exact_iban_case_insensitive_and_unique_prefix(
-        store: Any, client: Any) -> None:
+    store: Any, client: Any
+) -> None:
     await link(store, client, "embedded", start=TODAY - timedelta(days=5))
     giro = next(a for a in store.accounts() if a.name.startswith("Girokonto"))
-    spaced = " ".join(giro.iban[i:i + 4] for i in range(0, len(giro.iban), 4)).lower()
+    spaced = " ".join(giro.iban[i : i + 4] for i in range(0, len(giro.iban), 4)).lower()
     for text in (giro.name, giro.name.upper(), "giro", "  GIROK", giro.iban, spaced):
         assert admin.find_account(store, text).key == giro.key, text
     with pytest.raises(admin.UnknownName) as unknown:
@@ -61,7 +62,8 @@ async def test_names_by_exact_iban_case_insensitive_and_unique_prefix(
 
 
 async def test_rename_keeps_transactions_history_and_refuses_clashes(
-        store: Any, client: Any) -> None:
+    store: Any, client: Any
+) -> None:
     await link(store, client, "embedded", start=TODAY - timedelta(days=20))
     engine = SyncEngine(store, client)
     giro = admin.find_account(store, "giro")
@@ -76,21 +78,25 @@ async def test_rename_keeps_transactions_history_and_refuses_clashes(
     assert [r.account for r in store.sync_runs("Main account")] == ["Main account"]
     assert (await engine.sync_account("Main account")).ok  # still syncs under its new name
     tages = admin.find_account(store, "tages")
-    for bad, words in (("", "empty"), ("MAIN ACCOUNT", "already"), ("a\x1bb", "control"),
-                       ("x" * 141, "at most 140")):
+    for bad, words in (
+        ("", "empty"),
+        ("MAIN ACCOUNT", "already"),
+        ("a\x1bb", "control"),
+        ("x" * 141, "at most 140"),
+    ):
         with pytest.raises(UsageError, match=words):
             admin.rename_account(store, tages.name, bad)
     assert store.account(tages.name) is not None
 
 
-async def test_disabled_account_is_skipped_refused_and_not_counted(
-        store: Any, client: Any) -> None:
+async def test_disabled_account_is_skipped_refused_and_not_counted(store: Any, client: Any) -> None:
     from kosma_tui.core.sync.health import CRITICAL, OK, health
 
     await link(store, client, "embedded", start=TODAY - timedelta(days=5))
     giro = admin.find_account(store, "giro")
-    store.update_account(giro.name, last_sync=LastSync(
-        outcome="failed", error={"message": "The bank is closed."}))
+    store.update_account(
+        giro.name, last_sync=LastSync(outcome="failed", error={"message": "The bank is closed."})
+    )
     assert health(store).level == CRITICAL
     admin.set_enabled(store, "giro", False)
     assert health(store).level == OK
@@ -106,7 +112,8 @@ async def test_disabled_account_is_skipped_refused_and_not_counted(
 
 
 async def test_remove_deletes_the_account_and_only_its_transactions(
-        store: Any, client: Any) -> None:
+    store: Any, client: Any
+) -> None:
     await link(store, client, "embedded", start=TODAY - timedelta(days=20))
     engine = SyncEngine(store, client)
     await engine.sync_all()
@@ -124,7 +131,8 @@ async def test_remove_deletes_the_account_and_only_its_transactions(
 
 
 async def test_revoke_ends_the_consent_at_the_portal_and_keeps_the_accounts(
-        store: Any, client: Any) -> None:
+    store: Any, client: Any
+) -> None:
     consent = await link(store, client, "embedded", start=TODAY - timedelta(days=5))
     token = store.consent(consent.name).consent_token
     revoked = await admin.revoke_consent(store, client, admin.find_consent(store, "demo"))
@@ -138,7 +146,8 @@ async def test_revoke_ends_the_consent_at_the_portal_and_keeps_the_accounts(
 
 
 async def test_revoke_goes_on_when_the_bank_already_ended_it_and_stops_on_other_failures(
-        store: Any, client: Any, portal: Any) -> None:
+    store: Any, client: Any, portal: Any
+) -> None:
     consent = await link(store, client, "embedded", start=TODAY - timedelta(days=5))
     portal.fail_next(5, status=503)
     with pytest.raises(PortalError) as failed:
@@ -154,8 +163,11 @@ async def test_revoke_goes_on_when_the_bank_already_ended_it_and_stops_on_other_
 def test_find_consent_by_bank_prefix_and_company(store: Any) -> None:
     from kosma_tui.core.records import BankConsent
 
-    for bank, company in (("Demo Bank", "Demo Company"), ("Demo Bank", "ACME"),
-                          ("Sparkasse", "ACME")):
+    for bank, company in (
+        ("Demo Bank", "Demo Company"),
+        ("Demo Bank", "ACME"),
+        ("Sparkasse", "ACME"),
+    ):
         store.save_consent(BankConsent(BankConsent.name_for(bank, company), bank, company))
     assert admin.find_consent(store, "spark").bank == "Sparkasse"
     assert admin.find_consent(store, "demo bank", "acme").company == "ACME"
@@ -166,7 +178,8 @@ def test_find_consent_by_bank_prefix_and_company(store: Any) -> None:
 
 
 async def test_the_same_account_name_elsewhere_is_told_apart_by_its_iban_end(
-        store: Any, client: Any) -> None:
+    store: Any, client: Any
+) -> None:
     from kosma_tui.core.records import Company
 
     store.save_company(Company("ACME", "DE", "01-01", "EUR"))

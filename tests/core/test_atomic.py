@@ -14,7 +14,8 @@ from kosma_tui.core.secrets import Secrets
 
 
 def test_a_write_fsyncs_the_file_and_then_its_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     synced: list[str] = []
     real = os.fsync
 

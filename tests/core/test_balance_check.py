@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the engine tests' fixtures are imported by name and requested
 """Balance continuity and coverage in the sync engine, against the real Demo Bank portal
 and a real store: the incremental settled total, and what a damaged book shows."""
 
@@ -26,7 +27,9 @@ async def sync_all(where: Any, through: Any) -> None:
 
 
 async def test_the_incremental_total_is_the_sum_of_the_rows(
-    store: Any, client: Any, portal: Portal  # noqa: F811
+    store: Any,
+    client: Any,
+    portal: Portal,
 ) -> None:
     await link(store, client, "embedded", start=TODAY - timedelta(days=20))
     for days in (0, 2, 3, 7):  # pending ones settle, new days arrive
@@ -37,15 +40,20 @@ async def test_the_incremental_total_is_the_sum_of_the_rows(
             assert account.balance_check["status"] == "ok"
             assert account.balance_check["reported"] == account.balance.booked
             assert account.settled["fingerprint"] == balance_check.fingerprint(
-                store.book(account).ids())
+                store.book(account).ids()
+            )
     account = first_account(store)
     assert coverage.as_json(account.coverage) == {
         "from": (TODAY - timedelta(days=20)).isoformat(),
-        "to": (TODAY + timedelta(days=7)).isoformat(), "gaps": []}
+        "to": (TODAY + timedelta(days=7)).isoformat(),
+        "gaps": [],
+    }
 
 
 async def test_a_booking_lost_or_doubled_behind_the_engine_shows_as_a_mismatch(
-    store: Any, client: Any, portal: Portal  # noqa: F811
+    store: Any,
+    client: Any,
+    portal: Portal,
 ) -> None:
     await link(store, client, "embedded", start=TODAY - timedelta(days=20))
     await sync_all(store, client)
@@ -61,8 +69,11 @@ async def test_a_booking_lost_or_doubled_behind_the_engine_shows_as_a_mismatch(
     account = store.account(account.name)
     assert account.balance_check["status"] == "ok"
 
-    other = next(r for r in book.rows(raw=False)
-                 if r["status"] == "Settled" and r["transaction_id"] != "X-duplicate")
+    other = next(
+        r
+        for r in book.rows(raw=False)
+        if r["status"] == "Settled" and r["transaction_id"] != "X-duplicate"
+    )
     book.update({other["transaction_id"]: {"status": "Cancelled"}})
     portal.move(1)
     await sync_all(store, client)

@@ -244,10 +244,15 @@ def test_choice_filter_matches_label_value_and_description() -> None:
 def test_choice_filter_ignores_accents_case_spaces_and_punctuation() -> None:
     from kosma_tui.core.forms import ChoiceElement, Option
 
-    banks = ChoiceElement("bank_code", "Bank", [
-        Option("88830021", "Münchner Bürgerbank", "88830021 · MBUBDEMMXXX"),
-        Option("88888888", "Demo Bank", "88888888 · TESTDE10XXX"),
-        Option("88860015", "Straße-Bank Köln", "88860015 · STRADE41XXX")])
+    banks = ChoiceElement(
+        "bank_code",
+        "Bank",
+        [
+            Option("88830021", "Münchner Bürgerbank", "88830021 · MBUBDEMMXXX"),
+            Option("88888888", "Demo Bank", "88888888 · TESTDE10XXX"),
+            Option("88860015", "Straße-Bank Köln", "88860015 · STRADE41XXX"),
+        ],
+    )
     munich, demo, street = banks.options
     for query in ("munch", "MÜNCH", "muench", "burgerbank", "buergerbank", "Bürger"):
         assert banks.filter(query) == [munich], query

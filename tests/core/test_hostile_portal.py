@@ -42,8 +42,7 @@ async def linked(store: Any, hostile: HostilePortal, **options: Any) -> tuple[An
     return client, store.accounts()[0]
 
 
-async def assert_recovers(store: Any, hostile: HostilePortal, account: Any, **options: Any
-                          ) -> None:
+async def assert_recovers(store: Any, hostile: HostilePortal, account: Any, **options: Any) -> None:
     """With the portal behaving again the same consent syncs everything, nothing twice."""
     hostile.mode = ""
     async with client_for(hostile.url, **FAST, **options) as client:
@@ -60,10 +59,13 @@ async def assert_recovers(store: Any, hostile: HostilePortal, account: Any, **op
     assert whole.status == "ok" and whole.fetched == 310 and whole.new == 0, whole.error
 
 
-@pytest.mark.parametrize(("mode", "why"), [
-    ("page-loop", "points back to offset"),
-    ("page-loop-fresh", "3 pages in a row brought nothing new"),
-])
+@pytest.mark.parametrize(
+    ("mode", "why"),
+    [
+        ("page-loop", "points back to offset"),
+        ("page-loop-fresh", "3 pages in a row brought nothing new"),
+    ],
+)
 async def test_a_page_loop_ends_the_sync_and_keeps_the_consent(
     store: Any, hostile: HostilePortal, mode: str, why: str
 ) -> None:
@@ -91,8 +93,9 @@ async def test_a_trickling_answer_meets_the_deadline(store: Any, hostile: Hostil
         result = await SyncEngine(store, client).sync_account(account.name)
     elapsed = time.monotonic() - started
     assert result.status == "failed"
-    assert result.error.message == ("The banking portal could not be reached "
-                                    "(no complete answer within 1 s).")
+    assert result.error.message == (
+        "The banking portal could not be reached (no complete answer within 1 s)."
+    )
     assert elapsed < 4  # two attempts of one second each
     assert hostile.count("fetch_consent_transactions") == 2
     assert store.book(account).count() == 0
@@ -112,7 +115,8 @@ async def test_an_oversize_answer_is_refused_unread(
     assert result.status == "failed"
     assert result.error.code == "PROTOCOL"
     assert "fetch_consent_transactions answered more than 1 MB; it was not read" in (
-        result.error.message)
+        result.error.message
+    )
     assert hostile.count("fetch_consent_transactions") == 1  # never retried
     # the client stopped reading at the cap: most of the 75 MB never left the proxy
     assert hostile.sent_bytes < 20 * 2**20
@@ -169,8 +173,7 @@ async def test_linking_after_a_lost_reply_reads_the_current_step(
     async with client_for(hostile.url, retries=2, backoff=0.001, deadline=1.0) as client:
         flow = LinkFlow(store, client, "Demo Company", StartDate(clock.today(), None))
         step = await flow.start()
-        for values in ({"country_code": "DE"}, {"bank_code": "88888888"},
-                       {"interface": "PSD2"}):
+        for values in ({"country_code": "DE"}, {"bank_code": "88888888"}, {"interface": "PSD2"}):
             step = await flow.submit(values)
         assert step.form.form_identifier == "login"
         step = await flow.submit({"LOGINNAME": "embedded", "USER_PASSWORD": "12345"})

@@ -36,12 +36,13 @@ SAME_ACCOUNT = [
 ]
 
 
-@pytest.mark.parametrize(("iban", "number", "portal_iban", "portal_number", "same"),
-                         SAME_ACCOUNT)
-def test_link_and_sync_apply_the_one_rule(iban: str, number: str, portal_iban: str,
-                                          portal_number: str, same: bool) -> None:
-    stored = BankAccount(name="Main (ACME)", bank="Demo Bank", company="ACME", iban=iban,
-                         bank_account_no=number)
+@pytest.mark.parametrize(("iban", "number", "portal_iban", "portal_number", "same"), SAME_ACCOUNT)
+def test_link_and_sync_apply_the_one_rule(
+    iban: str, number: str, portal_iban: str, portal_number: str, same: bool
+) -> None:
+    stored = BankAccount(
+        name="Main (ACME)", bank="Demo Bank", company="ACME", iban=iban, bank_account_no=number
+    )
     portal = SimpleNamespace(iban=portal_iban, account_number=portal_number)
     assert identifiers.same_account(iban, number, portal_iban, portal_number) is same
     assert identifiers.same_account(portal_iban, portal_number, iban, number) is same
@@ -51,10 +52,20 @@ def test_link_and_sync_apply_the_one_rule(iban: str, number: str, portal_iban: s
 
 def test_a_command_finds_an_account_by_its_iban_or_account_number(home: Path) -> None:
     store = Store.open()
-    store.save_account(BankAccount(name="Main (ACME)", bank="Demo Bank", company="ACME",
-                                   iban=IBAN, bank_account_no="0532013000"))
-    store.save_account(BankAccount(name="Card (ACME)", bank="Demo Bank", company="ACME",
-                                   bank_account_no="4711 0815"))
+    store.save_account(
+        BankAccount(
+            name="Main (ACME)",
+            bank="Demo Bank",
+            company="ACME",
+            iban=IBAN,
+            bank_account_no="0532013000",
+        )
+    )
+    store.save_account(
+        BankAccount(
+            name="Card (ACME)", bank="Demo Bank", company="ACME", bank_account_no="4711 0815"
+        )
+    )
     assert find_account(store, "de89 3704 0044 0532 0130 00").name == "Main (ACME)"
     assert find_account(store, "0532013000").name == "Main (ACME)"
     assert find_account(store, "47110815").name == "Card (ACME)"
@@ -62,13 +73,16 @@ def test_a_command_finds_an_account_by_its_iban_or_account_number(home: Path) ->
         find_account(store, "0532")
 
 
-@pytest.mark.parametrize(("value", "fragment"), [
-    ("DE88370400440532013000", "its check digits do not match"),
-    # right check digits, one digit short: today's shape rule let this one through
-    ("DE51 3704 0044 0532 0130 0", "DE IBANs do not have this length or layout"),
-    ("XX46 3704 0044 0532 0130 00", "no country has IBANs starting with XX"),
-    ("DE89-3704-0044-0532-0130-00", "is not an IBAN"),
-])
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("DE88370400440532013000", "its check digits do not match"),
+        # right check digits, one digit short: today's shape rule let this one through
+        ("DE51 3704 0044 0532 0130 0", "DE IBANs do not have this length or layout"),
+        ("XX46 3704 0044 0532 0130 00", "no country has IBANs starting with XX"),
+        ("DE89-3704-0044-0532-0130-00", "is not an IBAN"),
+    ],
+)
 def test_iban_refusals_say_why(value: str, fragment: str) -> None:
     with pytest.raises(UsageError, match=fragment) as caught:
         identifiers.check_iban(value)

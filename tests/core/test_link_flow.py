@@ -39,8 +39,9 @@ def store(home: Path) -> Store:
 
 @pytest.fixture
 async def client(demo_portal: Any) -> AsyncIterator[PortalClient]:
-    async with PortalClient(demo_portal.url, "demo-customer", "demo-token",
-                            ip_address="127.0.0.1", retries=0) as portal:
+    async with PortalClient(
+        demo_portal.url, "demo-customer", "demo-token", ip_address="127.0.0.1", retries=0
+    ) as portal:
         yield portal
 
 
@@ -95,8 +96,11 @@ def test_start_date_defaults_to_today_without_warning(store: Store) -> None:
 
 @pytest.mark.parametrize(
     ("now", "expected"),
-    [("2026-11-26", date(2026, 4, 1)), ("2026-02-01", date(2025, 4, 1)),
-     ("2026-04-01", date(2026, 4, 1))],
+    [
+        ("2026-11-26", date(2026, 4, 1)),
+        ("2026-02-01", date(2025, 4, 1)),
+        ("2026-04-01", date(2026, 4, 1)),
+    ],
 )
 def test_empty_start_date_is_the_current_fiscal_year_start(
     store: Store, monkeypatch: pytest.MonkeyPatch, now: str, expected: date
@@ -247,8 +251,11 @@ async def test_account_name_taken_by_another_iban_gets_a_suffix(
     result = await flow.fetch_result()
     portal = result.accounts[0]
     base = f"{portal.alias} ({portal.holder_name})"
-    store.save_account(BankAccount(name=base, bank="Other Bank", company="Other Company",
-                                   iban="DE02120300000000202051"))
+    store.save_account(
+        BankAccount(
+            name=base, bank="Other Bank", company="Other Company", iban="DE02120300000000202051"
+        )
+    )
     summary = flow.save(result)
     names = {a.iban: a.name for a in summary.added}
     # the end of its own IBAN, right after the alias: visible even in a cut column
@@ -340,9 +347,7 @@ async def test_three_wrong_otps_block_and_end_the_session(
     assert store.banks() == [] and store.consents() == []
 
 
-async def test_inputs_are_checked_before_they_are_sent(
-    store: Store, client: PortalClient
-) -> None:
+async def test_inputs_are_checked_before_they_are_sent(store: Store, client: PortalClient) -> None:
     flow = LinkFlow(store, client, COMPANY, today_start())
     await to_login(flow)
     await flow.submit({"LOGINNAME": "embedded", "USER_PASSWORD": "12345"})
@@ -354,9 +359,7 @@ async def test_inputs_are_checked_before_they_are_sent(
     await flow.cancel()
 
 
-async def test_unknown_choice_is_refused_before_sending(
-    store: Store, client: PortalClient
-) -> None:
+async def test_unknown_choice_is_refused_before_sending(store: Store, client: PortalClient) -> None:
     flow = LinkFlow(store, client, COMPANY, today_start())
     await flow.start()
     with pytest.raises(UsageError, match="offered options"):
@@ -486,11 +489,13 @@ async def test_abandoned_session_is_ended_on_the_next_start(
 ) -> None:
     # what a run that crashed after get_client_token leaves behind
     token = await client.get_client_token(clock.today(), clock.today())
-    crashed = LinkSession(token.session_id, token.session_id_short, token.flow_id, "Running",
-                          clock.now().isoformat())
+    crashed = LinkSession(
+        token.session_id, token.session_id_short, token.flow_id, "Running", clock.now().isoformat()
+    )
     store.save_link_session(crashed)
-    assert (await client.get_flow_step(token.session_id, token.flow_id)).state \
-        == CONSUMER_INPUT_NEEDED
+    assert (
+        await client.get_flow_step(token.session_id, token.flow_id)
+    ).state == CONSUMER_INPUT_NEEDED
 
     flow = LinkFlow(store, client, COMPANY, today_start())
     await flow.start()
@@ -502,9 +507,7 @@ async def test_abandoned_session_is_ended_on_the_next_start(
     assert closed(store)
 
 
-async def test_a_live_flow_is_not_taken_for_abandoned(
-    store: Store, client: PortalClient
-) -> None:
+async def test_a_live_flow_is_not_taken_for_abandoned(store: Store, client: PortalClient) -> None:
     first = LinkFlow(store, client, COMPANY, today_start())
     await first.start()
     second = LinkFlow(store, client, COMPANY, today_start())

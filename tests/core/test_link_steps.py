@@ -26,12 +26,17 @@ def form_step(*elements: object) -> Step:
 
 @pytest.mark.parametrize(
     ("key", "label", "topic"),
-    [("country_code", "", StepKind.COUNTRY), ("bank_code", "Institut", StepKind.BANK),
-     ("interface", "", StepKind.METHOD), ("land", "Country", StepKind.COUNTRY),
-     ("login_method", "How", StepKind.METHOD), ("institute", "Your bank", StepKind.BANK),
-     ("account_type", "Account type", StepKind.CHOICE),
-     # a word, not letters inside one: "bankrupt" is no bank
-     ("status", "Bankrupt?", StepKind.CHOICE)],
+    [
+        ("country_code", "", StepKind.COUNTRY),
+        ("bank_code", "Institut", StepKind.BANK),
+        ("interface", "", StepKind.METHOD),
+        ("land", "Country", StepKind.COUNTRY),
+        ("login_method", "How", StepKind.METHOD),
+        ("institute", "Your bank", StepKind.BANK),
+        ("account_type", "Account type", StepKind.CHOICE),
+        # a word, not letters inside one: "bankrupt" is no bank
+        ("status", "Bankrupt?", StepKind.CHOICE),
+    ],
 )
 def test_a_choice_is_read_by_its_protocol_key_else_by_its_words(
     key: str, label: str, topic: StepKind
@@ -41,11 +46,15 @@ def test_a_choice_is_read_by_its_protocol_key_else_by_its_words(
 
 @pytest.mark.parametrize(
     ("element", "secret"),
-    [(InputElement("LOGINNAME", "Username"), False),
-     (InputElement("USER_PASSWORD", "Password"), True),  # by its words, even unflagged
-     (InputElement("x", "Kennung", password=True), True),  # flagged by the bank
-     (InputElement("TAN", "TAN"), True), (InputElement("code", "One-time password (OTP)"), True),
-     (InputElement("pin", ""), True), (InputElement("INSTANCE", "Instance"), False)],
+    [
+        (InputElement("LOGINNAME", "Username"), False),
+        (InputElement("USER_PASSWORD", "Password"), True),  # by its words, even unflagged
+        (InputElement("x", "Kennung", password=True), True),  # flagged by the bank
+        (InputElement("TAN", "TAN"), True),
+        (InputElement("code", "One-time password (OTP)"), True),
+        (InputElement("pin", ""), True),
+        (InputElement("INSTANCE", "Instance"), False),
+    ],
 )
 def test_secret_fields(element: InputElement, secret: bool) -> None:
     assert is_secret(element) is secret
@@ -56,8 +65,13 @@ def test_the_kind_of_each_state_and_form() -> None:
     assert describe(Step(ABORTED)).kind == describe(Step(EXCEPTION)).kind == StepKind.ENDED
     wait = describe(Step(PROCESSING, Form("decoupled", [TextElement("Approve it.")])))
     assert wait.kind == StepKind.DECOUPLED and wait.texts == ("Approve it.",)
-    login = describe(form_step(TextElement("Log in."), InputElement("user", "User"),
-                               InputElement("secret", "Password", password=True)))
+    login = describe(
+        form_step(
+            TextElement("Log in."),
+            InputElement("user", "User"),
+            InputElement("secret", "Password", password=True),
+        )
+    )
     assert login.kind == StepKind.CREDENTIALS and login.choice is None
     assert [(f.key, f.secret) for f in login.fields] == [("user", False), ("secret", True)]
     assert login.secret
@@ -73,6 +87,9 @@ def test_the_kind_of_each_state_and_form() -> None:
 
 
 def test_the_portal_error_of_a_step_is_kept() -> None:
-    step = Step(CONSUMER_INPUT_NEEDED, Form("otp", [InputElement("TAN", "TAN")]),
-                error={"code": "USER.OTP_WRONG", "message": "Wrong OTP."})
+    step = Step(
+        CONSUMER_INPUT_NEEDED,
+        Form("otp", [InputElement("TAN", "TAN")]),
+        error={"code": "USER.OTP_WRONG", "message": "Wrong OTP."},
+    )
     assert describe(step).error == "Wrong OTP."

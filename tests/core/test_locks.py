@@ -64,7 +64,8 @@ def stop(holder) -> None:
 
 
 def test_the_push_lock_waits_with_a_timeout_and_names_the_holder(
-        store: Store, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Store, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     holder = hold(home, "push")
     try:
         # the package exports a function named push, so reach the module itself
@@ -75,7 +76,8 @@ def test_the_push_lock_waits_with_a_timeout_and_names_the_holder(
         assert time.monotonic() - started < 2
         assert caught.value.message == (
             f"The ERPNext push is busy: a push to ERPNext (process {holder.pid}) has held "
-            "it for more than 0 seconds.")
+            "it for more than 0 seconds."
+        )
         assert caught.value.exit_status == 2 and caught.value.code == "BUSY"
     finally:
         stop(holder)
@@ -86,14 +88,17 @@ def test_the_push_lock_waits_with_a_timeout_and_names_the_holder(
 def test_a_consent_in_use_by_another_process_is_named_with_it(store: Store, home: Path) -> None:
     holder = hold(home, "consent")
     try:
+
         async def take() -> None:
             async with consent_lock(store, "Demo Bank - ACME", timeout=0.3):
                 pass
+
         with pytest.raises(LockBusy) as caught:
             asyncio.run(take())
         assert caught.value.message.startswith(
             "The Bank Consent Demo Bank - ACME is busy: a sync of the Bank Consent "
-            f"Demo Bank - ACME (process {holder.pid}) has held it")
+            f"Demo Bank - ACME (process {holder.pid}) has held it"
+        )
     finally:
         stop(holder)
 
@@ -102,8 +107,14 @@ def test_the_store_lock_names_the_process_holding_it(store: Store, home: Path) -
     holder = hold(home, "store")
     try:
         lock = locks.FileLock(store.paths.store_dir / "store.lock")  # a second "process" view
-        with pytest.raises(LockBusy, match=rf"^The store is busy: kosma-tui \(process "
-                                           rf"{holder.pid}\) has held it"), lock.hold(0.2):
+        with (
+            pytest.raises(
+                LockBusy,
+                match=rf"^The store is busy: kosma-tui \(process "
+                rf"{holder.pid}\) has held it",
+            ),
+            lock.hold(0.2),
+        ):
             pass
     finally:
         stop(holder)

@@ -19,15 +19,23 @@ from kosma_tui.core.store import Store
 from kosma_tui.core.sync.rules import set_last_integration_date
 
 PACKAGE = Path(kosma_tui.__file__).parent
-CATALOGUED = ["There is no bank account named", "There is already a bank account named",
-              "There is no Bank Consent named", "There is no company named",
-              "Something unexpected went wrong (", "No bank accounts yet: link a bank with"]
+CATALOGUED = [
+    "There is no bank account named",
+    "There is already a bank account named",
+    "There is no Bank Consent named",
+    "There is no company named",
+    "Something unexpected went wrong (",
+    "No bank accounts yet: link a bank with",
+]
 
 
 @pytest.mark.parametrize("sentence", CATALOGUED)
 def test_each_catalogued_sentence_is_written_once(sentence: str) -> None:
-    holders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
-               if "sandbox" not in p.parts and sentence in p.read_text(encoding="utf-8")]
+    holders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if "sandbox" not in p.parts and sentence in p.read_text(encoding="utf-8")
+    ]
     assert holders == ["core/messages.py"]
 
 
@@ -35,13 +43,16 @@ def test_every_lookup_of_an_unknown_account_says_the_same(home: Path) -> None:
     store = Store.open()
     store.save_account(BankAccount(name="Main (ACME)", bank="Demo Bank", company="ACME"))
     expected = messages.no_bank_account("Nope", ["Main (ACME)"])
-    assert expected.message == ("There is no bank account named 'Nope'; known accounts: "
-                                "'Main (ACME)'.")
+    assert expected.message == (
+        "There is no bank account named 'Nope'; known accounts: 'Main (ACME)'."
+    )
     refusals = []
-    for attempt in (lambda: find_account(store, "Nope"),
-                    lambda: store.update_account("Nope", enabled=False),
-                    lambda: set_last_integration_date(store, "Nope", date(2024, 1, 1)),
-                    lambda: store.book(BankAccount(name="Nope", bank="B", company="C"))):
+    for attempt in (
+        lambda: find_account(store, "Nope"),
+        lambda: store.update_account("Nope", enabled=False),
+        lambda: set_last_integration_date(store, "Nope", date(2024, 1, 1)),
+        lambda: store.book(BankAccount(name="Nope", bank="B", company="C")),
+    ):
         with pytest.raises(UsageError) as caught:
             attempt()
         refusals.append((caught.value.message, caught.value.remedy, caught.value.exit_status))

@@ -35,19 +35,31 @@ def as_tuples(store: Store) -> list[tuple[str, str, list[str], list[str]]]:
 
 # --- checks ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [IBAN, "de89 3704 0044 0532 0130 00", IBAN_GB,
-                                   "NO9386011117947", "MT84MALT011000012345MTLCAST001S"])
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        IBAN,
+        "de89 3704 0044 0532 0130 00",
+        IBAN_GB,
+        "NO9386011117947",
+        "MT84MALT011000012345MTLCAST001S",
+    ],
+)
 def test_plausible_ibans_pass(value: str) -> None:
     assert P.iban_problem(value) is None
     assert P.check_iban(value) == "".join(value.split()).upper()
 
 
-@pytest.mark.parametrize(("value", "fragment"), [
-    ("DE88370400440532013000", "check digits do not match"),
-    ("DE8937040044", "not an IBAN"),
-    ("1234567890123456", "not an IBAN"),
-    ("DE89-3704-0044-0532-0130-00", "not an IBAN"),
-])
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("DE88370400440532013000", "check digits do not match"),
+        ("DE8937040044", "not an IBAN"),
+        ("1234567890123456", "not an IBAN"),
+        ("DE89-3704-0044-0532-0130-00", "not an IBAN"),
+    ],
+)
 def test_implausible_ibans_say_why(value: str, fragment: str) -> None:
     with pytest.raises(UsageError, match=fragment):
         P.check_iban(value)
@@ -66,21 +78,24 @@ def test_party_type_any_case_and_names_tidied() -> None:
 
 # --- add, update, delete ------------------------------------------------------------
 
+
 def test_add_update_delete(store: Store) -> None:
     P.add_party(store, "Customer", "Acme GmbH", [IBAN])
     with pytest.raises(UsageError, match="exists already"):
         P.add_party(store, "customer", "ACME  GMBH")
     P.add_party(store, "Supplier", "Acme GmbH")  # another type is another party
-    changed = P.update_party(store, "Customer", "acme gmbh", new_name="Acme Group",
-                             account_numbers=["42"])
+    changed = P.update_party(
+        store, "Customer", "acme gmbh", new_name="Acme Group", account_numbers=["42"]
+    )
     assert changed == Party("Customer", "Acme Group", [IBAN], ["42"])
     with pytest.raises(UsageError, match="exists already"):
-        P.update_party(store, "Customer", "Acme Group", new_type="Supplier",
-                       new_name="acme gmbh")
+        P.update_party(store, "Customer", "Acme Group", new_type="Supplier", new_name="acme gmbh")
     with pytest.raises(UsageError, match="not a valid IBAN"):
         P.update_party(store, "Customer", "Acme Group", ibans=["DE00370400440532013000"])
-    assert as_tuples(store) == [("Customer", "Acme Group", [IBAN], ["42"]),
-                                ("Supplier", "Acme GmbH", [], [])]
+    assert as_tuples(store) == [
+        ("Customer", "Acme Group", [IBAN], ["42"]),
+        ("Supplier", "Acme GmbH", [], []),
+    ]
     P.delete_party(store, "Supplier", "ACME GMBH")
     with pytest.raises(UsageError, match="no Supplier named"):
         P.delete_party(store, "Supplier", "Acme GmbH")
@@ -89,16 +104,21 @@ def test_add_update_delete(store: Store) -> None:
 
 # --- CSV import ---------------------------------------------------------------------
 
+
 def test_import_merges_rows_of_one_party_and_parties_already_stored(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     P.add_party(store, "Customer", "Acme GmbH", account_numbers=["1"])
-    path = csv_file(tmp_path, (
-        f"Customer,ACME GmbH,{IBAN},\n"
-        f"customer,Acme GmbH,{IBAN_GB},2\n"
-        "Supplier,\"Müller, Söhne & Co.\",,0532013000\n"
-        "\n"
-        "Employee,Erika Mustermann,,\n"
-    ))
+    path = csv_file(
+        tmp_path,
+        (
+            f"Customer,ACME GmbH,{IBAN},\n"
+            f"customer,Acme GmbH,{IBAN_GB},2\n"
+            'Supplier,"Müller, Söhne & Co.",,0532013000\n'
+            "\n"
+            "Employee,Erika Mustermann,,\n"
+        ),
+    )
     assert P.import_csv(store, path) == 3
     assert as_tuples(store) == [
         ("Customer", "Acme GmbH", [IBAN, IBAN_GB], ["1", "2"]),
@@ -111,8 +131,9 @@ def test_import_merges_rows_of_one_party_and_parties_already_stored(
 
 def test_import_reads_excel_semicolons_and_a_byte_order_mark(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
-    path.write_bytes(("\ufeffparty_type;name;iban;account_number\r\n"
-                      f"Customer;Acme, Inc.;{IBAN};\r\n").encode())
+    path.write_bytes(
+        (f"\ufeffparty_type;name;iban;account_number\r\nCustomer;Acme, Inc.;{IBAN};\r\n").encode()
+    )
     assert P.import_csv(store, path) == 1
     assert as_tuples(store) == [("Customer", "Acme, Inc.", [IBAN], [])]
 
@@ -122,20 +143,29 @@ def test_header_only_imports_nothing(store: Store, tmp_path: Path) -> None:
     assert store.parties() == []
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("Customer,Acme,,\nVendor,Beta,,\n", "line 3: 'Vendor' is not a party type"),
-    ("Customer,Acme,,\nCustomer,,,\n", "line 3: a party needs a name"),
-    ("Customer,Acme,,\nCustomer,Beta,DE88370400440532013000,\n",
-     "line 3: 'DE88370400440532013000' is not a valid IBAN: its check digits"),
-    ("Customer,Acme,,\nCustomer,Beta,12345,\n", "line 3: '12345' is not an IBAN"),
-    ("Customer,Acme,,\nCustomer,Beta,,12 34!\n", "line 3: '12 34!' is not an account number"),
-    ("Customer,Acme,,\nCustomer,Beta GmbH, Berlin,,12\n", "line 3: it has 5 fields"),
-    ("Customer,Acme,,\nCustomer,\"Beta,,\n", "is not valid CSV"),
-    ("Vendor,A,,\nCustomer,B,,\nVendor,C,,\n", "line 2: 'Vendor' is not a party type"
-     "; use Customer, Supplier or Employee (and 1 more bad line: 4)".replace("; ", ": ")),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("Customer,Acme,,\nVendor,Beta,,\n", "line 3: 'Vendor' is not a party type"),
+        ("Customer,Acme,,\nCustomer,,,\n", "line 3: a party needs a name"),
+        (
+            "Customer,Acme,,\nCustomer,Beta,DE88370400440532013000,\n",
+            "line 3: 'DE88370400440532013000' is not a valid IBAN: its check digits",
+        ),
+        ("Customer,Acme,,\nCustomer,Beta,12345,\n", "line 3: '12345' is not an IBAN"),
+        ("Customer,Acme,,\nCustomer,Beta,,12 34!\n", "line 3: '12 34!' is not an account number"),
+        ("Customer,Acme,,\nCustomer,Beta GmbH, Berlin,,12\n", "line 3: it has 5 fields"),
+        ('Customer,Acme,,\nCustomer,"Beta,,\n', "is not valid CSV"),
+        (
+            "Vendor,A,,\nCustomer,B,,\nVendor,C,,\n",
+            "line 2: 'Vendor' is not a party type"
+            "; use Customer, Supplier or Employee (and 1 more bad line: 4)".replace("; ", ": "),
+        ),
+    ],
+)
 def test_a_bad_line_is_named_and_nothing_is_imported(
-        store: Store, tmp_path: Path, body: str, message: str) -> None:
+    store: Store, tmp_path: Path, body: str, message: str
+) -> None:
     P.add_party(store, "Customer", "Kept", [IBAN])
     before = as_tuples(store)
     with pytest.raises(UsageError) as caught:
@@ -146,13 +176,18 @@ def test_a_bad_line_is_named_and_nothing_is_imported(
     assert as_tuples(store) == before
 
 
-@pytest.mark.parametrize(("header", "message"), [
-    ("type,name\n", "must be the header party_type,name,iban,account_number (party_type missing)"),
-    ("party_type,name,name\n", "the column name appears twice"),
-    ("", "is empty"),
-])
-def test_a_bad_header_is_refused(store: Store, tmp_path: Path, header: str,
-                                 message: str) -> None:
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            "type,name\n",
+            "must be the header party_type,name,iban,account_number (party_type missing)",
+        ),
+        ("party_type,name,name\n", "the column name appears twice"),
+        ("", "is empty"),
+    ],
+)
+def test_a_bad_header_is_refused(store: Store, tmp_path: Path, header: str, message: str) -> None:
     body = "" if not header else "Customer,Acme,,\n"
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         P.import_csv(store, csv_file(tmp_path, body, header=header))
@@ -173,14 +208,26 @@ def test_missing_folder_and_non_utf8_files_are_refused(store: Store, tmp_path: P
 
 # --- matching again on a real store ------------------------------------------------------
 
-def stored_row(n: int, name: str, *, deposit: int = 0, iban: str = "",
-               party: str = "", party_type: str = "") -> dict[str, Any]:
+
+def stored_row(
+    n: int, name: str, *, deposit: int = 0, iban: str = "", party: str = "", party_type: str = ""
+) -> dict[str, Any]:
     return {
-        "bank_account": "Giro (Max)", "date": f"2024-05-{n % 28 + 1:02d}",
-        "deposit": deposit, "withdrawal": 0 if deposit else 1250, "currency": "EUR",
-        "transaction_id": f"T{n:04d}", "reference_number": "", "description": f"RE {n}",
-        "bank_party_name": name, "bank_party_iban": iban, "bank_party_account_number": "",
-        "status": "Settled", "party_type": party_type, "party": party, "erpnext_name": "",
+        "bank_account": "Giro (Max)",
+        "date": f"2024-05-{n % 28 + 1:02d}",
+        "deposit": deposit,
+        "withdrawal": 0 if deposit else 1250,
+        "currency": "EUR",
+        "transaction_id": f"T{n:04d}",
+        "reference_number": "",
+        "description": f"RE {n}",
+        "bank_party_name": name,
+        "bank_party_iban": iban,
+        "bank_party_account_number": "",
+        "status": "Settled",
+        "party_type": party_type,
+        "party": party,
+        "erpnext_name": "",
         "raw": {"transaction_id": f"T{n:04d}"},
     }
 
@@ -191,19 +238,22 @@ def giro(store: Store) -> BankAccount:
     store.save_account(account)
     account = store.account("Giro (Max)")
     assert account is not None
-    store.book(account).append([
-        stored_row(1, "Stadtwerke Nord", iban="DE89 3704 0044 0532 0130 00"),
-        stored_row(2, "MUELLER GMBH"),
-        stored_row(3, "Acme GmbH", deposit=990),
-        stored_row(4, "Somebody Unknown"),
-        stored_row(5, "Acme GmbH", deposit=10, party="By Hand", party_type="Customer"),
-    ])
+    store.book(account).append(
+        [
+            stored_row(1, "Stadtwerke Nord", iban="DE89 3704 0044 0532 0130 00"),
+            stored_row(2, "MUELLER GMBH"),
+            stored_row(3, "Acme GmbH", deposit=990),
+            stored_row(4, "Somebody Unknown"),
+            stored_row(5, "Acme GmbH", deposit=10, party="By Hand", party_type="Customer"),
+        ]
+    )
     return account
 
 
 def parties_by_id(store: Store, account: BankAccount) -> dict[str, tuple[str, str]]:
-    return {r["transaction_id"]: (r["party_type"], r["party"])
-            for r in store.book(account).all_rows()}
+    return {
+        r["transaction_id"]: (r["party_type"], r["party"]) for r in store.book(account).all_rows()
+    }
 
 
 def test_match_again_fills_only_rows_without_a_party(store: Store, giro: BankAccount) -> None:
@@ -212,11 +262,13 @@ def test_match_again_fills_only_rows_without_a_party(store: Store, giro: BankAcc
     settings.enable_fuzzy_matching = True
     store.save_settings(settings)
     assert rematch_account(store, giro.name) == 0  # no parties yet
-    P.import_csv(store, _write(store, (
-        f"Supplier,Stadtwerke Nord,{IBAN},\n"
-        "Supplier,Müller GmbH,,\n"
-        "Customer,Acme GmbH,,\n"
-    )))
+    P.import_csv(
+        store,
+        _write(
+            store,
+            (f"Supplier,Stadtwerke Nord,{IBAN},\nSupplier,Müller GmbH,,\nCustomer,Acme GmbH,,\n"),
+        ),
+    )
     assert rematch_account(store, giro.name, fuzzy=False) == 1
     assert rematch_account(store, giro.name) == 2
     assert parties_by_id(store, giro) == {

@@ -470,7 +470,14 @@ async def test_a_call_with_its_retries_stays_within_its_budget() -> None:
         listener.listen(8)
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         async with PortalClient(
-            url, "c", "t", ip_address=None, timeout=30, deadline=0.5, budget=1.2, retries=10,
+            url,
+            "c",
+            "t",
+            ip_address=None,
+            timeout=30,
+            deadline=0.5,
+            budget=1.2,
+            retries=10,
             backoff=0.001,
         ) as client:
             started = time.monotonic()
@@ -488,8 +495,15 @@ async def test_the_call_budget_on_a_fake_clock() -> None:
         raise httpx.ConnectError("refused", request=request)
 
     transport = httpx.MockTransport(slow_failure)
-    async with PortalClient("http://127.0.0.1:9", "c", "t", ip_address=None, retries=10,
-                            transport=transport, clock=fake.clock) as client:
+    async with PortalClient(
+        "http://127.0.0.1:9",
+        "c",
+        "t",
+        ip_address=None,
+        retries=10,
+        transport=transport,
+        clock=fake.clock,
+    ) as client:
         with pytest.raises(PortalUnreachable):
             await client.end_session("s")
     # the defaults: 60 s deadline, 180 s budget. After the third failure (150 s spent)

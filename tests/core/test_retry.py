@@ -109,8 +109,19 @@ def test_an_http_date_in_the_past_is_no_wait() -> None:
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "   ", "soon", "nan", "inf", "-inf", "1e400", "Thu, 99 Nov 2026 25:00:00 GMT",
-     "Funday, 26 Nov 2026", "3 seconds"],
+    [
+        None,
+        "",
+        "   ",
+        "soon",
+        "nan",
+        "inf",
+        "-inf",
+        "1e400",
+        "Thu, 99 Nov 2026 25:00:00 GMT",
+        "Funday, 26 Nov 2026",
+        "3 seconds",
+    ],
 )
 def test_a_garbage_retry_after_leaves_the_backoff_to_decide(header: str | None) -> None:
     assert parse_retry_after(header, WALL_START) is None

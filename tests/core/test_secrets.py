@@ -73,9 +73,18 @@ def save_secrets(store: Store) -> None:
     settings = store.settings()
     settings.api_token = API_TOKEN
     store.save_settings(settings)
-    store.save_consent(BankConsent("Demo Bank-Demo Company", "Demo Bank", "Demo Company",
-                                   "consent-1", "2024-05-01", "2024-07-30T10:00:00+02:00",
-                                   CONSENT_TOKEN, SESSION_ID))
+    store.save_consent(
+        BankConsent(
+            "Demo Bank-Demo Company",
+            "Demo Bank",
+            "Demo Company",
+            "consent-1",
+            "2024-05-01",
+            "2024-07-30T10:00:00+02:00",
+            CONSENT_TOKEN,
+            SESSION_ID,
+        )
+    )
     store.save_link_session(LinkSession(LINK_SESSION_ID, "short", "flow"))
     store.save_erpnext(ErpnextConnection("https://erp.example.com", "key", ERP_SECRET))
 
@@ -94,8 +103,15 @@ def test_no_secret_reaches_any_file_in_clear(paths: Paths, home: Path) -> None:
     assert files
     for file in files:
         data = file.read_bytes()
-        for secret in (API_TOKEN, CONSENT_TOKEN, SESSION_ID, LINK_SESSION_ID, ERP_SECRET,
-                       ROTATED, "SECRET"):
+        for secret in (
+            API_TOKEN,
+            CONSENT_TOKEN,
+            SESSION_ID,
+            LINK_SESSION_ID,
+            ERP_SECRET,
+            ROTATED,
+            "SECRET",
+        ):
             assert secret.encode() not in data, f"{secret} in clear in {file}"
     assert b"enc:v1:" in (paths.store_dir / "meta.json").read_bytes()
     assert paths.key_file.parent != paths.store_dir.parent

@@ -49,8 +49,13 @@ def test_first_run_has_demo_company_default_settings_and_private_files(
 ) -> None:
     assert store.paths == paths
     assert [c.to_dict() for c in store.companies()] == [
-        {"name": "Demo Company", "country": "DE", "fiscal_year_start": "01-01",
-         "default_currency": "EUR"}]
+        {
+            "name": "Demo Company",
+            "country": "DE",
+            "fiscal_year_start": "01-01",
+            "default_currency": "EUR",
+        }
+    ]
     settings = store.settings()
     assert (settings.reminder_days, settings.lookback_days) == (7, 7)
     assert settings.demo and settings.effectively_enabled
@@ -67,12 +72,12 @@ def test_opening_again_writes_nothing(store: Store, paths: Paths) -> None:
     again = Store.open(paths)
     again.settings()
     again.companies()
-    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns)
-            for p in paths.store_dir.rglob("*")} == before
+    assert {
+        p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in paths.store_dir.rglob("*")
+    } == before
 
 
-def test_balance_and_last_sync_are_typed_and_stored_as_before(
-        store: Store, paths: Paths) -> None:
+def test_balance_and_last_sync_are_typed_and_stored_as_before(store: Store, paths: Paths) -> None:
     store.save_account(BankAccount("Giro (Max)", "Demo Bank", "Demo Company"))
     stored = next(iter(meta(paths)["accounts"].values()))
     assert stored["balance"] == {} and stored["last_sync"] == {}  # none yet: as before
@@ -82,14 +87,22 @@ def test_balance_and_last_sync_are_typed_and_stored_as_before(
     data = meta(paths)
     doc = next(iter(data["accounts"].values()))
     doc["balance"] = {"available": 5, "booked": 7, "currency": "EUR", "date": "2024-05-01"}
-    doc["last_sync"] = {"when": "2024-05-01T08:00:00", "outcome": "failed", "new": 3,
-                        "error": {"code": "X", "message": "m", "remedy": "r"}}
+    doc["last_sync"] = {
+        "when": "2024-05-01T08:00:00",
+        "outcome": "failed",
+        "new": 3,
+        "error": {"code": "X", "message": "m", "remedy": "r"},
+    }
     (paths.store_dir / "meta.json").write_bytes(orjson.dumps(data))
     account = store.account("Giro (Max)")
     assert account.balance == Balance(available=5, booked=7, currency="EUR", date="2024-05-01")
     assert account.balance.shown == 7
-    assert account.last_sync == LastSync(when="2024-05-01T08:00:00", outcome="failed", new=3,
-                                         error={"code": "X", "message": "m", "remedy": "r"})
+    assert account.last_sync == LastSync(
+        when="2024-05-01T08:00:00",
+        outcome="failed",
+        new=3,
+        error={"code": "X", "message": "m", "remedy": "r"},
+    )
     store.update_account("Giro (Max)", enabled=False)
     again = next(iter(meta(paths)["accounts"].values()))
     assert again["balance"] == doc["balance"]  # the same object on disk
@@ -170,13 +183,24 @@ def test_update_account_is_a_read_modify_write(store: Store) -> None:
 
 
 def test_consents_tokens_and_deletion(store: Store) -> None:
-    consent = BankConsent("Demo Bank-Demo Company", "Demo Bank", "Demo Company", "c-1",
-                          "2024-05-01", "2024-07-30T10:00:00+02:00", "token-1", "sess-1")
+    consent = BankConsent(
+        "Demo Bank-Demo Company",
+        "Demo Bank",
+        "Demo Company",
+        "c-1",
+        "2024-05-01",
+        "2024-07-30T10:00:00+02:00",
+        "token-1",
+        "sess-1",
+    )
     store.save_consent(consent)
     store.update_consent_token(consent.name, "token-2")
     stored = store.consent(consent.name)
     assert (stored.consent_token, stored.session_id, stored.consent_id) == (
-        "token-2", "sess-1", "c-1")
+        "token-2",
+        "sess-1",
+        "c-1",
+    )
     with pytest.raises(UsageError):
         store.update_consent_token("Other-Bank", "token-x")
     assert store.delete_consent(consent.name) is True
@@ -208,7 +232,9 @@ def test_parties_save_delete_replace(store: Store) -> None:
     store.save_party(Party("Supplier", "ACME", [], ["123"]))
     store.save_party(Party("Customer", "ACME", ["DE1", "DE2"], []))
     assert [(p.party_type, p.name, p.ibans) for p in store.parties()] == [
-        ("Customer", "ACME", ["DE1", "DE2"]), ("Supplier", "ACME", [])]
+        ("Customer", "ACME", ["DE1", "DE2"]),
+        ("Supplier", "ACME", []),
+    ]
     assert store.delete_party("Supplier", "ACME") is True
     assert store.delete_party("Supplier", "ACME") is False
     store.replace_parties([Party("Employee", f"E{i}") for i in range(300)])
@@ -230,10 +256,19 @@ def test_link_sessions_are_matched_by_session_id(store: Store) -> None:
 def test_sync_runs_newest_first_and_trimmed_per_account(store: Store, paths: Paths) -> None:
     for i in range(205):
         store.add_sync_run(SyncRun("Giro", started=f"run-{i}", new=i, status="ok"))
-    store.add_sync_run(SyncRun("Savings", started="only", status="failed",
-                               error={"code": "X", "message": "m", "remedy": ""}))
-    assert [r.started for r in store.sync_runs("Giro", limit=3)] == ["run-204", "run-203",
-                                                                      "run-202"]
+    store.add_sync_run(
+        SyncRun(
+            "Savings",
+            started="only",
+            status="failed",
+            error={"code": "X", "message": "m", "remedy": ""},
+        )
+    )
+    assert [r.started for r in store.sync_runs("Giro", limit=3)] == [
+        "run-204",
+        "run-203",
+        "run-202",
+    ]
     assert len(store.sync_runs("Giro", limit=1000)) == 200
     assert store.sync_runs(limit=1)[0].account == "Savings"
     assert store.sync_runs("Savings")[0].error["code"] == "X"
@@ -267,10 +302,17 @@ def test_newer_schema_is_refused_and_left_untouched(store: Store, paths: Paths) 
     assert (paths.store_dir / "meta.json").read_bytes() == before
 
 
-@pytest.mark.parametrize("content", [
-    b'{"schema": {"1": {"version"', b"", b"[1, 2]", b"{}", b'{"companies": {"1": {}}}',
-    b'{"schema": {"1": {"version": 1}}, "companies": [1]}',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"schema": {"1": {"version"',
+        b"",
+        b"[1, 2]",
+        b"{}",
+        b'{"companies": {"1": {}}}',
+        b'{"schema": {"1": {"version": 1}}, "companies": [1]}',
+    ],
+)
 def test_corrupt_meta_names_the_file_and_is_never_written(
     store: Store, paths: Paths, content: bytes
 ) -> None:
@@ -308,8 +350,9 @@ def test_a_damaged_record_stops_the_launch_naming_the_file(store: Store, paths: 
 
 
 def test_locked_is_reentrant_and_serialises_threads(store: Store) -> None:
-    store.save_account(BankAccount("Shared", "Demo Bank", "Demo Company",
-                                   balance=Balance(available=0)))
+    store.save_account(
+        BankAccount("Shared", "Demo Bank", "Demo Company", balance=Balance(available=0))
+    )
     with store.locked(), store.locked():
         store.save_company(Company("Inside"))
 
@@ -343,8 +386,9 @@ for i in range(200):
 
 
 def test_two_processes_writing_at_once_lose_nothing(store: Store, home: Path) -> None:
-    store.save_account(BankAccount("Shared", "Demo Bank", "Demo Company",
-                                   balance=Balance(available=0)))
+    store.save_account(
+        BankAccount("Shared", "Demo Bank", "Demo Company", balance=Balance(available=0))
+    )
     writers = [child(WRITER, home, tag) for tag in ("A", "B")]
     for writer in writers:
         _, err = writer.communicate(timeout=120)

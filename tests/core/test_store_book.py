@@ -51,8 +51,13 @@ def folder(store: Store, account: BankAccount) -> Path:
 
 
 def test_append_dedups_and_keeps_rows_without_id(book: TransactionBook) -> None:
-    rows = [make_row(1), make_row(2), make_row(2), make_row(3, transaction_id=""),
-            make_row(4, transaction_id="")]
+    rows = [
+        make_row(1),
+        make_row(2),
+        make_row(2),
+        make_row(3, transaction_id=""),
+        make_row(4, transaction_id=""),
+    ]
     assert book.append(rows) == 4
     assert book.append([make_row(1), make_row(5)]) == 1
     assert book.count() == 5
@@ -66,14 +71,28 @@ def test_rows_come_back_whole_newest_first(book: TransactionBook) -> None:
     rows = [make_row(i, day) for i, day in enumerate(days)]
     book.append(rows)
     stored = book.all_rows()
-    assert [r["date"] for r in stored] == ["2024-05-03", "2024-05-03", "2024-05-01",
-                                           "2024-04-30", "2023-12-31", ""]
-    assert [r["transaction_id"] for r in stored[:2]] == [rows[0]["transaction_id"],
-                                                         rows[2]["transaction_id"]]  # stable
+    assert [r["date"] for r in stored] == [
+        "2024-05-03",
+        "2024-05-03",
+        "2024-05-01",
+        "2024-04-30",
+        "2023-12-31",
+        "",
+    ]
+    assert [r["transaction_id"] for r in stored[:2]] == [
+        rows[0]["transaction_id"],
+        rows[2]["transaction_id"],
+    ]  # stable
     assert stored[0] == rows[0]
     assert all("raw" not in r for r in book.all_rows(raw=False))
     assert [r["date"] for r in book.rows(newest_first=False)] == [
-        "", "2023-12-31", "2024-04-30", "2024-05-01", "2024-05-03", "2024-05-03"]
+        "",
+        "2023-12-31",
+        "2024-04-30",
+        "2024-05-01",
+        "2024-05-03",
+        "2024-05-03",
+    ]
     assert list(book.rows()) == stored
     assert (book.oldest_date(), book.newest_date()) == ("2023-12-31", "2024-05-03")
     assert book.get(rows[3]["transaction_id"]) == rows[3]
@@ -93,7 +112,7 @@ def test_pages_and_oldest_rows_match_all_rows(book: TransactionBook) -> None:
     everything = book.all_rows(raw=False)
     assert len(everything) == 4_003
     for offset, limit in [(0, 10), (5, 1_000), (1_180, 50), (3_990, 100), (4_100, 5)]:
-        assert book.rows_page(offset, limit, raw=False) == everything[offset:offset + limit]
+        assert book.rows_page(offset, limit, raw=False) == everything[offset : offset + limit]
     assert book.oldest_rows(25, raw=False) == everything[-25:]
     assert book.oldest_rows(10_000, raw=False) == everything
 
@@ -102,9 +121,17 @@ def test_update_changes_fields_status_and_raw(book: TransactionBook, paths: Path
     pending = make_row(1, "2024-05-02", status="Pending")
     book.append([pending, make_row(2, "2024-05-02")])
     tid = pending["transaction_id"]
-    changed = book.update({tid: {"status": "Settled", "party_type": "Customer",
-                                 "party": "ACME", "raw": {"state": "PROCESSED"}},
-                           "unknown": {"status": "Cancelled"}})
+    changed = book.update(
+        {
+            tid: {
+                "status": "Settled",
+                "party_type": "Customer",
+                "party": "ACME",
+                "raw": {"state": "PROCESSED"},
+            },
+            "unknown": {"status": "Cancelled"},
+        }
+    )
     assert changed == 1
     assert book.ids()[tid] == "Settled"
     row = book.get(tid)
@@ -124,8 +151,11 @@ def test_update_moving_a_date_keeps_the_order(book: TransactionBook) -> None:
 
 
 def changed_files(before: dict[str, tuple[int, int]], directory: Path) -> list[Path]:
-    return [p for p in directory.iterdir()
-            if before.get(p.name) != (p.stat().st_ino, p.stat().st_mtime_ns)]
+    return [
+        p
+        for p in directory.iterdir()
+        if before.get(p.name) != (p.stat().st_ino, p.stat().st_mtime_ns)
+    ]
 
 
 def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
@@ -214,8 +244,11 @@ def test_corrupt_chunk_is_an_error_naming_it_and_untouched(
     directory = folder(store, account)
     chunk = next(p for p in directory.glob("*.json") if p.name.count(".") == 2)
     chunk.write_bytes(b'{"transactions": {"1": ')
-    for attempt in (book.all_rows, lambda: fresh_book(paths).ids(),
-                    lambda: fresh_book(paths).append([make_row(10_000, "2022-01-01")])):
+    for attempt in (
+        book.all_rows,
+        lambda: fresh_book(paths).ids(),
+        lambda: fresh_book(paths).append([make_row(10_000, "2022-01-01")]),
+    ):
         with pytest.raises(StoreError) as info:
             attempt()
         assert str(chunk) in info.value.message
@@ -364,8 +397,16 @@ def test_text_is_found_without_accents_or_case(book: TransactionBook) -> None:
     row["description"] = "Miete Straße ΑΘΉΝΑ [bold]x[/]\nzweite Zeile"
     book.append([row, make_row(2)])
     tid = row["transaction_id"]
-    for text in ("muller", "MÜLLER söhne 1", "strasse", "αθηνα", "[bold]x[/]", "zweite zeile",
-                 "giro (max)", "miete giro"):
+    for text in (
+        "muller",
+        "MÜLLER söhne 1",
+        "strasse",
+        "αθηνα",
+        "[bold]x[/]",
+        "zweite zeile",
+        "giro (max)",
+        "miete giro",
+    ):
         assert tid in found(book, text), text
     assert found(book, "miete mueller") == []
     assert found(book, "") == found(book, "giro") and len(found(book, "")) == 2
@@ -383,11 +424,15 @@ def test_search_lines_follow_appends_and_updates(
     assert found(fresh_book(paths), "RE-0050000") == [make_row(50_000)["transaction_id"]]
     # a word in every line (read line by line) and a rare one with it (found by position)
     assert len(found(book, "settled")) == 1_201
-    assert found(book, "settled RE-0050000") == found(book, "RE-0050000 settled") == [
-        make_row(50_000)["transaction_id"]]
+    assert (
+        found(book, "settled RE-0050000")
+        == found(book, "RE-0050000 settled")
+        == [make_row(50_000)["transaction_id"]]
+    )
     hits = book.search(parse_query("2022-01-0"))
-    assert [r["date"] for r in book.fetch(hits)] == [r["date"] for r in book.all_rows()
-                                                     if r["date"].startswith("2022-01-0")]
+    assert [r["date"] for r in book.fetch(hits)] == [
+        r["date"] for r in book.all_rows() if r["date"].startswith("2022-01-0")
+    ]
 
 
 def test_missing_or_stale_search_lines_are_rebuilt(

@@ -18,8 +18,9 @@ from kosma_tui.core.store import Store
 KILLS = 6
 
 
-def kill_at_random(script: str, home: Path, *args: str, low: float = 0.05,
-                   high: float = 0.5) -> None:
+def kill_at_random(
+    script: str, home: Path, *args: str, low: float = 0.05, high: float = 0.5
+) -> None:
     process = child(script, home, *args)
     try:
         assert process.stdout.readline().strip() == "ready", process.stderr.read()
@@ -113,7 +114,10 @@ def test_book_survives_kills_and_a_rerun_completes_it(home: Path) -> None:
             want = expected[row["transaction_id"]]
             assert row["raw"] == want["raw"]
             assert (row["date"], row["deposit"], row["withdrawal"]) == (
-                want["date"], want["deposit"], want["withdrawal"])
+                want["date"],
+                want["deposit"],
+                want["withdrawal"],
+            )
     book.append(list(expected.values()))  # the re-run
     assert sorted(book.ids()) == sorted(expected)
     assert Store.open(paths).book(store.account("Giro (Max)")).count() == 12_000

@@ -32,14 +32,20 @@ def edit_meta(home: Path, table: str, **fields: Any) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("table", "fields", "detail"), [
-    ("settings", {"reminder_days": "7"}, "reminder_days is '7', not a whole number"),
-    ("settings", {"lookback_days": None}, "lookback_days is None, not a whole number"),
-    ("settings", {"enabled": "yes"}, "enabled is 'yes', not true or false"),
-    ("companies", {"fiscal_year_start": "13-01"},
-     "fiscal_year_start of 'Demo Company' is '13-01', not MM-DD"),
-    ("companies", {"country": 49}, "country is 49, not a text"),
-])
+@pytest.mark.parametrize(
+    ("table", "fields", "detail"),
+    [
+        ("settings", {"reminder_days": "7"}, "reminder_days is '7', not a whole number"),
+        ("settings", {"lookback_days": None}, "lookback_days is None, not a whole number"),
+        ("settings", {"enabled": "yes"}, "enabled is 'yes', not true or false"),
+        (
+            "companies",
+            {"fiscal_year_start": "13-01"},
+            "fiscal_year_start of 'Demo Company' is '13-01', not MM-DD",
+        ),
+        ("companies", {"country": 49}, "country is 49, not a text"),
+    ],
+)
 def test_a_value_of_the_wrong_kind_names_the_file(
     home: Path, table: str, fields: dict[str, Any], detail: str
 ) -> None:
@@ -49,10 +55,12 @@ def test_a_value_of_the_wrong_kind_names_the_file(
     for args in (["status"], ["company", "list"], ["settings"]):
         done = kosma(home, *args)
         assert done.returncode == 2, (args, done.stderr)
-        assert done.stderr == (f"kosma-tui: The store file {path} is corrupt (a "
-                               f"{ {'settings': 'BankingSettings', 'companies': 'Company'}[table]}"
-                               f" record's {detail}). Restore it from a backup, or move it away "
-                               "to start over; kosma-tui did not change it.\n")
+        assert done.stderr == (
+            f"kosma-tui: The store file {path} is corrupt (a "
+            f"{ {'settings': 'BankingSettings', 'companies': 'Company'}[table] }"
+            f" record's {detail}). Restore it from a backup, or move it away "
+            "to start over; kosma-tui did not change it.\n"
+        )
     assert path.read_bytes() == before
 
 
@@ -86,13 +94,15 @@ def test_an_emptied_sync_runs_file_is_reported_by_sync_and_status(
     store.sync_runs_file.write_bytes(b"")
     result = sync(store, portal, name)
     assert result.status == "failed"
-    assert result.error.message == (f"The store file {store.sync_runs_file} is corrupt "
-                                    "(the file is empty).")
+    assert result.error.message == (
+        f"The store file {store.sync_runs_file} is corrupt (the file is empty)."
+    )
     assert store.sync_runs_file.read_bytes() == b""  # never overwritten
     status = kosma(home, "status")
     assert status.returncode == 2
     assert f"The store file {store.sync_runs_file} is corrupt (the file is empty)." in (
-        status.stdout)
+        status.stdout
+    )
 
 
 def test_a_deleted_sync_runs_file_is_reported_once_then_a_new_history_starts(
@@ -102,8 +112,10 @@ def test_a_deleted_sync_runs_file_is_reported_once_then_a_new_history_starts(
     store.sync_runs_file.unlink()
     status = kosma(home, "status")
     assert status.returncode == 2
-    assert f"The store file {store.sync_runs_file} is missing although 1 account(s) were " \
-           "synced: their sync history is lost." in status.stdout
+    assert (
+        f"The store file {store.sync_runs_file} is missing although 1 account(s) were "
+        "synced: their sync history is lost." in status.stdout
+    )
     reported = sync(store, portal, name)
     assert reported.status == "failed" and "is missing" in reported.error.message
     assert kosma(home, "status").returncode == 2  # the failed last sync says it
@@ -121,7 +133,8 @@ def test_a_deleted_account_folder_is_reported_and_never_papered_over(
     status = kosma(home, "status")
     assert status.returncode == 2
     assert f"The transactions of '{name}' are missing: their folder {folder} is gone." in (
-        status.stdout)
+        status.stdout
+    )
     result = sync(store, portal, name)
     assert result.status == "failed" and result.error.code == "STORE"
     assert str(folder) in result.error.message and "Restore that folder" in result.error.remedy
@@ -152,8 +165,9 @@ def test_a_stray_chunk_like_file_is_the_file_named(home: Path) -> None:
     before = sorted(p.name for p in folder.iterdir())
     with pytest.raises(StoreError) as info:
         Store.open().book(account).count()
-    assert info.value.message.startswith(f"The file {stray} in the transactions of 'Giro (Max)' "
-                                         "is not one kosma-tui wrote")
+    assert info.value.message.startswith(
+        f"The file {stray} in the transactions of 'Giro (Max)' is not one kosma-tui wrote"
+    )
     assert info.value.remedy.startswith(f"Move 2022-01.002.json out of {folder}")
     assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
     stray.unlink()

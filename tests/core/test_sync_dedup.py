@@ -17,8 +17,14 @@ PER_DAY = 10
 
 def page_of(day: date) -> list[dict]:
     """A protocol page of one day (the dates are what matters here)."""
-    return [{"transaction_id": f"new-{day}-{i}", "value_date": day.isoformat(),
-             "booking_date": day.isoformat()} for i in range(3)]
+    return [
+        {
+            "transaction_id": f"new-{day}-{i}",
+            "value_date": day.isoformat(),
+            "booking_date": day.isoformat(),
+        }
+        for i in range(3)
+    ]
 
 
 def test_known_ids_follow_the_pages_and_forget_the_months_left_behind(home: Path) -> None:

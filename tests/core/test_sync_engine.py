@@ -38,8 +38,13 @@ class Portal:
         """Portal and app both live ``days`` after the real today."""
         day = TODAY + timedelta(days=days)
         self.running.today = day
-        self.monkeypatch.setenv("KOSMA_TUI_NOW", datetime.now().replace(
-            year=day.year, month=day.month, day=day.day).astimezone().isoformat())
+        self.monkeypatch.setenv(
+            "KOSMA_TUI_NOW",
+            datetime.now()
+            .replace(year=day.year, month=day.month, day=day.day)
+            .astimezone()
+            .isoformat(),
+        )
 
     @property
     def url(self) -> str:
@@ -98,16 +103,18 @@ async def test_sync_reads_from_consent_start_then_from_lid_minus_lookback(
     first = await engine.sync_account(account.name)
     assert first.status == "ok", first.error
     assert first.fetched == 10 * 31
-    store.update_account(account.name, last_integration_date=(TODAY - timedelta(days=5))
-                         .isoformat())
+    store.update_account(
+        account.name, last_integration_date=(TODAY - timedelta(days=5)).isoformat()
+    )
     again = await engine.sync_account(account.name)
     assert again.fetched == 10 * (5 + 7 + 1)  # lookback_days 7
     assert again.new == 0
     settings = store.settings()
     settings.lookback_days = 60
     store.save_settings(settings)
-    store.update_account(account.name, last_integration_date=(TODAY - timedelta(days=5))
-                         .isoformat())
+    store.update_account(
+        account.name, last_integration_date=(TODAY - timedelta(days=5)).isoformat()
+    )
     capped = await engine.sync_account(account.name)
     assert capped.fetched == 10 * 31  # never before the consent start
 
@@ -170,9 +177,7 @@ async def test_pending_without_id_is_skipped_and_every_row_has_an_id(
     assert result.new + result.skipped_pending + result.skipped_cancelled == 1000
 
 
-async def test_time_travel_new_days_settle_pending_and_cancel(
-    store: Any, portal: Portal
-) -> None:
+async def test_time_travel_new_days_settle_pending_and_cancel(store: Any, portal: Portal) -> None:
     async with client_for(portal.url) as client:
         await link(store, client, "many-transactions10000", start=TODAY - timedelta(days=20))
         account = first_account(store)
@@ -191,8 +196,9 @@ async def test_time_travel_new_days_settle_pending_and_cancel(
     assert all(ids[tid] in ("Settled", "Cancelled") for tid in pending)
     assert "Cancelled" in {ids[tid] for tid in pending} or later.updated == len(pending)
     assert len(ids) == book.count()
-    assert store.account(account.name).last_integration_date == \
-        (TODAY + timedelta(days=3)).isoformat()
+    assert (
+        store.account(account.name).last_integration_date == (TODAY + timedelta(days=3)).isoformat()
+    )
 
 
 async def test_a_stored_pending_that_is_cancelled_becomes_cancelled_never_new(
@@ -305,8 +311,9 @@ async def test_refused_date_range_is_its_sentence_and_the_error_token_is_kept(
     assert "move the Last Integration Date later" in result.error.remedy
     # the error response carried the live token: the consent still works
     stored = store.consent(consent.name)
-    balances = await client.fetch_consent_balances(stored.consent_id, stored.consent_token,
-                                                   account.kosma_account_id)
+    balances = await client.fetch_consent_balances(
+        stored.consent_id, stored.consent_token, account.kosma_account_id
+    )
     assert balances.consent_token
 
 
@@ -314,8 +321,9 @@ async def test_a_stale_stored_token_is_invalid_token(store: Any, client: Any) ->
     consent = await link(store, client)
     account = first_account(store)
     # another program used the token and lost the rotated one
-    await client.fetch_consent_balances(consent.consent_id, consent.consent_token,
-                                        account.kosma_account_id)
+    await client.fetch_consent_balances(
+        consent.consent_id, consent.consent_token, account.kosma_account_id
+    )
     result = await SyncEngine(store, client).sync_account(account.name)
     assert result.status == "failed"
     assert result.error.code == "CONSENT.INVALID_TOKEN"
@@ -324,8 +332,9 @@ async def test_a_stale_stored_token_is_invalid_token(store: Any, client: Any) ->
     assert store.account(account.name).last_sync.error["code"] == "CONSENT.INVALID_TOKEN"
 
 
-async def test_portal_expired_consent_is_its_sentence(store: Any, portal: Portal,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_portal_expired_consent_is_its_sentence(
+    store: Any, portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with client_for(portal.url) as client:
         await link(store, client)
     portal.move(91)
@@ -348,8 +357,9 @@ async def test_small_batches_and_a_cancel_lose_nothing(store: Any, client: Any) 
         if p.phase == "transactions" and p.page == 2:
             cancel.set()
 
-    engine = SyncEngine(store, client, on_progress=stop_after_two_pages, page_size=100,
-                        flush_rows=150)
+    engine = SyncEngine(
+        store, client, on_progress=stop_after_two_pages, page_size=100, flush_rows=150
+    )
     cut = await engine.sync_account(account.name, cancel)
     assert (cut.status, cut.error.code) == ("failed", "CANCELLED")
     assert store.book(account).count() == cut.new > 0  # what was read is kept
@@ -359,15 +369,20 @@ async def test_small_batches_and_a_cancel_lose_nothing(store: Any, client: Any) 
     through = (start + timedelta(days=18)).isoformat()
     assert cut.read_from == start.isoformat() and cut.read_through == through
     assert store.account(account.name).last_integration_date == through
-    assert cut.stopped == (f"stopped at {through}: the sync was stopped; the next sync "
-                           "continues from there")
+    assert cut.stopped == (
+        f"stopped at {through}: the sync was stopped; the next sync continues from there"
+    )
     run = store.sync_runs(account.name)[0]
     assert (run.read_through, run.last_integration_date, run.stopped) == (
-        through, through, cut.stopped)
+        through,
+        through,
+        cut.stopped,
+    )
     assert store.account(account.name).last_sync.stopped == cut.stopped
 
     whole = await SyncEngine(store, client, page_size=100, flush_rows=150).sync_account(
-        account.name)
+        account.name
+    )
     assert whole.status == "ok", whole.error
     ids = store.book(account).ids()
     assert len(ids) == store.book(account).count() == cut.new + whole.new
@@ -397,8 +412,7 @@ async def test_party_matching_runs_on_new_rows(store: Any, client: Any) -> None:
     rows = list(store.book(second).rows())
     expected = [r for r in rows if r["bank_party_iban"] == iban]
     assert expected and result.matched == len(expected)
-    assert all((r["party_type"], r["party"]) == ("Supplier", "Known Supplier")
-               for r in expected)
+    assert all((r["party_type"], r["party"]) == ("Supplier", "Known Supplier") for r in expected)
     assert all(r["party"] == "" for r in rows if r["bank_party_iban"] != iban)
 
 
@@ -442,8 +456,7 @@ async def test_the_push_hook_gets_the_ids_this_sync_stored(store: Any, client: A
     assert hooks.pushed[1] == {account.name: []}
 
 
-async def test_the_daily_job_pushes_once_with_each_accounts_ids(store: Any,
-                                                                client: Any) -> None:
+async def test_the_daily_job_pushes_once_with_each_accounts_ids(store: Any, client: Any) -> None:
     await link(store, client, start=TODAY - timedelta(days=20))
     hooks = RecordingHooks()
     results = await SyncEngine(store, client, hooks=hooks).sync_all()
@@ -451,27 +464,33 @@ async def test_the_daily_job_pushes_once_with_each_accounts_ids(store: Any,
     (pushed,) = hooks.pushed
     for account in store.accounts():
         assert set(pushed[account.name]) == {
-            r["transaction_id"] for r in store.book(account).rows()}
+            r["transaction_id"] for r in store.book(account).rows()
+        }
 
 
 async def test_a_dry_run_hands_nothing_to_the_push(store: Any, client: Any) -> None:
     await link(store, client, start=TODAY - timedelta(days=20))
     hooks = RecordingHooks()
     result = await SyncEngine(store, client, hooks=hooks, dry_run=True).sync_account(
-        first_account(store).name)
+        first_account(store).name
+    )
     assert result.ok and result.new > 0
     assert hooks.pushed == []
 
 
-@pytest.mark.parametrize("error", [
-    pytest.param("kosma", id="a-sentence"), pytest.param("bug", id="a-bug")])
+@pytest.mark.parametrize(
+    "error", [pytest.param("kosma", id="a-sentence"), pytest.param("bug", id="a-bug")]
+)
 async def test_erpnext_push_failure_never_fails_the_sync(
     store: Any, client: Any, error: str
 ) -> None:
     from kosma_tui.core.errors import KosmaError
 
-    fail = (KosmaError("ERPNext did not answer.", "Check the ERPNext connection.")
-            if error == "kosma" else RuntimeError("boom"))
+    fail = (
+        KosmaError("ERPNext did not answer.", "Check the ERPNext connection.")
+        if error == "kosma"
+        else RuntimeError("boom")
+    )
     hooks = RecordingHooks(fail)
     await link(store, client)
     account = first_account(store)
@@ -511,8 +530,9 @@ async def test_daily_job_continues_past_an_expired_consent_and_a_failing_account
     add_company(store, "Expired AG")
     async with client_for(portal.url) as client:
         good = await link(store, client, "embedded")
-        bad = await link(store, client, "invalid-transactions-timerange",
-                         company="Broken Range GmbH")
+        bad = await link(
+            store, client, "invalid-transactions-timerange", company="Broken Range GmbH"
+        )
         old = await link(store, client, "embedded", company="Expired AG")
     stale = store.consent(old.name)
     stale.consent_expiry = (datetime.now().astimezone() - timedelta(days=1)).isoformat()
@@ -527,8 +547,11 @@ async def test_daily_job_continues_past_an_expired_consent_and_a_failing_account
     for result in results:
         company = store.account(result.name).company
         by_company.setdefault(company, set()).add(result.status)
-    assert by_company == {"Demo Company": {"ok"}, "Broken Range GmbH": {"failed"},
-                          "Expired AG": {"refused"}}
+    assert by_company == {
+        "Demo Company": {"ok"},
+        "Broken Range GmbH": {"failed"},
+        "Expired AG": {"refused"},
+    }
     assert len(results) == len(store.accounts())
     assert store.account(victim.name).kosma_account_id != "acc-stale"
     assert all(store.account(r.name).last_sync.unattended for r in results)
@@ -617,14 +640,17 @@ async def test_the_embedded_portals_own_failure_is_named_as_such(
     account = first_account(store)
     shutil.rmtree(tmp_path / "portal")  # its state folder: every write now fails
     for embedded, message in (
-        (True, "The built-in Demo Bank portal failed on its own side: The Demo Bank portal "
-               "cannot "),
+        (
+            True,
+            "The built-in Demo Bank portal failed on its own side: The Demo Bank portal cannot ",
+        ),
         (False, "The banking portal had a technical error."),
     ):
         async with client_for(portal.url, embedded=embedded, retries=0) as client:
             with pytest.raises(PortalError) as info:
-                await client.fetch_consent_balances(consent.consent_id, consent.consent_token,
-                                                    account.kosma_account_id)
+                await client.fetch_consent_balances(
+                    consent.consent_id, consent.consent_token, account.kosma_account_id
+                )
         assert info.value.message.startswith(message), info.value.message
     async with client_for(portal.url, embedded=True) as client:
         result = await SyncEngine(store, client).sync_account(account.name)

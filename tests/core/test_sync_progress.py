@@ -30,8 +30,10 @@ def portal_url(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> I
 
 def test_page_fraction() -> None:
     start = TODAY - timedelta(days=100)
-    page = [{"value_date": (start + timedelta(days=10)).isoformat()},
-            {"booking_date": (start + timedelta(days=25)).isoformat()}]
+    page = [
+        {"value_date": (start + timedelta(days=10)).isoformat()},
+        {"booking_date": (start + timedelta(days=25)).isoformat()},
+    ]
     assert page_fraction(page, start, TODAY) == 0.25
     assert page_fraction([{"value_date": "2030-01-01"}], start, TODAY) == 1.0
     assert page_fraction([{"value_date": "2000-01-01"}], start, TODAY) == 0.0

@@ -21,8 +21,7 @@ from kosma_tui.core.replay import ReplayJournal
 from kosma_tui.core.sync import SyncEngine
 
 TODAY = date.today()
-CONSENT_CALLS = ("fetch_consent_accounts", "fetch_consent_balances",
-                 "fetch_consent_transactions")
+CONSENT_CALLS = ("fetch_consent_accounts", "fetch_consent_balances", "fetch_consent_transactions")
 
 
 @pytest.fixture
@@ -55,8 +54,7 @@ async def full_ids(store: Any, url: str) -> set[str]:
     from kosma_tui.core.store import Store
 
     other = Store.open(resolve_paths(Path(store.paths.data_dir).parent.parent / "reference"))
-    return await reference_ids(other, url, "many-transactions5000",
-                               TODAY - timedelta(days=200))
+    return await reference_ids(other, url, "many-transactions5000", TODAY - timedelta(days=200))
 
 
 def consent_calls(proxy: PortalProxy) -> list[tuple[int, str, dict[str, Any]]]:
@@ -75,9 +73,10 @@ async def test_lost_answers_are_asked_for_again_and_the_sync_completes(
         seen[method] = seen.get(method, 0) + 1
         # the balances answer and three pages' answers are lost, once each
         first_time = body.get("request_id") not in dropped_ids
-        lose = first_time and (method == "fetch_consent_balances"
-                               or (method == "fetch_consent_transactions"
-                                   and seen[method] in (1, 3, 6)))
+        lose = first_time and (
+            method == "fetch_consent_balances"
+            or (method == "fetch_consent_transactions" and seen[method] in (1, 3, 6))
+        )
         if lose:
             dropped_ids.add(body["request_id"])
         return lose
@@ -107,9 +106,7 @@ async def test_lost_answers_are_asked_for_again_and_the_sync_completes(
         assert (await SyncEngine(store, client).sync_account(account.name)).ok
 
 
-async def test_without_request_id_a_lost_answer_costs_the_consent(
-    store: Any, portal: Any
-) -> None:
+async def test_without_request_id_a_lost_answer_costs_the_consent(store: Any, portal: Any) -> None:
     """What the replay cures: the same retry without request_id is a stale token."""
     await linked(store, portal.url, "embedded")
 
@@ -126,7 +123,8 @@ async def test_without_request_id_a_lost_answer_costs_the_consent(
         async with client_for(proxy.url, backoff=0.01) as client:
             original = client._body
             client._body = lambda fields: original(  # type: ignore[method-assign]
-                {k: v for k, v in fields.items() if k != "request_id"})
+                {k: v for k, v in fields.items() if k != "request_id"}
+            )
             result = await SyncEngine(store, client).sync_account(store.accounts()[0].name)
     finally:
         proxy.close()
@@ -173,8 +171,7 @@ async def test_a_journal_entry_whose_outcome_was_stored_is_discarded(
 ) -> None:
     consent = await linked(store, portal.url, "embedded")
     async with client_for(portal.url, journal=journal(store)) as client:
-        rotated = await client.fetch_consent_accounts(consent.consent_id,
-                                                      consent.consent_token)
+        rotated = await client.fetch_consent_accounts(consent.consent_id, consent.consent_token)
         store.update_consent_token(consent.name, rotated.consent_token)  # then "killed"
         assert journal(store).pending(consent.consent_id) is not None
         result = await SyncEngine(store, client).sync_account(store.accounts()[0].name)
@@ -217,8 +214,11 @@ async def test_a_store_that_cannot_keep_the_new_token_does_not_lose_the_consent(
     real = repository.Store.update_consent_token
 
     def disk_full(self: Any, name: str, token: str) -> None:
-        raise StoreError(f"Could not write the store file {self.meta_file} (No space left "
-                         "on device); the previous version was kept.", "Free some space.")
+        raise StoreError(
+            f"Could not write the store file {self.meta_file} (No space left "
+            "on device); the previous version was kept.",
+            "Free some space.",
+        )
 
     monkeypatch.setattr(repository.Store, "update_consent_token", disk_full)
     async with client_for(portal.url, journal=journal(store)) as client:

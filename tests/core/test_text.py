@@ -69,8 +69,13 @@ def test_only_core_text_decides_what_is_printable_for_a_terminal() -> None:
     # the checks that refuse input (names, URLs, keys) may ask isprintable(); no
     # module may build its own rendering of outside text by filtering characters
     package = Path(kosma_tui.__file__).parent
-    renderers = [str(p.relative_to(package)) for p in package.rglob("*.py")
-                 if "sandbox" not in p.parts and p.name != "text.py"
-                 and re.search(r"if \w+\.isprintable\(\)|unicodedata\.category",
-                               p.read_text(encoding="utf-8"))]
+    renderers = [
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if "sandbox" not in p.parts
+        and p.name != "text.py"
+        and re.search(
+            r"if \w+\.isprintable\(\)|unicodedata\.category", p.read_text(encoding="utf-8")
+        )
+    ]
     assert renderers == []

@@ -30,10 +30,8 @@ def short_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     request run for 1 s (the connection's server_timeout) and looks every 50 ms."""
     import importlib
 
-    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.journal"), "MARGIN",
-                        0.0)
-    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.push"), "SETTLE_POLL",
-                        0.05)
+    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.journal"), "MARGIN", 0.0)
+    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.push"), "SETTLE_POLL", 0.05)
 
 
 @pytest.fixture

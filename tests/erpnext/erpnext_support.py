@@ -29,12 +29,14 @@ def seed_site(double: FrappeDouble) -> None:
 def connect_store(store: Any, double: FrappeDouble) -> None:
     from kosma_tui.core.records import ErpnextConnection
 
-    store.save_erpnext(ErpnextConnection(url=double.url, api_key=API_KEY,
-                                         api_secret=API_SECRET, server_timeout=1))
+    store.save_erpnext(
+        ErpnextConnection(url=double.url, api_key=API_KEY, api_secret=API_SECRET, server_timeout=1)
+    )
 
 
-def add_account(store: Any, name: str = ACCOUNT, iban: str = IBAN, currency: str = "EUR",
-                company: str = COMPANY) -> Any:
+def add_account(
+    store: Any, name: str = ACCOUNT, iban: str = IBAN, currency: str = "EUR", company: str = COMPANY
+) -> Any:
     from kosma_tui.core.records import Bank, BankAccount, Company
 
     if store.company(company) is None:
@@ -46,9 +48,18 @@ def add_account(store: Any, name: str = ACCOUNT, iban: str = IBAN, currency: str
     return store.account(name)
 
 
-def row(account: str, n: int, *, status: str = "Settled", deposit: int = 0,
-        withdrawal: int = 0, currency: str = "EUR", tid: str | None = None,
-        day: str | None = None, **extra: Any) -> dict[str, Any]:
+def row(
+    account: str,
+    n: int,
+    *,
+    status: str = "Settled",
+    deposit: int = 0,
+    withdrawal: int = 0,
+    currency: str = "EUR",
+    tid: str | None = None,
+    day: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A Bank Transaction row as sync stores it (INTERFACES "Transaction row")."""
     if not deposit and not withdrawal:
         deposit = 1000 + n

@@ -55,18 +55,52 @@ DOCTYPES: dict[str, tuple[str, ...]] = {
     "Company": ("company_name", "abbr", "country", "default_currency"),
     "Fiscal Year": ("year", "year_start_date", "year_end_date", "disabled", "is_short_year"),
     "Country": ("country_name", "code"),
-    "Account": ("account_name", "company", "account_type", "account_currency", "is_group",
-                "root_type", "parent_account", "disabled"),
+    "Account": (
+        "account_name",
+        "company",
+        "account_type",
+        "account_currency",
+        "is_group",
+        "root_type",
+        "parent_account",
+        "disabled",
+    ),
     "Bank": ("bank_name", "swift_number"),
-    "Bank Account": ("account_name", "bank", "account", "company", "is_company_account",
-                     "iban", "bank_account_no", "branch_code", "is_default", "disabled",
-                     "party_type", "party"),
-    "Bank Transaction": ("naming_series", "date", "status", "bank_account", "company",
-                         "deposit", "withdrawal", "currency", "description",
-                         "reference_number", "transaction_id", "transaction_type",
-                         "party_type", "party", "bank_party_name", "bank_party_iban",
-                         "bank_party_account_number", "allocated_amount",
-                         "unallocated_amount"),
+    "Bank Account": (
+        "account_name",
+        "bank",
+        "account",
+        "company",
+        "is_company_account",
+        "iban",
+        "bank_account_no",
+        "branch_code",
+        "is_default",
+        "disabled",
+        "party_type",
+        "party",
+    ),
+    "Bank Transaction": (
+        "naming_series",
+        "date",
+        "status",
+        "bank_account",
+        "company",
+        "deposit",
+        "withdrawal",
+        "currency",
+        "description",
+        "reference_number",
+        "transaction_id",
+        "transaction_type",
+        "party_type",
+        "party",
+        "bank_party_name",
+        "bank_party_iban",
+        "bank_party_account_number",
+        "allocated_amount",
+        "unallocated_amount",
+    ),
     "Customer": ("customer_name", "disabled"),
     "Supplier": ("supplier_name", "disabled"),
     "Employee": ("employee_name", "status"),
@@ -77,8 +111,7 @@ MANDATORY = {
     "Bank Account": ("account_name", "bank"),
     "Bank Transaction": ("date",),
 }
-LABELS = {"bank_name": "Bank Name", "account_name": "Account Name", "bank": "Bank",
-          "date": "Date"}
+LABELS = {"bank_name": "Bank Name", "account_name": "Account Name", "bank": "Bank", "date": "Date"}
 
 
 class FrappeException(Exception):
@@ -111,9 +144,15 @@ def iban_is_valid(iban: str) -> bool:
 class FrappeDouble:
     """``with FrappeDouble() as erp: erp.url ...`` — state lives in memory."""
 
-    def __init__(self, *, api_key: str = API_KEY, api_secret: str = API_SECRET,
-                 user: str = USER, site: str | None = None,
-                 insert_many_order: str = "list") -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = API_KEY,
+        api_secret: str = API_SECRET,
+        user: str = USER,
+        site: str | None = None,
+        insert_many_order: str = "list",
+    ) -> None:
         self.api_key, self.api_secret, self.user, self.site = api_key, api_secret, user, site
         self.insert_many_order = insert_many_order  # "list" or "shuffled" (older Frappe: a set)
         self.lock = threading.RLock()
@@ -142,8 +181,9 @@ class FrappeDouble:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
         self._thread.start()
         return self
 
@@ -172,8 +212,11 @@ class FrappeDouble:
 
     def count(self, method: str | None = None, path: str = "") -> int:
         with self.lock:
-            return sum(1 for m, p in self.requests
-                       if (method is None or m == method) and p.startswith(path))
+            return sum(
+                1
+                for m, p in self.requests
+                if (method is None or m == method) and p.startswith(path)
+            )
 
     def writes(self) -> int:
         """Requests that could change something (reads by POST, like get_list, excluded)."""
@@ -183,13 +226,21 @@ class FrappeDouble:
 
     def bank_transactions(self, bank_account: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
-            return [dict(d) for d in self.docs["Bank Transaction"].values()
-                    if bank_account is None or d["bank_account"] == bank_account]
+            return [
+                dict(d)
+                for d in self.docs["Bank Transaction"].values()
+                if bank_account is None or d["bank_account"] == bank_account
+            ]
 
     # -- faults --------------------------------------------------------------------
 
-    def fail_next(self, times: int, status: int = 502, match: str | None = None,
-                  retry_after: str | None = None) -> None:
+    def fail_next(
+        self,
+        times: int,
+        status: int = 502,
+        match: str | None = None,
+        retry_after: str | None = None,
+    ) -> None:
         with self.lock:
             self.faults.append(Fault("status", times, status, match, retry_after))
 
@@ -218,44 +269,103 @@ class FrappeDouble:
     def seed(self, doctype: str, name: str, **fields: Any) -> dict[str, Any]:
         with self.lock:
             self._serial += 1
-            doc = {"doctype": doctype, "name": name, "owner": "Administrator",
-                   "creation": f"2025-01-01 00:00:{self._serial:06d}",
-                   "modified": f"2025-01-01 00:00:{self._serial:06d}", "docstatus": 0,
-                   "idx": 0}
+            doc = {
+                "doctype": doctype,
+                "name": name,
+                "owner": "Administrator",
+                "creation": f"2025-01-01 00:00:{self._serial:06d}",
+                "modified": f"2025-01-01 00:00:{self._serial:06d}",
+                "docstatus": 0,
+                "idx": 0,
+            }
             doc.update({column: None for column in DOCTYPES[doctype]})
             doc.update(fields)
             self.docs[doctype][name] = doc
             return doc
 
-    def seed_company(self, name: str, abbr: str, country: str = "Germany",
-                     currency: str = "EUR") -> None:
-        self.seed("Company", name, company_name=name, abbr=abbr, country=country,
-                  default_currency=currency)
+    def seed_company(
+        self, name: str, abbr: str, country: str = "Germany", currency: str = "EUR"
+    ) -> None:
+        self.seed(
+            "Company",
+            name,
+            company_name=name,
+            abbr=abbr,
+            country=country,
+            default_currency=currency,
+        )
 
-    def seed_fiscal_year(self, name: str, start: str, end: str, companies: tuple[str, ...] = (),
-                         disabled: int = 0) -> None:
-        doc = self.seed("Fiscal Year", name, year=name, year_start_date=start,
-                        year_end_date=end, disabled=disabled, is_short_year=0)
-        doc["companies"] = [{"doctype": "Fiscal Year Company", "name": f"{name}-{i}",
-                             "parent": name, "parentfield": "companies",
-                             "parenttype": "Fiscal Year", "idx": i + 1, "company": company}
-                            for i, company in enumerate(companies)]
+    def seed_fiscal_year(
+        self, name: str, start: str, end: str, companies: tuple[str, ...] = (), disabled: int = 0
+    ) -> None:
+        doc = self.seed(
+            "Fiscal Year",
+            name,
+            year=name,
+            year_start_date=start,
+            year_end_date=end,
+            disabled=disabled,
+            is_short_year=0,
+        )
+        doc["companies"] = [
+            {
+                "doctype": "Fiscal Year Company",
+                "name": f"{name}-{i}",
+                "parent": name,
+                "parentfield": "companies",
+                "parenttype": "Fiscal Year",
+                "idx": i + 1,
+                "company": company,
+            }
+            for i, company in enumerate(companies)
+        ]
 
-    def seed_account(self, name: str, company: str, account_type: str = "Bank",
-                     currency: str = "EUR", is_group: int = 0) -> None:
-        self.seed("Account", name, account_name=name.split(" - ")[0], company=company,
-                  account_type=account_type, account_currency=currency, is_group=is_group,
-                  root_type="Asset", parent_account=None, disabled=0)
+    def seed_account(
+        self,
+        name: str,
+        company: str,
+        account_type: str = "Bank",
+        currency: str = "EUR",
+        is_group: int = 0,
+    ) -> None:
+        self.seed(
+            "Account",
+            name,
+            account_name=name.split(" - ")[0],
+            company=company,
+            account_type=account_type,
+            account_currency=currency,
+            is_group=is_group,
+            root_type="Asset",
+            parent_account=None,
+            disabled=0,
+        )
 
     def seed_bank(self, name: str, swift_number: str = "") -> None:
         self.seed("Bank", name, bank_name=name, swift_number=swift_number)
 
-    def seed_bank_account(self, account_name: str, bank: str, company: str, iban: str,
-                          account: str, is_company_account: int = 1) -> str:
+    def seed_bank_account(
+        self,
+        account_name: str,
+        bank: str,
+        company: str,
+        iban: str,
+        account: str,
+        is_company_account: int = 1,
+    ) -> str:
         name = f"{account_name} - {bank}"
-        self.seed("Bank Account", name, account_name=account_name, bank=bank, account=account,
-                  company=company, is_company_account=is_company_account, iban=iban,
-                  is_default=0, disabled=0)
+        self.seed(
+            "Bank Account",
+            name,
+            account_name=account_name,
+            bank=bank,
+            account=account,
+            company=company,
+            is_company_account=is_company_account,
+            iban=iban,
+            is_default=0,
+            disabled=0,
+        )
         return name
 
     # -- the ERPNext side ----------------------------------------------------------
@@ -265,21 +375,21 @@ class FrappeDouble:
         if doctype not in DOCTYPES:
             raise FrappeException(404, "DoesNotExistError", f"DocType {doctype} not found")
         if doctype in self.denied_doctypes:
-            raise FrappeException(403, "PermissionError",
-                                  f"Insufficient Permission for {doctype}")
+            raise FrappeException(403, "PermissionError", f"Insufficient Permission for {doctype}")
         fields = {k: v for k, v in doc.items() if k in DOCTYPES[doctype]}
         for column in MANDATORY.get(doctype, ()):
             if fields.get(column) in (None, ""):
-                raise validation(f"Error: Value missing for {doctype}: "
-                                 f"<b>{LABELS.get(column, column)}</b>", "MandatoryError")
+                raise validation(
+                    f"Error: Value missing for {doctype}: <b>{LABELS.get(column, column)}</b>",
+                    "MandatoryError",
+                )
         docstatus = int(doc.get("docstatus") or 0)
         validate = getattr(self, "_validate_" + doctype.lower().replace(" ", "_"), None)
         name = validate(fields, docstatus) if validate else str(doc.get("name") or "")
         if not name:
             raise validation(f"Name is required for {doctype}")
         if name in self.docs[doctype]:
-            raise FrappeException(409, "DuplicateEntryError",
-                                  f"{doctype} {name} already exists")
+            raise FrappeException(409, "DuplicateEntryError", f"{doctype} {name} already exists")
         created = self.seed(doctype, name, **fields)
         created["docstatus"] = docstatus
         return created
@@ -305,8 +415,10 @@ class FrappeDouble:
             self._link("Account", fields["account"])
             for other in self.docs["Bank Account"].values():
                 if other["account"] == fields["account"]:
-                    raise validation(f"'{fields['account']}' account is already used by "
-                                     f"{other['name']}. Use another account.")
+                    raise validation(
+                        f"'{fields['account']}' account is already used by "
+                        f"{other['name']}. Use another account."
+                    )
         if fields.get("iban") and not iban_is_valid(str(fields["iban"])):
             raise validation("IBAN is not valid")
         return f"{fields['account_name']} - {fields['bank']}"
@@ -317,9 +429,11 @@ class FrappeDouble:
         gl = self.docs["Account"].get(bank_account.get("account") or "")
         currency = fields.get("currency")
         if gl and currency and gl["account_currency"] != currency:
-            raise validation(f"Transaction currency: {currency} cannot be different from Bank "
-                             f"Account({bank_account['name']}) currency: "
-                             f"{gl['account_currency']}")
+            raise validation(
+                f"Transaction currency: {currency} cannot be different from Bank "
+                f"Account({bank_account['name']}) currency: "
+                f"{gl['account_currency']}"
+            )
         if fields.get("party"):
             if fields.get("party_type") not in ("Customer", "Supplier", "Employee"):
                 raise validation(f"Party Type {fields.get('party_type')} is not valid")
@@ -363,11 +477,14 @@ class FrappeDouble:
             if doc is None:
                 raise FrappeException(404, "DoesNotExistError", f"{doctype} {name} not found")
             if doctype in self.denied_doctypes:
-                raise FrappeException(403, "PermissionError",
-                                      f"Insufficient Permission for {doctype}")
+                raise FrappeException(
+                    403, "PermissionError", f"Insufficient Permission for {doctype}"
+                )
             if doc["docstatus"] != 1:
-                raise validation(f"Cannot change docstatus from {doc['docstatus']} to 2",
-                                 "DocstatusTransitionError")
+                raise validation(
+                    f"Cannot change docstatus from {doc['docstatus']} to 2",
+                    "DocstatusTransitionError",
+                )
             doc["docstatus"] = 2
             if doctype == "Bank Transaction":
                 doc["status"] = "Cancelled"
@@ -379,8 +496,7 @@ class FrappeDouble:
             if doc is None:
                 raise FrappeException(404, "DoesNotExistError", f"{doctype} {name} not found")
             if doctype in self.denied_doctypes:
-                raise FrappeException(403, "PermissionError",
-                                      f"No permission for {doctype}")
+                raise FrappeException(403, "PermissionError", f"No permission for {doctype}")
             if doc["docstatus"] == 1:
                 raise validation("Submitted Record cannot be deleted. You must Cancel it first.")
             del self.docs[doctype][name]
@@ -411,16 +527,27 @@ class FrappeDouble:
             length = 0
         tests = [(field, compile_condition(op, value)) for field, op, value in conditions]
         with self.lock:
-            rows = [d for d in self.docs[doctype].values()
-                    if all(test(d.get(field)) for field, test in tests)]
-        rows.sort(key=lambda d: (d.get(order_field) is None, d.get(order_field) or ""),
-                  reverse=direction.strip().lower() == "desc")
-        rows = rows[start:start + length] if length else rows[start:]
+            rows = [
+                d
+                for d in self.docs[doctype].values()
+                if all(test(d.get(field)) for field, test in tests)
+            ]
+        rows.sort(
+            key=lambda d: (d.get(order_field) is None, d.get(order_field) or ""),
+            reverse=direction.strip().lower() == "desc",
+        )
+        rows = rows[start : start + length] if length else rows[start:]
         return [{field: d.get(field) for field in fields} for d in rows]
 
 
-COMPARISONS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-               ">": operator.gt, ">=": operator.ge}
+COMPARISONS = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def normalise_filters(raw: Any) -> list[tuple[str, str, Any]]:
@@ -458,6 +585,7 @@ def _coerce(stored: Any, value: Any) -> tuple[Any, Any]:
 def compile_condition(op: str, value: Any) -> Any:
     """A test for one filter; ``in`` uses a set (lookups of 100 ids in 10,000 rows)."""
     if op in ("=", "!=") and isinstance(value, str):
+
         def equal(stored: Any) -> bool:
             same = (stored if isinstance(stored, str) else _coerce(stored, value)[0]) == value
             return same if op == "=" else not same
@@ -512,8 +640,12 @@ def frappe_error_body(exc: FrappeException) -> dict[str, Any]:
         "exc": json.dumps(["Traceback (most recent call last): ... (developer mode)"]),
     }
     if exc.message and exc.exc_type != "AuthenticationError":
-        message = {"message": exc.message, "title": "Message", "indicator": "red",
-                   "raise_exception": 1}
+        message = {
+            "message": exc.message,
+            "title": "Message",
+            "indicator": "red",
+            "raise_exception": 1,
+        }
         body["_server_messages"] = json.dumps([json.dumps(message)])
     return body
 
@@ -606,13 +738,19 @@ class _Handler(BaseHTTPRequestHandler):
             return {"message": erp.user}
         if path.startswith("/api/method/"):
             method_name = path.removeprefix("/api/method/")
-            if method_name not in ("frappe.client.insert_many", "frappe.client.cancel",
-                                   "frappe.client.get_list"):
-                raise FrappeException(403, "PermissionError",
-                                      f"Function {method_name} is not whitelisted.")
+            if method_name not in (
+                "frappe.client.insert_many",
+                "frappe.client.cancel",
+                "frappe.client.get_list",
+            ):
+                raise FrappeException(
+                    403, "PermissionError", f"Function {method_name} is not whitelisted."
+                )
             if method_name == "frappe.client.get_list":
-                query = {k: v if isinstance(v, str) else json.dumps(v)
-                         for k, v in {**params, **data}.items()}
+                query = {
+                    k: v if isinstance(v, str) else json.dumps(v)
+                    for k, v in {**params, **data}.items()
+                }
                 return {"message": erp.get_list(str(query.pop("doctype", "")), query)}
             if method not in ("POST", "PUT"):
                 raise FrappeException(403, "PermissionError", "Not permitted")
@@ -653,8 +791,9 @@ class _Handler(BaseHTTPRequestHandler):
             data = json.loads(data["data"])  # frappe also accepts data=<json> forms
         return data if isinstance(data, dict) else {}
 
-    def _send(self, status: int, body: bytes, content_type: str,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)

@@ -19,11 +19,15 @@ import pytest
 
 from kosma_tui.core.erpnext import ErpnextClient
 
-VARIABLES = ("KOSMA_TEST_ERPNEXT_URL", "KOSMA_TEST_ERPNEXT_SITE", "KOSMA_TEST_ERPNEXT_KEY",
-             "KOSMA_TEST_ERPNEXT_SECRET")
+VARIABLES = (
+    "KOSMA_TEST_ERPNEXT_URL",
+    "KOSMA_TEST_ERPNEXT_SITE",
+    "KOSMA_TEST_ERPNEXT_KEY",
+    "KOSMA_TEST_ERPNEXT_SECRET",
+)
 SKIP_REASON = (
     "live ERPNext tests need a test site: set KOSMA_TEST_ERPNEXT_URL, _SITE, _KEY and _SECRET "
-    "(an Administrator API key), e.g. eval \"$(bash ../shared/erpnext-lab/lab.sh env)\""
+    '(an Administrator API key), e.g. eval "$(bash ../shared/erpnext-lab/lab.sh env)"'
 )
 
 
@@ -39,8 +43,9 @@ class Site:
     bank_group: str = ""
 
     def client(self, key: str = "", secret: str = "", **options: Any) -> ErpnextClient:
-        return ErpnextClient(self.url, key or self.key, secret or self.secret, site=self.site,
-                             **options)
+        return ErpnextClient(
+            self.url, key or self.key, secret or self.secret, site=self.site, **options
+        )
 
 
 def site_from_env() -> Site:
@@ -53,8 +58,13 @@ def site_from_env() -> Site:
         site.company, site.abbr = company["name"], company["abbr"]
         site.currency = company["default_currency"]
         site.bank_group = client.get_list(
-            "Account", filters=[["company", "=", site.company], ["account_type", "=", "Bank"],
-                                ["is_group", "=", 1]])[0]["name"]
+            "Account",
+            filters=[
+                ["company", "=", site.company],
+                ["account_type", "=", "Bank"],
+                ["is_group", "=", 1],
+            ],
+        )[0]["name"]
     return site
 
 
@@ -64,7 +74,7 @@ def unique(prefix: str) -> str:
 
 def iban() -> str:
     """A valid German IBAN no other test uses."""
-    bban = f"{secrets.randbelow(10 ** 8):08d}{secrets.randbelow(10 ** 10):010d}"
+    bban = f"{secrets.randbelow(10**8):08d}{secrets.randbelow(10**10):010d}"
     check = 98 - int(bban + "131400") % 97  # "DE00" moved to the end, D=13 E=14
     return f"DE{check:02d}{bban}"
 
@@ -86,16 +96,29 @@ class Ledger:
 def make_ledger(site: Site, *, bank_account: bool = True, account_name: str = "Giro") -> Ledger:
     with site.client() as client:
         bank = client.insert({"doctype": "Bank", "bank_name": unique("Kosma Test Bank")})["name"]
-        gl = client.insert({"doctype": "Account", "account_name": unique("Kosma Giro"),
-                            "parent_account": site.bank_group, "account_type": "Bank",
-                            "company": site.company,
-                            "account_currency": site.currency})["name"]
+        gl = client.insert(
+            {
+                "doctype": "Account",
+                "account_name": unique("Kosma Giro"),
+                "parent_account": site.bank_group,
+                "account_type": "Bank",
+                "company": site.company,
+                "account_currency": site.currency,
+            }
+        )["name"]
         ledger = Ledger(bank, gl, iban())
         if bank_account:
-            ledger.bank_account = client.insert({
-                "doctype": "Bank Account", "account_name": account_name, "bank": bank,
-                "account": gl, "is_company_account": 1, "company": site.company,
-                "iban": ledger.iban})["name"]
+            ledger.bank_account = client.insert(
+                {
+                    "doctype": "Bank Account",
+                    "account_name": account_name,
+                    "bank": bank,
+                    "account": gl,
+                    "is_company_account": 1,
+                    "company": site.company,
+                    "iban": ledger.iban,
+                }
+            )["name"]
     return ledger
 
 
@@ -103,11 +126,22 @@ def accounts_manager(site: Site) -> tuple[str, str]:
     """A new user with only the Accounts Manager role: its API key and secret."""
     email = f"kosma-{secrets.token_hex(4)}@example.com"
     with site.client() as client:
-        client.insert({"doctype": "User", "email": email, "first_name": "Kosma",
-                       "send_welcome_email": 0, "user_type": "System User",
-                       "roles": [{"role": "Accounts Manager"}]})
-        answer = client._call("POST", "/api/method/frappe.core.doctype.user.user.generate_keys",
-                              body={"user": email}, idempotent=False)
+        client.insert(
+            {
+                "doctype": "User",
+                "email": email,
+                "first_name": "Kosma",
+                "send_welcome_email": 0,
+                "user_type": "System User",
+                "roles": [{"role": "Accounts Manager"}],
+            }
+        )
+        answer = client._call(
+            "POST",
+            "/api/method/frappe.core.doctype.user.user.generate_keys",
+            body={"user": email},
+            idempotent=False,
+        )
         secret = answer["message"]["api_secret"]
         key = (client.get_doc("User", email) or {})["api_key"]
     return key, secret
@@ -117,14 +151,22 @@ def local_account(store: Any, site: Site, ledger: Ledger, name: str = "Giro (Lab
     """The local Company, Bank and Bank Account that feed the ledger's Bank Account."""
     from kosma_tui.core.records import Bank, BankAccount, Company, ErpnextConnection
 
-    store.save_erpnext(ErpnextConnection(url=site.url, api_key=site.key,
-                                         api_secret=site.secret, site=site.site))
+    store.save_erpnext(
+        ErpnextConnection(url=site.url, api_key=site.key, api_secret=site.secret, site=site.site)
+    )
     if store.company(site.company) is None:
         store.save_company(Company(site.company, "DE", "01-01", site.currency))
     store.save_bank(Bank(ledger.bank, country_code="DE"))
-    store.save_account(BankAccount(name=name, bank=ledger.bank, company=site.company,
-                                   iban=ledger.iban, currency=site.currency,
-                                   erpnext_bank_account=ledger.bank_account))
+    store.save_account(
+        BankAccount(
+            name=name,
+            bank=ledger.bank,
+            company=site.company,
+            iban=ledger.iban,
+            currency=site.currency,
+            erpnext_bank_account=ledger.bank_account,
+        )
+    )
     return store.account(name)
 
 
@@ -134,18 +176,28 @@ def rows(account: str, count: int, currency: str = "EUR", prefix: str = "") -> l
 
     tag = prefix or secrets.token_hex(3)
     year = date.today().year
-    return [row(account, n, tid=f"{tag}-{n:06d}", currency=currency,
-                day=f"{year}-01-{1 + n % 28:02d}", party_type="", party="")
-            for n in range(count)]
+    return [
+        row(
+            account,
+            n,
+            tid=f"{tag}-{n:06d}",
+            currency=currency,
+            day=f"{year}-01-{1 + n % 28:02d}",
+            party_type="",
+            party="",
+        )
+        for n in range(count)
+    ]
 
 
 def bank_transactions(site: Site, bank_account: str) -> list[dict]:
     with site.client() as client:
-        return client.get_list("Bank Transaction",
-                               fields=("name", "transaction_id", "docstatus", "status",
-                                       "reference_number", "party"),
-                               filters=[["bank_account", "=", bank_account]],
-                               page_length=5000)
+        return client.get_list(
+            "Bank Transaction",
+            fields=("name", "transaction_id", "docstatus", "status", "reference_number", "party"),
+            filters=[["bank_account", "=", bank_account]],
+            page_length=5000,
+        )
 
 
 class CuttingProxy:
@@ -185,10 +237,8 @@ class CuttingProxy:
             except OSError:
                 return
             upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._pipe, args=(client, upstream, True),
-                             daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, False),
-                             daemon=True).start()
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
 
     def _pipe(self, source: Any, sink: Any, from_client: bool) -> None:
         import socket
@@ -226,36 +276,74 @@ def _request_complete(data: bytes) -> bool:
     return True
 
 
-def reconcile_with_payment(site: Site, ledger: Ledger, bank_transaction: str, day: str,
-                           amount: float) -> str:
+def reconcile_with_payment(
+    site: Site, ledger: Ledger, bank_transaction: str, day: str, amount: float
+) -> str:
     """A submitted Payment Entry from a new Customer, reconciled with the Bank Transaction
     through ERPNext's Bank Reconciliation Tool; returns the Payment Entry's name."""
     import json
 
     with site.client() as client:
-        customer = client.insert({"doctype": "Customer", "customer_name": unique("Kunde"),
-                                  "customer_group": "All Customer Groups",
-                                  "territory": "All Territories"})["name"]
-        debtors = client.get_list("Account", filters=[
-            ["company", "=", site.company], ["account_type", "=", "Receivable"],
-            ["is_group", "=", 0]])[0]["name"]
-        payment = client.insert({
-            "doctype": "Payment Entry", "payment_type": "Receive", "company": site.company,
-            "posting_date": day, "party_type": "Customer", "party": customer,
-            "paid_from": debtors, "paid_to": ledger.gl_account, "paid_amount": amount,
-            "received_amount": amount, "source_exchange_rate": 1, "target_exchange_rate": 1,
-            "reference_no": unique("REF"), "reference_date": day, "docstatus": 1})["name"]
-        client._call("POST", "/api/method/erpnext.accounts.doctype.bank_reconciliation_tool."
-                     "bank_reconciliation_tool.reconcile_vouchers",
-                     body={"bank_transaction_name": bank_transaction, "vouchers": json.dumps(
-                         [{"payment_doctype": "Payment Entry", "payment_name": payment,
-                           "amount": amount}])}, idempotent=False)
+        customer = client.insert(
+            {
+                "doctype": "Customer",
+                "customer_name": unique("Kunde"),
+                "customer_group": "All Customer Groups",
+                "territory": "All Territories",
+            }
+        )["name"]
+        debtors = client.get_list(
+            "Account",
+            filters=[
+                ["company", "=", site.company],
+                ["account_type", "=", "Receivable"],
+                ["is_group", "=", 0],
+            ],
+        )[0]["name"]
+        payment = client.insert(
+            {
+                "doctype": "Payment Entry",
+                "payment_type": "Receive",
+                "company": site.company,
+                "posting_date": day,
+                "party_type": "Customer",
+                "party": customer,
+                "paid_from": debtors,
+                "paid_to": ledger.gl_account,
+                "paid_amount": amount,
+                "received_amount": amount,
+                "source_exchange_rate": 1,
+                "target_exchange_rate": 1,
+                "reference_no": unique("REF"),
+                "reference_date": day,
+                "docstatus": 1,
+            }
+        )["name"]
+        client._call(
+            "POST",
+            "/api/method/erpnext.accounts.doctype.bank_reconciliation_tool."
+            "bank_reconciliation_tool.reconcile_vouchers",
+            body={
+                "bank_transaction_name": bank_transaction,
+                "vouchers": json.dumps(
+                    [
+                        {
+                            "payment_doctype": "Payment Entry",
+                            "payment_name": payment,
+                            "amount": amount,
+                        }
+                    ]
+                ),
+            },
+            idempotent=False,
+        )
     return payment
 
 
 def assert_exactly_once(store: Any, site: Site, account: Any, expected: int) -> None:
-    docs = bank_transactions(site, account.erpnext_bank_account or
-                             store.account(account.name).erpnext_bank_account)
+    docs = bank_transactions(
+        site, account.erpnext_bank_account or store.account(account.name).erpnext_bank_account
+    )
     counts = Counter(d["transaction_id"] for d in docs)
     assert [t for t, n in counts.items() if n > 1] == []
     assert len(docs) == expected
@@ -276,7 +364,9 @@ def push_many(site: Site, store: Any, count: int) -> Any:
     with ErpnextClient.for_store(store) as client:
         report = push(store, client)
     assert report.ok and report.total("created") == count, report.as_json()["accounts"][0]
-    print(f"\nlive push: {count:,} in {report.seconds:.1f} s = {count / report.seconds:.0f}/s, "
-          f"{report.requests} requests")
+    print(
+        f"\nlive push: {count:,} in {report.seconds:.1f} s = {count / report.seconds:.0f}/s, "
+        f"{report.requests} requests"
+    )
     assert_exactly_once(store, site, account, count)
     return report

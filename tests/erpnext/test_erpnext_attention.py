@@ -33,8 +33,7 @@ def by_tid(erp: FrappeDouble) -> dict[str, dict[str, Any]]:
     return {d["transaction_id"]: d for d in erp.bank_transactions()}
 
 
-def test_an_unknown_party_is_left_off_and_named_without_single_inserts(connected, erp,
-                                                                        capsys):
+def test_an_unknown_party_is_left_off_and_named_without_single_inserts(connected, erp, capsys):
     add_account(connected)
     rows = [row(ACCOUNT, n, party_type="Customer", party="Globex") for n in range(250)]
     rows[3]["party"] = rows[210]["party"] = "Nobody Ltd"
@@ -43,7 +42,8 @@ def test_an_unknown_party_is_left_off_and_named_without_single_inserts(connected
     data = json.loads(out)
     assert status == 0 and data["totals"]["created"] == 250
     assert data["accounts"][0]["missing_parties"] == [
-        {"party": "Customer 'Nobody Ltd'", "transactions": 2}]
+        {"party": "Customer 'Nobody Ltd'", "transactions": 2}
+    ]
     assert erp.count("POST", INSERTS) == 2  # two batches, no fallback to single inserts
     docs = by_tid(erp)
     assert docs["tx-000003"]["party"] is None and docs["tx-000003"]["party_type"] is None
@@ -56,16 +56,20 @@ def test_an_unknown_party_is_left_off_and_named_without_single_inserts(connected
 
 def test_sepa_notprovided_is_never_a_reference_number(connected, erp, capsys):
     add_account(connected)
-    add_rows(connected, [row(ACCOUNT, 1, reference_number="NOTPROVIDED"),
-                         row(ACCOUNT, 2, reference_number="E2E-REAL-2")])
+    add_rows(
+        connected,
+        [
+            row(ACCOUNT, 1, reference_number="NOTPROVIDED"),
+            row(ACCOUNT, 2, reference_number="E2E-REAL-2"),
+        ],
+    )
     assert run(capsys, "erpnext", "push")[0] == 0
     docs = by_tid(erp)
     assert docs["tx-000001"]["reference_number"] is None
     assert docs["tx-000002"]["reference_number"] == "E2E-REAL-2"
 
 
-def test_reconciled_then_cancelled_by_the_bank_is_left_alone_and_reported(connected, erp,
-                                                                          capsys):
+def test_reconciled_then_cancelled_by_the_bank_is_left_alone_and_reported(connected, erp, capsys):
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, 1), row(ACCOUNT, 2)])
     assert run(capsys, "erpnext", "push")[0] == 0
@@ -95,8 +99,7 @@ def test_reconciled_then_cancelled_by_the_bank_is_left_alone_and_reported(connec
     assert run(capsys, "erpnext", "status", "--offline")[0] == 0
 
 
-def test_a_refused_cancel_that_changed_nothing_exits_2(connected, erp, capsys,
-                                                         monkeypatch):
+def test_a_refused_cancel_that_changed_nothing_exits_2(connected, erp, capsys, monkeypatch):
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, 1)])
     assert run(capsys, "erpnext", "push")[0] == 0
@@ -120,8 +123,7 @@ def test_push_json_errors_have_the_documented_shape(store, capsys):
     assert "not connected" in error["message"]
 
 
-def test_a_failed_automatic_push_fails_sync_and_warns_in_status_until_a_push_succeeds(
-        home, erp):
+def test_a_failed_automatic_push_fails_sync_and_warns_in_status_until_a_push_succeeds(home, erp):
     """The real command (a process), the embedded Demo Bank portal, ERPNext away."""
     from kosma_tui.core import clock
     from kosma_tui.core.paths import resolve_paths
@@ -133,13 +135,13 @@ def test_a_failed_automatic_push_fails_sync_and_warns_in_status_until_a_push_suc
 
     async def link_demo(runtime: Runtime) -> None:
         async with runtime.portal(attended=True) as client:
-            await link(store, client, start=clock.today() - timedelta(days=10),
-                       company="Demo Company")
+            await link(
+                store, client, start=clock.today() - timedelta(days=10), company="Demo Company"
+            )
 
     with Runtime(store=store) as runtime:
         asyncio.run(link_demo(runtime))
-    store.save_erpnext(ErpnextConnection(url="http://127.0.0.1:9", api_key="k",
-                                         api_secret="s"))
+    store.save_erpnext(ErpnextConnection(url="http://127.0.0.1:9", api_key="k", api_secret="s"))
     settings = store.settings()
     settings.erpnext_auto_push = True
     store.save_settings(settings)
@@ -160,8 +162,9 @@ def test_a_failed_automatic_push_fails_sync_and_warns_in_status_until_a_push_suc
         erp.seed_company(account.company, "DC")
         erp.seed_bank(account.bank)
         erp.seed_account(f"Bank {n} - DC", account.company, "Bank", account.currency)
-        erp.seed_bank_account(f"Demo {n}", account.bank, account.company, account.iban,
-                              f"Bank {n} - DC")
+        erp.seed_bank_account(
+            f"Demo {n}", account.bank, account.company, account.iban, f"Bank {n} - DC"
+        )
     pushed = kosma(home, "erpnext", "push")
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert kosma(home, "status").returncode == 0

@@ -30,8 +30,9 @@ def test_the_double_answers_like_frappe_without_and_with_a_wrong_token(erp: Frap
     anonymous = httpx.get(f"{erp.url}/api/resource/Company")
     assert anonymous.status_code == 403
     assert anonymous.json()["exc_type"] == "PermissionError"
-    wrong = httpx.get(f"{erp.url}/api/resource/Company",
-                      headers={"Authorization": f"token {API_KEY}:wrong"})
+    wrong = httpx.get(
+        f"{erp.url}/api/resource/Company", headers={"Authorization": f"token {API_KEY}:wrong"}
+    )
     assert wrong.status_code == 401
     assert wrong.json()["exc_type"] == "AuthenticationError"
 
@@ -39,8 +40,10 @@ def test_the_double_answers_like_frappe_without_and_with_a_wrong_token(erp: Frap
 def test_logged_user_checks_the_key(erp: FrappeDouble):
     with client_for(erp) as client:
         assert client.logged_user() == "accounts@example.com"
-    with ErpnextClient(erp.url, API_KEY, "wrong-secret") as client, \
-            pytest.raises(ErpnextAuthError) as caught:
+    with (
+        ErpnextClient(erp.url, API_KEY, "wrong-secret") as client,
+        pytest.raises(ErpnextAuthError) as caught,
+    ):
         client.logged_user()
     assert caught.value.exit_status == 2
     assert "did not accept the API key and secret" in caught.value.message
@@ -50,38 +53,60 @@ def test_logged_user_checks_the_key(erp: FrappeDouble):
 def test_server_messages_are_a_json_string_of_json_strings_with_html():
     payload = {
         "exc_type": "ValidationError",
-        "_server_messages": json.dumps([
-            json.dumps({"message": "Row #1: <b>IBAN</b> is not valid", "indicator": "red"}),
-            json.dumps({"message": "Second &amp; last"}),
-        ]),
+        "_server_messages": json.dumps(
+            [
+                json.dumps({"message": "Row #1: <b>IBAN</b> is not valid", "indicator": "red"}),
+                json.dumps({"message": "Second &amp; last"}),
+            ]
+        ),
     }
     assert server_messages(payload) == ["Row #1: IBAN is not valid", "Second & last"]
     assert error_message(payload, "x") == "Row #1: IBAN is not valid; Second & last"
-    assert error_message({"exception": "frappe.exceptions.ValidationError: Bad date"}, "x") \
+    assert (
+        error_message({"exception": "frappe.exceptions.ValidationError: Bad date"}, "x")
         == "Bad date"
+    )
     assert error_message(None, "HTTP 502") == "HTTP 502"
 
 
 def test_validation_errors_arrive_as_417_with_erpnexts_sentence(erp: FrappeDouble):
-    doc = {"doctype": "Bank Transaction", "docstatus": 1, "date": "2025-01-02",
-           "deposit": 1.0, "currency": "USD", "bank_account": "Main - Demo Bank",
-           "transaction_id": "t1"}
+    doc = {
+        "doctype": "Bank Transaction",
+        "docstatus": 1,
+        "date": "2025-01-02",
+        "deposit": 1.0,
+        "currency": "USD",
+        "bank_account": "Main - Demo Bank",
+        "transaction_id": "t1",
+    }
     with client_for(erp) as client, pytest.raises(ErpnextRejected) as caught:
         client.insert(doc)
     assert caught.value.http_status == 417
     assert caught.value.exc_type == "ValidationError"
     assert caught.value.erpnext_message == (
         "Transaction currency: USD cannot be different from Bank Account(Main - Demo Bank) "
-        "currency: EUR")
+        "currency: EUR"
+    )
 
 
 def test_insert_many_refuses_more_than_200_and_rolls_back_a_bad_batch(erp: FrappeDouble):
-    good = [{"doctype": "Bank Transaction", "docstatus": 1, "date": "2025-01-02",
-             "deposit": 1.0, "currency": "EUR", "bank_account": "Main - Demo Bank",
-             "transaction_id": f"t{i}"} for i in range(201)]
-    raw = httpx.post(f"{erp.url}/api/method/frappe.client.insert_many",
-                     json={"docs": json.dumps(good)},
-                     headers={"Authorization": f"token {API_KEY}:{API_SECRET}"})
+    good = [
+        {
+            "doctype": "Bank Transaction",
+            "docstatus": 1,
+            "date": "2025-01-02",
+            "deposit": 1.0,
+            "currency": "EUR",
+            "bank_account": "Main - Demo Bank",
+            "transaction_id": f"t{i}",
+        }
+        for i in range(201)
+    ]
+    raw = httpx.post(
+        f"{erp.url}/api/method/frappe.client.insert_many",
+        json={"docs": json.dumps(good)},
+        headers={"Authorization": f"token {API_KEY}:{API_SECRET}"},
+    )
     assert raw.status_code == 417
     assert "Only 200 inserts allowed" in error_message(raw.json(), "")
     with client_for(erp) as client:
@@ -90,8 +115,9 @@ def test_insert_many_refuses_more_than_200_and_rolls_back_a_bad_batch(erp: Frapp
         assert erp.bank_transactions() == []  # one transaction: nothing of it stayed
         names = client.insert_many(good[:3])
         assert [d["transaction_id"] for d in erp.bank_transactions()] == ["t0", "t1", "t2"]
-        assert all(d["docstatus"] == 1 and d["status"] == "Unreconciled"
-                   for d in erp.bank_transactions())
+        assert all(
+            d["docstatus"] == 1 and d["status"] == "Unreconciled" for d in erp.bank_transactions()
+        )
         assert len(names) == 3
         # duplicates of transaction_id are accepted by ERPNext
         client.insert_many(good[:1])
@@ -101,8 +127,10 @@ def test_insert_many_refuses_more_than_200_and_rolls_back_a_bad_batch(erp: Frapp
 def test_get_list_pages_past_frappes_default_of_20(erp: FrappeDouble):
     for i in range(45):
         erp.seed_company(f"Company {i:02d}", f"C{i}")
-    raw = httpx.get(f"{erp.url}/api/resource/Company",
-                    headers={"Authorization": f"token {API_KEY}:{API_SECRET}"})
+    raw = httpx.get(
+        f"{erp.url}/api/resource/Company",
+        headers={"Authorization": f"token {API_KEY}:{API_SECRET}"},
+    )
     assert len(raw.json()["data"]) == 20
     with client_for(erp) as client:
         rows = client.get_list("Company", fields=("name", "country"), page_length=10)
@@ -130,7 +158,8 @@ def test_gets_are_retried_on_5xx_and_dropped_connections(erp: FrappeDouble):
 
 @pytest.mark.parametrize(("header", "waited"), [("7", 7.0), ("in 30 s", 30.0), ("3600", 60.0)])
 def test_a_429_waits_for_retry_after_in_seconds_or_as_an_http_date(
-        erp: FrappeDouble, header: str, waited: float):
+    erp: FrappeDouble, header: str, waited: float
+):
     fake = FakeClock()
     if header == "in 30 s":
         header = email.utils.formatdate(fake.wall() + 30, usegmt=True)
@@ -152,8 +181,10 @@ def test_a_post_whose_answer_was_lost_is_not_resent_blindly(erp: FrappeDouble):
 
 
 def test_unreachable_url_is_one_sentence(tmp_path):
-    with ErpnextClient("http://127.0.0.1:9", "k", "s", retries=1, backoff=0.001) as client, \
-            pytest.raises(ErpnextTransient) as caught:
+    with (
+        ErpnextClient("http://127.0.0.1:9", "k", "s", retries=1, backoff=0.001) as client,
+        pytest.raises(ErpnextTransient) as caught,
+    ):
         client.logged_user()
     assert caught.value.exit_status == 2
     assert "could not be reached" in caught.value.message
@@ -165,8 +196,10 @@ def test_site_name_header_picks_the_site_on_a_multi_site_bench():
         with client_for(erp) as client, pytest.raises(ErpnextError) as caught:
             client.logged_user()
         assert "--site" in caught.value.sentence()
-        with client_for(erp, site="other.example.com") as client, \
-                pytest.raises(ErpnextError, match=r"no site named 'other\.example\.com'"):
+        with (
+            client_for(erp, site="other.example.com") as client,
+            pytest.raises(ErpnextError, match=r"no site named 'other\.example\.com'"),
+        ):
             client.logged_user()
         with client_for(erp, site="erp.example.com") as client:
             assert client.logged_user() == "accounts@example.com"

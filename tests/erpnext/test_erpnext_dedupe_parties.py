@@ -31,13 +31,22 @@ def seed_copies(connected, erp: FrappeDouble) -> dict[str, list[str]]:
     """tx-1 three times (the middle one reconciled), tx-2 twice, tx-3 once."""
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, n) for n in (1, 2, 3)])
-    docs = [bank_transaction(r, ERP_BANK_ACCOUNT)
-            for r in (row(ACCOUNT, 1), row(ACCOUNT, 1), row(ACCOUNT, 1), row(ACCOUNT, 2),
-                      row(ACCOUNT, 2), row(ACCOUNT, 3))]
+    docs = [
+        bank_transaction(r, ERP_BANK_ACCOUNT)
+        for r in (
+            row(ACCOUNT, 1),
+            row(ACCOUNT, 1),
+            row(ACCOUNT, 1),
+            row(ACCOUNT, 2),
+            row(ACCOUNT, 2),
+            row(ACCOUNT, 3),
+        )
+    ]
     names = erp.insert_many(docs)
     erp.docs["Bank Transaction"][names[1]].update(status="Reconciled", allocated_amount=1.0)
     connected.book(connected.account(ACCOUNT)).update(
-        {"tx-000002": {"erpnext_name": names[4]}})  # it recorded the later copy
+        {"tx-000002": {"erpnext_name": names[4]}}
+    )  # it recorded the later copy
     return {"tx-000001": names[:3], "tx-000002": names[3:5], "tx-000003": names[5:]}
 
 
@@ -57,8 +66,7 @@ def test_dedupe_removes_later_copies_but_never_a_reconciled_one(connected, erp, 
     assert sorted(copies["tx-000001"]["removed"]) == sorted([one[0], one[2]])
     assert copies["tx-000002"]["keep"] == two[0] and copies["tx-000002"]["removed"] == [two[1]]
     left = {d["transaction_id"]: d["name"] for d in erp.bank_transactions()}
-    assert left == {"tx-000001": one[1], "tx-000002": two[0],
-                    "tx-000003": names["tx-000003"][0]}
+    assert left == {"tx-000001": one[1], "tx-000002": two[0], "tx-000003": names["tx-000003"][0]}
     assert rows_of(connected)["tx-000002"]["erpnext_name"] == two[0]
     status, out, _ = run(capsys, "erpnext", "dedupe", "--yes")
     assert status == 0 and "Removed 0 later copies" in out
@@ -66,10 +74,12 @@ def test_dedupe_removes_later_copies_but_never_a_reconciled_one(connected, erp, 
 
 def test_dedupe_leaves_a_reconciled_later_copy_and_says_so(connected, erp, capsys):
     names = seed_copies(connected, erp)
-    erp.docs["Bank Transaction"][names["tx-000002"][1]].update(status="Reconciled",
-                                                               allocated_amount=1.0)
-    erp.docs["Bank Transaction"][names["tx-000002"][0]].update(status="Reconciled",
-                                                               allocated_amount=1.0)
+    erp.docs["Bank Transaction"][names["tx-000002"][1]].update(
+        status="Reconciled", allocated_amount=1.0
+    )
+    erp.docs["Bank Transaction"][names["tx-000002"][0]].update(
+        status="Reconciled", allocated_amount=1.0
+    )
     status, out, _ = run(capsys, "erpnext", "dedupe", "--yes")
     assert status == 1
     assert f"left alone (reconciled): {names['tx-000002'][1]}" in out
@@ -86,17 +96,23 @@ def test_party_import_from_erpnext_reads_parties_and_their_ibans(store, erp, cap
     erp.seed("Employee", "HR-EMP-00001", employee_name="Jane Roe", status="Active")
     erp.docs["Customer"]["Globex"]["disabled"] = 0
     erp.seed_bank_account("Globex Giro", BANK, "", OTHER_IBAN, "", is_company_account=0)
-    erp.docs["Bank Account"]["Globex Giro - Demo Bank"].update(party_type="Customer",
-                                                               party="Globex")
+    erp.docs["Bank Account"]["Globex Giro - Demo Bank"].update(
+        party_type="Customer", party="Globex"
+    )
     erp.seed_bank_account("Hooli", BANK, "", "", "", is_company_account=0)
-    erp.docs["Bank Account"]["Hooli - Demo Bank"].update(party_type="Supplier", party="Hooli",
-                                                         bank_account_no="12345678")
+    erp.docs["Bank Account"]["Hooli - Demo Bank"].update(
+        party_type="Supplier", party="Hooli", bank_account_no="12345678"
+    )
     status, out, _ = run(capsys, "party", "import", "--from-erpnext", "--json")
     data = json.loads(out)
     assert status == 0 and data["by_type"] == {"Customer": 2, "Supplier": 1, "Employee": 1}
     parties = {(p.party_type, p.name): p for p in store.parties()}
-    assert set(parties) == {("Customer", "Globex"), ("Customer", "CUST-0002"),
-                            ("Supplier", "Hooli"), ("Employee", "HR-EMP-00001")}
+    assert set(parties) == {
+        ("Customer", "Globex"),
+        ("Customer", "CUST-0002"),
+        ("Supplier", "Hooli"),
+        ("Employee", "HR-EMP-00001"),
+    }
     assert parties[("Customer", "Globex")].ibans == [OTHER_IBAN]
     assert parties[("Supplier", "Hooli")].account_numbers == ["12345678"]
 

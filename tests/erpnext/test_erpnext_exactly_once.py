@@ -35,17 +35,21 @@ def assert_exactly_once(store: Any, erp: FrappeDouble, expected: int) -> None:
 
 def test_the_double_refuses_a_request_line_over_4094_bytes_like_gunicorn(connected, erp):
     ids = [f"{'x' * 30}-{n:04d}" for n in range(120)]
-    with ErpnextClient.for_store(connected) as client, \
-            pytest.raises(ErpnextRejected) as caught:
-        client._call("GET", client.resource("Bank Transaction"), params={
-            "filters": json.dumps([["transaction_id", "in", ids]])})
+    with ErpnextClient.for_store(connected) as client, pytest.raises(ErpnextRejected) as caught:
+        client._call(
+            "GET",
+            client.resource("Bank Transaction"),
+            params={"filters": json.dumps([["transaction_id", "in", ids]])},
+        )
     assert caught.value.http_status == 400
 
 
 def test_lookups_of_hundreds_of_long_ids_fit_any_request_line(connected, erp, capsys):
     add_account(connected)
-    add_rows(connected, [row(ACCOUNT, n, tid=f"{'2026-01-05-BOOKING-REF-' * 2}{n:05d}")
-                         for n in range(450)])
+    add_rows(
+        connected,
+        [row(ACCOUNT, n, tid=f"{'2026-01-05-BOOKING-REF-' * 2}{n:05d}") for n in range(450)],
+    )
     status, data = push_json(capsys)
     assert status == 0 and data["totals"]["created"] == 450
     assert_exactly_once(connected, erp, 450)
@@ -53,7 +57,8 @@ def test_lookups_of_hundreds_of_long_ids_fit_any_request_line(connected, erp, ca
 
 
 def test_a_cut_connection_whose_batch_commits_later_is_settled_not_sent_again(
-        connected, erp, capsys):
+    connected, erp, capsys
+):
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, n) for n in range(300)])
     # The first insert's connection is cut at once; ERPNext still runs it and commits
@@ -68,8 +73,7 @@ def test_a_cut_connection_whose_batch_commits_later_is_settled_not_sent_again(
     assert not push_journal.path(connected).exists()
 
 
-def test_a_batch_left_in_flight_by_a_killed_push_is_settled_before_anything_else(
-        connected, erp):
+def test_a_batch_left_in_flight_by_a_killed_push_is_settled_before_anything_else(connected, erp):
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, n) for n in range(250)])
     rows = list(rows_of(connected).values())
@@ -95,8 +99,7 @@ def test_a_batch_left_in_flight_by_a_killed_push_is_settled_before_anything_else
     assert push_journal.current(connected) is None
 
 
-def test_a_batch_that_never_arrives_is_sent_once_the_server_timeout_has_passed(
-        connected, erp):
+def test_a_batch_that_never_arrives_is_sent_once_the_server_timeout_has_passed(connected, erp):
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, n) for n in range(5)])
     ids = list(rows_of(connected))
@@ -152,8 +155,18 @@ def test_connect_server_timeout_sets_how_long_writes_wait(store, erp, capsys, mo
 
     def connect(*extra: str) -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(API_SECRET + "\n"))
-        return main(["erpnext", "connect", "--url", erp.url, "--api-key", API_KEY,
-                     "--api-secret-stdin", *extra])
+        return main(
+            [
+                "erpnext",
+                "connect",
+                "--url",
+                erp.url,
+                "--api-key",
+                API_KEY,
+                "--api-secret-stdin",
+                *extra,
+            ]
+        )
 
     assert connect("--server-timeout", "0") == 2 and store.erpnext().url == ""
     assert connect("--server-timeout", "300") == 0
@@ -163,8 +176,7 @@ def test_connect_server_timeout_sets_how_long_writes_wait(store, erp, capsys, mo
     assert connect() == 0 and store.erpnext().server_timeout == 300  # kept when not given
 
 
-def test_a_cancel_whose_answer_was_lost_and_that_commits_later_counts_once(connected, erp,
-                                                                           capsys):
+def test_a_cancel_whose_answer_was_lost_and_that_commits_later_counts_once(connected, erp, capsys):
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, 1)])
     assert main(["erpnext", "push"]) == 0

@@ -19,8 +19,12 @@ INSERTS = "/api/method/frappe.client.insert_many"
 
 def start_push(home: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
-    return subprocess.Popen([sys.executable, "-m", "kosma_tui", "erpnext", "push", "--json"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kosma_tui", "erpnext", "push", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]

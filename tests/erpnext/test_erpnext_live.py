@@ -54,11 +54,8 @@ def real_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     """Against the real server, settle as in production (undo the double's shortcuts)."""
     import importlib
 
-    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.journal"), "MARGIN",
-                        5.0)
-    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.push"), "SETTLE_POLL",
-                        0.5)
-
+    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.journal"), "MARGIN", 5.0)
+    monkeypatch.setattr(importlib.import_module("kosma_tui.core.erpnext.push"), "SETTLE_POLL", 0.5)
 
 
 # The suite pushes 2,000 (ten batches); tests/benchmarks/test_erpnext_push_bench.py
@@ -71,8 +68,12 @@ def test_live_two_thousand_transactions_in_one_push(site, store):
 
 def start_push(home: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "KOSMA_TUI_HOME": str(home)}
-    return subprocess.Popen([sys.executable, "-m", "kosma_tui", "erpnext", "push", "--json"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kosma_tui", "erpnext", "push", "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.timeout(900)
@@ -118,8 +119,9 @@ def test_live_accounts_manager_maps_creates_and_pushes(site, store):
     ledger = make_ledger(site, bank_account=False)
     account = local_account(store, site, ledger)
     key, secret = accounts_manager(site)
-    store.save_erpnext(ErpnextConnection(url=site.url, api_key=key, api_secret=secret,
-                                         site=site.site))
+    store.save_erpnext(
+        ErpnextConnection(url=site.url, api_key=key, api_secret=secret, site=site.site)
+    )
     with ErpnextClient.for_store(store) as client:
         assert any(c.name == site.company for c in import_companies(store, client))
         mapping = create_and_map(store, client, account.name, ledger.gl_account)
@@ -135,8 +137,7 @@ def test_live_accounts_manager_maps_creates_and_pushes(site, store):
         report = push(store, client)
     result = report.accounts[0]
     assert report.ok and result.created == 250, report.as_json()["accounts"][0]
-    assert set(result.missing_parties) == {"Customer 'Nobody Known Ltd'",
-                                           "Employee 'HR-EMP-99999'"}
+    assert set(result.missing_parties) == {"Customer 'Nobody Known Ltd'", "Employee 'HR-EMP-99999'"}
     docs = {d["transaction_id"]: d for d in bank_transactions(site, mapping.bank_account)}
     first, second = batch[0]["transaction_id"], batch[1]["transaction_id"]
     assert not docs[first]["reference_number"] and not docs[second]["party"]
@@ -151,23 +152,35 @@ def test_live_accounts_manager_maps_by_iban_and_imports_parties(site, store):
     account = local_account(store, site, ledger.unmapped())
     customer_iban = iban()
     with site.client() as admin:
-        customer = admin.insert({"doctype": "Customer", "customer_name": unique("Kosma Kunde"),
-                                 "customer_group": "All Customer Groups",
-                                 "territory": "All Territories"})["name"]
-        admin.insert({"doctype": "Bank Account", "account_name": unique("Kunde"),
-                      "bank": ledger.bank, "party_type": "Customer", "party": customer,
-                      "iban": customer_iban})
+        customer = admin.insert(
+            {
+                "doctype": "Customer",
+                "customer_name": unique("Kosma Kunde"),
+                "customer_group": "All Customer Groups",
+                "territory": "All Territories",
+            }
+        )["name"]
+        admin.insert(
+            {
+                "doctype": "Bank Account",
+                "account_name": unique("Kunde"),
+                "bank": ledger.bank,
+                "party_type": "Customer",
+                "party": customer,
+                "iban": customer_iban,
+            }
+        )
     key, secret = accounts_manager(site)
-    store.save_erpnext(ErpnextConnection(url=site.url, api_key=key, api_secret=secret,
-                                         site=site.site))
+    store.save_erpnext(
+        ErpnextConnection(url=site.url, api_key=key, api_secret=secret, site=site.site)
+    )
     with ErpnextClient.for_store(store) as client:
         mapping = map_by_iban(store, client, account.name)
         result = import_from_erpnext(store, client)
     assert (mapping.how, mapping.bank_account) == ("iban", ledger.bank_account)
     parties = {(p.party_type, p.name): p for p in store.parties()}
     assert parties[("Customer", customer)].ibans == [customer_iban]
-    assert any("Employees were skipped" in note and "HR User" in note
-               for note in result.notes)
+    assert any("Employees were skipped" in note and "HR User" in note for note in result.notes)
 
 
 def test_live_reconciled_then_cancelled_by_the_bank_is_left_alone(site, store):
@@ -181,16 +194,16 @@ def test_live_reconciled_then_cancelled_by_the_bank_is_left_alone(site, store):
         assert push(store, client).ok
     tid = batch[0]["transaction_id"]
     name = store.book(account).get(tid)["erpnext_name"]
-    payment = reconcile_with_payment(site, ledger, name, batch[0]["date"],
-                                     batch[0]["deposit"] / 100)
+    payment = reconcile_with_payment(
+        site, ledger, name, batch[0]["date"], batch[0]["deposit"] / 100
+    )
     store.book(account).update({tid: {"status": "Cancelled"}})
     with ErpnextClient.for_store(store) as client:
         report = push(store, client)
         doc = client.get_doc("Bank Transaction", name) or {}
         clearance = (client.get_doc("Payment Entry", payment) or {}).get("clearance_date")
     assert report.total("attention") == 1 and report.total("cancelled") == 0
-    assert [i.erpnext_name for i in report.accounts[0].items if i.action == "attention"] == \
-        [name]
+    assert [i.erpnext_name for i in report.accounts[0].items if i.action == "attention"] == [name]
     assert doc["docstatus"] == 1 and doc["status"] == "Reconciled"
     assert clearance  # the reconciliation was not undone
     assert any(name in line for line in push_record.problems(store))
@@ -206,7 +219,8 @@ def test_live_dedupe_removes_later_copies(site, store):
         client.insert_many(docs + docs[:2])  # two ids twice, as an older client left them
         found = find(client, [store.account(account.name)])
         assert sorted(c.transaction_id for c in found[0].copies) == sorted(
-            r["transaction_id"] for r in batch[:2])
+            r["transaction_id"] for r in batch[:2]
+        )
         remove(store, client, found)
     assert all(c.removed and not c.failed for c in found[0].copies)
     left = bank_transactions(site, ledger.bank_account)

@@ -70,47 +70,52 @@ def test_map_create_adopts_the_bank_account_it_would_have_made(connected, erp, c
     add_account(connected, "Savings (ACME GmbH)", OTHER_IBAN)
     erp.seed_bank_account("Savings (ACME GmbH)", BANK, COMPANY, "", "Second Bank - AG")
     writes = erp.writes()
-    status, out, _ = run(capsys, "map", "Savings (ACME GmbH)", "--create", "--gl-account",
-                         "Second Bank - AG")
+    status, out, _ = run(
+        capsys, "map", "Savings (ACME GmbH)", "--create", "--gl-account", "Second Bank - AG"
+    )
     assert status == 0 and "mapped to the existing ERPNext Bank Account" in out
     assert erp.writes() == writes
-    assert connected.account("Savings (ACME GmbH)").erpnext_bank_account == \
-        f"Savings (ACME GmbH) - {BANK}"
+    assert (
+        connected.account("Savings (ACME GmbH)").erpnext_bank_account
+        == f"Savings (ACME GmbH) - {BANK}"
+    )
 
 
-def test_map_create_names_the_bank_account_to_pass_when_the_name_is_taken(connected, erp,
-                                                                          capsys):
+def test_map_create_names_the_bank_account_to_pass_when_the_name_is_taken(connected, erp, capsys):
     add_account(connected, "Savings (ACME GmbH)", OTHER_IBAN)
     erp.seed_account("Third Bank - AG", COMPANY, "Bank", "EUR")
     erp.seed_bank_account("Savings (ACME GmbH)", BANK, COMPANY, "", "Third Bank - AG")
-    line = one_sentence(capsys, "map", "Savings (ACME GmbH)", "--create", "--gl-account",
-                        "Second Bank - AG")
+    line = one_sentence(
+        capsys, "map", "Savings (ACME GmbH)", "--create", "--gl-account", "Second Bank - AG"
+    )
     assert f"already has a Bank Account named 'Savings (ACME GmbH) - {BANK}'" in line
     assert f'--bank-account "Savings (ACME GmbH) - {BANK}"' in line
 
 
-def test_map_create_without_a_bank_and_without_system_manager_says_who_can(connected, erp,
-                                                                           capsys):
+def test_map_create_without_a_bank_and_without_system_manager_says_who_can(connected, erp, capsys):
     from kosma_tui.core.records import Bank, BankAccount
 
     erp.denied_doctypes.add("Bank")  # Accounts Manager: Bank is System Manager's
     connected.save_bank(Bank("New Bank"))
-    connected.save_account(BankAccount("Ops (ACME GmbH)", "New Bank", COMPANY,
-                                       iban="DE75512108001245126199"))
-    line = one_sentence(capsys, "map", "Ops (ACME GmbH)", "--create", "--gl-account",
-                        "Second Bank - AG")
+    connected.save_account(
+        BankAccount("Ops (ACME GmbH)", "New Bank", COMPANY, iban="DE75512108001245126199")
+    )
+    line = one_sentence(
+        capsys, "map", "Ops (ACME GmbH)", "--create", "--gl-account", "Second Bank - AG"
+    )
     assert "no Bank named 'New Bank'" in line and "System Manager" in line
     assert "Bank Account" not in erp.docs or all(
-        "Ops" not in name for name in erp.docs["Bank Account"])
+        "Ops" not in name for name in erp.docs["Bank Account"]
+    )
     # with the Bank in place (a System Manager made it) the same user succeeds
     erp.seed_bank("New Bank")
-    status, _, _ = run(capsys, "map", "Ops (ACME GmbH)", "--create", "--gl-account",
-                       "Second Bank - AG")
+    status, _, _ = run(
+        capsys, "map", "Ops (ACME GmbH)", "--create", "--gl-account", "Second Bank - AG"
+    )
     assert status == 0
 
 
-def test_a_missing_permission_is_one_sentence_naming_the_doctype_and_role(connected, erp,
-                                                                          capsys):
+def test_a_missing_permission_is_one_sentence_naming_the_doctype_and_role(connected, erp, capsys):
     erp.denied_doctypes.add("Bank Transaction")
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, 1)])

@@ -157,12 +157,19 @@ async def test_a_panel_given_a_client_factory_uses_it(connected, erp):
 def test_pushed_label():
     assert pushed_label({"status": "Settled", "erpnext_name": ""}).plain == "waiting"
     assert pushed_label({"status": "Pending", "erpnext_name": ""}).plain == ""
-    assert pushed_label({"status": "Settled", "erpnext_name": "ACC-BTN-1"}).plain == \
-        "✓ ACC-BTN-1"
-    assert pushed_label({"status": "Cancelled", "erpnext_name": "ACC-BTN-1",
-                         "erpnext_cancelled": True}).plain == "✗ ACC-BTN-1"
-    assert pushed_label({"status": "Cancelled", "erpnext_name": "ACC-BTN-1",
-                         "erpnext_attention": "ACC-BTN-1"}).plain == "! ACC-BTN-1 reconciled"
+    assert pushed_label({"status": "Settled", "erpnext_name": "ACC-BTN-1"}).plain == "✓ ACC-BTN-1"
+    assert (
+        pushed_label(
+            {"status": "Cancelled", "erpnext_name": "ACC-BTN-1", "erpnext_cancelled": True}
+        ).plain
+        == "✗ ACC-BTN-1"
+    )
+    assert (
+        pushed_label(
+            {"status": "Cancelled", "erpnext_name": "ACC-BTN-1", "erpnext_attention": "ACC-BTN-1"}
+        ).plain
+        == "! ACC-BTN-1 reconciled"
+    )
 
 
 def test_push_summary_names_attention_unknown_parties_and_duplicates():
@@ -170,11 +177,25 @@ def test_push_summary_names_attention_unknown_parties_and_duplicates():
     from kosma_tui.tui.widgets.erpnext_panel import push_summary
 
     report = PushReport(False)
-    report.accounts.append(AccountPush(
-        "Main", attention=1, missing_parties={"Customer 'Nobody'": 2},
-        duplicates={"tx-1": ["ACC-BTN-1", "ACC-BTN-2"]},
-        items=[PushItem("attention", "tx-9", "2026-01-02", 100, "EUR", "ACC-BTN-9",
-                        "ACC-BTN-9 is reconciled in ERPNext")]))
+    report.accounts.append(
+        AccountPush(
+            "Main",
+            attention=1,
+            missing_parties={"Customer 'Nobody'": 2},
+            duplicates={"tx-1": ["ACC-BTN-1", "ACC-BTN-2"]},
+            items=[
+                PushItem(
+                    "attention",
+                    "tx-9",
+                    "2026-01-02",
+                    100,
+                    "EUR",
+                    "ACC-BTN-9",
+                    "ACC-BTN-9 is reconciled in ERPNext",
+                )
+            ],
+        )
+    )
     text = push_summary(report).plain
     assert "tx-9: ACC-BTN-9 is reconciled in ERPNext" in text
     assert "Customer 'Nobody'" in text and "erpnext dedupe" in text

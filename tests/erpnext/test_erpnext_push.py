@@ -58,11 +58,14 @@ def assert_once_and_recorded(store: Any, erp: FrappeDouble, expected: int) -> No
 
 def test_settled_rows_become_submitted_bank_transactions(connected, erp, capsys):
     add_account(connected)
-    add_rows(connected, [
-        row(ACCOUNT, 1, deposit=123456),
-        row(ACCOUNT, 2, withdrawal=5, party_type="Customer", party="Globex"),
-        row(ACCOUNT, 3, status="Pending"),
-    ])
+    add_rows(
+        connected,
+        [
+            row(ACCOUNT, 1, deposit=123456),
+            row(ACCOUNT, 2, withdrawal=5, party_type="Customer", party="Globex"),
+            row(ACCOUNT, 3, status="Pending"),
+        ],
+    )
     status, data = push(capsys)
     assert status == 0
     assert data["totals"]["created"] == 2 and data["totals"]["pending"] == 1
@@ -94,8 +97,7 @@ def test_amounts_use_the_currency_exponent(connected, erp, capsys):
     add_account(connected, "Yen (ACME)", "DE75512108001245126199", "JPY")
     add_account(connected, "Dinar (ACME)", "DE44500105175407324931", "BHD")
     add_rows(connected, [row("Yen (ACME)", 1, deposit=1234, currency="JPY")], "Yen (ACME)")
-    add_rows(connected, [row("Dinar (ACME)", 2, withdrawal=1234, currency="BHD")],
-             "Dinar (ACME)")
+    add_rows(connected, [row("Dinar (ACME)", 2, withdrawal=1234, currency="BHD")], "Dinar (ACME)")
     assert push(capsys)[0] == 0
     docs = by_tid(erp)
     assert docs["tx-000001"]["deposit"] == 1234.0
@@ -117,10 +119,17 @@ def test_ids_already_in_erpnext_are_skipped_and_recorded(connected, erp, capsys)
     add_account(connected)
     add_rows(connected, [row(ACCOUNT, n) for n in range(3)])
     with ErpnextClient(erp.url, erp.api_key, erp.api_secret) as client:
-        existing = client.insert({"doctype": "Bank Transaction", "docstatus": 1,
-                                  "date": "2025-01-01", "deposit": 10.0, "currency": "EUR",
-                                  "bank_account": ERP_BANK_ACCOUNT,
-                                  "transaction_id": "tx-000001"})["name"]
+        existing = client.insert(
+            {
+                "doctype": "Bank Transaction",
+                "docstatus": 1,
+                "date": "2025-01-01",
+                "deposit": 10.0,
+                "currency": "EUR",
+                "bank_account": ERP_BANK_ACCOUNT,
+                "transaction_id": "tx-000001",
+            }
+        )["name"]
     status, data = push(capsys)
     assert status == 0
     assert (data["totals"]["created"], data["totals"]["skipped"]) == (2, 1)
@@ -210,14 +219,16 @@ def test_the_push_waits_between_retries_under_the_client_s_retry_policy(connecte
     add_rows(connected, [row(ACCOUNT, n) for n in range(3)])
     fake = FakeClock()
     erp.fail_next(1, 503, match="insert_many")  # not committed: sent again
-    with ErpnextClient.for_store(connected, backoff=0.5, clock=fake.clock,
-                                 server_timeout=0) as client:
+    with ErpnextClient.for_store(
+        connected, backoff=0.5, clock=fake.clock, server_timeout=0
+    ) as client:
         assert Pusher(connected, client).run(None).accounts[0].created == 3
     assert fake.waits == [0.5]
     connected.book(connected.account(ACCOUNT)).update({"tx-000001": {"status": "Cancelled"}})
     erp.fail_next(2, 503, match="frappe.client.cancel")  # not cancelled: sent again, twice
-    with ErpnextClient.for_store(connected, backoff=0.5, clock=fake.clock,
-                                 server_timeout=0) as client:
+    with ErpnextClient.for_store(
+        connected, backoff=0.5, clock=fake.clock, server_timeout=0
+    ) as client:
         assert Pusher(connected, client).run(None).accounts[0].cancelled == 1
     assert fake.waits == [0.5, 0.5, 1.0]
     assert_once_and_recorded(connected, erp, 3)
@@ -251,18 +262,33 @@ def test_dry_run_shows_create_skip_cancel_and_changes_nothing(connected, erp, ca
     book.update({"tx-000000": {"status": "Cancelled"}})
     add_rows(connected, [row(ACCOUNT, n) for n in range(10, 13)])
     with ErpnextClient(erp.url, erp.api_key, erp.api_secret) as client:
-        client.insert({"doctype": "Bank Transaction", "docstatus": 1, "date": "2025-02-02",
-                       "deposit": 1.0, "currency": "EUR", "bank_account": ERP_BANK_ACCOUNT,
-                       "transaction_id": "tx-000011"})
+        client.insert(
+            {
+                "doctype": "Bank Transaction",
+                "docstatus": 1,
+                "date": "2025-02-02",
+                "deposit": 1.0,
+                "currency": "EUR",
+                "bank_account": ERP_BANK_ACCOUNT,
+                "transaction_id": "tx-000011",
+            }
+        )
     posts = erp.writes()
     before_rows = rows_of(connected)
     status, data = push(capsys, "--dry-run")
     assert status == 0 and data["dry_run"] is True
-    assert {k: data["totals"][k] for k in ("created", "skipped", "cancelled")} == \
-        {"created": 2, "skipped": 1, "cancelled": 1}
+    assert {k: data["totals"][k] for k in ("created", "skipped", "cancelled")} == {
+        "created": 2,
+        "skipped": 1,
+        "cancelled": 1,
+    }
     actions = {(i["action"], i["transaction_id"]) for i in data["accounts"][0]["items"]}
-    assert actions == {("create", "tx-000010"), ("create", "tx-000012"),
-                       ("skip", "tx-000011"), ("cancel", "tx-000000")}
+    assert actions == {
+        ("create", "tx-000010"),
+        ("create", "tx-000012"),
+        ("skip", "tx-000011"),
+        ("cancel", "tx-000000"),
+    }
     assert erp.writes() == posts
     assert rows_of(connected) == before_rows
     capsys.readouterr()
@@ -344,8 +370,7 @@ def test_status_counts_what_waits(connected, erp, capsys):
     push(capsys)
     assert main(["erpnext", "status", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["waiting"] == 0 and data["accounts"][0]["erpnext_bank_account"] == \
-        ERP_BANK_ACCOUNT
+    assert data["waiting"] == 0 and data["accounts"][0]["erpnext_bank_account"] == ERP_BANK_ACCOUNT
     assert data["last_push"]["totals"]["created"] == 2
     assert erp.api_secret not in json.dumps(data)
     assert IBAN in json.dumps(data)
@@ -359,7 +384,8 @@ def test_odd_transaction_ids_still_match_exactly(connected, erp, capsys):
     add_rows(connected, [row(ACCOUNT, n, tid=tid) for n, tid in enumerate(odd)])
     assert push(capsys)[0] == 0
     connected.book(connected.account(ACCOUNT)).update(
-        {tid: {"erpnext_name": ""} for tid in odd})  # forget the names: lookups must find them
+        {tid: {"erpnext_name": ""} for tid in odd}
+    )  # forget the names: lookups must find them
     status, data = push(capsys)
     assert status == 0 and (data["totals"]["created"], data["totals"]["skipped"]) == (0, 6)
     assert_once_and_recorded(connected, erp, 6)

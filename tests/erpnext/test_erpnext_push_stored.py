@@ -53,7 +53,11 @@ def test_after_a_good_push_only_the_stored_rows_are_looked_at(auto, erp, scans):
     assert scans[1] == ["tx-000005"]
     assert second.total("created") == 1
     assert {d["transaction_id"] for d in erp.bank_transactions()} == {
-        "tx-000001", "tx-000002", "tx-000003", "tx-000005"}
+        "tx-000001",
+        "tx-000002",
+        "tx-000003",
+        "tx-000005",
+    }
     # the push of the command still reads everything
     from kosma_tui.core.erpnext import ErpnextClient, push
 
@@ -71,8 +75,12 @@ def test_after_a_failed_push_the_whole_history_is_looked_at(auto, erp, scans):
     assert auto_push(auto, [ACCOUNT], stored={ACCOUNT: ["tx-000001"]}).problem is None
     # rows stored while ERPNext was away: that push failed and left them behind
     add_rows(auto, [row(ACCOUNT, 2)])
-    record_push(auto, None, unattended=True, problem=Problem(
-        "ERPNEXT.UNREACHABLE", "ERPNext could not be reached."))
+    record_push(
+        auto,
+        None,
+        unattended=True,
+        problem=Problem("ERPNEXT.UNREACHABLE", "ERPNext could not be reached."),
+    )
     add_rows(auto, [row(ACCOUNT, 3)])
     again = auto_push(auto, [ACCOUNT], stored={ACCOUNT: ["tx-000003"]})
     assert again is not None and again.problem is None, again.problem

@@ -37,8 +37,13 @@ def test_sync_then_auto_push_sends_the_settled_transactions(store, demo_portal):
             # ERPNext holds a company Bank Account for every linked IBAN
             for n, account in enumerate(store.accounts()):
                 erp.seed_account(f"Bank {n} - DC", DEMO_COMPANY, "Bank", account.currency)
-                erp.seed_bank_account(f"Demo {n}", "Demo Bank", DEMO_COMPANY,
-                                      compact_iban(account.iban), f"Bank {n} - DC")
+                erp.seed_bank_account(
+                    f"Demo {n}",
+                    "Demo Bank",
+                    DEMO_COMPANY,
+                    compact_iban(account.iban),
+                    f"Bank {n} - DC",
+                )
             engine = SyncEngine(store, client)
             return [await engine.sync_account(a.name) for a in store.accounts()]
 
@@ -54,9 +59,12 @@ def test_sync_then_auto_push_sends_the_settled_transactions(store, demo_portal):
         results = asyncio.run(link_and_sync())
         assert results and all(r.ok for r in results), results
         assert all(r.push_error is None for r in results)
-        settled = {tid: r for a in store.accounts() for tid, r in
-                   ((r["transaction_id"], r) for r in store.book(a).rows())
-                   if r["status"] == "Settled" and tid}
+        settled = {
+            tid: r
+            for a in store.accounts()
+            for tid, r in ((r["transaction_id"], r) for r in store.book(a).rows())
+            if r["status"] == "Settled" and tid
+        }
         assert settled, "the demo user has settled transactions"
         docs = {d["transaction_id"]: d for d in erp.bank_transactions()}
         assert set(docs) == set(settled)

@@ -56,9 +56,7 @@ class Consent:
 
     def call(self, method: str, **fields: Any) -> httpx.Response:
         """A consent call that keeps the newest token, from a success or a failure."""
-        response = self.wire.call(
-            method, consent_id=self.id, consent_token=self.token, **fields
-        )
+        response = self.wire.call(method, consent_id=self.id, consent_token=self.token, **fields)
         token = body(response)["message"].get("consent_token")
         if token:
             assert token != self.token
@@ -79,8 +77,12 @@ class Consent:
         extra: dict[str, Any] = {}
         while True:
             result = self.ok(
-                "fetch_consent_transactions", account_id=account_id,
-                start_date=start.isoformat(), ip=ip, **fields, **extra,
+                "fetch_consent_transactions",
+                account_id=account_id,
+                start_date=start.isoformat(),
+                ip=ip,
+                **fields,
+                **extra,
             )
             rows.extend(result["transactions"])
             pages += 1
@@ -92,7 +94,11 @@ class Consent:
 
 class Wire:
     def __init__(
-        self, url: str, *, customer: str = "C-1", api_token: str = "demo-token",  # noqa: S107
+        self,
+        url: str,
+        *,
+        customer: str = "C-1",
+        api_token: str = "demo-token",  # noqa: S107
         ip: str | None = "127.0.0.1",
     ) -> None:
         self.client = httpx.Client(base_url=url, timeout=30)
@@ -112,7 +118,8 @@ class Wire:
             **fields,
         }
         return self.client.post(
-            PREFIX + method, json=body,
+            PREFIX + method,
+            json=body,
             headers={"Alyf-Banking-Authorization": f"Token {self.api_token}"},
         )
 
@@ -132,19 +139,24 @@ class Wire:
 
     def start(self, from_date: date, to_date: date, country: str | None = None) -> Flow:
         fields: dict[str, Any] = {
-            "current_flow": "accounts", "from_date": from_date.isoformat(),
-            "to_date": to_date.isoformat(), "account": {},
+            "current_flow": "accounts",
+            "from_date": from_date.isoformat(),
+            "to_date": to_date.isoformat(),
+            "account": {},
         }
         if country:
             fields["country_code"] = country
         token = self.ok("get_client_token", **fields)
-        return Flow(
-            self, token["session_data"]["session_id"], token["flow_data"]["flow_id"], token
-        )
+        return Flow(self, token["session_data"]["session_id"], token["flow_data"]["flow_id"], token)
 
     def link(
-        self, username: str, today: date, *, from_date: date | None = None,
-        country: str = "DE", bank: str = "88888888",
+        self,
+        username: str,
+        today: date,
+        *,
+        from_date: date | None = None,
+        country: str = "DE",
+        bank: str = "88888888",
     ) -> Consent:
         flow = self.start(from_date or today, today)
         step = flow.step()
@@ -181,7 +193,8 @@ class Flow:
         data = values(**pairs)
         if step["key"]:
             return self.call(
-                "submit_flow_step", form_identifier=form_identifier,
+                "submit_flow_step",
+                form_identifier=form_identifier,
                 envelope=seal(step["key"], form_identifier, data),
             )
         return self.call("submit_flow_step", form_identifier=form_identifier, data=data)
@@ -198,6 +211,10 @@ class Flow:
         result = message["result"]
         data = result["consent_data"]
         return Consent(
-            self.wire, data["consent_id"], data["consent_token"], data["consent_start"],
-            data["consent_expiry"], result["accounts"],
+            self.wire,
+            data["consent_id"],
+            data["consent_token"],
+            data["consent_start"],
+            data["consent_expiry"],
+            result["accounts"],
         )

@@ -45,13 +45,19 @@ def test_start_date_before_consent_start_is_refused_with_a_fresh_token(wire: Wir
     consent = wire.link("embedded", TODAY, from_date=start)
     account = consent.accounts[0]["id"]
     sent = consent.token
-    response = consent.call("fetch_consent_transactions", account_id=account,
-                            start_date=(start - timedelta(days=1)).isoformat())
+    response = consent.call(
+        "fetch_consent_transactions",
+        account_id=account,
+        start_date=(start - timedelta(days=1)).isoformat(),
+    )
     message = wire.error(response, 400, "VALIDATION")
     assert message["error"]["errors"][0]["location"] == "start_date"
     assert message["consent_token"] and message["consent_token"] != sent
-    wire.error(wire.call("fetch_consent_accounts", consent_id=consent.id, consent_token=sent),
-               400, "CONSENT.INVALID_TOKEN")
+    wire.error(
+        wire.call("fetch_consent_accounts", consent_id=consent.id, consent_token=sent),
+        400,
+        "CONSENT.INVALID_TOKEN",
+    )
     rows, _pages = consent.all_transactions(account, start)
     assert rows and all(r["booking_date"] >= start.isoformat() for r in rows)
 
@@ -83,20 +89,39 @@ def test_unattended_calls_are_limited_to_four_per_account_kind_and_day(
 
     # transactions: first pages count, next pages (offset given) never do
     start = TODAY - timedelta(days=30)
-    first = consent.ok("fetch_consent_transactions", account_id=account,
-                       start_date=start.isoformat(), preferred_pagination_size=10, ip=None)
+    first = consent.ok(
+        "fetch_consent_transactions",
+        account_id=account,
+        start_date=start.isoformat(),
+        preferred_pagination_size=10,
+        ip=None,
+    )
     for _ in range(3):
-        consent.ok("fetch_consent_transactions", account_id=account,
-                   start_date=start.isoformat(), preferred_pagination_size=10, ip=None)
+        consent.ok(
+            "fetch_consent_transactions",
+            account_id=account,
+            start_date=start.isoformat(),
+            preferred_pagination_size=10,
+            ip=None,
+        )
     pagination = first["pagination"]
     for offset in (10, 20, 30, 40, 50):
-        page = consent.ok("fetch_consent_transactions", account_id=account,
-                          start_date=start.isoformat(), url=pagination["url"], offset=offset,
-                          ip=None)
+        page = consent.ok(
+            "fetch_consent_transactions",
+            account_id=account,
+            start_date=start.isoformat(),
+            url=pagination["url"],
+            offset=offset,
+            ip=None,
+        )
         assert len(page["transactions"]) == 10
-    wire.error(consent.call("fetch_consent_transactions", account_id=account,
-                            start_date=start.isoformat(), ip=None),
-               400, "CONSENT.LIMIT_EXCEEDED")
+    wire.error(
+        consent.call(
+            "fetch_consent_transactions", account_id=account, start_date=start.isoformat(), ip=None
+        ),
+        400,
+        "CONSENT.LIMIT_EXCEEDED",
+    )
     # a new UTC day, a new allowance
     portal.today = TODAY + timedelta(days=1)
     consent.ok("fetch_consent_accounts", ip=None)
@@ -122,8 +147,9 @@ def test_100000_transactions_page_to_the_end(wire: Wire, portal: RunningPortal) 
     assert usage == 100_000
     # the next day brings exactly 100 new ones
     portal.today = TODAY + timedelta(days=1)
-    page = consent.ok("fetch_consent_transactions", account_id=account,
-                      start_date=TODAY.isoformat())
+    page = consent.ok(
+        "fetch_consent_transactions", account_id=account, start_date=TODAY.isoformat()
+    )
     assert len(page["transactions"]) == 200 and "pagination" not in page
 
 
@@ -159,13 +185,22 @@ def test_transactions_carry_verbatim_bank_text(wire: Wire) -> None:
         assert script_sample in text
     assert any("\x1b" in r["reference"] or "\x07" in r["reference"] for r in rows)
     sample = rows[0]
-    assert set(sample) >= {"amount", "type", "state", "booking_date", "value_date", "date",
-                           "reference", "bank_references", "counter_party", "method"}
+    assert set(sample) >= {
+        "amount",
+        "type",
+        "state",
+        "booking_date",
+        "value_date",
+        "date",
+        "reference",
+        "bank_references",
+        "counter_party",
+        "method",
+    }
     assert set(sample["counter_party"]) >= {"holder_name", "iban", "account_number", "bic"}
     assert {r["type"] for r in rows} == {"CREDIT", "DEBIT"}
     assert {r["method"] for r in rows} <= {"TRANSFER", "DIRECT_DEBIT", "INSTANT", "UNKNOWN"}
-    assert all(isinstance(r["amount"]["amount"], int) and r["amount"]["amount"] > 0
-               for r in rows)
+    assert all(isinstance(r["amount"]["amount"], int) and r["amount"]["amount"] > 0 for r in rows)
 
 
 def test_consent_expires_after_90_days(wire: Wire, portal: RunningPortal) -> None:
@@ -190,27 +225,44 @@ def test_usage_counts_and_the_plan_limit_refuses(wire: Wire, portal: RunningPort
     account = consent.accounts[0]["id"]
     details = wire.ok("fetch_subscription_details")
     assert details[0]["usage"] == 0 and details[0]["transaction_limit"] == 1500
-    assert set(details[0]) == {"full_name", "subscription_status", "usage", "transaction_limit",
-                               "plan_end_date", "last_paid_on", "billing_portal"}
-    first = consent.ok("fetch_consent_transactions", account_id=account,
-                       start_date=start.isoformat())
+    assert set(details[0]) == {
+        "full_name",
+        "subscription_status",
+        "usage",
+        "transaction_limit",
+        "plan_end_date",
+        "last_paid_on",
+        "billing_portal",
+    }
+    first = consent.ok(
+        "fetch_consent_transactions", account_id=account, start_date=start.isoformat()
+    )
     assert wire.ok("fetch_subscription_details")[0]["usage"] == 1000
-    response = consent.call("fetch_consent_transactions", account_id=account,
-                            start_date=start.isoformat(), url=first["pagination"]["url"],
-                            offset=first["pagination"]["next"]["offset"])
+    response = consent.call(
+        "fetch_consent_transactions",
+        account_id=account,
+        start_date=start.isoformat(),
+        url=first["pagination"]["url"],
+        offset=first["pagination"]["next"]["offset"],
+    )
     message = wire.error(response, 403, "PLAN.LIMIT_EXCEEDED")
     assert message["consent_token"] == consent.token
     assert wire.ok("fetch_subscription_details")[0]["usage"] == 1000
-    small = consent.ok("fetch_consent_transactions", account_id=account,
-                       start_date=start.isoformat(), preferred_pagination_size=500)
+    small = consent.ok(
+        "fetch_consent_transactions",
+        account_id=account,
+        start_date=start.isoformat(),
+        preferred_pagination_size=500,
+    )
     assert len(small["transactions"]) == 500
 
 
 def test_refused_date_range_scenario(wire: Wire) -> None:
     consent = wire.link("invalid-transactions-timerange", TODAY)
     account = consent.accounts[0]["id"]
-    response = consent.call("fetch_consent_transactions", account_id=account,
-                            start_date=TODAY.isoformat())
+    response = consent.call(
+        "fetch_consent_transactions", account_id=account, start_date=TODAY.isoformat()
+    )
     message = wire.error(response, 400, "NOT_SUPPORTED.TRANSACTIONS_DATE_RANGE")
     assert message["consent_token"] == consent.token
     consent.ok("fetch_consent_balances", account_id=account)
@@ -220,8 +272,12 @@ def test_paging_parameters_are_checked(wire: Wire) -> None:
     start = TODAY - timedelta(days=200)
     consent = wire.link("many-transactions10000", TODAY, from_date=start)
     account = consent.accounts[0]["id"]
-    big = consent.ok("fetch_consent_transactions", account_id=account,
-                     start_date=start.isoformat(), preferred_pagination_size=5000)
+    big = consent.ok(
+        "fetch_consent_transactions",
+        account_id=account,
+        start_date=start.isoformat(),
+        preferred_pagination_size=5000,
+    )
     assert len(big["transactions"]) == 1000  # at most 1000 a page
     url = big["pagination"]["url"]
     for fields, location in (
@@ -235,11 +291,19 @@ def test_paging_parameters_are_checked(wire: Wire) -> None:
         response = consent.call("fetch_consent_transactions", **body)
         message = wire.error(response, 400, "VALIDATION")
         assert message["error"]["errors"][0]["location"] == location
-    future = consent.ok("fetch_consent_transactions", account_id=account,
-                        start_date=(TODAY + timedelta(days=3)).isoformat())
+    future = consent.ok(
+        "fetch_consent_transactions",
+        account_id=account,
+        start_date=(TODAY + timedelta(days=3)).isoformat(),
+    )
     assert future == {"transactions": []}
-    string_offset = consent.ok("fetch_consent_transactions", account_id=account,
-                               start_date=start.isoformat(), url=url, offset="1000")
+    string_offset = consent.ok(
+        "fetch_consent_transactions",
+        account_id=account,
+        start_date=start.isoformat(),
+        url=url,
+        offset="1000",
+    )
     assert string_offset["transactions"][0] != big["transactions"][0]
 
 

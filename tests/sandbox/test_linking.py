@@ -67,14 +67,23 @@ def test_embedded_flow_with_envelopes_links_three_accounts(wire: Wire) -> None:
     assert step["key"] and step["key"] != login_key  # keys are per step
 
     step = flow.submit(step, TAN="12345")
-    assert step == {"state": "FINISHED", "form": None, "key": None, "error": None,
-                    "poll_after_ms": None}
+    assert step == {
+        "state": "FINISHED",
+        "form": None,
+        "key": None,
+        "error": None,
+        "poll_after_ms": None,
+    }
 
     message = wire.ok("fetch_accounts_and_bank", session_id=flow.session_id, flow_id=flow.flow_id)
     assert message["state"] == "FINISHED"
     result = message["result"]
-    assert result["bank_data"] == {"bank_name": "Demo Bank", "bank_code": "88888888",
-                                   "country_code": "DE", "bic": "TESTDE10XXX"}
+    assert result["bank_data"] == {
+        "bank_name": "Demo Bank",
+        "bank_code": "88888888",
+        "country_code": "DE",
+        "bic": "TESTDE10XXX",
+    }
     accounts = result["accounts"]
     assert [a["alias"] for a in accounts] == ["Girokonto", "Tagesgeld", "Kreditkarte"]
     assert [a["account_type"] for a in accounts] == ["DEFAULT", "SAVING", "CREDITCARD"]
@@ -102,7 +111,8 @@ def test_embedded_flow_with_envelopes_links_three_accounts(wire: Wire) -> None:
 def test_clear_data_to_a_keyed_step_is_refused(wire: Wire) -> None:
     flow, step = to_login(wire)
     response = flow.call(
-        "submit_flow_step", form_identifier="login",
+        "submit_flow_step",
+        form_identifier="login",
         data=values(LOGINNAME="embedded", USER_PASSWORD="12345"),
     )
     message = wire.error(response, 400, "VALIDATION")
@@ -110,7 +120,8 @@ def test_clear_data_to_a_keyed_step_is_refused(wire: Wire) -> None:
     # an envelope sealed with someone else's key is refused too
     _, other = to_login(wire)
     response = flow.call(
-        "submit_flow_step", form_identifier="login",
+        "submit_flow_step",
+        form_identifier="login",
         envelope=seal(other["key"], "login", values(LOGINNAME="embedded", USER_PASSWORD="1")),
     )
     assert wire.error(response, 400, "VALIDATION")["error"]["errors"][0]["location"] == "envelope"
@@ -123,12 +134,14 @@ def test_clear_data_to_a_keyed_step_is_refused(wire: Wire) -> None:
 def test_wrong_form_identifier_and_unknown_choice_are_refused(wire: Wire) -> None:
     flow = wire.start(TODAY, TODAY)
     flow.step()
-    response = flow.call("submit_flow_step", form_identifier="login",
-                         data=values(country_code="DE"))
+    response = flow.call(
+        "submit_flow_step", form_identifier="login", data=values(country_code="DE")
+    )
     message = wire.error(response, 400, "VALIDATION")
     assert message["error"]["errors"][0]["location"] == "form_identifier"
-    response = flow.call("submit_flow_step", form_identifier="select-country",
-                         data=values(country_code="XX"))
+    response = flow.call(
+        "submit_flow_step", form_identifier="select-country", data=values(country_code="XX")
+    )
     message = wire.error(response, 400, "VALIDATION")
     assert message["error"]["errors"][0]["location"] == "country_code"
 
@@ -138,8 +151,13 @@ def test_country_preselection_skips_the_country_step(wire: Wire) -> None:
     step = flow.step()
     assert step["form"]["form_identifier"] == "select-bank"
     assert all(o["description"] for o in step["form"]["elements"][1]["options"])
-    bad = wire.call("get_client_token", current_flow="accounts", from_date=TODAY.isoformat(),
-                    to_date=TODAY.isoformat(), country_code="XX")
+    bad = wire.call(
+        "get_client_token",
+        current_flow="accounts",
+        from_date=TODAY.isoformat(),
+        to_date=TODAY.isoformat(),
+        country_code="XX",
+    )
     assert wire.error(bad, 400, "VALIDATION")["error"]["errors"][0]["location"] == "country_code"
 
 
@@ -257,12 +275,19 @@ def test_flow_field_validation(wire: Wire) -> None:
     assert wire.error(wrong_flow, 400, "VALIDATION")["error"]["errors"][0]["location"] == "flow_id"
     unknown = wire.call("get_flow_step", session_id="nope", flow_id=flow.flow_id)
     wire.error(unknown, 400, "USER.SESSION.TIMEOUT")
-    future = wire.call("get_client_token", current_flow="accounts",
-                       from_date=(TODAY + timedelta(days=1)).isoformat(),
-                       to_date=TODAY.isoformat())
+    future = wire.call(
+        "get_client_token",
+        current_flow="accounts",
+        from_date=(TODAY + timedelta(days=1)).isoformat(),
+        to_date=TODAY.isoformat(),
+    )
     assert wire.error(future, 400, "VALIDATION")["error"]["errors"][0]["location"] == "from_date"
-    bad_date = wire.call("get_client_token", current_flow="accounts", from_date="26.11.2026",
-                         to_date=TODAY.isoformat())
+    bad_date = wire.call(
+        "get_client_token",
+        current_flow="accounts",
+        from_date="26.11.2026",
+        to_date=TODAY.isoformat(),
+    )
     assert wire.error(bad_date, 400, "VALIDATION")["error"]["errors"][0]["location"] == (
         "from_date"
     )
@@ -270,9 +295,13 @@ def test_flow_field_validation(wire: Wire) -> None:
 
 
 def test_other_countries_link_with_valid_ibans(wire: Wire) -> None:
-    for country, bank, currency in (("GB", "888888", "GBP"), ("FR", "88888", "EUR"),
-                                    ("NL", "TEST", "EUR"), ("ES", "8888", "EUR"),
-                                    ("AT", "88888", "EUR")):
+    for country, bank, currency in (
+        ("GB", "888888", "GBP"),
+        ("FR", "88888", "EUR"),
+        ("NL", "TEST", "EUR"),
+        ("ES", "8888", "EUR"),
+        ("AT", "88888", "EUR"),
+    ):
         consent = wire.link("generate-new-accounts1", TODAY, country=country, bank=bank)
         account = consent.accounts[0]
         assert account["iban"].startswith(country) and iban_valid(account["iban"]), account

@@ -18,12 +18,22 @@ def _rid() -> str:
     return uuid.uuid4().hex
 
 
-def _page(wire: Wire, consent_id: str, token: str, account: str, rid: str | None,
-          method: str = "fetch_consent_transactions", **extra: object) -> httpx.Response:
+def _page(
+    wire: Wire,
+    consent_id: str,
+    token: str,
+    account: str,
+    rid: str | None,
+    method: str = "fetch_consent_transactions",
+    **extra: object,
+) -> httpx.Response:
     fields = {"consent_id": consent_id, "consent_token": token, **extra}
     if method == "fetch_consent_transactions":
-        fields.update(account_id=account, start_date=(TODAY - timedelta(days=30)).isoformat(),
-                      preferred_pagination_size=5)
+        fields.update(
+            account_id=account,
+            start_date=(TODAY - timedelta(days=30)).isoformat(),
+            preferred_pagination_size=5,
+        )
     elif method == "fetch_consent_balances":
         fields.update(account_id=account)
     if rid is not None:
@@ -47,8 +57,9 @@ def test_a_replay_returns_the_same_answer_and_counts_nothing(wire: Wire) -> None
         response = _page(wire, consent.id, token, account, _rid(), ip=None)
         assert response.status_code == 200, response.text
         token = body(response)["message"]["consent_token"]
-    wire.error(_page(wire, consent.id, token, account, _rid(), ip=None), 400,
-               "CONSENT.LIMIT_EXCEEDED")
+    wire.error(
+        _page(wire, consent.id, token, account, _rid(), ip=None), 400, "CONSENT.LIMIT_EXCEEDED"
+    )
 
 
 def test_an_error_answer_is_replayed_too(wire: Wire) -> None:
@@ -57,13 +68,23 @@ def test_an_error_answer_is_replayed_too(wire: Wire) -> None:
     account = consent.accounts[0]["id"]
     rid = _rid()
     early = (start - timedelta(days=1)).isoformat()
-    first = wire.call("fetch_consent_transactions", consent_id=consent.id,
-                      consent_token=consent.token, account_id=account, start_date=early,
-                      request_id=rid)
+    first = wire.call(
+        "fetch_consent_transactions",
+        consent_id=consent.id,
+        consent_token=consent.token,
+        account_id=account,
+        start_date=early,
+        request_id=rid,
+    )
     message = wire.error(first, 400, "VALIDATION")
-    again = wire.call("fetch_consent_transactions", consent_id=consent.id,
-                      consent_token=consent.token, account_id=account, start_date=early,
-                      request_id=rid)
+    again = wire.call(
+        "fetch_consent_transactions",
+        consent_id=consent.id,
+        consent_token=consent.token,
+        account_id=account,
+        start_date=early,
+        request_id=rid,
+    )
     assert (again.status_code, again.content) == (400, first.content)
     consent.token = message["consent_token"]
     consent.ok("fetch_consent_accounts")
@@ -92,12 +113,14 @@ def test_the_replay_ends_once_the_new_token_is_used(wire: Wire) -> None:
     consent = wire.link("embedded", TODAY)
     rid = _rid()
     sent = consent.token
-    first = wire.call("fetch_consent_accounts", consent_id=consent.id, consent_token=sent,
-                      request_id=rid)
+    first = wire.call(
+        "fetch_consent_accounts", consent_id=consent.id, consent_token=sent, request_id=rid
+    )
     consent.token = body(first)["message"]["consent_token"]
     consent.ok("fetch_consent_accounts")  # the new token is used (without request_id)
-    stale = wire.call("fetch_consent_accounts", consent_id=consent.id, consent_token=sent,
-                      request_id=rid)
+    stale = wire.call(
+        "fetch_consent_accounts", consent_id=consent.id, consent_token=sent, request_id=rid
+    )
     wire.error(stale, 400, "CONSENT.INVALID_TOKEN")
 
 
@@ -107,8 +130,13 @@ def test_a_call_without_request_id_cannot_be_replayed(wire: Wire) -> None:
     consent.ok("fetch_consent_accounts")
     for rid in (None, _rid()):
         fields = {} if rid is None else {"request_id": rid}
-        wire.error(wire.call("fetch_consent_accounts", consent_id=consent.id,
-                             consent_token=sent, **fields), 400, "CONSENT.INVALID_TOKEN")
+        wire.error(
+            wire.call(
+                "fetch_consent_accounts", consent_id=consent.id, consent_token=sent, **fields
+            ),
+            400,
+            "CONSENT.INVALID_TOKEN",
+        )
 
 
 @pytest.mark.parametrize("bad", ["short", "x" * 65, "has space in it 123", 12345678901234567])
@@ -116,8 +144,9 @@ def test_a_malformed_request_id_is_refused_without_consuming_the_token(
     wire: Wire, bad: object
 ) -> None:
     consent = wire.link("embedded", TODAY)
-    response = wire.call("fetch_consent_accounts", consent_id=consent.id,
-                         consent_token=consent.token, request_id=bad)
+    response = wire.call(
+        "fetch_consent_accounts", consent_id=consent.id, consent_token=consent.token, request_id=bad
+    )
     message = wire.error(response, 400, "VALIDATION")
     assert message["error"]["errors"][0]["location"] == "request_id"
     assert "consent_token" not in message
@@ -127,11 +156,20 @@ def test_a_malformed_request_id_is_refused_without_consuming_the_token(
 def test_a_revoked_consent_is_not_replayed(wire: Wire, portal: RunningPortal) -> None:
     consent = wire.link("embedded", TODAY)
     rid = _rid()
-    wire.call("fetch_consent_accounts", consent_id=consent.id, consent_token=consent.token,
-              request_id=rid)
+    wire.call(
+        "fetch_consent_accounts", consent_id=consent.id, consent_token=consent.token, request_id=rid
+    )
     portal.revoke_consent(consent.id)
-    wire.error(wire.call("fetch_consent_accounts", consent_id=consent.id,
-                         consent_token=consent.token, request_id=rid), 400, "CONSENT.REVOKED")
+    wire.error(
+        wire.call(
+            "fetch_consent_accounts",
+            consent_id=consent.id,
+            consent_token=consent.token,
+            request_id=rid,
+        ),
+        400,
+        "CONSENT.REVOKED",
+    )
 
 
 def test_the_replay_survives_a_restart_and_the_state_file_holds_no_token(
@@ -141,8 +179,12 @@ def test_the_replay_survives_a_restart_and_the_state_file_holds_no_token(
     try:
         consent = wire.link("embedded", TODAY)
         rid = _rid()
-        first = wire.call("fetch_consent_accounts", consent_id=consent.id,
-                          consent_token=consent.token, request_id=rid)
+        first = wire.call(
+            "fetch_consent_accounts",
+            consent_id=consent.id,
+            consent_token=consent.token,
+            request_id=rid,
+        )
     finally:
         wire.close()
     portal.stop()
@@ -153,8 +195,12 @@ def test_the_replay_survives_a_restart_and_the_state_file_holds_no_token(
     with start_portal(state_path, today=TODAY) as again:
         wire = Wire(again.url)
         try:
-            replayed = wire.call("fetch_consent_accounts", consent_id=consent.id,
-                                 consent_token=consent.token, request_id=rid)
+            replayed = wire.call(
+                "fetch_consent_accounts",
+                consent_id=consent.id,
+                consent_token=consent.token,
+                request_id=rid,
+            )
             assert (replayed.status_code, replayed.content) == (200, first.content)
             consent.wire, consent.token = wire, fresh
             consent.ok("fetch_consent_accounts")

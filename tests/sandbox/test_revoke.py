@@ -16,9 +16,11 @@ def test_revoke_ends_the_consent_and_later_calls_say_revoked(wire: Wire) -> None
     response = consent.call("revoke_consent")
     assert response.status_code == 200, response.text
     assert body(response) == {"message": {}}  # no new token: nothing is left to use
-    for method, extra in (("fetch_consent_accounts", {}),
-                          ("fetch_consent_balances", {"account_id": consent.accounts[0]["id"]}),
-                          ("revoke_consent", {})):
+    for method, extra in (
+        ("fetch_consent_accounts", {}),
+        ("fetch_consent_balances", {"account_id": consent.accounts[0]["id"]}),
+        ("revoke_consent", {}),
+    ):
         message = wire.error(consent.call(method, **extra), 400, "CONSENT.REVOKED")
         assert "consent_token" not in message
 
@@ -33,10 +35,12 @@ def test_revoke_with_a_stale_token_changes_nothing(wire: Wire) -> None:
 
 
 def test_revoke_needs_its_fields_and_refuses_an_expired_consent(
-        wire: Wire, portal: RunningPortal) -> None:
+    wire: Wire, portal: RunningPortal
+) -> None:
     missing = wire.call("revoke_consent", consent_id="cns-x")
-    assert wire.error(missing, 400, "VALIDATION")["error"]["errors"][0]["location"] == \
-        "consent_token"
+    assert (
+        wire.error(missing, 400, "VALIDATION")["error"]["errors"][0]["location"] == "consent_token"
+    )
     consent = wire.link("embedded", TODAY)
     portal.today = TODAY + timedelta(days=91)
     wire.error(consent.call("revoke_consent"), 400, "CONSENT.EXPIRED")

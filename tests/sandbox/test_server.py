@@ -20,8 +20,10 @@ from kosma_tui.sandbox import RunningPortal, SandboxStateError, main, start_port
 
 
 def test_api_tokens_invalid_and_inactive(portal: RunningPortal) -> None:
-    for token, status, code in (("invalid", 401, "AUTH.INVALID_TOKEN"),
-                                ("inactive", 403, "PLAN.INACTIVE")):
+    for token, status, code in (
+        ("invalid", 401, "AUTH.INVALID_TOKEN"),
+        ("inactive", 403, "PLAN.INACTIVE"),
+    ):
         wire = Wire(portal.url, api_token=token)
         wire.error(wire.call("fetch_subscription_details"), status, code)
         wire.close()
@@ -33,14 +35,22 @@ def test_api_tokens_invalid_and_inactive(portal: RunningPortal) -> None:
     any_customer.close()
 
 
-@pytest.mark.parametrize("field", ["customer_id", "use_test_environment", "user_agent",
-                                   "ip_address"])
+@pytest.mark.parametrize(
+    "field", ["customer_id", "use_test_environment", "user_agent", "ip_address"]
+)
 def test_common_fields_are_required(wire: Wire, field: str) -> None:
-    body = {"customer_id": "C", "use_test_environment": False, "user_agent": "t",
-            "ip_address": None}
+    body = {
+        "customer_id": "C",
+        "use_test_environment": False,
+        "user_agent": "t",
+        "ip_address": None,
+    }
     del body[field]
-    response = wire.client.post(PREFIX + "fetch_subscription_details", json=body,
-                                headers={"Alyf-Banking-Authorization": "Token t"})
+    response = wire.client.post(
+        PREFIX + "fetch_subscription_details",
+        json=body,
+        headers={"Alyf-Banking-Authorization": "Token t"},
+    )
     message = wire.error(response, 400, "VALIDATION")
     assert message["error"]["errors"] == [
         {"location": field, "message": message["error"]["errors"][0]["message"]}
@@ -49,8 +59,9 @@ def test_common_fields_are_required(wire: Wire, field: str) -> None:
 
 def test_malformed_json_unknown_method_and_get(wire: Wire, portal: RunningPortal) -> None:
     headers = {"Alyf-Banking-Authorization": "Token t", "Content-Type": "application/json"}
-    broken = wire.client.post(PREFIX + "fetch_subscription_details", content=b"{nope",
-                              headers=headers)
+    broken = wire.client.post(
+        PREFIX + "fetch_subscription_details", content=b"{nope", headers=headers
+    )
     assert wire.error(broken, 400, "VALIDATION")["error"]["errors"][0]["location"] == "body"
     not_object = wire.client.post(PREFIX + "end_session", content=b"[1]", headers=headers)
     wire.error(not_object, 400, "VALIDATION")
@@ -100,8 +111,8 @@ def test_state_survives_a_restart_and_keeps_no_secrets(state_path: Path) -> None
     with start_portal(state_path, today=TODAY) as second:
         wire = Wire(second.url)
         consent.wire = wire
-        assert consent.ok("fetch_consent_accounts")["accounts"][0]["id"] == (
-            consent.accounts[0]["id"]
+        assert (
+            consent.ok("fetch_consent_accounts")["accounts"][0]["id"] == (consent.accounts[0]["id"])
         )
         assert flow.session_id
         wire.close()
@@ -141,8 +152,9 @@ def test_data_is_deterministic_across_portals(tmp_path: Path) -> None:
             wire = Wire(running.url)
             consent = wire.link("embedded", TODAY, from_date=start)
             rows, _ = consent.all_transactions(consent.accounts[0]["id"], start)
-            runs.append(([a["iban"] for a in consent.accounts],
-                         [a["id"] for a in consent.accounts], rows))
+            runs.append(
+                ([a["iban"] for a in consent.accounts], [a["id"] for a in consent.accounts], rows)
+            )
             wire.close()
     (ibans_1, ids_1, rows_1), (ibans_2, ids_2, rows_2) = runs
     assert ibans_1 == ibans_2
@@ -175,10 +187,23 @@ def test_main_refuses_bad_arguments_with_one_sentence(
 def test_main_serves_until_interrupted(tmp_path: Path) -> None:
     state = tmp_path / "cli" / "state.json"
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from kosma_tui.sandbox import main; "
-         "sys.exit(main(sys.argv[1:]))", "--port", "0", "--today", "2026-11-26",
-         "--state", str(state), "--transaction-limit", "5000", "--verbose"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from kosma_tui.sandbox import main; sys.exit(main(sys.argv[1:]))",
+            "--port",
+            "0",
+            "--today",
+            "2026-11-26",
+            "--state",
+            str(state),
+            "--transaction-limit",
+            "5000",
+            "--verbose",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -201,15 +226,16 @@ def test_main_serves_until_interrupted(tmp_path: Path) -> None:
     assert state.exists()
 
 
-def test_main_reports_a_busy_port(portal: RunningPortal, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_reports_a_busy_port(
+    portal: RunningPortal, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status = main(["--port", str(portal.port), "--state", str(tmp_path / "s.json")])
     assert status == 2
     assert str(portal.port) in capsys.readouterr().err
 
 
 def test_the_state_folder_is_private_under_umask_000_and_a_given_folder_keeps_its_mode(
-    tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     from kosma_tui.sandbox.state import StateFile
 

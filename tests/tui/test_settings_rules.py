@@ -31,8 +31,12 @@ CASES = [
     ("customer_id", "C 1042", "Customer ID"),
     ("customer_id", "C-1042", None),
 ]
-OPTION = {"reminder_days": "--reminder-days", "lookback_days": "--lookback-days",
-          "admin_url": "--admin-url", "customer_id": "--customer-id"}
+OPTION = {
+    "reminder_days": "--reminder-days",
+    "lookback_days": "--lookback-days",
+    "admin_url": "--admin-url",
+    "customer_id": "--customer-id",
+}
 
 
 def stored(home: Path, field: str) -> Any:
@@ -41,7 +45,8 @@ def stored(home: Path, field: str) -> Any:
 
 @pytest.mark.parametrize(("field", "value", "refusal"), CASES)
 def test_the_command_accepts_and_refuses_like_the_table(
-        home: Path, field: str, value: str, refusal: str | None) -> None:
+    home: Path, field: str, value: str, refusal: str | None
+) -> None:
     before = stored(home, field)
     done = kosma(home, "settings", f"{OPTION[field]}={value}")
     if refusal is None:
@@ -55,7 +60,8 @@ def test_the_command_accepts_and_refuses_like_the_table(
 
 @pytest.mark.parametrize(("field", "value", "refusal"), CASES)
 async def test_the_screen_accepts_and_refuses_like_the_table(
-        store: Store, portal: Any, field: str, value: str, refusal: str | None) -> None:
+    store: Store, portal: Any, field: str, value: str, refusal: str | None
+) -> None:
     before = getattr(store.settings(), field)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:

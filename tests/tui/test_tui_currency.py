@@ -34,7 +34,8 @@ async def accounts_text(store: Store, portal: Any, width: int) -> str:
 
 
 async def test_one_currency_no_codes_several_currencies_each_balance_has_its_code(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     await link(store, portal.url)
     set_balances(store, pound=False)
     text = await accounts_text(store, portal, 80)
@@ -46,7 +47,8 @@ async def test_one_currency_no_codes_several_currencies_each_balance_has_its_cod
 
 
 async def test_a_narrow_terminal_drops_columns_before_cutting_a_balance(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     await link(store, portal.url)
     set_balances(store, pound=False)
     text = await accounts_text(store, portal, 60)
@@ -55,15 +57,19 @@ async def test_a_narrow_terminal_drops_columns_before_cutting_a_balance(
     assert "Last Integration Date" in text
 
 
-async def test_transactions_of_several_currencies_carry_the_code(
-        store: Store, portal: Any) -> None:
+async def test_transactions_of_several_currencies_carry_the_code(store: Store, portal: Any) -> None:
     await synced(store, portal.url, start="2026-10-01")
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settled(pilot)  # the screen's rows are read
         await pilot.press("t")  # one account: the currency once, in the heading
-        await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
-                         and bool(app.screen.query_one(TransactionView).rows))
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, TransactionsScreen)
+                and bool(app.screen.query_one(TransactionView).rows)
+            ),
+        )
         lines = screen_text(app).splitlines()
         assert "· EUR ·" in lines[1]
         assert not any(line.rstrip("│ ").endswith("EUR") for line in lines[4:10])
@@ -72,8 +78,13 @@ async def test_transactions_of_several_currencies_carry_the_code(
     async with app.run_test(size=(80, 24)) as pilot:
         await settled(pilot)  # the screen's rows are read
         await pilot.press("f5")  # every account: EUR and GBP accounts meet
-        await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
-                         and bool(app.screen.query_one(TransactionView).rows))
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, TransactionsScreen)
+                and bool(app.screen.query_one(TransactionView).rows)
+            ),
+        )
         await pilot.pause()
         rows = screen_text(app).splitlines()[4:10]
         assert all(" EUR " in row for row in rows), rows

@@ -13,8 +13,14 @@ from kosma_tui.tui.screens.accounts import last_sync_text
 
 
 async def test_accounts_shows_a_failed_push_until_one_succeeds(store: Store, portal: Any) -> None:
-    record_push(store, None, unattended=True, problem=Problem(
-        "ERPNEXT.UNREACHABLE", "ERPNext at https://erp.example.com could not be reached."))
+    record_push(
+        store,
+        None,
+        unattended=True,
+        problem=Problem(
+            "ERPNEXT.UNREACHABLE", "ERPNext at https://erp.example.com could not be reached."
+        ),
+    )
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
@@ -28,13 +34,29 @@ async def test_accounts_shows_a_failed_push_until_one_succeeds(store: Store, por
 
 
 async def test_accounts_names_the_reconciled_document_the_bank_cancelled(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     from kosma_tui.core.erpnext.report import AccountPush, PushItem
 
     report = PushReport(False)
-    report.accounts.append(AccountPush("Main", "Main - Demo Bank", attention=1, items=[
-        PushItem("attention", "tx-1", "2026-11-20", 1000, "EUR", "ACC-BTN-2026-00007",
-                 "reconciled")]))
+    report.accounts.append(
+        AccountPush(
+            "Main",
+            "Main - Demo Bank",
+            attention=1,
+            items=[
+                PushItem(
+                    "attention",
+                    "tx-1",
+                    "2026-11-20",
+                    1000,
+                    "EUR",
+                    "ACC-BTN-2026-00007",
+                    "reconciled",
+                )
+            ],
+        )
+    )
     record_push(store, report)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:

@@ -23,8 +23,9 @@ async def test_frozen_clock_is_not_redrawn(store: Store, portal: Any) -> None:
         assert not header._timers
 
 
-async def test_live_clock_is_redrawn_every_minute(store: Store, portal: Any,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_live_clock_is_redrawn_every_minute(
+    store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(clock.NOW_ENV)
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:

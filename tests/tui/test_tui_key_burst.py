@@ -27,8 +27,11 @@ async def test_a_burst_with_tab_fills_username_and_password(store: Store, portal
         await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         burst(app, [*"embedded", "tab", *"12345", "enter"])
-        await wait_until(pilot, lambda: on_phase(app, "form", 6) or "embedded1" in
-                         screen_text(app), what="the OTP step")
+        await wait_until(
+            pilot,
+            lambda: on_phase(app, "form", 6) or "embedded1" in screen_text(app),
+            what="the OTP step",
+        )
         assert "embedded1" not in screen_text(app), "the password went to the Username field"
         # the portal took "embedded" / "12345": only the right fields reach the OTP step
         assert on_phase(app, "form", 6) and "Confirm with your OTP" in screen_text(app)

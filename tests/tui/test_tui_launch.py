@@ -19,7 +19,8 @@ DEMO = "Kosma TUI · erp01 · DEMO (built-in Demo Bank portal)"
 
 
 async def test_first_launch_runs_in_demo_mode_and_says_so_everywhere(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -29,8 +30,13 @@ async def test_first_launch_runs_in_demo_mode_and_says_so_everywhere(
         assert DEMO in text
         assert "09:00" in text.splitlines()[0]
         assert "No bank accounts yet. Press l to Link Bank and Accounts" in text
-        for key, title in (("g", "Banking Settings"), ("c", "Bank Consents"),
-                           ("p", "Parties"), ("f1", "Help"), ("y", "Sync")):
+        for key, title in (
+            ("g", "Banking Settings"),
+            ("c", "Bank Consents"),
+            ("p", "Parties"),
+            ("f1", "Help"),
+            ("y", "Sync"),
+        ):
             await pilot.press(key)
             await pilot.pause()
             shown = screen_text(app)
@@ -69,8 +75,7 @@ async def test_escape_on_home_stays_home(store: Store, portal: Any) -> None:
         assert "esc" not in screen_text(app).splitlines()[-1]
 
 
-async def test_a_newcomer_links_and_syncs_the_demo_bank_on_the_embedded_portal(
-        frozen: Any) -> None:
+async def test_a_newcomer_links_and_syncs_the_demo_bank_on_the_embedded_portal(frozen: Any) -> None:
     """The real default path: no injection, the embedded Demo Bank portal, within a minute."""
     import time
 
@@ -87,8 +92,13 @@ async def test_a_newcomer_links_and_syncs_the_demo_bank_on_the_embedded_portal(
         await wait_until(pilot, lambda: on_phase(app, "summary"))
         await pilot.press("enter")  # Sync the accounts now
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
-        await wait_until(pilot, lambda: not app.sync_queue.busy and len(
-            [s for s in app.sync_queue.states.values() if s.state == "ok"]) == 3)
+        await wait_until(
+            pilot,
+            lambda: (
+                not app.sync_queue.busy
+                and len([s for s in app.sync_queue.states.values() if s.state == "ok"]) == 3
+            ),
+        )
         assert app.runtime.embedded_running and app.runtime.started_portals == 1
     # the app built its runtime, so its end stopped the embedded portal it started
     assert not app.runtime.embedded_running
@@ -114,8 +124,14 @@ def test_without_a_terminal_the_tui_says_what_to_run_instead(tmp_path: Path) -> 
     never escape codes written into a pipe or a TUI waiting forever for keys."""
     env = {**os.environ, "KOSMA_TUI_HOME": str(tmp_path / "home")}
     env.pop("KOSMA_TUI_NOW", None)
-    done = subprocess.run([sys.executable, "-m", "kosma_tui"], env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "kosma_tui"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.startswith("kosma-tui: The TUI needs a terminal (over SSH: ssh -t)")

@@ -36,8 +36,9 @@ async def test_link_embedded_with_one_wrong_otp(store: Store, portal: Any) -> No
         assert "Confirm with your OTP" in screen_text(app)
         await type_text(pilot, "99999")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "The OTP was not accepted" in screen_text(app),
-                         what="the OTP error")
+        await wait_until(
+            pilot, lambda: "The OTP was not accepted" in screen_text(app), what="the OTP error"
+        )
         assert on_phase(app, "form", 6)
         otp = app.screen.query_one(InputStep).query_one("#in-TAN")
         assert otp.password  # type: ignore[attr-defined]
@@ -64,8 +65,7 @@ async def test_link_embedded_with_one_wrong_otp(store: Store, portal: Any) -> No
     assert all(s.status == "Closed" for s in store.link_sessions())
 
 
-async def test_link_decoupled_waits_with_a_spinner_then_finishes(store: Store,
-                                                                portal: Any) -> None:
+async def test_link_decoupled_waits_with_a_spinner_then_finishes(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -86,14 +86,14 @@ async def test_cancelled_link_ends_the_portal_session(store: Store, portal: Any)
         sessions = store.link_sessions()
         assert [s.status for s in sessions] == ["Running"]
         await pilot.press("ctrl+c")
-        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen),
-                         what="back on Accounts")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, AccountsScreen), what="back on Accounts"
+        )
     assert [s.status for s in store.link_sessions()] == ["Closed"]
     assert store.accounts() == [] and store.consents() == []
 
 
-async def test_cancel_during_the_decoupled_wait_ends_the_session(store: Store,
-                                                                 portal: Any) -> None:
+async def test_cancel_during_the_decoupled_wait_ends_the_session(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -126,8 +126,7 @@ async def test_escape_goes_back_one_step_at_a_time(store: Store, portal: Any) ->
     assert store.link_sessions() and all(s.status == "Closed" for s in store.link_sessions())
 
 
-async def test_a_refused_login_shows_the_sentence_and_the_remedy(store: Store,
-                                                                 portal: Any) -> None:
+async def test_a_refused_login_shows_the_sentence_and_the_remedy(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -167,7 +166,8 @@ async def test_start_date_rules_show_as_you_type(store: Store, portal: Any) -> N
 
 
 async def test_an_earlier_start_date_says_how_much_of_the_plan_is_left(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     from test_tui_transactions import synced
 
     await synced(store, portal.url, start="2026-10-01")  # uses some of the plan
@@ -178,8 +178,11 @@ async def test_an_earlier_start_date_says_how_much_of_the_plan_is_left(
         await pilot.press("l")
         await wait_until(pilot, lambda: on_phase(app, "start"), what="start step")
         app.screen.query_one("#start-date").value = "2026-11-01"  # type: ignore[attr-defined]
-        await wait_until(pilot, lambda: "of 5,000 transactions used" in screen_text(app),
-                         what="the usage in the warning")
+        await wait_until(
+            pilot,
+            lambda: "of 5,000 transactions used" in screen_text(app),
+            what="the usage in the warning",
+        )
         from kosma_tui.core.subscription import remembered
 
         used = remembered(store)["usage"]  # type: ignore[index]
@@ -205,8 +208,11 @@ async def test_a_login_without_accounts_does_not_offer_a_sync(store: Store, port
         await settled(pilot)  # the screen's rows are read
         await to_login(pilot, app)
         await login(pilot, app, "generate-new-accounts0")
-        await wait_until(pilot, lambda: on_phase(app, "accounts") or on_phase(app, "summary"),
-                         what="the end of the login")
+        await wait_until(
+            pilot,
+            lambda: on_phase(app, "accounts") or on_phase(app, "summary"),
+            what="the end of the login",
+        )
         if on_phase(app, "accounts"):
             await pilot.press("enter")
             await wait_until(pilot, lambda: on_phase(app, "summary"), what="summary")

@@ -76,8 +76,11 @@ def cli_reading(step: Step) -> Reading:
     answerer = FormAnswerer(term, args)
     answerer.values(step, retry=False)
     used = [topic for topic, answer in answerer.answers.items() if answer is None]
-    secret = frozenset(e.key for e in inputs if isinstance(e, InputElement)
-                       and f"{e.label or e.key}: " in term.secret_prompts)
+    secret = frozenset(
+        e.key
+        for e in inputs
+        if isinstance(e, InputElement) and f"{e.label or e.key}: " in term.secret_prompts
+    )
     if len(inputs) == 1 and isinstance(inputs[0], ChoiceElement):
         return Reading(used[0] if used else StepKind.CHOICE, secret)
     return Reading(None, secret)  # the command asks a login and an OTP alike
@@ -104,8 +107,9 @@ async def tui_reading(app: Host, step: Step) -> Reading:
         return Reading(widget.topic, frozenset())
     widget = InputStep(step.form)
     await app.screen.mount(widget)
-    secret = frozenset(e.key for e in step.form.inputs
-                       if widget.query_one(f"#in-{e.key}", Input).password)
+    secret = frozenset(
+        e.key for e in step.form.inputs if widget.query_one(f"#in-{e.key}", Input).password
+    )
     kind = StepKind.OTP if phase == KIND_PHASE[StepKind.OTP] else StepKind.CREDENTIALS
     return Reading(kind, secret)
 
@@ -126,23 +130,27 @@ async def demo_bank_steps(url: str) -> list[tuple[str, Step, Reading]]:
     """(what, step, the expected reading) for the steps of the Demo Bank portal."""
     credentials = Reading(StepKind.CREDENTIALS, frozenset({"USER_PASSWORD"}))
     table: list[tuple[str, Step, Reading]] = []
-    async with PortalClient(url, "demo-customer", "demo-token", ip_address="127.0.0.1",
-                            retries=0) as client:
+    async with PortalClient(
+        url, "demo-customer", "demo-token", ip_address="127.0.0.1", retries=0
+    ) as client:
         for country in COUNTRIES:
             first_bank = next(iter(BANKS[country]))
             for bank in BANKS[country]:
                 steps = await walk(client, [{"country_code": country}, {"bank_code": bank}])
                 if bank == first_bank:
                     if country == "DE":
-                        table.append(("country", steps[0], Reading(StepKind.COUNTRY,
-                                                                   frozenset())))
-                    table.append((f"banks of {country}", steps[1],
-                                  Reading(StepKind.BANK, frozenset())))
-                table.append((f"methods of {bank}", steps[2],
-                              Reading(StepKind.METHOD, frozenset())))
+                        table.append(("country", steps[0], Reading(StepKind.COUNTRY, frozenset())))
+                    table.append(
+                        (f"banks of {country}", steps[1], Reading(StepKind.BANK, frozenset()))
+                    )
+                table.append(
+                    (f"methods of {bank}", steps[2], Reading(StepKind.METHOD, frozenset()))
+                )
             for method, _suffix, _text in INTERFACES:  # each login method's login step
-                steps = await walk(client, [{"country_code": country},
-                                            {"bank_code": first_bank}, {"interface": method}])
+                steps = await walk(
+                    client,
+                    [{"country_code": country}, {"bank_code": first_bank}, {"interface": method}],
+                )
                 table.append((f"login {first_bank} {method}", steps[3], credentials))
         start = [{"country_code": "DE"}, {"bank_code": "88888888"}, {"interface": "PSD2"}]
         steps = await walk(client, [*start, {"LOGINNAME": "embedded", "USER_PASSWORD": "12345"}])
@@ -173,21 +181,31 @@ def _step(*elements: Any) -> Step:
     ("what", "step", "expected"),
     [
         # an OTP the bank forgot to flag as a password is masked by both
-        ("unflagged OTP", _step(InputElement("otp_code", "One-time password (TAN)")),
-         Reading(StepKind.OTP, frozenset({"otp_code"}))),
-        ("unflagged PIN", _step(InputElement("user", "User"), InputElement("pin", "PIN")),
-         Reading(StepKind.CREDENTIALS, frozenset({"pin"}))),
+        (
+            "unflagged OTP",
+            _step(InputElement("otp_code", "One-time password (TAN)")),
+            Reading(StepKind.OTP, frozenset({"otp_code"})),
+        ),
+        (
+            "unflagged PIN",
+            _step(InputElement("user", "User"), InputElement("pin", "PIN")),
+            Reading(StepKind.CREDENTIALS, frozenset({"pin"})),
+        ),
         # "instance" holds the letters of TAN, but not the word: a login, nothing masked
-        ("no OTP inside a word", _step(InputElement("INSTANCE", "Instance")),
-         Reading(StepKind.CREDENTIALS, frozenset())),
+        (
+            "no OTP inside a word",
+            _step(InputElement("INSTANCE", "Instance")),
+            Reading(StepKind.CREDENTIALS, frozenset()),
+        ),
         # another portal's keys: the choice is read by its words
-        ("a country by another key", _step(ChoiceElement(
-            "land", "Country of the bank", [Option("DE", "Deutschland")])),
-         Reading(StepKind.COUNTRY, frozenset())),
+        (
+            "a country by another key",
+            _step(ChoiceElement("land", "Country of the bank", [Option("DE", "Deutschland")])),
+            Reading(StepKind.COUNTRY, frozenset()),
+        ),
     ],
 )
-async def test_other_portals_steps_are_read_alike(what: str, step: Step,
-                                                  expected: Reading) -> None:
+async def test_other_portals_steps_are_read_alike(what: str, step: Step, expected: Reading) -> None:
     assert cli_reading(step).agrees(expected), f"kosma-tui link: {what}"
     async with Host().run_test(size=SIZE) as pilot:
         assert await tui_reading(pilot.app, step) == expected, f"Link wizard: {what}"

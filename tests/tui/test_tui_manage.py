@@ -70,7 +70,8 @@ async def test_rename_disable_and_remove_on_accounts(store: Store, portal: Any) 
 
 
 async def test_revoke_on_consents_asks_then_withdraws_the_consent(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     summary = await link(store, portal.url)
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -95,7 +96,8 @@ async def test_revoke_on_consents_asks_then_withdraws_the_consent(
 
 
 async def test_a_taken_name_is_refused_with_one_sentence_in_the_tui_and_the_command(
-        store: Store, portal: Any, home: Path) -> None:
+    store: Store, portal: Any, home: Path
+) -> None:
     await link(store, portal.url)
     taken = messages.bank_account_name_taken("Tagesgeld (Max Mustermann)").message
     command = kosma(home, "account", "rename", "giro", "tagesgeld (max mustermann)")

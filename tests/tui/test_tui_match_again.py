@@ -17,8 +17,7 @@ from kosma_tui.tui.screens.sync import SyncScreen
 GIRO = "Girokonto (Max Mustermann)"
 
 
-async def test_match_again_gives_stored_transactions_a_party(store: Store,
-                                                             portal: Any) -> None:
+async def test_match_again_gives_stored_transactions_a_party(store: Store, portal: Any) -> None:
     await link(store, portal.url, start="2026-06-01")
     assert not store.settings().enable_party_matching
     app = make_app(store, portal)
@@ -28,15 +27,19 @@ async def test_match_again_gives_stored_transactions_a_party(store: Store,
         assert app.screen.selected_name() == GIRO  # type: ignore[attr-defined]
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
-        await wait_until(pilot, lambda: app.sync_queue.state(GIRO).state == "ok",
-                         what="the sync to finish")
+        await wait_until(
+            pilot, lambda: app.sync_queue.state(GIRO).state == "ok", what="the sync to finish"
+        )
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen))
         account = store.account(GIRO)
         assert account is not None
         rows = store.book(account).all_rows(raw=False)
-        row = next(r for r in rows if r.get("bank_party_name") and r.get("transaction_id")
-                   and not r.get("party"))
+        row = next(
+            r
+            for r in rows
+            if r.get("bank_party_name") and r.get("transaction_id") and not r.get("party")
+        )
         name = row["bank_party_name"]
         store.save_party(Party("Supplier", name))
 
@@ -45,8 +48,9 @@ async def test_match_again_gives_stored_transactions_a_party(store: Store,
         assert "settings --party-matching" in notices(app)
         assert any(n.severity == "warning" for n in app._notifications)
 
-        store.save_settings(replace(store.settings(), enable_party_matching=True,
-                                    enable_fuzzy_matching=True))
+        store.save_settings(
+            replace(store.settings(), enable_party_matching=True, enable_fuzzy_matching=True)
+        )
         await pilot.press("m")
         await wait_until(pilot, lambda: "got a party" in notices(app), what="the count")
         matched = {r["transaction_id"]: r for r in store.book(account).all_rows(raw=False)}
@@ -58,8 +62,11 @@ async def test_match_again_gives_stored_transactions_a_party(store: Store,
         await pilot.press("p")  # again from Parties, for every account: nothing left
         await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
         await pilot.press("m")
-        await wait_until(pilot, lambda: "3 accounts: 0 transaction(s)" in notices(app),
-                         what="the count for every account")
+        await wait_until(
+            pilot,
+            lambda: "3 accounts: 0 transaction(s)" in notices(app),
+            what="the count for every account",
+        )
 
 
 async def test_match_parties_is_in_the_palette_and_help(store: Store, portal: Any) -> None:

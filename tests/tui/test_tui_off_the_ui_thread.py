@@ -76,8 +76,9 @@ def gate() -> Iterator[Gate]:
     held.open()
 
 
-async def test_a_slow_settings_save_does_not_hold_the_keyboard(store: Store, portal: Any,
-                                                                gate: Gate) -> None:
+async def test_a_slow_settings_save_does_not_hold_the_keyboard(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     store.save_settings = gate.hold(store.save_settings)  # type: ignore[method-assign]
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -96,8 +97,9 @@ async def test_a_slow_settings_save_does_not_hold_the_keyboard(store: Store, por
         await wait_until(pilot, lambda: "Unsaved changes" in flat_text(app))
 
 
-async def test_a_slow_party_save_does_not_hold_the_keyboard(store: Store, portal: Any,
-                                                            gate: Gate) -> None:
+async def test_a_slow_party_save_does_not_hold_the_keyboard(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     store.save_party = gate.hold(store.save_party)  # type: ignore[method-assign]
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -119,9 +121,9 @@ async def test_a_slow_party_save_does_not_hold_the_keyboard(store: Store, portal
         assert "ACME GmbH" in flat_text(app)
 
 
-async def test_transaction_pages_are_read_off_the_ui_thread(store: Store, portal: Any,
-                                                            monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
+async def test_transaction_pages_are_read_off_the_ui_thread(
+    store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await synced(store, portal.url)
     monkeypatch.setattr(row_source, "PAGE", 10)  # several pages from the Demo Bank's rows
     readers: list[str] = []
@@ -139,13 +141,17 @@ async def test_transaction_pages_are_read_off_the_ui_thread(store: Store, portal
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         await pilot.press("t")
-        await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
-                         and bool(app.screen.query_one(TransactionView).rows))
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, TransactionsScreen)
+                and bool(app.screen.query_one(TransactionView).rows)
+            ),
+        )
         await pilot.press("end")
         await wait_until(pilot, lambda: oldest in flat_text(app), what="the oldest row")
     assert len(readers) >= 2  # the first page and the oldest
     assert threading.main_thread().name not in readers
-
 
 
 def held_here(gate: Gate) -> bool:
@@ -154,8 +160,9 @@ def held_here(gate: Gate) -> bool:
     return gate.entered.is_set() and not gate.left.is_set()
 
 
-async def test_accounts_answers_keys_while_its_accounts_are_read(store: Store, portal: Any,
-                                                                 gate: Gate) -> None:
+async def test_accounts_answers_keys_while_its_accounts_are_read(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     await link(store, portal.url)
     store.accounts = gate.hold(store.accounts)  # type: ignore[method-assign]
     app = make_app(store, portal, reminders=False)
@@ -172,8 +179,9 @@ async def test_accounts_answers_keys_while_its_accounts_are_read(store: Store, p
         assert "Girokonto" in flat_text(app)  # the rows, once read
 
 
-async def test_consents_answers_keys_while_the_consents_are_read(store: Store, portal: Any,
-                                                                 gate: Gate) -> None:
+async def test_consents_answers_keys_while_the_consents_are_read(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     await link(store, portal.url)
     gate.armed = False
     store.consents = gate.hold(store.consents)  # type: ignore[method-assign]
@@ -195,9 +203,9 @@ async def test_consents_answers_keys_while_the_consents_are_read(store: Store, p
         assert "Demo Bank · Demo Company" in flat_text(app)
 
 
-async def test_sync_screen_and_sync_key_answer_while_the_store_is_read(store: Store,
-                                                                       portal: Any,
-                                                                       gate: Gate) -> None:
+async def test_sync_screen_and_sync_key_answer_while_the_store_is_read(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     await link(store, portal.url)
     gate.armed = False
     store.accounts = gate.hold(store.accounts)  # type: ignore[method-assign]
@@ -216,12 +224,16 @@ async def test_sync_screen_and_sync_key_answer_while_the_store_is_read(store: St
         assert held_here(gate)
         gate.open()
         gate.armed = False
-        await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen)
-                         and "Girokonto" in flat_text(app), what="the sync started")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, SyncScreen) and "Girokonto" in flat_text(app),
+            what="the sync started",
+        )
 
 
-async def test_the_link_start_answers_keys_while_the_store_is_read(store: Store, portal: Any,
-                                                                   gate: Gate) -> None:
+async def test_the_link_start_answers_keys_while_the_store_is_read(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     gate.armed = False
     store.companies = gate.hold(store.companies)  # type: ignore[method-assign]
     app = make_app(store, portal, reminders=False)
@@ -242,8 +254,9 @@ async def test_the_link_start_answers_keys_while_the_store_is_read(store: Store,
         assert "Demo Company" in flat_text(app)
 
 
-async def test_the_link_flow_stores_its_session_off_the_event_loop(store: Store, portal: Any,
-                                                                   gate: Gate) -> None:
+async def test_the_link_flow_stores_its_session_off_the_event_loop(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     gate.armed = False
     writers: list[str] = []
     save = store.save_link_session
@@ -271,8 +284,9 @@ async def test_the_link_flow_stores_its_session_off_the_event_loop(store: Store,
     assert writers and threading.main_thread().name not in writers
 
 
-async def test_parties_answer_keys_while_the_parties_are_read(store: Store, portal: Any,
-                                                              gate: Gate) -> None:
+async def test_parties_answer_keys_while_the_parties_are_read(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     add_party(store, "Supplier", "Lieferant GmbH", [])
     gate.armed = False
     store.parties = gate.hold(store.parties)  # type: ignore[method-assign]
@@ -309,8 +323,9 @@ async def test_parties_answer_keys_while_the_parties_are_read(store: Store, port
         await wait_until(pilot, lambda: "No bank account yet" in notices(app))
 
 
-async def test_transactions_open_while_the_store_is_read(store: Store, portal: Any,
-                                                         gate: Gate) -> None:
+async def test_transactions_open_while_the_store_is_read(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     await link(store, portal.url)
     gate.armed = False
     store.erpnext = gate.hold(store.erpnext)  # type: ignore[method-assign]
@@ -334,10 +349,17 @@ async def test_transactions_open_while_the_store_is_read(store: Store, portal: A
         assert " · EUR · " in flat_text(app)  # the currency, read with the rows
 
 
-async def test_settings_open_while_the_settings_are_read(store: Store, portal: Any,
-                                                         gate: Gate) -> None:
-    store.save_settings(replace(store.settings(), customer_id="ACME-123",
-                                mail_to=["admin@example.com"], mail_transport="sendmail"))
+async def test_settings_open_while_the_settings_are_read(
+    store: Store, portal: Any, gate: Gate
+) -> None:
+    store.save_settings(
+        replace(
+            store.settings(),
+            customer_id="ACME-123",
+            mail_to=["admin@example.com"],
+            mail_transport="sendmail",
+        )
+    )
     gate.armed = False
     store.settings = gate.hold(store.settings)  # type: ignore[method-assign]
     app = make_app(store, portal, reminders=False)
@@ -366,7 +388,8 @@ async def test_settings_open_while_the_settings_are_read(store: Store, portal: A
 
 
 async def test_the_mail_section_reads_the_store_once_and_saves_only_its_fields(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     store.save_settings(replace(store.settings(), mail_transport="sendmail"))
     reads: list[str] = []
     real = store.settings
@@ -398,8 +421,9 @@ async def test_the_mail_section_reads_the_store_once_and_saves_only_its_fields(
         assert saved.customer_id == "SAVED-ELSEWHERE"
 
 
-async def test_the_header_draws_from_a_settings_snapshot(store: Store, portal: Any,
-                                                         gate: Gate) -> None:
+async def test_the_header_draws_from_a_settings_snapshot(
+    store: Store, portal: Any, gate: Gate
+) -> None:
     reads: list[str] = []
     real = gate.hold(store.settings)
 
@@ -438,5 +462,8 @@ async def test_the_header_draws_from_a_settings_snapshot(store: Store, portal: A
         await pilot.pause()
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: "Banking Settings saved" in notices(app))
-        await wait_until(pilot, lambda: "Kosma TUI · erp01 · portal.example.com"
-                         in screen_text(app), what="the header's new mode")
+        await wait_until(
+            pilot,
+            lambda: "Kosma TUI · erp01 · portal.example.com" in screen_text(app),
+            what="the header's new mode",
+        )

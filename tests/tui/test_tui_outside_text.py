@@ -21,8 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from store_support import make_row
 
 NASTY = "\x1b[31m\x07\x00\r\x7f\x9b\u202e"
-TEXT_FIELDS = ("transaction_id", "currency", "reference_number", "description",
-               "bank_party_name", "bank_party_iban", "bank_party_account_number")
+TEXT_FIELDS = (
+    "transaction_id",
+    "currency",
+    "reference_number",
+    "description",
+    "bank_party_name",
+    "bank_party_iban",
+    "bank_party_account_number",
+)
 
 
 def assert_terminal_safe(text: str) -> None:
@@ -32,10 +39,17 @@ def assert_terminal_safe(text: str) -> None:
 
 async def test_every_outside_field_is_escaped_on_every_screen(store: Store, portal: Any) -> None:
     error = {"code": "PROTOCOL", "message": "portal said" + NASTY, "remedy": "retry" + NASTY}
-    store.save_account(BankAccount(
-        "Giro (Max)", "Demo Bank", "Demo Company", iban="DE89" + NASTY, currency="EUR",
-        balance=Balance(available=100, booked=100, currency="EUR" + NASTY),
-        last_sync=LastSync(when="2026-11-26T08:00:00", outcome="failed", error=error)))
+    store.save_account(
+        BankAccount(
+            "Giro (Max)",
+            "Demo Bank",
+            "Demo Company",
+            iban="DE89" + NASTY,
+            currency="EUR",
+            balance=Balance(available=100, booked=100, currency="EUR" + NASTY),
+            last_sync=LastSync(when="2026-11-26T08:00:00", outcome="failed", error=error),
+        )
+    )
     rows = [make_row(n, "2026-11-2" + str(n)) for n in range(1, 4)]
     for row in rows:
         for name in TEXT_FIELDS:

@@ -65,9 +65,12 @@ async def test_add_edit_and_delete_a_party(store: Store, portal: Any) -> None:
 
 async def test_import_parties_from_csv(store: Store, portal: Any, tmp_path: Path) -> None:
     csv = tmp_path / "parties.csv"
-    csv.write_text("party_type,name,iban,account_number\n"
-                   f"Supplier,[bold]Lieferant[/] GmbH,{IBAN},\n"
-                   "Customer,Kunde AG,,12345678\n", encoding="utf-8")
+    csv.write_text(
+        "party_type,name,iban,account_number\n"
+        f"Supplier,[bold]Lieferant[/] GmbH,{IBAN},\n"
+        "Customer,Kunde AG,,12345678\n",
+        encoding="utf-8",
+    )
     bad = tmp_path / "bad.csv"
     bad.write_text("party_type,name,iban,account_number\nVendor,X,,\n", encoding="utf-8")
     app = make_app(store, portal)
@@ -88,8 +91,9 @@ async def test_import_parties_from_csv(store: Store, portal: Any, tmp_path: Path
     assert len(store.parties()) == 2
 
 
-async def test_the_parties_hint_says_what_the_list_does_for_the_sync(store: Store,
-                                                                   portal: Any) -> None:
+async def test_the_parties_hint_says_what_the_list_does_for_the_sync(
+    store: Store, portal: Any
+) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -101,8 +105,9 @@ async def test_the_parties_hint_says_what_the_list_does_for_the_sync(store: Stor
         assert "Party matching is off, so synced transactions get no party" in flat_text(app)
         await pilot.press("f7")  # the switches live in Banking Settings
         await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
-        store.save_settings(replace(store.settings(), enable_party_matching=True,
-                                    enable_fuzzy_matching=True))
+        store.save_settings(
+            replace(store.settings(), enable_party_matching=True, enable_fuzzy_matching=True)
+        )
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, PartiesScreen))
         await pilot.pause()
@@ -113,12 +118,21 @@ def test_help_lists_two_keys_a_line_and_one_action_once() -> None:
     from rich.console import Console
 
     console = Console(width=76, record=True, color_system=None)
-    console.print(binding_table([
-        Binding("e", "push", "Push to ERPNext", tooltip="Push the selected account's new Bank "
-                "Transactions to ERPNext"),
-        Binding("f1", "open('help')", "Help"), Binding("question_mark", "app.open('help')",
-                                                       "Help"),
-        Binding("m", "match", "Match parties")]))
+    console.print(
+        binding_table(
+            [
+                Binding(
+                    "e",
+                    "push",
+                    "Push to ERPNext",
+                    tooltip="Push the selected account's new Bank Transactions to ERPNext",
+                ),
+                Binding("f1", "open('help')", "Help"),
+                Binding("question_mark", "app.open('help')", "Help"),
+                Binding("m", "match", "Match parties"),
+            ]
+        )
+    )
     lines = [line.rstrip() for line in console.export_text().splitlines()]
     assert lines[0].split() == ["e", "Push", "to", "ERPNext", "f1", "/", "?", "Help"]
     assert lines[1].split() == ["m", "Match", "parties"] and len(lines) == 2
@@ -132,8 +146,16 @@ async def test_help_lists_every_screen_and_its_bindings(store: Store, portal: An
         await pilot.press("f1")
         await pilot.pause()
         text = flat_text(app)
-        for title in ("Accounts", "Banking Settings", "Link Bank and Accounts", "Consents",
-                      "Sync", "Transactions", "Parties", "Everywhere"):
+        for title in (
+            "Accounts",
+            "Banking Settings",
+            "Link Bank and Accounts",
+            "Consents",
+            "Sync",
+            "Transactions",
+            "Parties",
+            "Everywhere",
+        ):
             assert title in text, title
         for binding in AccountsScreen.BINDINGS:
             assert binding.description in text  # type: ignore[union-attr]
@@ -148,8 +170,19 @@ async def test_command_palette_offers_the_screen_actions(store: Store, portal: A
         await pilot.pause()
         provider = KosmaCommands(app.screen)
         titles = {title for title, _help, _cb in provider.entries()}
-        assert {"Sync", "Sync all", "Transactions", "Link", "Consents", "Settings",
-                "Renew", "Parties", "Help", "Quit", "Sync progress"} <= titles
+        assert {
+            "Sync",
+            "Sync all",
+            "Transactions",
+            "Link",
+            "Consents",
+            "Settings",
+            "Renew",
+            "Parties",
+            "Help",
+            "Quit",
+            "Sync progress",
+        } <= titles
         await pilot.press("ctrl+p")
         await pilot.pause()
         await type_text(pilot, "consents")

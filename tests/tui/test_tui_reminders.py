@@ -33,19 +33,23 @@ def travel(monkeypatch: pytest.MonkeyPatch, portal: Any, days: int) -> None:
 
 def on_phase(app: Any, phase: str, number: int | None = None) -> bool:
     screen = app.screen
-    return (isinstance(screen, LinkScreen) and not screen.busy and screen.phase == phase
-            and (number is None or screen.phase_no == number))
+    return (
+        isinstance(screen, LinkScreen)
+        and not screen.busy
+        and screen.phase == phase
+        and (number is None or screen.phase_no == number)
+    )
 
 
 async def test_reminder_modal_lists_a_consent_within_seven_days(
-        store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await link(store, portal.url)
     travel(monkeypatch, portal, 85)  # expires 2027-02-24, today 2027-02-19
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
-        await wait_until(pilot, lambda: isinstance(app.screen, ReminderModal),
-                         what="the reminder")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReminderModal), what="the reminder")
         text = flat_text(app)
         assert "Bank consents need renewal" in text
         assert "Demo Bank · Demo Company" in text
@@ -55,8 +59,9 @@ async def test_reminder_modal_lists_a_consent_within_seven_days(
         assert "consent expires in 5 days" in flat_text(app)
 
 
-async def test_no_reminder_while_the_consent_has_time(store: Store, portal: Any,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_reminder_while_the_consent_has_time(
+    store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await link(store, portal.url)
     travel(monkeypatch, portal, 80)  # 10 days left > reminder_days 7
     app = make_app(store, portal)
@@ -67,8 +72,9 @@ async def test_no_reminder_while_the_consent_has_time(store: Store, portal: Any,
         assert "10 d" in screen_text(app)
 
 
-async def test_an_expired_consent_is_listed_as_expired(store: Store, portal: Any,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_expired_consent_is_listed_as_expired(
+    store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await link(store, portal.url)
     travel(monkeypatch, portal, 95)
     app = make_app(store, portal)
@@ -78,8 +84,9 @@ async def test_an_expired_consent_is_listed_as_expired(store: Store, portal: Any
         assert "expired 2027-02-24" in flat_text(app)
 
 
-async def test_renewal_through_the_reminder(store: Store, portal: Any,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_renewal_through_the_reminder(
+    store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await link(store, portal.url)
     for account in store.accounts():
         store.update_account(account.name, last_integration_date="2027-02-10")

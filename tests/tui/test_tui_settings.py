@@ -30,8 +30,9 @@ async def open_settings(pilot: Any) -> SettingsScreen:
     return screen
 
 
-async def test_bad_url_and_missing_token_are_refused_with_a_message(store: Store,
-                                                                    portal: Any) -> None:
+async def test_bad_url_and_missing_token_are_refused_with_a_message(
+    store: Store, portal: Any
+) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -58,7 +59,8 @@ async def test_bad_url_and_missing_token_are_refused_with_a_message(store: Store
 
 
 async def test_saved_settings_mask_the_token_and_show_the_subscription(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -71,8 +73,9 @@ async def test_saved_settings_mask_the_token_and_show_the_subscription(
         await pilot.pause()
         assert "s3cret" not in screen_text(app)  # a password field shows dots
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: "transactions used" in screen_text(app),
-                         what="the subscription panel")
+        await wait_until(
+            pilot, lambda: "transactions used" in screen_text(app), what="the subscription panel"
+        )
         text = screen_text(app)
         assert "s3cret" not in text
         assert "9876" in screen.query_one("#api_token", Input).placeholder
@@ -84,8 +87,7 @@ async def test_saved_settings_mask_the_token_and_show_the_subscription(
     assert saved.admin_url == portal.url
 
 
-async def test_a_refused_token_shows_the_sentence_and_the_remedy(store: Store,
-                                                                 portal: Any) -> None:
+async def test_a_refused_token_shows_the_sentence_and_the_remedy(store: Store, portal: Any) -> None:
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -140,15 +142,19 @@ async def test_the_erpnext_panel_lives_in_banking_settings(store: Store, portal:
 
 
 async def test_opening_settings_fetches_the_subscription_in_the_background(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     from kosma_tui.core.subscription import remembered
 
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
         await open_settings(pilot)
-        await wait_until(pilot, lambda: "0 of 1,000,000 transactions used" in screen_text(app),
-                         what="the subscription, without Save")
+        await wait_until(
+            pilot,
+            lambda: "0 of 1,000,000 transactions used" in screen_text(app),
+            what="the subscription, without Save",
+        )
         assert "127.0.0.1" not in screen_text(app)  # demo: no billing link to a passing port
         assert not any("saved" in n.message for n in app._notifications)
     kept = remembered(store)
@@ -156,7 +162,8 @@ async def test_opening_settings_fetches_the_subscription_in_the_background(
 
 
 async def test_save_is_on_screen_at_80x24_and_escape_asks_before_dropping_edits(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     from kosma_tui.tui.screens.accounts import AccountsScreen
     from kosma_tui.tui.screens.confirm import ConfirmModal
 

@@ -46,8 +46,14 @@ class Terminal:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kosma_tui"], stdin=slave, stdout=slave, stderr=slave,
-            env=env, preexec_fn=controlling_terminal, close_fds=True)
+            [sys.executable, "-m", "kosma_tui"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            preexec_fn=controlling_terminal,
+            close_fds=True,
+        )
         os.close(slave)
         self.output = bytearray()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -107,8 +113,9 @@ def test_losing_the_terminal_mid_sync_lets_the_sync_finish(
         proxy = PortalProxy(portal.url, hold_answer=second_page)
         terminal = None
         try:
-            enable_and_link(home, proxy.url, portal.url, "many-transactions100000",
-                            today - timedelta(days=29))
+            enable_and_link(
+                home, proxy.url, portal.url, "many-transactions100000", today - timedelta(days=29)
+            )
             terminal = Terminal(home)
             terminal.wait_for("Girokonto")
             terminal.type("a")  # sync all
@@ -188,8 +195,9 @@ async def test_quitting_anyway_keeps_what_was_read(store: Any, portal: Any) -> N
     if run.status == "failed":
         assert run.error["code"] == "CANCELLED"
     assert store.consents()[0].consent_token  # and the consent is in order:
-    async with client_for(portal.url, customer_id="demo-customer",
-                          api_token="demo-token") as client:
+    async with client_for(
+        portal.url, customer_id="demo-customer", api_token="demo-token"
+    ) as client:
         from kosma_tui.core.sync import SyncEngine
 
         assert (await SyncEngine(store, client).sync_account(run.account)).ok
@@ -207,8 +215,9 @@ async def test_a_lost_terminal_exits_only_after_the_sync(store: Any, portal: Any
         app.terminal_lost()
         await pilot.pause(0.3)
         assert app.return_code is None and app.leaving == "the terminal was lost"
-        await wait_until(pilot, lambda: app.return_code == 0, timeout=60,
-                         what="the app to exit after the syncs")
+        await wait_until(
+            pilot, lambda: app.return_code == 0, timeout=60, what="the app to exit after the syncs"
+        )
     runs = store.sync_runs()
     assert len(runs) == 3 and all(r.status == "ok" for r in runs)  # queued ones too
 
@@ -222,8 +231,7 @@ async def test_a_sync_stopped_by_the_plan_limit_says_where_it_stopped(
     from kosma_tui.tui.screens.sync import SyncScreen
 
     portal.running.transaction_limit = 1500  # one page of 1,000 fits, the second does not
-    await link_demo(store, portal.url, username="many-transactions100000",
-                    start="2026-11-01")
+    await link_demo(store, portal.url, username="many-transactions100000", start="2026-11-01")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -231,12 +239,14 @@ async def test_a_sync_stopped_by_the_plan_limit_says_where_it_stopped(
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
         name = store.accounts()[0].name
-        await wait_until(pilot, lambda: app.sync_queue.state(name).state == "failed",
-                         what="the sync to stop")
+        await wait_until(
+            pilot, lambda: app.sync_queue.state(name).state == "failed", what="the sync to stop"
+        )
         await pilot.pause()
         # 100 a day from 2026-11-01: the first page ends on 11-10, read whole up to 11-09
-        sentence = ("stopped at 2026-11-09: transaction limit used up; the next sync "
-                    "continues from there")
+        sentence = (
+            "stopped at 2026-11-09: transaction limit used up; the next sync continues from there"
+        )
         assert sentence in flat_text(app)
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen))

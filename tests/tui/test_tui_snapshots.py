@@ -41,8 +41,9 @@ def linked(store: Store, url: str, *, sync: bool = True) -> None:
     async def setup() -> None:
         await link(store, url, start="2026-10-01")
         if sync:
-            async with PortalClient(url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN,
-                                    ip_address="127.0.0.1") as client:
+            async with PortalClient(
+                url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN, ip_address="127.0.0.1"
+            ) as client:
                 engine = SyncEngine(store, client)
                 for account in store.accounts():
                     await engine.sync_account(account.name)
@@ -53,6 +54,7 @@ def linked(store: Store, url: str, *, sync: bool = True) -> None:
 def steady(steps: Steps | None = None) -> Steps:
     """Run ``steps``, then let the app settle (the store reads of its screens done) and
     drop the toasts (they time out)."""
+
     async def run(pilot: Pilot) -> None:
         await settled(pilot)
         if steps is not None:
@@ -60,6 +62,7 @@ def steady(steps: Steps | None = None) -> Steps:
         await settled(pilot)  # the screens' rows are read by thread workers
         pilot.app.clear_notifications()
         await pilot.pause()
+
     return run
 
 
@@ -68,11 +71,13 @@ def keys(*pressed: str) -> Steps:
         for key in pressed:
             await pilot.press(key)
             await pilot.pause()
+
     return run
 
 
-def snap(snap_compare: Any, store: Store, portal: Any, steps: Steps | None = None,
-         **options: Any) -> bool:
+def snap(
+    snap_compare: Any, store: Store, portal: Any, steps: Steps | None = None, **options: Any
+) -> bool:
     app = make_app(store, portal, **options)
     return bool(snap_compare(app, terminal_size=SIZE, run_before=steady(steps)))
 
@@ -91,8 +96,12 @@ def test_banking_settings(snap_compare: Any, store: Store, portal: Any) -> None:
 
     async def steps(pilot: Pilot) -> None:
         await pilot.press("g")
-        await wait_until(pilot, lambda: "transactions used" in screen_text(pilot.app),
-                         what="the subscription, fetched when the screen opens")
+        await wait_until(
+            pilot,
+            lambda: "transactions used" in screen_text(pilot.app),
+            what="the subscription, fetched when the screen opens",
+        )
+
     assert snap(snap_compare, store, portal, steps)
 
 
@@ -100,6 +109,7 @@ def test_link_company_and_start_date(snap_compare: Any, store: Store, portal: An
     async def steps(pilot: Pilot) -> None:
         await pilot.press("l")
         await wait_until(pilot, lambda: on_phase(pilot.app, "start"))
+
     assert snap(snap_compare, store, portal, steps)
 
 
@@ -112,6 +122,7 @@ def test_link_bank_filtered(snap_compare: Any, store: Store, portal: Any) -> Non
         await pilot.press("enter")
         await wait_until(pilot, lambda: on_phase(pilot.app, "form", 3))
         await type_text(pilot, "demo")
+
     assert snap(snap_compare, store, portal, steps)
 
 
@@ -122,8 +133,14 @@ def test_link_otp_not_accepted(snap_compare: Any, store: Store, portal: Any) -> 
         await wait_until(pilot, lambda: on_phase(pilot.app, "form", 6))
         await type_text(pilot, "99999")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: on_phase(pilot.app, "form", 6)
-                         and pilot.app.screen.query_one("#step-error").render())
+        await wait_until(
+            pilot,
+            lambda: (
+                on_phase(pilot.app, "form", 6)
+                and pilot.app.screen.query_one("#step-error").render()
+            ),
+        )
+
     assert snap(snap_compare, store, portal, steps)
 
 
@@ -131,6 +148,7 @@ def test_link_choose_accounts(snap_compare: Any, store: Store, portal: Any) -> N
     async def steps(pilot: Pilot) -> None:
         await to_accounts(pilot, pilot.app)
         await pilot.press("space")  # leave the first account out
+
     assert snap(snap_compare, store, portal, steps)
 
 
@@ -139,6 +157,7 @@ def test_link_summary(snap_compare: Any, store: Store, portal: Any) -> None:
         await to_accounts(pilot, pilot.app)
         await pilot.press("enter")
         await wait_until(pilot, lambda: on_phase(pilot.app, "summary"))
+
     assert snap(snap_compare, store, portal, steps)
 
 
@@ -157,17 +176,26 @@ def test_transactions(snap_compare: Any, store: Store, portal: Any) -> None:
 
     async def steps(pilot: Pilot) -> None:
         await pilot.press("t")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, TransactionsScreen)
-                         and bool(pilot.app.screen.query_one(TransactionView).rows))
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, TransactionsScreen)
+                and bool(pilot.app.screen.query_one(TransactionView).rows)
+            ),
+        )
+
     assert snap(snap_compare, store, portal, steps)
 
 
 def test_parties(snap_compare: Any, store: Store, portal: Any) -> None:
-    import_parties(store, [
-        make_party("Supplier", "Hausverwaltung Schmidt", ["DE89 3704 0044 0532 0130 00"]),
-        make_party("Supplier", "[red]Lieferant[/red] GmbH"),
-        make_party("Customer", "Zoë Ångström", [], ["1234567890"]),
-    ])
+    import_parties(
+        store,
+        [
+            make_party("Supplier", "Hausverwaltung Schmidt", ["DE89 3704 0044 0532 0130 00"]),
+            make_party("Supplier", "[red]Lieferant[/red] GmbH"),
+            make_party("Customer", "Zoë Ångström", [], ["1234567890"]),
+        ],
+    )
     assert snap(snap_compare, store, portal, keys("p"))
 
 
@@ -175,8 +203,9 @@ def test_help(snap_compare: Any, store: Store, portal: Any) -> None:
     assert snap(snap_compare, store, portal, keys("f1"))
 
 
-def test_reminder_on_launch(snap_compare: Any, store: Store, portal: Any,
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reminder_on_launch(
+    snap_compare: Any, store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     linked(store, portal.url, sync=False)
     later = TODAY + timedelta(days=85)
     monkeypatch.setenv("KOSMA_TUI_NOW", f"{later.isoformat()}T09:00:00")
@@ -184,6 +213,7 @@ def test_reminder_on_launch(snap_compare: Any, store: Store, portal: Any,
 
     async def steps(pilot: Pilot) -> None:
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ReminderModal))
+
     assert snap(snap_compare, store, portal, steps)
 
 
@@ -194,4 +224,5 @@ def test_consent_start_conflict(snap_compare: Any, store: Store, portal: Any) ->
     async def steps(pilot: Pilot) -> None:
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConflictModal))
+
     assert snap(snap_compare, store, portal, steps)

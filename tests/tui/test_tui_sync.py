@@ -29,8 +29,7 @@ from kosma_tui.tui.sync_queue import RUNNING, AccountSync
 GIRO = "Girokonto (Max Mustermann)"
 
 
-async def test_sync_one_account_shows_progress_and_the_result(store: Store,
-                                                             portal: Any) -> None:
+async def test_sync_one_account_shows_progress_and_the_result(store: Store, portal: Any) -> None:
     await link(store, portal.url, start="2026-01-01")
     app = make_app(store, portal)
     seen: list[AccountSync] = []
@@ -38,13 +37,16 @@ async def test_sync_one_account_shows_progress_and_the_result(store: Store,
         await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         app.sync_signal.subscribe(
-            app.screen, lambda name: seen.append(replace(app.sync_queue.state(name))),
-            immediate=True)
+            app.screen,
+            lambda name: seen.append(replace(app.sync_queue.state(name))),
+            immediate=True,
+        )
         assert app.screen.selected_name() == GIRO  # type: ignore[attr-defined]
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
-        await wait_until(pilot, lambda: app.sync_queue.state(GIRO).state == "ok",
-                         what="the sync to finish")
+        await wait_until(
+            pilot, lambda: app.sync_queue.state(GIRO).state == "ok", what="the sync to finish"
+        )
         await pilot.pause()
         text = flat_text(app)
         assert "100%" in text and "new" in text and "fetched" in text
@@ -65,7 +67,8 @@ async def test_sync_one_account_shows_progress_and_the_result(store: Store,
 
 
 async def test_sync_all_queues_every_account_and_keeps_the_app_usable(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     await link(store, portal.url, start="2026-06-01")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
@@ -75,15 +78,21 @@ async def test_sync_all_queues_every_account_and_keeps_the_app_usable(
         await pilot.press("escape")  # the admin goes on while the queue runs
         await pilot.press("c")
         await wait_until(pilot, lambda: "Bank Consents" in screen_text(app))
-        await wait_until(pilot, lambda: not app.sync_queue.busy
-                         and all(s.state == "ok" for s in app.sync_queue.states.values()),
-                         what="every account synced")
+        await wait_until(
+            pilot,
+            lambda: (
+                not app.sync_queue.busy
+                and all(s.state == "ok" for s in app.sync_queue.states.values())
+            ),
+            what="every account synced",
+        )
     assert all(a.last_sync.outcome == "ok" for a in store.accounts())
     assert len(store.accounts()) == 3
 
 
-async def test_an_expired_consent_is_refused_with_the_reason(store: Store, portal: Any,
-                                                             monkeypatch: Any) -> None:
+async def test_an_expired_consent_is_refused_with_the_reason(
+    store: Store, portal: Any, monkeypatch: Any
+) -> None:
     await link(store, portal.url)
     later = TODAY + timedelta(days=100)
     monkeypatch.setenv("KOSMA_TUI_NOW", f"{later.isoformat()}T09:00:00")
@@ -104,7 +113,8 @@ async def test_an_expired_consent_is_refused_with_the_reason(store: Store, porta
 
 
 async def test_consent_start_conflict_remedy_one_sets_the_last_integration_date(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     await link(store, portal.url, start="2026-11-01")
     store.update_account(GIRO, last_integration_date="2026-10-01")
     app = make_app(store, portal)
@@ -125,8 +135,9 @@ async def test_consent_start_conflict_remedy_one_sets_the_last_integration_date(
         await wait_until(pilot, lambda: app.sync_queue.state(GIRO).state == "ok")
 
 
-async def test_consent_start_conflict_remedy_two_relinks_from_the_lid(store: Store,
-                                                                      portal: Any) -> None:
+async def test_consent_start_conflict_remedy_two_relinks_from_the_lid(
+    store: Store, portal: Any
+) -> None:
     await link(store, portal.url, start="2026-11-01")
     store.update_account(GIRO, last_integration_date="2026-10-01")
     app = make_app(store, portal)
@@ -135,8 +146,9 @@ async def test_consent_start_conflict_remedy_two_relinks_from_the_lid(store: Sto
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, ConflictModal))
         await pilot.press("2")
-        await wait_until(pilot, lambda: isinstance(app.screen, LinkScreen)
-                         and app.screen.phase == "start")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, LinkScreen) and app.screen.phase == "start"
+        )
         screen = app.screen
         assert isinstance(screen, LinkScreen)
         assert screen.bank == "Demo Bank" and screen.company == "Demo Company"
@@ -145,7 +157,8 @@ async def test_consent_start_conflict_remedy_two_relinks_from_the_lid(store: Sto
 
 
 async def test_the_accounts_panel_follows_a_running_sync_with_its_percentage(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     await link(store, portal.url, username="many-transactions100000", start="2026-01-01")
     [account] = store.accounts()
     app = make_app(store, portal)
@@ -153,9 +166,11 @@ async def test_the_accounts_panel_follows_a_running_sync_with_its_percentage(
         await settled(pilot)  # the screen's rows are read
         await pilot.pause()
         assert app.sync([account.name]) == [account.name]  # queued, staying on Accounts
-        await wait_until(pilot, lambda: "syncing: " in flat_text(app)
-                         and "% · page " in flat_text(app),
-                         what="the running sync with its percentage")
+        await wait_until(
+            pilot,
+            lambda: "syncing: " in flat_text(app) and "% · page " in flat_text(app),
+            what="the running sync with its percentage",
+        )
         assert isinstance(app.screen, AccountsScreen)
         await wait_until(pilot, lambda: not app.sync_queue.busy, what="the sync to finish")
         await pilot.pause()
@@ -163,13 +178,19 @@ async def test_the_accounts_panel_follows_a_running_sync_with_its_percentage(
 
 
 async def test_sync_all_ends_with_one_summary_not_a_toast_per_account(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     from kosma_tui.core.records import Company
 
     await link(store, portal.url, start="2026-11-01")
     store.save_company(Company("ACME", "DE", "01-01", "EUR"))
-    await link(store, portal.url, username="invalid-transactions-timerange", company="ACME",
-               start="2026-11-01")
+    await link(
+        store,
+        portal.url,
+        username="invalid-transactions-timerange",
+        company="ACME",
+        start="2026-11-01",
+    )
     names = [a.name for a in store.accounts()]
     assert len(names) == 6
     app = make_app(store, portal, reminders=False)
@@ -177,8 +198,9 @@ async def test_sync_all_ends_with_one_summary_not_a_toast_per_account(
         await settled(pilot)  # the screen's rows are read
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
-        await wait_until(pilot, lambda: "Sync of 6 accounts done" in notices(app),
-                         what="the summary")
+        await wait_until(
+            pilot, lambda: "Sync of 6 accounts done" in notices(app), what="the summary"
+        )
         shown = [n for n in app._notifications]
         assert len(shown) == 2  # "6 account(s) queued", then the one summary
         assert "3 synced" in notices(app) and "3 not synced" in notices(app)

@@ -30,10 +30,16 @@ class Pushes:
 
 @pytest.mark.parametrize("fails", [False, True])
 async def test_sync_all_pushes_once_with_every_accounts_stored_ids(
-        store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch, fails: bool) -> None:
+    store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
     await link(store, portal.url, start="2026-11-01")
-    problem = Problem("ERPNEXT.UNREACHABLE", "ERPNext could not be reached.",
-                      "Check the ERPNext connection.") if fails else None
+    problem = (
+        Problem(
+            "ERPNEXT.UNREACHABLE", "ERPNext could not be reached.", "Check the ERPNext connection."
+        )
+        if fails
+        else None
+    )
     pushes = Pushes(problem)
     app = make_app(store, portal, reminders=False)
     monkeypatch.setattr(app.runtime, "after_sync", lambda: pushes)
@@ -41,14 +47,16 @@ async def test_sync_all_pushes_once_with_every_accounts_stored_ids(
         await settled(pilot)  # the screen's rows are read
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, SyncScreen))
-        await wait_until(pilot, lambda: "Sync of 3 accounts done" in notices(app),
-                         what="the summary")
+        await wait_until(
+            pilot, lambda: "Sync of 3 accounts done" in notices(app), what="the summary"
+        )
         states = app.sync_queue.states
         assert len(pushes.calls) == 1
         (pushed,) = pushes.calls
         assert sorted(pushed) == sorted(a.name for a in store.accounts())
         for account in store.accounts():
             assert set(pushed[account.name]) == {
-                r["transaction_id"] for r in store.book(account).rows()}
+                r["transaction_id"] for r in store.book(account).rows()
+            }
             assert states[account.name].result.push_error == problem
         assert ("ERPNext could not be reached." in notices(app)) is fails

@@ -21,8 +21,9 @@ GIRO = "Girokonto (Max Mustermann)"
 
 async def synced(store: Store, url: str, start: str = "2026-01-01") -> None:
     await link(store, url, start=start)
-    async with PortalClient(url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN,
-                            ip_address="127.0.0.1") as client:
+    async with PortalClient(
+        url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN, ip_address="127.0.0.1"
+    ) as client:
         engine = SyncEngine(store, client)
         for account in store.accounts():
             result = await engine.sync_account(account.name)
@@ -35,13 +36,17 @@ def view_of(app: Any) -> TransactionView:
 
 async def open_transactions(pilot: Any, app: Any) -> TransactionView:
     await pilot.press("t")
-    await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
-                     and bool(view_of(app).rows), what="transactions loaded")
+    await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, TransactionsScreen) and bool(view_of(app).rows),
+        what="transactions loaded",
+    )
     return view_of(app)
 
 
 async def test_transactions_are_listed_newest_first_and_end_jumps_to_the_oldest(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     await synced(store, portal.url)
     account = store.account(GIRO)
     assert account is not None
@@ -114,8 +119,9 @@ async def test_bank_text_is_shown_literally(store: Store, portal: Any) -> None:
         await settled(pilot)  # the screen's rows are read
         view = await open_transactions(pilot, app)
         bracketed = [r for r in view.rows if "[" in (r.get("bank_party_name") or "")]
-        controls = [r for r in view.rows
-                    if any(not c.isprintable() for c in (r.get("description") or ""))]
+        controls = [
+            r for r in view.rows if any(not c.isprintable() for c in (r.get("description") or ""))
+        ]
         assert bracketed and controls  # the Demo Bank sends both
         view.set_rows([bracketed[0], controls[0]])
         await pilot.pause()
@@ -126,8 +132,14 @@ async def test_bank_text_is_shown_literally(store: Store, portal: Any) -> None:
 
 
 async def test_markup_in_an_account_name_keeps_its_brackets(store: Store, portal: Any) -> None:
-    store.save_account(BankAccount(name="[bold]ACME[/] \x1b[31mred", bank="[i]Bank[/i]",
-                                   company="Demo Company", iban="DE00 1234"))
+    store.save_account(
+        BankAccount(
+            name="[bold]ACME[/] \x1b[31mred",
+            bank="[i]Bank[/i]",
+            company="Demo Company",
+            iban="DE00 1234",
+        )
+    )
     app = make_app(store, portal)
     async with app.run_test(size=(120, 24)) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -145,8 +157,10 @@ async def test_all_accounts_view_merges_newest_first(store: Store, portal: Any) 
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
         await pilot.press("f5")
-        await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
-                         and len(view_of(app).rows) == totals)
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, TransactionsScreen) and len(view_of(app).rows) == totals,
+        )
         dates = [r["date"] for r in view_of(app).rows]
         assert dates == sorted(dates, reverse=True)
         assert "all accounts" in screen_text(app)
@@ -161,12 +175,25 @@ async def test_bank_text_in_titles_and_choices_is_literal(store: Store, portal: 
     from kosma_tui.tui.screens.conflict import ConflictModal
 
     store.save_company(Company("[b]Muster[/b] GmbH"))
-    store.save_consent(BankConsent(
-        name=BankConsent.name_for("[i]Bank[/i]", "Demo Company"), bank="[i]Bank[/i]",
-        company="Demo Company", consent_id="c", consent_start="2026-11-01",
-        consent_expiry="2027-01-30T09:00:00+01:00", consent_token="t"))
-    store.save_account(BankAccount(name="[bold]ACME[/]", bank="[i]Bank[/i]",
-                                   company="Demo Company", last_integration_date="2026-10-01"))
+    store.save_consent(
+        BankConsent(
+            name=BankConsent.name_for("[i]Bank[/i]", "Demo Company"),
+            bank="[i]Bank[/i]",
+            company="Demo Company",
+            consent_id="c",
+            consent_start="2026-11-01",
+            consent_expiry="2027-01-30T09:00:00+01:00",
+            consent_token="t",
+        )
+    )
+    store.save_account(
+        BankAccount(
+            name="[bold]ACME[/]",
+            bank="[i]Bank[/i]",
+            company="Demo Company",
+            last_integration_date="2026-10-01",
+        )
+    )
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
@@ -198,7 +225,8 @@ async def test_typing_on_the_list_starts_the_filter(store: Store, portal: Any) -
 
 
 async def test_filter_finds_amounts_however_written_and_text_without_accents(
-        store: Store, portal: Any) -> None:
+    store: Store, portal: Any
+) -> None:
     await synced(store, portal.url, start="2026-06-01")
     app = make_app(store, portal)
     async with app.run_test(size=SIZE) as pilot:
@@ -230,8 +258,9 @@ async def test_filter_over_all_accounts_merges_newest_first(store: Store, portal
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
         await pilot.press("f5")
-        await wait_until(pilot, lambda: isinstance(app.screen, TransactionsScreen)
-                         and bool(view_of(app).rows))
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, TransactionsScreen) and bool(view_of(app).rows)
+        )
         view = view_of(app)
         total = len(view.rows)
         await pilot.press("slash")

@@ -29,8 +29,9 @@ LATER = date(2026, 11, 28)
 
 
 async def sync_accounts(store: Store, url: str) -> None:
-    async with PortalClient(url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN,
-                            ip_address="127.0.0.1") as client:
+    async with PortalClient(
+        url, DEMO_CUSTOMER_ID, DEMO_API_TOKEN, ip_address="127.0.0.1"
+    ) as client:
         engine = SyncEngine(store, client)
         for account in store.accounts():
             result = await engine.sync_account(account.name, push=False)
@@ -54,8 +55,7 @@ def mismatch(store: Store, portal: Any, monkeypatch: pytest.MonkeyPatch) -> Stor
     return store
 
 
-def test_accounts_with_a_balance_mismatch(snap_compare: Any, mismatch: Store,
-                                          portal: Any) -> None:
+def test_accounts_with_a_balance_mismatch(snap_compare: Any, mismatch: Store, portal: Any) -> None:
     assert snap(snap_compare, mismatch, portal)
 
 
@@ -96,9 +96,11 @@ def mail_panel_steps(pilot: Pilot) -> Any:
         await wait_until(pilot, lambda: pilot.app.screen.query("#mail-panel"))
         screen = pilot.app.screen
         screen.query_one("#settings-scroll").scroll_to_widget(
-            screen.query_one("#mail-panel"), top=True, animate=False)
+            screen.query_one("#mail-panel"), top=True, animate=False
+        )
         screen.query_one("#mail-to").focus(scroll_visible=False)
         await pilot.pause()
+
     return run
 
 
@@ -145,8 +147,12 @@ async def test_mail_settings_checked_saved_and_a_test_mail_sent(
             await pilot.pause()
             saved = store.settings()
             assert saved.mail_to == ["admin@example.com"]
-            assert (saved.mail_transport, saved.smtp_host, saved.smtp_port,
-                    saved.smtp_security) == ("smtp", "127.0.0.1", server.port, "none")
+            assert (
+                saved.mail_transport,
+                saved.smtp_host,
+                saved.smtp_port,
+                saved.smtp_security,
+            ) == ("smtp", "127.0.0.1", server.port, "none")
 
             # an unsaved edit of the mail section is not dropped without a question
             screen.query_one("#mail-from").value = "kosma@example.com"

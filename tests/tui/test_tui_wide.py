@@ -28,8 +28,9 @@ async def test_bank_names_are_shown_whole_on_a_wide_terminal(store: Store, porta
         assert f"{LONG_BANK} 88810019 · NFGBDE21XXX" in text
 
 
-async def test_sync_rows_show_whole_account_names_when_there_is_room(store: Store,
-                                                                     portal: Any) -> None:
+async def test_sync_rows_show_whole_account_names_when_there_is_room(
+    store: Store, portal: Any
+) -> None:
     await link(store, portal.url, start="2026-11-01")
     names = [a.name for a in store.accounts()]
     app = make_app(store, portal)

@@ -29,15 +29,21 @@ def make_app(store: Store, portal: Any, **options: Any) -> KosmaApp:
     return KosmaApp(store=store, portal_url=portal.url, hostname="erp01", **options)
 
 
-async def link(store: Store, url: str, *, username: str = "embedded",
-               start: str = "2026-11-01", company: str = COMPANY) -> LinkSummary:
+async def link(
+    store: Store,
+    url: str,
+    *,
+    username: str = "embedded",
+    start: str = "2026-11-01",
+    company: str = COMPANY,
+) -> LinkSummary:
     """Link the Demo Bank through the core (test setup, not the UI under test)."""
-    async with PortalClient(url, "demo-customer", "demo-token", ip_address="127.0.0.1",
-                            retries=0) as client:
+    async with PortalClient(
+        url, "demo-customer", "demo-token", ip_address="127.0.0.1", retries=0
+    ) as client:
         flow = LinkFlow(store, client, company, resolve_start_date(store, company, start))
         step = await flow.start()
-        answers = [*ANSWERS, {"LOGINNAME": username, "USER_PASSWORD": "12345"},
-                   {"TAN": "12345"}]
+        answers = [*ANSWERS, {"LOGINNAME": username, "USER_PASSWORD": "12345"}, {"TAN": "12345"}]
         while step.state != FINISHED:
             if step.state == PROCESSING:
                 step = await flow.poll()
@@ -49,8 +55,9 @@ async def link(store: Store, url: str, *, username: str = "embedded",
         return flow.save(await flow.fetch_result())
 
 
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], object],
-                     timeout: float = 20.0, what: str = "") -> None:
+async def wait_until(
+    pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 20.0, what: str = ""
+) -> None:
     """Let the app run until ``condition()`` is true."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -68,9 +75,12 @@ LONG_WORKERS = frozenset({"sync", "link-poll"})
 async def settled(pilot: Pilot[Any], timeout: float = 20.0) -> None:
     """Until the screens' store reads are done and drawn: they run in thread workers, and a
     worker ends only once its result was handed to the screen."""
-    await wait_until(pilot, lambda: all(w.is_finished or w.group in LONG_WORKERS
-                                        for w in pilot.app.workers),
-                     timeout, what="the store reads")
+    await wait_until(
+        pilot,
+        lambda: all(w.is_finished or w.group in LONG_WORKERS for w in pilot.app.workers),
+        timeout,
+        what="the store reads",
+    )
 
 
 def screen_text(app: KosmaApp) -> str:
@@ -99,8 +109,12 @@ def notices(app: KosmaApp) -> str:
 
 def on_phase(app: KosmaApp, phase: str, number: int | None = None) -> bool:
     screen = app.screen
-    return (isinstance(screen, LinkScreen) and not screen.busy and screen.phase == phase
-            and (number is None or screen.phase_no == number))
+    return (
+        isinstance(screen, LinkScreen)
+        and not screen.busy
+        and screen.phase == phase
+        and (number is None or screen.phase_no == number)
+    )
 
 
 async def to_banks(pilot: Any, app: KosmaApp, start: str | None = None) -> None:

@@ -20,11 +20,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--country", metavar="CC", help="the bank's country, by code or name")
     p.add_argument("--bank", metavar="NAME", help="the bank, by name, bank code or BIC")
     p.add_argument("--method", metavar="NAME", help="the login method, e.g. 'Demo Bank PSD2'")
-    p.add_argument("--accounts", choices=["all"],
-                   help="add every account the bank returns without asking")
-    p.add_argument("--json", action="store_true",
-                   help="print the summary as JSON on standard output (the questions and "
-                   "notes go to standard error)")
+    p.add_argument(
+        "--accounts", choices=["all"], help="add every account the bank returns without asking"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as JSON on standard output (the questions and "
+        "notes go to standard error)",
+    )
 
 
 def stored_bank(store: Any, text: str | None) -> str | None:
@@ -33,8 +37,11 @@ def stored_bank(store: Any, text: str | None) -> str | None:
         return None
     wanted = text.strip().casefold()
     for bank in store.banks():
-        if wanted in (bank.name.casefold(), bank.bank_code.casefold(),
-                      bank.swift_number.casefold()):
+        if wanted in (
+            bank.name.casefold(),
+            bank.bank_code.casefold(),
+            bank.swift_number.casefold(),
+        ):
             return str(bank.name)
     return None
 

@@ -84,8 +84,7 @@ async def _wait_for_approval(flow: LinkFlow, step: Step, term: Terminal) -> Step
     return step
 
 
-def _drive(runner: asyncio.Runner, flow: LinkFlow, term: Terminal,
-           answerer: FormAnswerer) -> Step:
+def _drive(runner: asyncio.Runner, flow: LinkFlow, term: Terminal, answerer: FormAnswerer) -> Step:
     """Walk the steps until FINISHED (terminal steps raise from the flow)."""
     step = runner.run(flow.start())
     retry_form: str | None = None
@@ -103,8 +102,12 @@ def _drive(runner: asyncio.Runner, flow: LinkFlow, term: Terminal,
     return step
 
 
-def run(args: argparse.Namespace, runtime: Runtime, stdin: TextIO | None = None,
-        out: TextIO | None = None) -> int:
+def run(
+    args: argparse.Namespace,
+    runtime: Runtime,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+) -> int:
     # with --json, standard output carries only the summary: questions go to stderr
     term = Terminal(stdin or sys.stdin, out or (sys.stderr if args.json else sys.stdout))
     store = runtime.store
@@ -148,8 +151,14 @@ def _say_usage(runner: asyncio.Runner, store: Any, client: Any, term: Terminal) 
         term.say(f"Note: {note}")
 
 
-def _link(runner: asyncio.Runner, flow: LinkFlow, term: Terminal, answerer: FormAnswerer,
-          args: argparse.Namespace, note: str | None) -> int:
+def _link(
+    runner: asyncio.Runner,
+    flow: LinkFlow,
+    term: Terminal,
+    answerer: FormAnswerer,
+    args: argparse.Namespace,
+    note: str | None,
+) -> int:
     def ended(make: Callable[[], BaseException]) -> BaseException:
         runner.run(flow.cancel())
         return make()
@@ -161,21 +170,23 @@ def _link(runner: asyncio.Runner, flow: LinkFlow, term: Terminal, answerer: Form
     except KeyboardInterrupt:
         runner.run(flow.cancel())
         term.say("")
-        report_error(LinkCancelled(),
-                     bool(getattr(args, "json", False)))
+        report_error(LinkCancelled(), bool(getattr(args, "json", False)))
         return 130
     except EndOfInput:
-        raise ended(lambda: UsageError(
-            "Standard input ended before linking was complete; the portal session was ended "
-            "and nothing was saved.",
-            "Give every answer the forms ask for on its own line.",
-        )) from None
+        raise ended(
+            lambda: UsageError(
+                "Standard input ended before linking was complete; the portal session was ended "
+                "and nothing was saved.",
+                "Give every answer the forms ask for on its own line.",
+            )
+        ) from None
     except BaseException:
         runner.run(flow.cancel())
         raise
     if note is None:
-        note = renewal_note(flow.store, flow.company, bank_record_name(result.bank),
-                            flow.start_date.date)
+        note = renewal_note(
+            flow.store, flow.company, bank_record_name(result.bank), flow.start_date.date
+        )
     summary = flow.save(result, chosen)
     if getattr(args, "json", False):
         print_json(summary_json(summary, ([note] if note else []) + summary.warnings))

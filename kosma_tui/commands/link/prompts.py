@@ -130,8 +130,9 @@ def _match(element: ChoiceElement, text: str, topic: StepKind | None) -> Option 
     return found[0] if len(found) == 1 else None
 
 
-def _no_match(element: ChoiceElement, text: str, label: str,
-              topic: StepKind | None) -> tuple[str, str]:
+def _no_match(
+    element: ChoiceElement, text: str, label: str, topic: StepKind | None
+) -> tuple[str, str]:
     found = element.filter(text) if text.strip() else []
     flags = {StepKind.COUNTRY: "--country", StepKind.BANK: "--bank", StepKind.METHOD: "--method"}
     flag = flags.get(topic, "") if topic is not None else ""
@@ -139,24 +140,31 @@ def _no_match(element: ChoiceElement, text: str, label: str,
     if len(found) > 1:
         names = ", ".join(safe_text(o.label) for o in found[:8])
         more = ", …" if len(found) > 8 else ""
-        return (f"'{safe_text(text)}' matches several choices for {label}{where}: "
-                f"{names}{more}.", "Give the full name, the code or the BIC.")
+        return (
+            f"'{safe_text(text)}' matches several choices for {label}{where}: {names}{more}.",
+            "Give the full name, the code or the BIC.",
+        )
     names = ", ".join(safe_text(o.label) for o in element.options[:8])
     more = ", …" if len(element.options) > 8 else ""
-    return (f"The portal offers no '{safe_text(text)}' for {label}{where}.",
-            f"Choose one of: {names}{more}.")
+    return (
+        f"The portal offers no '{safe_text(text)}' for {label}{where}.",
+        f"Choose one of: {names}{more}.",
+    )
 
 
-def choose_accounts(term: Terminal, result: LinkResult, store: Any, company: str,
-                    all_accounts: bool) -> list[str] | None:
+def choose_accounts(
+    term: Terminal, result: LinkResult, store: Any, company: str, all_accounts: bool
+) -> list[str] | None:
     """Ids of the returned accounts to add; None means all (the default)."""
     if all_accounts or not term.interactive or not result.accounts:
         return None
     stored = store.accounts(company=company)
     term.say("The bank returned these accounts:")
     for number, account in enumerate(result.accounts, 1):
-        linked = any(same_account(a.iban, a.bank_account_no, account.iban, account.account_number)
-                     for a in stored)
+        linked = any(
+            same_account(a.iban, a.bank_account_no, account.iban, account.account_number)
+            for a in stored
+        )
         known = "  (already linked: kept current)" if linked else ""
         term.say(f"  {number}. {_account_line(account)}{known}")
     while True:

@@ -55,9 +55,16 @@ class ErpnextError(KosmaError):
     code = "ERPNEXT"
     exit_status = 2
 
-    def __init__(self, message: str, remedy: str = "", *, code: str | None = None,
-                 http_status: int | None = None, exc_type: str = "",
-                 erpnext_message: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        remedy: str = "",
+        *,
+        code: str | None = None,
+        http_status: int | None = None,
+        exc_type: str = "",
+        erpnext_message: str = "",
+    ) -> None:
         super().__init__(message, remedy, code=code)
         self.http_status = http_status
         self.exc_type = exc_type
@@ -131,10 +138,20 @@ def error_message(payload: Any, fallback: str) -> str:
 class ErpnextClient:
     """One ERPNext site. ``with ErpnextClient(...) as client: client.logged_user()``."""
 
-    def __init__(self, url: str, api_key: str, api_secret: str, *, site: str = "",
-                 timeout: float = DEFAULT_TIMEOUT, retries: int | None = None,
-                 backoff: float | None = None, transport: httpx.BaseTransport | None = None,
-                 server_timeout: float = SERVER_TIMEOUT, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        api_secret: str,
+        *,
+        site: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int | None = None,
+        backoff: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        server_timeout: float = SERVER_TIMEOUT,
+        clock: Clock | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.site = site
         self.server_timeout = server_timeout
@@ -142,7 +159,10 @@ class ErpnextClient:
         self.retry = RetryPolicy(
             retries=DEFAULT_RETRIES if retries is None else retries,
             backoff=DEFAULT_BACKOFF if backoff is None else backoff,
-            max_backoff=MAX_BACKOFF, max_retry_after=MAX_RETRY_AFTER, clock=clock or REAL_CLOCK)
+            max_backoff=MAX_BACKOFF,
+            max_retry_after=MAX_RETRY_AFTER,
+            clock=clock or REAL_CLOCK,
+        )
         self.requests = 0
         headers = {
             "Authorization": f"token {api_key}:{api_secret}",
@@ -154,8 +174,13 @@ class ErpnextClient:
         # A write is never given up while the server may still be running it; a
         # read (``timeout``) may be shorter, e.g. the quick check of ``status``.
         self.write_timeout = max(timeout, server_timeout + TIMEOUT_MARGIN)
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
-                                  transport=transport, follow_redirects=False)
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
 
     @classmethod
     def for_store(cls, store: Any, **options: Any) -> ErpnextClient:
@@ -164,12 +189,16 @@ class ErpnextClient:
         if not connection.url or not connection.api_key or not connection.api_secret:
             raise ConfigurationError(
                 "ERPNext is not connected.",
-                "Run 'kosma-tui erpnext connect --url URL --api-key KEY --api-secret-stdin' "
-                "first.",
+                "Run 'kosma-tui erpnext connect --url URL --api-key KEY --api-secret-stdin' first.",
             )
         options.setdefault("server_timeout", connection.server_timeout or SERVER_TIMEOUT)
-        return cls(connection.url, connection.api_key, connection.api_secret,
-                   site=connection.site, **options)
+        return cls(
+            connection.url,
+            connection.api_key,
+            connection.api_secret,
+            site=connection.site,
+            **options,
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -189,19 +218,31 @@ class ErpnextClient:
             raise self._auth_error(401, "AuthenticationError", "")
         return user
 
-    def get_list(self, doctype: str, *, fields: Iterable[str] = ("name",),
-                 filters: list[list[Any]] | dict[str, Any] | None = None,
-                 order_by: str = "name asc", page_length: int = PAGE_LENGTH) -> list[dict]:
+    def get_list(
+        self,
+        doctype: str,
+        *,
+        fields: Iterable[str] = ("name",),
+        filters: list[list[Any]] | dict[str, Any] | None = None,
+        order_by: str = "name asc",
+        page_length: int = PAGE_LENGTH,
+    ) -> list[dict]:
         """Every matching row, page by page (Frappe returns 20 unless told)."""
         rows: list[dict] = []
         start = 0
         while True:
-            body = {"doctype": doctype, "fields": list(fields), "filters": filters or [],
-                    "order_by": order_by, "limit_start": start,
-                    "limit_page_length": page_length}
+            body = {
+                "doctype": doctype,
+                "fields": list(fields),
+                "filters": filters or [],
+                "order_by": order_by,
+                "limit_start": start,
+                "limit_page_length": page_length,
+            }
             # A read, so safe to repeat after a lost answer.
-            page = self._call("POST", "/api/method/frappe.client.get_list", body=body,
-                              idempotent=True).get("message")
+            page = self._call(
+                "POST", "/api/method/frappe.client.get_list", body=body, idempotent=True
+            ).get("message")
             if not isinstance(page, list):
                 raise self._protocol_error("a list of records")
             rows.extend(page)
@@ -221,8 +262,9 @@ class ErpnextClient:
 
     def insert(self, doc: dict[str, Any]) -> dict:
         """``POST /api/resource/<doctype>``; a doc with ``docstatus`` 1 is submitted."""
-        data = self._call("POST", self.resource(doc["doctype"]), body=doc,
-                          idempotent=False).get("data")
+        data = self._call("POST", self.resource(doc["doctype"]), body=doc, idempotent=False).get(
+            "data"
+        )
         if not isinstance(data, dict) or not data.get("name"):
             raise self._protocol_error("the inserted document")
         return data
@@ -231,14 +273,19 @@ class ErpnextClient:
         """``frappe.client.insert_many`` (at most 200 documents, one transaction)."""
         if len(docs) > 200:
             raise ValueError("frappe.client.insert_many takes at most 200 documents")
-        names = self._call("POST", "/api/method/frappe.client.insert_many",
-                           body={"docs": docs}, idempotent=False).get("message")
+        names = self._call(
+            "POST", "/api/method/frappe.client.insert_many", body={"docs": docs}, idempotent=False
+        ).get("message")
         return [str(n) for n in names] if isinstance(names, list) else []
 
     def cancel(self, doctype: str, name: str) -> dict:
         """``frappe.client.cancel``: docstatus 1 -> 2."""
-        data = self._call("POST", "/api/method/frappe.client.cancel",
-                          body={"doctype": doctype, "name": name}, idempotent=False)
+        data = self._call(
+            "POST",
+            "/api/method/frappe.client.cancel",
+            body={"doctype": doctype, "name": name},
+            idempotent=False,
+        )
         message = data.get("message")
         return message if isinstance(message, dict) else {}
 
@@ -253,8 +300,15 @@ class ErpnextClient:
 
     # -- transport ---------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-              body: Any = None, idempotent: bool = True) -> dict:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool = True,
+    ) -> dict:
         """One request with retries; a dict payload or an ErpnextError."""
         content = orjson.dumps(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
@@ -263,8 +317,13 @@ class ErpnextClient:
             self.requests += 1
             try:
                 response = self._http.request(
-                    method, path, params=params, content=content, headers=headers,
-                    timeout=httpx.USE_CLIENT_DEFAULT if idempotent else self.write_timeout)
+                    method,
+                    path,
+                    params=params,
+                    content=content,
+                    headers=headers,
+                    timeout=httpx.USE_CLIENT_DEFAULT if idempotent else self.write_timeout,
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Nothing reached the server: safe to repeat, even a POST.
                 failure: ErpnextError = self._unreachable(exc)
@@ -297,8 +356,9 @@ class ErpnextClient:
             raise self._protocol_error("a JSON object")
         return data
 
-    def _http_error(self, response: httpx.Response,
-                    what: tuple[str, str] | None = None) -> ErpnextError:
+    def _http_error(
+        self, response: httpx.Response, what: tuple[str, str] | None = None
+    ) -> ErpnextError:
         status = response.status_code
         try:
             payload = orjson.loads(response.content)
@@ -314,24 +374,32 @@ class ErpnextClient:
             failure = ErpnextTransient(
                 f"ERPNext at {self.url} answered HTTP {status} ({message}).",
                 "Try again in a few minutes; nothing is created twice.",
-                http_status=status, exc_type=exc_type, erpnext_message=message,
+                http_status=status,
+                exc_type=exc_type,
+                erpnext_message=message,
             )
             failure.retry_after = self.retry.retry_after(response.headers.get("Retry-After"))
             return failure
-        return ErpnextRejected(f"ERPNext refused it: {message}", http_status=status,
-                               exc_type=exc_type, erpnext_message=message)
+        return ErpnextRejected(
+            f"ERPNext refused it: {message}",
+            http_status=status,
+            exc_type=exc_type,
+            erpnext_message=message,
+        )
 
-    def _auth_error(self, status: int, exc_type: str, message: str,
-                    what: tuple[str, str] | None = None) -> ErpnextError:
+    def _auth_error(
+        self, status: int, exc_type: str, message: str, what: tuple[str, str] | None = None
+    ) -> ErpnextError:
         if status == 403 and exc_type == "PermissionError" and message not in ("", "Not permitted"):
             action, doctype = what or ("use", "this part of ERPNext")
             role = ROLE_FOR.get(doctype, "Accounts Manager")
             return ErpnextAuthError(
-                f"The ERPNext API user may not {action} {doctype}: that needs the {role} "
-                "role.",
+                f"The ERPNext API user may not {action} {doctype}: that needs the {role} role.",
                 f"Give the API user the {role} role in ERPNext, or let a user who has it "
                 "do this step.",
-                code="ERPNEXT.PERMISSION", http_status=status, exc_type=exc_type,
+                code="ERPNEXT.PERMISSION",
+                http_status=status,
+                exc_type=exc_type,
                 erpnext_message=message,
             )
         return ErpnextAuthError(
@@ -339,7 +407,9 @@ class ErpnextClient:
             f"(HTTP {status}{', ' + exc_type if exc_type else ''}).",
             "Generate them again under User > Settings > API Access and run "
             "'kosma-tui erpnext connect' again.",
-            http_status=status, exc_type=exc_type, erpnext_message=message,
+            http_status=status,
+            exc_type=exc_type,
+            erpnext_message=message,
         )
 
     def _redirect_error(self, response: httpx.Response) -> ErpnextError:
@@ -348,7 +418,8 @@ class ErpnextClient:
         base = f"{where.scheme}://{where.netloc}" if where else "another address"
         return ErpnextError(
             f"ERPNext at {self.url} redirects to {base} (HTTP {response.status_code}).",
-            "Connect with that URL instead.", http_status=response.status_code,
+            "Connect with that URL instead.",
+            http_status=response.status_code,
         )
 
     def _site_error(self, status: int) -> ErpnextError:

@@ -18,22 +18,31 @@ from kosma_tui.core.records import ErpnextConnection
 def _key(value: str) -> str:
     key = value.strip()
     if not key or not key.isprintable() or any(ch.isspace() or ch == ":" for ch in key):
-        raise UsageError("The API key must be the key ERPNext generated: one word without "
-                         "spaces or colons.")
+        raise UsageError(
+            "The API key must be the key ERPNext generated: one word without spaces or colons."
+        )
     return key
 
 
 def _site(value: str | None) -> str:
     site = (value or "").strip()
     if site and (not site.isprintable() or any(ch.isspace() for ch in site)):
-        raise UsageError(f"'{value}' is not a site name; use the folder name from the bench's "
-                         "sites directory, e.g. erp.example.com.")
+        raise UsageError(
+            f"'{value}' is not a site name; use the folder name from the bench's "
+            "sites directory, e.g. erp.example.com."
+        )
     return site
 
 
-def connect(store: Any, url: str, api_key: str, api_secret: str, site: str | None = None,
-            server_timeout: int | None = None,
-            **client_options: Any) -> tuple[ErpnextConnection, str]:
+def connect(
+    store: Any,
+    url: str,
+    api_key: str,
+    api_secret: str,
+    site: str | None = None,
+    server_timeout: int | None = None,
+    **client_options: Any,
+) -> tuple[ErpnextConnection, str]:
     """Check the key against ERPNext (``frappe.auth.get_logged_user``), then save.
 
     Nothing is saved when the check fails. Returns the connection and the user.
@@ -46,13 +55,15 @@ def connect(store: Any, url: str, api_key: str, api_secret: str, site: str | Non
     if server_timeout is None:
         server_timeout = store.erpnext().server_timeout or SERVER_TIMEOUT
     if not 1 <= server_timeout <= 3600:
-        raise UsageError("--server-timeout is gunicorn's --timeout in seconds (1 to 3600); "
-                         "nothing was saved.")
+        raise UsageError(
+            "--server-timeout is gunicorn's --timeout in seconds (1 to 3600); nothing was saved."
+        )
     options = {"retries": 1, **client_options}
     with ErpnextClient(url, key, secret, site=_site(site), **options) as client:
         user = client.logged_user()
-    connection = ErpnextConnection(url=url, api_key=key, api_secret=secret, site=_site(site),
-                                   server_timeout=server_timeout)
+    connection = ErpnextConnection(
+        url=url, api_key=key, api_secret=secret, site=_site(site), server_timeout=server_timeout
+    )
     store.save_erpnext(connection)
     return connection, user
 
@@ -72,9 +83,15 @@ class AccountStatus:
     pending: int  # waiting until they settle
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "company": self.company, "iban": self.iban,
-                "erpnext_bank_account": self.erpnext_bank_account or None,
-                "waiting": self.waiting, "to_cancel": self.to_cancel, "pending": self.pending}
+        return {
+            "name": self.name,
+            "company": self.company,
+            "iban": self.iban,
+            "erpnext_bank_account": self.erpnext_bank_account or None,
+            "waiting": self.waiting,
+            "to_cancel": self.to_cancel,
+            "pending": self.pending,
+        }
 
 
 @dataclass
@@ -95,10 +112,14 @@ class Status:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "connection": {"connected": self.connected, "url": self.url or None,
-                           "site": self.site or None, "api_key": self.api_key or None,
-                           "user": self.user,
-                           "error": self.problem.as_json() if self.problem else None},
+            "connection": {
+                "connected": self.connected,
+                "url": self.url or None,
+                "site": self.site or None,
+                "api_key": self.api_key or None,
+                "user": self.user,
+                "error": self.problem.as_json() if self.problem else None,
+            },
             "auto_push": self.auto_push,
             "waiting": self.waiting,
             "accounts": [a.as_json() for a in self.accounts],
@@ -106,17 +127,26 @@ class Status:
         }
 
 
-def status(store: Any, *, check: bool = True,
-           client: Callable[..., ErpnextClient] | None = None,
-           **client_options: Any) -> Status:
+def status(
+    store: Any,
+    *,
+    check: bool = True,
+    client: Callable[..., ErpnextClient] | None = None,
+    **client_options: Any,
+) -> Status:
     """Connection (checked live unless ``check`` is False), mapping and waiting counts.
 
     ``client`` makes the ERPNext client for the check (the caller's runtime's factory,
     ``Runtime.erpnext``); without it one is made for the store's connection."""
     connection = store.erpnext()
-    result = Status(connected=bool(connection.url), url=connection.url, site=connection.site,
-                    api_key=masked_key(connection.api_key),
-                    auto_push=store.settings().erpnext_auto_push, last_push=last_push(store))
+    result = Status(
+        connected=bool(connection.url),
+        url=connection.url,
+        site=connection.site,
+        api_key=masked_key(connection.api_key),
+        auto_push=store.settings().erpnext_auto_push,
+        last_push=last_push(store),
+    )
     if connection.url and check:
         try:
             make = client or functools.partial(ErpnextClient.for_store, store)
@@ -126,7 +156,15 @@ def status(store: Any, *, check: bool = True,
             result.problem = Problem.from_error(exc)
     for account in store.accounts():
         work = collect(store, account)
-        result.accounts.append(AccountStatus(
-            account.name, account.company, account.iban, account.erpnext_bank_account,
-            len(work.create), len(work.cancel), work.pending))
+        result.accounts.append(
+            AccountStatus(
+                account.name,
+                account.company,
+                account.iban,
+                account.erpnext_bank_account,
+                len(work.create),
+                len(work.cancel),
+                work.pending,
+            )
+        )
     return result

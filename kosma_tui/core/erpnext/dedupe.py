@@ -31,10 +31,14 @@ class Copies:
     failed: dict[str, str] = field(default_factory=dict)  # name -> ERPNext's message
 
     def as_json(self) -> dict[str, Any]:
-        return {"transaction_id": self.transaction_id, "keep": self.keep,
-                "remove": self.remove, "removed": self.removed,
-                "left_reconciled": self.reconciled,
-                "failed": [{"erpnext_name": n, "message": m} for n, m in self.failed.items()]}
+        return {
+            "transaction_id": self.transaction_id,
+            "keep": self.keep,
+            "remove": self.remove,
+            "removed": self.removed,
+            "left_reconciled": self.reconciled,
+            "failed": [{"erpnext_name": n, "message": m} for n, m in self.failed.items()],
+        }
 
 
 @dataclass
@@ -45,9 +49,12 @@ class AccountCopies:
     problem: str = ""  # why it could not be checked (unmapped)
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "erpnext_bank_account": self.bank_account or None,
-                "problem": self.problem or None,
-                "duplicates": [c.as_json() for c in self.copies]}
+        return {
+            "name": self.name,
+            "erpnext_bank_account": self.bank_account or None,
+            "problem": self.problem or None,
+            "duplicates": [c.as_json() for c in self.copies],
+        }
 
 
 def find(client: ErpnextClient, accounts: list[BankAccount]) -> list[AccountCopies]:
@@ -61,11 +68,17 @@ def find(client: ErpnextClient, accounts: list[BankAccount]) -> list[AccountCopi
         if not mapping.bank_account:
             continue
         held: dict[str, list[dict[str, Any]]] = {}
-        for row in client.get_list(DOCTYPE, fields=FIELDS, order_by="creation asc",
-                                   filters=[["bank_account", "=", mapping.bank_account],
-                                            ["docstatus", "<", 2],
-                                            ["transaction_id", "is", "set"]],
-                                   page_length=5000):
+        for row in client.get_list(
+            DOCTYPE,
+            fields=FIELDS,
+            order_by="creation asc",
+            filters=[
+                ["bank_account", "=", mapping.bank_account],
+                ["docstatus", "<", 2],
+                ["transaction_id", "is", "set"],
+            ],
+            page_length=5000,
+        ):
             held.setdefault(str(row["transaction_id"]), []).append(row)
         for tid, rows in held.items():
             if len(rows) > 1:
@@ -103,6 +116,7 @@ def remove(store: Any, client: ErpnextClient, found: list[AccountCopies]) -> Non
             changes[copies.transaction_id] = {"erpnext_name": copies.keep}
         if account is not None and changes:
             book = store.book(account)
-            present = {r["transaction_id"] for r in book.rows()
-                       if r.get("transaction_id") in changes}
+            present = {
+                r["transaction_id"] for r in book.rows() if r.get("transaction_id") in changes
+            }
             book.update({tid: c for tid, c in changes.items() if tid in present})

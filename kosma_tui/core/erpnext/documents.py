@@ -27,8 +27,13 @@ def bank_transaction(row: dict[str, Any], bank_account: str) -> dict[str, Any]:
         "bank_account": bank_account,
         "transaction_id": row["transaction_id"],
     }
-    for name in ("reference_number", "description", "bank_party_name", "bank_party_iban",
-                 "bank_party_account_number"):
+    for name in (
+        "reference_number",
+        "description",
+        "bank_party_name",
+        "bank_party_iban",
+        "bank_party_account_number",
+    ):
         if row.get(name):
             doc[name] = row[name]
     if placeholder(doc.get("reference_number")):
@@ -55,5 +60,7 @@ def reconciled(doc: dict[str, Any]) -> bool:
 
 
 def attention_message(name: str) -> str:
-    return (f"the bank cancelled it, but {name} is reconciled in ERPNext; it was left as it "
-            f"is: undo the reconciliation of {name} in ERPNext, and the next push cancels it")
+    return (
+        f"the bank cancelled it, but {name} is reconciled in ERPNext; it was left as it "
+        f"is: undo the reconciliation of {name} in ERPNext, and the next push cancels it"
+    )

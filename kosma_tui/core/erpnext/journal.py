@@ -45,8 +45,9 @@ def path(store: Any) -> Any:
     return store.paths.data_dir / FILE_NAME
 
 
-def begin(store: Any, account: str, bank_account: str, ids: list[str],
-          server_timeout: float) -> InFlight:
+def begin(
+    store: Any, account: str, bank_account: str, ids: list[str], server_timeout: float
+) -> InFlight:
     entry = InFlight(account, bank_account, list(ids), time.time(), float(server_timeout))
     target = path(store)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -61,13 +62,18 @@ def current(store: Any) -> InFlight | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StoreError(f"The push journal {target} cannot be read ({exc.strerror}).",
-                         RESTORE_REMEDY) from exc
+        raise StoreError(
+            f"The push journal {target} cannot be read ({exc.strerror}).", RESTORE_REMEDY
+        ) from exc
     try:
         data = orjson.loads(raw)
-        return InFlight(str(data["account"]), str(data["bank_account"]),
-                        [str(i) for i in data["ids"]], float(data["sent_at"]),
-                        float(data["server_timeout"]))
+        return InFlight(
+            str(data["account"]),
+            str(data["bank_account"]),
+            [str(i) for i in data["ids"]],
+            float(data["sent_at"]),
+            float(data["server_timeout"]),
+        )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         raise StoreError(f"The push journal {target} is damaged.", RESTORE_REMEDY) from None
 

@@ -39,9 +39,14 @@ class PartyImport:
         return sum(self.read.values())
 
     def as_json(self) -> dict[str, Any]:
-        return {"parties": self.parties, "new": self.new, "by_type": self.read,
-                "ibans": self.ibans, "account_numbers": self.account_numbers,
-                "notes": self.notes}
+        return {
+            "parties": self.parties,
+            "new": self.new,
+            "by_type": self.read,
+            "ibans": self.ibans,
+            "account_numbers": self.account_numbers,
+            "notes": self.notes,
+        }
 
 
 def import_from_erpnext(store: Any, client: ErpnextClient) -> PartyImport:
@@ -65,9 +70,14 @@ def import_from_erpnext(store: Any, client: ErpnextClient) -> PartyImport:
             result.read[party_type] += 1
     if found:
         accounts = client.get_list(
-            "Bank Account", fields=("name", "party_type", "party", "iban", "bank_account_no"),
-            filters=[["is_company_account", "=", 0], ["disabled", "=", 0],
-                     ["party_type", "in", list(result.read)]])
+            "Bank Account",
+            fields=("name", "party_type", "party", "iban", "bank_account_no"),
+            filters=[
+                ["is_company_account", "=", 0],
+                ["disabled", "=", 0],
+                ["party_type", "in", list(result.read)],
+            ],
+        )
         for row in accounts:
             owner = found.get((str(row.get("party_type") or ""), str(row.get("party") or "")))
             if owner is not None:
@@ -87,5 +97,7 @@ def _add_numbers(party: Party, row: dict[str, Any], result: PartyImport) -> None
             party.account_numbers.append(party_rules.check_account_number(number))
             result.account_numbers += 1
     except UsageError as exc:
-        result.notes.append(f"Bank Account '{row.get('name')}' of {party.party_type} "
-                            f"'{party.name}' was skipped: {exc.message}")
+        result.notes.append(
+            f"Bank Account '{row.get('name')}' of {party.party_type} "
+            f"'{party.name}' was skipped: {exc.message}"
+        )

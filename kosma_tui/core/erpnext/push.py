@@ -81,15 +81,25 @@ def chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
 
 def push_lock(store: Any) -> AbstractContextManager[None]:
     """One push at a time across processes (the TUI and the daily job)."""
-    return locks.held(store.paths.data_dir / "erpnext-push.lock", "The ERPNext push",
-                      "a push to ERPNext", PUSH_WAIT_SECONDS)
+    return locks.held(
+        store.paths.data_dir / "erpnext-push.lock",
+        "The ERPNext push",
+        "a push to ERPNext",
+        PUSH_WAIT_SECONDS,
+    )
 
 
 class Pusher:
     """``Pusher(store, client).run(["Main (ACME)"], strict=True) -> PushReport``."""
 
-    def __init__(self, store: Any, client: ErpnextClient, *, dry_run: bool = False,
-                 on_progress: Callable[[PushProgress], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        client: ErpnextClient,
+        *,
+        dry_run: bool = False,
+        on_progress: Callable[[PushProgress], None] | None = None,
+    ) -> None:
         self.store = store
         self.client = client
         self.dry_run = dry_run
@@ -98,8 +108,13 @@ class Pusher:
         self.settled = 0  # rows of an abandoned batch found in ERPNext and recorded
         self._parties: dict[str, set[str]] = {}  # party type -> the names ERPNext has
 
-    def run(self, names: list[str] | None = None, *, strict: bool = True,
-            stored: Mapping[str, Collection[str]] | None = None) -> PushReport:
+    def run(
+        self,
+        names: list[str] | None = None,
+        *,
+        strict: bool = True,
+        stored: Mapping[str, Collection[str]] | None = None,
+    ) -> PushReport:
         """Push the named accounts (all when ``names`` is empty).
 
         ``strict``: an unknown or unmapped account refuses the whole push with a
@@ -114,10 +129,16 @@ class Pusher:
         lock = contextlib.nullcontext() if self.dry_run else push_lock(self.store)
         with lock:
             recovered = False if self.dry_run else self.settle_journal()
-            works = [collect(self.store, account, None if recovered or stored is None
-                             or full_scan(self.store, account.name)
-                             else stored.get(account.name, ()))
-                     for account in accounts]
+            works = [
+                collect(
+                    self.store,
+                    account,
+                    None
+                    if recovered or stored is None or full_scan(self.store, account.name)
+                    else stored.get(account.name, ()),
+                )
+                for account in accounts
+            ]
             mappings = {}
             if any(w.waiting for w in works):
                 # The first request: an unreachable ERPNext or a refused key stops here.
@@ -125,30 +146,44 @@ class Pusher:
                 mappings = {w.account.name: known.resolve(w.account) for w in works if w.waiting}
                 unmapped = [m for m in mappings.values() if not m.bank_account]
                 if unmapped and strict:
-                    raise UsageError(f"{unmapped[0].problem}; nothing was pushed.",
-                                     unmapped_remedy([unmapped[0].account]))
+                    raise UsageError(
+                        f"{unmapped[0].problem}; nothing was pushed.",
+                        unmapped_remedy([unmapped[0].account]),
+                    )
             local = [a.name for a in self.store.accounts()]
-            report.accounts = [AccountPush(name, error=Problem(
-                "USAGE", messages.no_bank_account(name, local).message)) for name in unknown]
+            report.accounts = [
+                AccountPush(
+                    name, error=Problem("USAGE", messages.no_bank_account(name, local).message)
+                )
+                for name in unknown
+            ]
             stopped: KosmaError | None = None
             for work in works:
-                result = AccountPush(work.account.name, work.account.erpnext_bank_account,
-                                     pending=work.pending, without_id=work.without_id)
+                result = AccountPush(
+                    work.account.name,
+                    work.account.erpnext_bank_account,
+                    pending=work.pending,
+                    without_id=work.without_id,
+                )
                 report.accounts.append(result)
                 if not work.waiting:
                     continue
                 mapping = mappings[work.account.name]
                 if not mapping.bank_account:
-                    result.error = Problem("ERPNEXT.UNMAPPED", mapping.problem + ".",
-                                           unmapped_remedy([work.account.name]))
+                    result.error = Problem(
+                        "ERPNEXT.UNMAPPED",
+                        mapping.problem + ".",
+                        unmapped_remedy([work.account.name]),
+                    )
                     continue
                 if stopped is not None:
                     result.error = Problem.from_error(stopped)
                     continue
                 result.bank_account = mapping.bank_account
                 if mapping.how == "iban" and not self.dry_run:
-                    self.store.update_account(work.account.name,
-                                              erpnext_bank_account=mapping.bank_account)
+                    self.store.update_account(
+                        work.account.name, erpnext_bank_account=mapping.bank_account
+                    )
                 try:
                     self._push_account(work, result)
                 except ErpnextError as exc:
@@ -163,8 +198,9 @@ class Pusher:
         report.seconds = time.monotonic() - started
         return report
 
-    def _accounts(self, names: list[str] | None, strict: bool) -> tuple[list[BankAccount],
-                                                                         list[str]]:
+    def _accounts(
+        self, names: list[str] | None, strict: bool
+    ) -> tuple[list[BankAccount], list[str]]:
         if not names:
             return list(self.store.accounts()), []
         accounts, unknown = [], []
@@ -191,10 +227,10 @@ class Pusher:
         if account is not None and found:
             self.settled += len(found)
             self.store.book(account).update(
-                {tid: {"erpnext_name": name} for tid, name in found.items()})
+                {tid: {"erpnext_name": name} for tid, name in found.items()}
+            )
         journal.clear(self.store)
-        log.info("settled an abandoned batch of %d: %d were in ERPNext", len(entry.ids),
-                 len(found))
+        log.info("settled an abandoned batch of %d: %d were in ERPNext", len(entry.ids), len(found))
         return True
 
     def settle(self, entry: journal.InFlight) -> dict[str, str]:
@@ -248,8 +284,9 @@ class Pusher:
                 missing = [row for row in missing if row["transaction_id"] not in existing]
                 attempts.sleep(delay)
         if missing and not self.dry_run:
-            inserted = [row["transaction_id"] for row in missing
-                        if row["transaction_id"] not in failures]
+            inserted = [
+                row["transaction_id"] for row in missing if row["transaction_id"] not in failures
+            ]
             # insert_many's answer is not reliably in order across Frappe
             # versions: ask which name each id got.
             existing.update(self.lookup(result.bank_account, inserted))
@@ -273,9 +310,16 @@ class Pusher:
                 result.items.append(item("create", row))
             else:
                 result.failed += 1
-                result.items.append(item("failed", row, message=(
-                    "ERPNext accepted it but no Bank Transaction with this id exists "
-                    "afterwards")))
+                result.items.append(
+                    item(
+                        "failed",
+                        row,
+                        message=(
+                            "ERPNext accepted it but no Bank Transaction with this id exists "
+                            "afterwards"
+                        ),
+                    )
+                )
         if changes and not self.dry_run:
             book.update(changes)
 
@@ -305,8 +349,13 @@ class Pusher:
             log.info("cannot read %s from ERPNext: %s", party_type, exc.message)
             return set()
 
-    def _insert(self, result: AccountPush, rows: list[dict[str, Any]],
-                docs: dict[str, dict[str, Any]], failures: dict[str, str]) -> None:
+    def _insert(
+        self,
+        result: AccountPush,
+        rows: list[dict[str, Any]],
+        docs: dict[str, dict[str, Any]],
+        failures: dict[str, str],
+    ) -> None:
         batch = [docs[row["transaction_id"]] for row in rows]
         self.wrote = True
         try:
@@ -316,8 +365,9 @@ class Pusher:
             if len(batch) == 1:
                 failures[rows[0]["transaction_id"]] = exc.erpnext_message
                 return
-            log.info("batch of %d refused (%s); inserting one by one", len(batch),
-                     exc.erpnext_message)
+            log.info(
+                "batch of %d refused (%s); inserting one by one", len(batch), exc.erpnext_message
+            )
         # The refused batch was rolled back as a whole; find the bad document.
         for doc in batch:
             try:
@@ -325,12 +375,17 @@ class Pusher:
             except ErpnextRejected as exc:
                 failures[doc["transaction_id"]] = exc.erpnext_message
 
-    def _send(self, result: AccountPush, batch: list[dict[str, Any]],
-              send: Callable[[list[dict[str, Any]]], Any]) -> None:
+    def _send(
+        self,
+        result: AccountPush,
+        batch: list[dict[str, Any]],
+        send: Callable[[list[dict[str, Any]]], Any],
+    ) -> None:
         """One insert request, written to the journal first; a lost answer is settled."""
         ids = [doc["transaction_id"] for doc in batch]
-        entry = journal.begin(self.store, result.name, result.bank_account, ids,
-                              self.client.server_timeout)
+        entry = journal.begin(
+            self.store, result.name, result.bank_account, ids, self.client.server_timeout
+        )
         try:
             send(batch)
         except ErpnextTransient:
@@ -349,17 +404,29 @@ class Pusher:
             found.setdefault(str(row["transaction_id"]), str(row["name"]))
         return found
 
-    def lookup_rows(self, bank_account: str, ids: list[str],
-                    fields: tuple[str, ...] = ("name", "transaction_id")) -> list[dict]:
+    def lookup_rows(
+        self,
+        bank_account: str,
+        ids: list[str],
+        fields: tuple[str, ...] = ("name", "transaction_id"),
+    ) -> list[dict]:
         """The not-cancelled Bank Transactions with these ids, oldest first."""
         rows: list[dict] = []
         for batch in chunks(list(dict.fromkeys(ids)), LOOKUP_IDS):
-            rows.extend(self.client.get_list(
-                DOCTYPE, fields=fields,
-                filters=[["bank_account", "=", bank_account], ["docstatus", "<", 2],
-                         ["transaction_id", "in", batch]],
-                # one page unless ids are held twice: one request per lookup
-                order_by="creation asc", page_length=2 * LOOKUP_IDS))
+            rows.extend(
+                self.client.get_list(
+                    DOCTYPE,
+                    fields=fields,
+                    filters=[
+                        ["bank_account", "=", bank_account],
+                        ["docstatus", "<", 2],
+                        ["transaction_id", "in", batch],
+                    ],
+                    # one page unless ids are held twice: one request per lookup
+                    order_by="creation asc",
+                    page_length=2 * LOOKUP_IDS,
+                )
+            )
         return rows
 
     def _check_duplicates(self, result: AccountPush, ids: list[str]) -> None:
@@ -369,8 +436,11 @@ class Pusher:
             names.setdefault(str(row["transaction_id"]), []).append(str(row["name"]))
         result.duplicates = {tid: held for tid, held in names.items() if len(held) > 1}
         if result.duplicates:
-            log.warning("%d transaction ids are in ERPNext more than once for %s",
-                        len(result.duplicates), result.bank_account)
+            log.warning(
+                "%d transaction ids are in ERPNext more than once for %s",
+                len(result.duplicates),
+                result.bank_account,
+            )
 
     # -- cancellations -------------------------------------------------------------
 
@@ -385,9 +455,17 @@ class Pusher:
                 status = None if doc is None else int(doc.get("docstatus") or 0)
                 if status == 0:
                     result.failed += 1
-                    result.items.append(item("failed", row, name, (
-                        f"{name} is a draft in ERPNext, not a submitted Bank Transaction; "
-                        "delete it there")))
+                    result.items.append(
+                        item(
+                            "failed",
+                            row,
+                            name,
+                            (
+                                f"{name} is a draft in ERPNext, not a submitted Bank Transaction; "
+                                "delete it there"
+                            ),
+                        )
+                    )
                     continue
                 if status == 1 and doc is not None and reconciled(doc):
                     # Cancelling would silently undo the admin's reconciliation.
@@ -412,9 +490,11 @@ class Pusher:
                 book.update(marks)
 
     def _state(self, names: list[str]) -> dict[str, dict[str, Any]]:
-        rows = self.client.get_list(DOCTYPE, fields=("name", "docstatus", "status",
-                                                     "allocated_amount"),
-                                    filters=[["name", "in", names]])
+        rows = self.client.get_list(
+            DOCTYPE,
+            fields=("name", "docstatus", "status", "allocated_amount"),
+            filters=[["name", "in", names]],
+        )
         return {str(row["name"]): row for row in rows}
 
     def _cancel_one(self, name: str) -> None:
@@ -426,8 +506,10 @@ class Pusher:
                 return
             except ErpnextRejected:
                 # A retry may meet the abandoned first cancel, committed meanwhile.
-                if attempts.attempt and int((self._state([name]).get(name) or {})
-                                            .get("docstatus") or 0) == 2:
+                if (
+                    attempts.attempt
+                    and int((self._state([name]).get(name) or {}).get("docstatus") or 0) == 2
+                ):
                     return
                 raise
             except ErpnextTransient:
@@ -440,11 +522,18 @@ class Pusher:
                 attempts.sleep(delay)
 
 
-def push(store: Any, client: ErpnextClient, names: list[str] | None = None, *,
-         dry_run: bool = False, strict: bool = True,
-         on_progress: Callable[[PushProgress], None] | None = None) -> PushReport:
+def push(
+    store: Any,
+    client: ErpnextClient,
+    names: list[str] | None = None,
+    *,
+    dry_run: bool = False,
+    strict: bool = True,
+    on_progress: Callable[[PushProgress], None] | None = None,
+) -> PushReport:
     report = Pusher(store, client, dry_run=dry_run, on_progress=on_progress).run(
-        names, strict=strict)
+        names, strict=strict
+    )
     if not dry_run:
         record_push(store, report)
     return report
@@ -453,8 +542,9 @@ def push(store: Any, client: ErpnextClient, names: list[str] | None = None, *,
 # -- the last push, for status (``core.push_record``) ---------------------------------
 
 
-def auto_push(store: Any, account_names: list[str],
-              stored: Mapping[str, Collection[str]] | None = None) -> PushReport | None:
+def auto_push(
+    store: Any, account_names: list[str], stored: Mapping[str, Collection[str]] | None = None
+) -> PushReport | None:
     """After a successful sync: push those accounts' new transactions. Never raises.
 
     None when automatic push is off; otherwise the report, whose ``problem``
@@ -466,16 +556,24 @@ def auto_push(store: Any, account_names: list[str],
         if not store.settings().erpnext_auto_push:
             return None
         if not store.erpnext().url:
-            return _failed(store, Problem(
-                "CONFIGURATION", "ERPNext auto push is on, but ERPNext is not connected.",
-                "Run 'kosma-tui erpnext connect', or turn it off with "
-                "'kosma-tui settings --no-erpnext-auto-push'."))
+            return _failed(
+                store,
+                Problem(
+                    "CONFIGURATION",
+                    "ERPNext auto push is on, but ERPNext is not connected.",
+                    "Run 'kosma-tui erpnext connect', or turn it off with "
+                    "'kosma-tui settings --no-erpnext-auto-push'.",
+                ),
+            )
         with ErpnextClient.for_store(store) as client:
-            report = Pusher(store, client).run(list(account_names), strict=False,
-                                               stored=stored)
+            report = Pusher(store, client).run(list(account_names), strict=False, stored=stored)
         record_push(store, report, unattended=True)
-        log.info("auto push: %d created, %d cancelled, %d failed", report.total("created"),
-                 report.total("cancelled"), report.total("failed"))
+        log.info(
+            "auto push: %d created, %d cancelled, %d failed",
+            report.total("created"),
+            report.total("cancelled"),
+            report.total("failed"),
+        )
         return report
     except KosmaError as exc:
         log.warning("auto push failed: %s", exc.message)

@@ -26,9 +26,15 @@ class PushItem:
     message: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {"action": self.action, "transaction_id": self.transaction_id,
-                "date": self.date, "amount": self.amount, "currency": self.currency,
-                "erpnext_name": self.erpnext_name or None, "message": self.message or None}
+        return {
+            "action": self.action,
+            "transaction_id": self.transaction_id,
+            "date": self.date,
+            "amount": self.amount,
+            "currency": self.currency,
+            "erpnext_name": self.erpnext_name or None,
+            "message": self.message or None,
+        }
 
 
 @dataclass
@@ -50,16 +56,25 @@ class AccountPush:
     duplicates: dict[str, list[str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "erpnext_bank_account": self.bank_account or None,
-                "created": self.created, "skipped": self.skipped,
-                "cancelled": self.cancelled, "failed": self.failed, "pending": self.pending,
-                "without_id": self.without_id, "attention": self.attention,
-                "missing_parties": [{"party": p, "transactions": n}
-                                    for p, n in self.missing_parties.items()],
-                "duplicates": [{"transaction_id": t, "erpnext_names": n}
-                               for t, n in self.duplicates.items()],
-                "error": self.error.as_json() if self.error else None,
-                "items": [item.as_json() for item in self.items]}
+        return {
+            "name": self.name,
+            "erpnext_bank_account": self.bank_account or None,
+            "created": self.created,
+            "skipped": self.skipped,
+            "cancelled": self.cancelled,
+            "failed": self.failed,
+            "pending": self.pending,
+            "without_id": self.without_id,
+            "attention": self.attention,
+            "missing_parties": [
+                {"party": p, "transactions": n} for p, n in self.missing_parties.items()
+            ],
+            "duplicates": [
+                {"transaction_id": t, "erpnext_names": n} for t, n in self.duplicates.items()
+            ],
+            "error": self.error.as_json() if self.error else None,
+            "items": [item.as_json() for item in self.items],
+        }
 
 
 @dataclass
@@ -88,13 +103,20 @@ class PushReport:
         duplicates = sum(len(a.duplicates) for a in self.accounts)
         if not (failed or attention or duplicates):
             return None
-        parts = [f"{n:,} {what}" for n, what in (
-            (failed, "could not be pushed"), (attention, "need attention (reconciled in "
-                                               "ERPNext, cancelled by the bank)"),
-            (duplicates, "are in ERPNext twice")) if n]
-        return Problem("ERPNEXT.PUSH", f"ERPNext push: {', '.join(parts)}.",
-                       "'kosma-tui erpnext push' lists them; 'kosma-tui erpnext status' "
-                       "shows the last push.")
+        parts = [
+            f"{n:,} {what}"
+            for n, what in (
+                (failed, "could not be pushed"),
+                (attention, "need attention (reconciled in ERPNext, cancelled by the bank)"),
+                (duplicates, "are in ERPNext twice"),
+            )
+            if n
+        ]
+        return Problem(
+            "ERPNEXT.PUSH",
+            f"ERPNext push: {', '.join(parts)}.",
+            "'kosma-tui erpnext push' lists them; 'kosma-tui erpnext status' shows the last push.",
+        )
 
     @property
     def changed(self) -> bool:
@@ -102,13 +124,25 @@ class PushReport:
         return bool(self.total("created") or self.total("cancelled"))
 
     def as_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run,
-                "totals": {k: self.total(k) for k in ("created", "skipped", "cancelled",
-                                                       "failed", "pending", "without_id",
-                                                       "attention")},
-                "settled": self.settled,
-                "requests": self.requests, "seconds": round(self.seconds, 3),
-                "accounts": [a.as_json() for a in self.accounts]}
+        return {
+            "dry_run": self.dry_run,
+            "totals": {
+                k: self.total(k)
+                for k in (
+                    "created",
+                    "skipped",
+                    "cancelled",
+                    "failed",
+                    "pending",
+                    "without_id",
+                    "attention",
+                )
+            },
+            "settled": self.settled,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "accounts": [a.as_json() for a in self.accounts],
+        }
 
 
 @dataclass
@@ -120,27 +154,47 @@ class PushProgress:
 
 def item(action: str, row: dict[str, Any], name: str = "", message: str = "") -> PushItem:
     amount = int(row.get("deposit") or 0) - int(row.get("withdrawal") or 0)
-    return PushItem(action, str(row.get("transaction_id") or ""), str(row.get("date") or ""),
-                    amount, str(row.get("currency") or ""), name, message)
+    return PushItem(
+        action,
+        str(row.get("transaction_id") or ""),
+        str(row.get("date") or ""),
+        amount,
+        str(row.get("currency") or ""),
+        name,
+        message,
+    )
 
 
 ATTENTION_LISTED = 50  # attention items kept in the record for status
 
 
-def record_push(store: Any, report: PushReport | None, *, unattended: bool = False,
-                problem: Problem | None = None) -> None:
-    data: dict[str, Any] = {"when": clock.now().isoformat(timespec="seconds"),
-                            "unattended": unattended}
+def record_push(
+    store: Any,
+    report: PushReport | None,
+    *,
+    unattended: bool = False,
+    problem: Problem | None = None,
+) -> None:
+    data: dict[str, Any] = {
+        "when": clock.now().isoformat(timespec="seconds"),
+        "unattended": unattended,
+    }
     if report is not None:
         summary = report.as_json()
         data["totals"] = summary["totals"]
-        data["accounts"] = [{k: a[k] for k in ("name", "created", "skipped", "cancelled",
-                                               "failed", "attention", "error")}
-                            for a in summary["accounts"]]
-        data["attention"] = [{"account": a.name, "transaction_id": i.transaction_id,
-                              "erpnext_name": i.erpnext_name}
-                             for a in report.accounts for i in a.items
-                             if i.action == "attention"][:ATTENTION_LISTED]
+        data["accounts"] = [
+            {
+                k: a[k]
+                for k in ("name", "created", "skipped", "cancelled", "failed", "attention", "error")
+            }
+            for a in summary["accounts"]
+        ]
+        data["attention"] = [
+            {"account": a.name, "transaction_id": i.transaction_id, "erpnext_name": i.erpnext_name}
+            for a in report.accounts
+            for i in a.items
+            if i.action == "attention"
+        ][:ATTENTION_LISTED]
         problem = problem or report.problem
     data["error"] = problem.as_json() if problem else None
     push_record.write(store, data)

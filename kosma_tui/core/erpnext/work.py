@@ -40,8 +40,9 @@ def collect(store: Any, account: BankAccount, ids: Collection[str] | None = None
     (what a sync just stored)."""
     work = Work(account)
     book = store.book(account)
-    rows = (book.rows(newest_first=False, raw=False) if ids is None
-            else book.rows_with(ids, raw=False))
+    rows = (
+        book.rows(newest_first=False, raw=False) if ids is None else book.rows_with(ids, raw=False)
+    )
     for row in rows:
         status = row.get("status")
         if status == "Settled" and not row.get("erpnext_name"):

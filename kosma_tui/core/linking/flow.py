@@ -152,8 +152,9 @@ class LinkFlow:
         step = self._require(CONSUMER_INPUT_NEEDED)
         assert self.session is not None
         return await self._advance(
-            self.client.submit_flow_step(self.session.session_id, self.session.flow_id, step,
-                                         checked)
+            self.client.submit_flow_step(
+                self.session.session_id, self.session.flow_id, step, checked
+            )
         )
 
     async def poll(self) -> Step:
@@ -192,8 +193,9 @@ class LinkFlow:
 
     def save(self, result: LinkResult, account_ids: list[str] | None = None) -> LinkSummary:
         """Store Bank, Bank Accounts and Bank Consent (the session was ended by fetch_result)."""
-        summary = save_link(self.store, self.company, result, account_ids,
-                            session_id=self.session_id)
+        summary = save_link(
+            self.store, self.company, result, account_ids, session_id=self.session_id
+        )
         summary.start = summary.start or self.start_date.date
         return summary
 

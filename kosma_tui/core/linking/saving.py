@@ -76,8 +76,9 @@ def _unique_name(account: PortalAccount, taken: set[str]) -> str:
 
 
 def _same_account(stored: BankAccount, account: PortalAccount) -> bool:
-    return identifiers.same_account(stored.iban, stored.bank_account_no,
-                                    account.iban, account.account_number)
+    return identifiers.same_account(
+        stored.iban, stored.bank_account_no, account.iban, account.account_number
+    )
 
 
 def _account_fields(account: PortalAccount, bank: str, currency: str) -> dict[str, Any]:

@@ -74,8 +74,9 @@ async def end_session(client: PortalClient, session_id: str) -> bool:
         log.warning("end_session: %s", exc.message)
         return False
     except PortalError as exc:
-        transient = exc.http_status is not None and (exc.http_status >= 500
-                                                     or exc.http_status == 429)
+        transient = exc.http_status is not None and (
+            exc.http_status >= 500 or exc.http_status == 429
+        )
         log.warning("end_session refused: %s", exc.code)
         return not transient
     return True

@@ -33,8 +33,6 @@ class StartDate:
     warning: str | None = None  # set when before today: older transactions cost plan limit
 
 
-
-
 def fiscal_year_start(company: Company, today: date) -> date:
     """The first day of the company's fiscal year that contains ``today``."""
     month, day = (int(part) for part in company.fiscal_year_start.split("-"))

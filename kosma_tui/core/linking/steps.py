@@ -43,8 +43,11 @@ class StepKind(StrEnum):
 
 
 # the protocol's keys of the three choices; other portals are read by the words
-CHOICE_KEYS = {"country_code": StepKind.COUNTRY, "bank_code": StepKind.BANK,
-               "interface": StepKind.METHOD}
+CHOICE_KEYS = {
+    "country_code": StepKind.COUNTRY,
+    "bank_code": StepKind.BANK,
+    "interface": StepKind.METHOD,
+}
 OTP_WORDS = frozenset({"otp", "tan"})
 # secrets even when the bank forgot to flag them as passwords
 SECRET_WORDS = OTP_WORDS | {"pin", "password", "passcode"}

@@ -59,7 +59,8 @@ def error_of(
             f"The built-in Demo Bank portal failed on its own side: {portal_message}",
             "Check the free disk space and the permissions of the data folder "
             "(its state lives there), then try again.",
-            http_status=status, portal_message=portal_message,
+            http_status=status,
+            portal_message=portal_message,
         )
     return PortalError(
         raw["code"],

@@ -114,14 +114,24 @@ class PortalClient:
         self.embedded = embedded  # the built-in Demo Bank portal: its 5xx are not retried
         # consent calls are written down here before they are sent (PROTOCOL's replay)
         self.journal = journal
-        self.retry = RetryPolicy(retries=max(0, retries), backoff=backoff,
-                                 max_backoff=max_backoff, max_retry_after=max_retry_after,
-                                 budget=budget, clock=clock or REAL_CLOCK)
+        self.retry = RetryPolicy(
+            retries=max(0, retries),
+            backoff=backoff,
+            max_backoff=max_backoff,
+            max_retry_after=max_retry_after,
+            budget=budget,
+            clock=clock or REAL_CLOCK,
+        )
         # One client for the whole session: keep-alive matters when paging 100 pages.
         self.transport = PortalTransport(
-            self.admin_url, api_token, user_agent=user_agent, timeout=timeout,
-            connect_timeout=connect_timeout, deadline=deadline,
-            max_answer_bytes=max_answer_bytes, transport=transport,
+            self.admin_url,
+            api_token,
+            user_agent=user_agent,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            deadline=deadline,
+            max_answer_bytes=max_answer_bytes,
+            transport=transport,
         )
 
     async def __aenter__(self) -> PortalClient:
@@ -187,14 +197,21 @@ class PortalClient:
                     raise self._unreachable(
                         self.transport.describe(exc), token, consent_token
                     ) from None
-                log.info("%s: %s, retry %d in %.2f s", method, type(exc).__name__,
-                         attempts.attempt + 1, delay)
+                log.info(
+                    "%s: %s, retry %d in %.2f s",
+                    method,
+                    type(exc).__name__,
+                    attempts.attempt + 1,
+                    delay,
+                )
             else:
                 status = response.status_code
                 if status == 200:
                     return message_of(response, method)
                 error = error_of(
-                    response, method, embedded=self.embedded,
+                    response,
+                    method,
+                    embedded=self.embedded,
                     retry_after=self.retry.retry_after(response.headers.get("Retry-After")),
                 )
                 if error.consent_token is None and token != consent_token:
@@ -206,8 +223,14 @@ class PortalClient:
                     raise error
                 if error.consent_token is not None:
                     token = error.consent_token
-                log.info("%s: HTTP %d %s, retry %d in %.2f s", method, status, error.code,
-                         attempts.attempt + 1, delay)
+                log.info(
+                    "%s: HTTP %d %s, retry %d in %.2f s",
+                    method,
+                    status,
+                    error.code,
+                    attempts.attempt + 1,
+                    delay,
+                )
             await attempts.pause(delay)
 
     @staticmethod
@@ -239,12 +262,12 @@ class PortalClient:
             assert token is not None
             rid = ids.get(token)
             if rid is None:
-                rid = ids[token] = (request_id if request_id and token == consent_token
-                                    else new_request_id())
+                rid = ids[token] = (
+                    request_id if request_id and token == consent_token else new_request_id()
+                )
                 if self.journal is not None:
                     self.journal.write(PendingCall(consent_id, method, rid, token, extra, base))
-            return {"consent_id": consent_id, "consent_token": token, "request_id": rid,
-                    **extra}
+            return {"consent_id": consent_id, "consent_token": token, "request_id": rid, **extra}
 
         message = await self._call(method, fields, consent_token)
         body = Reader(message, method)
@@ -263,8 +286,14 @@ class PortalClient:
         parse = CONSENT_PARSERS.get(call.method)
         if parse is None:
             raise PortalProtocolError(f"the journal holds an unknown consent call {call.method}")
-        return await self._consent_call(call.method, call.consent_id, call.consent_token,
-                                        call.fields, parse, request_id=call.request_id)
+        return await self._consent_call(
+            call.method,
+            call.consent_id,
+            call.consent_token,
+            call.fields,
+            parse,
+            request_id=call.request_id,
+        )
 
     # ------------------------------------------------------------ methods
 
@@ -408,7 +437,10 @@ class PortalClient:
         self, consent_id: str, consent_token: str, account_id: str
     ) -> Rotated[Balances]:
         return await self._consent_call(
-            "fetch_consent_balances", consent_id, consent_token, {"account_id": account_id},
+            "fetch_consent_balances",
+            consent_id,
+            consent_token,
+            {"account_id": account_id},
             balances,
         )
 

@@ -76,9 +76,7 @@ class PortalTransport:
     async def exchange(self, method: str, body: bytes) -> Answer:
         """One POST, bounded by the deadline and the size cap (TimeoutError, AnswerTooLarge)."""
         async with asyncio.timeout(self.deadline):
-            async with self._http.stream(
-                "POST", self._endpoint + method, content=body
-            ) as response:
+            async with self._http.stream("POST", self._endpoint + method, content=body) as response:
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > self.max_answer_bytes:
                     raise AnswerTooLarge

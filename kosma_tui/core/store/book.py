@@ -83,11 +83,17 @@ INDEX_FORMAT = 2  # 2 added each chunk's Pending ids; a format 1 index is comple
 UNDATED = "0000-00"
 ROWS_TABLE = "transactions"
 RAW_TABLE = "raw"
-_SUFFIX = {"rows": ".json", "raw": ".raw.json.gz", "ids": ".ids.json", "find": ".find.txt",
-           "plain": ".raw.json"}  # plain: the provider objects as stores before kept them
+_SUFFIX = {
+    "rows": ".json",
+    "raw": ".raw.json.gz",
+    "ids": ".ids.json",
+    "find": ".find.txt",
+    "plain": ".raw.json",
+}  # plain: the provider objects as stores before kept them
 _KIND = {suffix: kind for kind, suffix in _SUFFIX.items()}
 _FILE = re.compile(
-    r"^(\d{4}-\d{2}\.\d{3,})(\.raw\.json\.gz|\.raw\.json|\.ids\.json|\.find\.txt|\.json)$")
+    r"^(\d{4}-\d{2}\.\d{3,})(\.raw\.json\.gz|\.raw\.json|\.ids\.json|\.find\.txt|\.json)$"
+)
 
 
 def _gz(data: bytes) -> bytes:
@@ -173,10 +179,17 @@ class _Chunk:
             self.newest = max(self.newest, newest)
 
     def as_json(self) -> dict[str, Any]:
-        return {"rows": self.rows, "next_id": self.next_id, "oldest": self.oldest,
-                "newest": self.newest, "undated": self.undated, "files": self.files,
-                "pending": self.pending or [], "named": self.named or 0,
-                "settled": self.settled or 0}
+        return {
+            "rows": self.rows,
+            "next_id": self.next_id,
+            "oldest": self.oldest,
+            "newest": self.newest,
+            "undated": self.undated,
+            "files": self.files,
+            "pending": self.pending or [],
+            "named": self.named or 0,
+            "settled": self.settled or 0,
+        }
 
 
 class TransactionBook:
@@ -290,8 +303,7 @@ class TransactionBook:
         def ahead(one: str, other: str) -> bool:  # does ``one`` come before ``other``?
             return one > other if newest_first else one < other
 
-        waiting = sorted(range(len(chunks)), key=lambda i: reach(chunks[i]),
-                         reverse=newest_first)
+        waiting = sorted(range(len(chunks)), key=lambda i: reach(chunks[i]), reverse=newest_first)
         heads: dict[int, tuple[Row, Iterator[Row]]] = {}  # chunk -> (its next row, the rest)
         while waiting or heads:
             best, due = -1, ""
@@ -317,8 +329,9 @@ class TransactionBook:
             while row is not None:
                 day = _date(row)
                 if (limit is not None and not ahead(day, limit)) or any(
-                        ahead(other, day) or (other == day and i < best)
-                        for i, other in zip(heads, others, strict=True)):
+                    ahead(other, day) or (other == day and i < best)
+                    for i, other in zip(heads, others, strict=True)
+                ):
                     heads[best] = (row, stream)
                     break
                 yield row
@@ -335,7 +348,7 @@ class TransactionBook:
                 size = sum(c.rows for c in group)
                 if start + size > offset and start < end:
                     rows = self._sorted(group, raw, newest_first=True)
-                    result.extend(rows[max(0, offset - start):end - start])
+                    result.extend(rows[max(0, offset - start) : end - start])
                 start += size
                 if start >= end:
                     break
@@ -358,8 +371,11 @@ class TransactionBook:
             self._refresh()
             found: list[Row] = []
             for name, ids in self._locate(wanted).items():
-                found.extend(row for row in self._load(self._chunks[name], raw)
-                             if row.get("transaction_id") in ids)
+                found.extend(
+                    row
+                    for row in self._load(self._chunks[name], raw)
+                    if row.get("transaction_id") in ids
+                )
         found.sort(key=lambda row: str(row.get("date") or ""))
         return found
 
@@ -404,7 +420,7 @@ class TransactionBook:
                         if room <= 0:
                             chunk = self._new_chunk(month)
                             continue
-                        self._append_to(chunk, group[start:start + room])
+                        self._append_to(chunk, group[start : start + room])
                         start += room
                 self._write_index()
             except BaseException:
@@ -482,8 +498,9 @@ class TransactionBook:
     def _groups(self) -> list[list[_Chunk]]:
         """Chunks in groups whose date ranges do not overlap, oldest group first,
         each in stored order: sorting within a group sorts the whole book."""
-        chunks = sorted((c for c in self._chunks.values() if c.rows),
-                        key=lambda c: (c.low, c.newest))
+        chunks = sorted(
+            (c for c in self._chunks.values() if c.rows), key=lambda c: (c.low, c.newest)
+        )
         groups: list[list[_Chunk]] = []
         high = ""
         for chunk in chunks:
@@ -545,8 +562,9 @@ class TransactionBook:
             raise corrupt(path, f"not a readable gzip file: {exc}") from exc
         return self._content(path, parse(path, data), RAW_TABLE)
 
-    def _write_raw(self, name: str, pieces: list[bytes | memoryview], *,
-                   sync_dir: bool = True) -> list[int]:
+    def _write_raw(
+        self, name: str, pieces: list[bytes | memoryview], *, sync_dir: bool = True
+    ) -> list[int]:
         """Write the chunk's gzip file; its plain predecessor, if any, goes."""
         printed = list(atomic_write(self._path(name, "raw"), pieces, sync_dir=sync_dir))
         self._unlink(self._path(name, "plain"))
@@ -558,15 +576,14 @@ class TransactionBook:
             return [_gz(body)]
         return [_gz(body[:-2]), _GZ_CLOSE]
 
-    def _grown_raw(self, chunk: _Chunk, addition: bytes, new: bool
-                   ) -> list[bytes | memoryview]:
+    def _grown_raw(self, chunk: _Chunk, addition: bytes, new: bool) -> list[bytes | memoryview]:
         """The raw file with ``addition`` (a serialised {doc: object}) added: one more
         gzip member before the closing one, the old members kept as they are."""
         if new:
             return [_gz(b'{"' + RAW_TABLE.encode() + b'":' + addition[:-1]), _GZ_CLOSE]
         old = read_bytes(self._path(chunk.name, "raw"))
         if old is not None and old.endswith(_GZ_CLOSE):
-            return [memoryview(old)[:-len(_GZ_CLOSE)], _gz(b"," + addition[1:-1]), _GZ_CLOSE]
+            return [memoryview(old)[: -len(_GZ_CLOSE)], _gz(b"," + addition[1:-1]), _GZ_CLOSE]
         content = self._raw_table(chunk.name)  # plain, empty or foreign: parse it
         content.update(orjson.loads(addition))
         return self._packed_raw(content)
@@ -601,17 +618,29 @@ class TransactionBook:
             for row, obj in zip(rows, objects, strict=True):
                 if obj is not _ABSENT:
                     row["raw"] = obj
-        raws = orjson.dumps(dict(zip(docs, (
-            {} if obj is _ABSENT or obj is None else obj for obj in objects), strict=True)))
+        raws = orjson.dumps(
+            dict(
+                zip(
+                    docs,
+                    ({} if obj is _ABSENT or obj is None else obj for obj in objects),
+                    strict=True,
+                )
+            )
+        )
         new = chunk.name not in self._chunks
         files = dict(chunk.files)
         # raw first: rows never point at provider objects that are not on disk.
         # The folder is fsynced once by the caller before the index is written.
-        files["raw"] = self._write_raw(chunk.name, self._grown_raw(chunk, raws, new),
-                                       sync_dir=False)
-        files["rows"] = list(atomic_write(self._path(chunk.name),
-                                          self._grown(chunk, "rows", ROWS_TABLE, body, new),
-                                          sync_dir=False))
+        files["raw"] = self._write_raw(
+            chunk.name, self._grown_raw(chunk, raws, new), sync_dir=False
+        )
+        files["rows"] = list(
+            atomic_write(
+                self._path(chunk.name),
+                self._grown(chunk, "rows", ROWS_TABLE, body, new),
+                sync_dir=False,
+            )
+        )
         shard = dict(self._shard(chunk)) if not new else {}
         tids = map(dict.get, rows, repeat("transaction_id"))
         statuses = map(dict.get, rows, repeat("status"))
@@ -621,10 +650,13 @@ class TransactionBook:
         files.pop("find", None)
         old_find = None if new else self._find_if_current(chunk)
         if new or old_find is not None:  # else it is built when a filter needs it
-            files["find"] = list(atomic_write(
-                self._path(chunk.name, "find"),
-                [old_find or b"", search_lines(dict(zip(docs, rows, strict=True)))],
-                durable=False))
+            files["find"] = list(
+                atomic_write(
+                    self._path(chunk.name, "find"),
+                    [old_find or b"", search_lines(dict(zip(docs, rows, strict=True)))],
+                    durable=False,
+                )
+            )
         else:
             self._unlink(self._path(chunk.name, "find"))
         chunk.pending = [*(chunk.pending or ()), *(t for t, s in added.items() if s == "Pending")]
@@ -696,8 +728,9 @@ class TransactionBook:
                     self._refresh()
                     chunk = self._chunks.get(chunk_name)
                     blob = self._find(chunk) if chunk is not None else b""
-                found.extend((date, chunk_name, doc)
-                             for doc, date in matching_lines(blob, query, cancelled))
+                found.extend(
+                    (date, chunk_name, doc) for doc, date in matching_lines(blob, query, cancelled)
+                )
             found.sort(key=itemgetter(0), reverse=True)  # stable: the order of all_rows()
             hits.extend(found)
         return hits
@@ -712,8 +745,9 @@ class TransactionBook:
             for _, name, doc in hits:
                 table = tables.get(name)
                 if table is None:
-                    table = tables[name] = (self._table(self._path(name), ROWS_TABLE)
-                                            if name in self._chunks else {})
+                    table = tables[name] = (
+                        self._table(self._path(name), ROWS_TABLE) if name in self._chunks else {}
+                    )
                 row = table.get(doc_id(doc))
                 if row is not None:
                     row["bank_account"] = self.account_name
@@ -725,8 +759,9 @@ class TransactionBook:
         if blob is not None:
             return blob
         blob = search_lines(self._table(self._path(chunk.name), ROWS_TABLE))
-        chunk.files["find"] = list(atomic_write(self._path(chunk.name, "find"), blob,
-                                                durable=False))
+        chunk.files["find"] = list(
+            atomic_write(self._path(chunk.name, "find"), blob, durable=False)
+        )
         self._write_index()
         return blob
 
@@ -744,8 +779,10 @@ class TransactionBook:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise StoreError(f"Could not write in {self.folder} ({exc.strerror}).",
-                             "Check free disk space and permissions.") from exc
+            raise StoreError(
+                f"Could not write in {self.folder} ({exc.strerror}).",
+                "Check free disk space and permissions.",
+            ) from exc
 
     def _rewrite(self, chunk: _Chunk, wanted: dict[str, dict[str, Any]]) -> int:
         table = self._table(self._path(chunk.name), ROWS_TABLE)
@@ -766,12 +803,14 @@ class TransactionBook:
             raws = self._raw_table(chunk.name)
             raws.update(raw_changes)
             files["raw"] = self._write_raw(chunk.name, self._packed_raw(raws), sync_dir=False)
-        files["rows"] = list(atomic_write(self._path(chunk.name),
-                                          orjson.dumps({ROWS_TABLE: table}), sync_dir=False))
+        files["rows"] = list(
+            atomic_write(self._path(chunk.name), orjson.dumps({ROWS_TABLE: table}), sync_dir=False)
+        )
         shard = _shard_of(table)
         files["ids"] = self._write_shard(chunk.name, shard)
-        files["find"] = list(atomic_write(self._path(chunk.name, "find"), search_lines(table),
-                                          durable=False))
+        files["find"] = list(
+            atomic_write(self._path(chunk.name, "find"), search_lines(table), durable=False)
+        )
         _count(chunk, shard)
         chunk.files = files
         chunk.oldest = chunk.newest = ""
@@ -826,8 +865,11 @@ class TransactionBook:
             content = orjson.loads(data)
             if content.get("format") not in (1, INDEX_FORMAT):
                 return None
-            return {name: _Chunk(name, **entry) for name, entry in content["chunks"].items()
-                    if _FILE.match(f"{name}.json")}
+            return {
+                name: _Chunk(name, **entry)
+                for name, entry in content["chunks"].items()
+                if _FILE.match(f"{name}.json")
+            }
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
             return None
 
@@ -845,7 +887,10 @@ class TransactionBook:
                 stat = entry.stat()
                 kind = _KIND[match.group(2)]
                 on_disk.setdefault(match.group(1), {})[kind] = [
-                    stat.st_ino, stat.st_size, stat.st_mtime_ns]
+                    stat.st_ino,
+                    stat.st_size,
+                    stat.st_mtime_ns,
+                ]
         for files in on_disk.values():
             plain = files.pop("plain", None)
             if plain is not None:  # both: a writer died before removing the plain one
@@ -898,8 +943,9 @@ class TransactionBook:
         chunk.add_dates([_date(r) for r in table.values()])
         shard = _shard_of(table)
         files["ids"] = self._write_shard(name, shard)
-        files["find"] = list(atomic_write(self._path(name, "find"),
-                                          search_lines(table), durable=False))
+        files["find"] = list(
+            atomic_write(self._path(name, "find"), search_lines(table), durable=False)
+        )
         _count(chunk, shard)
         chunk.files = files
         self._chunks[name] = chunk
@@ -929,8 +975,10 @@ class TransactionBook:
         is rebuilt)."""
         make_private_dir(self.folder)
         fsync_dir(self.folder)
-        data = {"format": INDEX_FORMAT,
-                "chunks": {n: c.as_json() for n, c in sorted(self._chunks.items())}}
+        data = {
+            "format": INDEX_FORMAT,
+            "chunks": {n: c.as_json() for n, c in sorted(self._chunks.items())},
+        }
         self._index_print = atomic_write(self._index_file, orjson.dumps(data), durable=False)
         self._unmark()
 
@@ -942,8 +990,10 @@ class TransactionBook:
         try:
             os.close(os.open(self._marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         except OSError as exc:
-            raise StoreError(f"Could not write in {self.folder} ({exc.strerror}).",
-                             "Check free disk space and permissions.") from exc
+            raise StoreError(
+                f"Could not write in {self.folder} ({exc.strerror}).",
+                "Check free disk space and permissions.",
+            ) from exc
 
     def _unmark(self) -> None:
         try:
@@ -951,8 +1001,10 @@ class TransactionBook:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise StoreError(f"Could not write in {self.folder} ({exc.strerror}).",
-                             "Check free disk space and permissions.") from exc
+            raise StoreError(
+                f"Could not write in {self.folder} ({exc.strerror}).",
+                "Check free disk space and permissions.",
+            ) from exc
 
     def _invalidate(self) -> None:
         """Forget everything cached; the next operation reads the files again."""
@@ -976,6 +1028,8 @@ def _count(chunk: _Chunk, shard: dict[str, str]) -> None:
 
 
 def _shard_of(table: dict[str, Row]) -> dict[str, str]:
-    return {r["transaction_id"]: r.get("status") or "" for r in table.values()
-            if r.get("transaction_id")}
-
+    return {
+        r["transaction_id"]: r.get("status") or ""
+        for r in table.values()
+        if r.get("transaction_id")
+    }

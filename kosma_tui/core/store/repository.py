@@ -136,8 +136,9 @@ class Store:
         and written once at the end (nothing is written if the body raises)."""
         path = file or self.meta_file
         with self.locked() if write else nullcontext():
-            db = TinyDB(path, _check_schema if path == self.meta_file else None,
-                        storage=AtomicJSONStorage)
+            db = TinyDB(
+                path, _check_schema if path == self.meta_file else None, storage=AtomicJSONStorage
+            )
             storage: AtomicJSONStorage = db.storage  # type: ignore[assignment]
             with storage.batch():
                 yield db
@@ -230,7 +231,8 @@ class Store:
 
     def accounts(self, bank: str | None = None, company: str | None = None) -> list[BankAccount]:
         return [
-            a for a in self._all("accounts", BankAccount)
+            a
+            for a in self._all("accounts", BankAccount)
             if (bank is None or a.bank == bank) and (company is None or a.company == company)
         ]
 
@@ -296,8 +298,9 @@ class Store:
             if not removed:
                 removed = table.remove(Q["name"] == account.name)
             if not removed:
-                raise messages.no_bank_account(account.name, [str(d.get("name", ""))
-                                                              for d in table.all()])
+                raise messages.no_bank_account(
+                    account.name, [str(d.get("name", "")) for d in table.all()]
+                )
         with self._meta(write=True, file=self.sync_runs_file) as db:
             db.table("sync_runs", cache_size=0).remove(Q["account"] == account.name)
         if account.key:
@@ -333,8 +336,9 @@ class Store:
             table = db.table("consents", cache_size=0)
             if not table.contains(Q["name"] == name):
                 raise messages.no_bank_consent(name)
-            table.update({"consent_token": self.secrets.encrypt(token) if token else ""},
-                         Q["name"] == name)
+            table.update(
+                {"consent_token": self.secrets.encrypt(token) if token else ""}, Q["name"] == name
+            )
 
     # -- reminder mails ---------------------------------------------------------
 
@@ -342,8 +346,9 @@ class Store:
         """Held while a reminder is checked, mailed and noted, so that two daily
         runs at once send one mail; apart from the store lock, which a slow mail
         server must not hold up."""
-        return FileLock.for_path(self.paths.store_dir / "reminders.lock",
-                                 "The reminder mail check").hold()
+        return FileLock.for_path(
+            self.paths.store_dir / "reminders.lock", "The reminder mail check"
+        ).hold()
 
     def reminder_sent_on(self, consent: str) -> str | None:
         """The day (YYYY-MM-DD) a reminder mail for ``consent`` was last sent."""
@@ -354,7 +359,8 @@ class Store:
     def note_reminder_sent(self, consent: str, day: str) -> None:
         with self._meta(write=True) as db:
             db.table("reminders", cache_size=0).upsert(
-                {"consent": consent, "day": day}, Q["consent"] == consent)
+                {"consent": consent, "day": day}, Q["consent"] == consent
+            )
 
     # -- Party ----------------------------------------------------------------
 
@@ -384,16 +390,22 @@ class Store:
     # -- Link Session ---------------------------------------------------------
 
     def link_sessions(self, status: str | None = None) -> list[LinkSession]:
-        return [s for s in self._all("link_sessions", LinkSession)
-                if status is None or s.status == status]
+        return [
+            s
+            for s in self._all("link_sessions", LinkSession)
+            if status is None or s.status == status
+        ]
 
     def save_link_session(self, session: LinkSession) -> None:
         """Insert or update (matched by session id); keeps the last few closed ones."""
         with self._meta(write=True) as db:
             table = db.table("link_sessions", cache_size=0)
             documents = table.all()
-            match = [d.doc_id for d in documents
-                     if self._decode(LinkSession, d).session_id == session.session_id]
+            match = [
+                d.doc_id
+                for d in documents
+                if self._decode(LinkSession, d).session_id == session.session_id
+            ]
             if match:
                 table.update(self._encode(session), doc_ids=match)
             else:
@@ -416,8 +428,11 @@ class Store:
         """Newest first."""
         with self._meta(write=False, file=self.sync_runs_file) as db:
             documents = db.table("sync_runs", cache_size=0).all()
-        runs = [self._decode(SyncRun, d, self.sync_runs_file) for d in reversed(documents)
-                if account is None or d.get("account") == account]
+        runs = [
+            self._decode(SyncRun, d, self.sync_runs_file)
+            for d in reversed(documents)
+            if account is None or d.get("account") == account
+        ]
         return runs[:limit]
 
     def missing_history(self, account: BankAccount) -> Path | None:
@@ -446,13 +461,15 @@ class Store:
             return StoreError(
                 f"The store file {self.sync_runs_file} is missing although "
                 f"{len(synced)} account(s) were synced: their sync history is lost.",
-                "Restore it from a backup; the next sync of each account starts a new one.")
+                "Restore it from a backup; the next sync of each account starts a new one.",
+            )
         lost = [name for name in synced if name not in recorded]
         if lost and not recorded:
             return StoreError(
                 f"The store file {self.sync_runs_file} holds no Sync Run although "
                 f"{len(lost)} account(s) were synced: their sync history is lost.",
-                "Restore it from a backup; the next sync of each account starts a new one.")
+                "Restore it from a backup; the next sync of each account starts a new one.",
+            )
         return None
 
     # -- Bank Transactions --------------------------------------------------------
@@ -472,4 +489,3 @@ class Store:
             )
         book.account_name = account.name
         return book
-

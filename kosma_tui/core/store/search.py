@@ -26,8 +26,17 @@ from kosma_tui.core.money import exponent
 
 # the text fields a filter word may be found in (the account's name is matched
 # once per book, not stored on every line)
-TEXT_FIELDS = ("bank_party_name", "party", "party_type", "description", "reference_number",
-               "status", "bank_party_iban", "bank_party_account_number", "transaction_id")
+TEXT_FIELDS = (
+    "bank_party_name",
+    "party",
+    "party_type",
+    "description",
+    "reference_number",
+    "status",
+    "bank_party_iban",
+    "bank_party_account_number",
+    "transaction_id",
+)
 
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 _AMOUNT = re.compile(r"([+-]?)(\d+(?:[.,]\d+)*)([.,]?)")
@@ -59,8 +68,8 @@ def normalise(text: str) -> str:
     return _SPACES.sub(" ", text).casefold()
 
 
-_DIGITS = str.maketrans("0123456789", "".join(map(chr, range(0x10, 0x1a))))
-_UNDIGITS = bytes.maketrans(bytes(range(0x10, 0x1a)), b"0123456789")
+_DIGITS = str.maketrans("0123456789", "".join(map(chr, range(0x10, 0x1A))))
+_UNDIGITS = bytes.maketrans(bytes(range(0x10, 0x1A)), b"0123456789")
 _SEPARATOR = "\ue000"  # between rows while a chunk's text is normalised in one pass
 _FIELDS = itemgetter(*TEXT_FIELDS)
 
@@ -70,7 +79,7 @@ def _plain_amount(row: dict[str, Any]) -> str:
     with ``grouping=False``, without a Decimal for each of a million rows)."""
     amount = int(row.get("deposit") or 0) - int(row.get("withdrawal") or 0)
     digits = exponent(str(row.get("currency") or "EUR"))
-    whole, part = divmod(abs(amount), 10 ** digits)
+    whole, part = divmod(abs(amount), 10**digits)
     text = f"{whole}.{part:0{digits}d}" if digits else str(whole)
     return ("-" if amount < 0 else "+") + text
 
@@ -109,8 +118,10 @@ def search_lines(table: dict[str, dict[str, Any]]) -> bytes:
         else:  # decomposing made a separator: one row at a time
             for i in wide:
                 texts[i] = normalise(texts[i])
-    lines = [f"{doc.translate(_DIGITS)}\t{_date_text(row)}\t{text} {_plain_amount(row)}"
-             for doc, row, text in zip(table, rows, texts, strict=True)]
+    lines = [
+        f"{doc.translate(_DIGITS)}\t{_date_text(row)}\t{text} {_plain_amount(row)}"
+        for doc, row, text in zip(table, rows, texts, strict=True)
+    ]
     return ("\n".join(lines) + "\n").casefold().encode()
 
 
@@ -147,8 +158,12 @@ def _amount_forms(word: str) -> list[str]:
         grouping, point, whole, cents = seps, trailing, parts, ""
     else:
         grouping, point, whole, cents = seps[:-1], seps[-1], parts[:-1], parts[-1]
-    if (len(set(grouping)) <= 1 and point not in grouping and len(cents) <= 3
-            and all(len(p) == 3 for p in whole[1:])):
+    if (
+        len(set(grouping)) <= 1
+        and point not in grouping
+        and len(cents) <= 3
+        and all(len(p) == 3 for p in whole[1:])
+    ):
         readings.append("".join(whole) + "." + cents)
     # every separator groups thousands (1.855 is 1855 in German)
     if not trailing and len(set(seps)) == 1 and all(len(p) == 3 for p in parts[1:]):
@@ -157,8 +172,9 @@ def _amount_forms(word: str) -> list[str]:
     return [s + r for r in readings for s in signs]
 
 
-def matching_lines(blob: bytes, query: Query, cancelled: Callable[[], bool] | None = None
-                   ) -> list[tuple[bytes, bytes]]:
+def matching_lines(
+    blob: bytes, query: Query, cancelled: Callable[[], bool] | None = None
+) -> list[tuple[bytes, bytes]]:
     """(doc id, date) of the lines of a ``.find.txt`` in which every word occurs, as
     the line has them (see ``doc_id``).
 
@@ -197,8 +213,9 @@ def matching_lines(blob: bytes, query: Query, cancelled: Callable[[], bool] | No
     return found
 
 
-def _line_by_line(blob: bytes, query: Query, cancelled: Callable[[], bool] | None
-                  ) -> list[tuple[bytes, bytes]]:
+def _line_by_line(
+    blob: bytes, query: Query, cancelled: Callable[[], bool] | None
+) -> list[tuple[bytes, bytes]]:
     found = blob.splitlines()
     for forms in query:
         if cancelled is not None and cancelled():
@@ -214,7 +231,7 @@ def _line_by_line(blob: bytes, query: Query, cancelled: Callable[[], bool] | Non
 def _ref(text: bytes, start: int) -> tuple[bytes, bytes]:
     """(doc id, date) of the search line starting at ``start``, as written."""
     tab = text.find(b"\t", start)
-    return text[start:tab], text[tab + 1:text.find(b"\t", tab + 1)]
+    return text[start:tab], text[tab + 1 : text.find(b"\t", tab + 1)]
 
 
 def doc_id(written: bytes) -> str:

@@ -57,8 +57,13 @@ def fingerprint(statuses: dict[str, str]) -> list[int]:
     return [len(statuses), settled]
 
 
-def settled_after(account: BankAccount, before: list[int], after: list[int], delta: int,
-                  rows: Callable[[], Iterable[dict[str, Any]]]) -> dict[str, Any]:
+def settled_after(
+    account: BankAccount,
+    before: list[int],
+    after: list[int],
+    delta: int,
+    rows: Callable[[], Iterable[dict[str, Any]]],
+) -> dict[str, Any]:
     """The settled total after a complete sync, as the account's ``settled`` record.
 
     Incremental (the total the last sync left plus what this one changed) when the
@@ -77,12 +82,18 @@ def settled_after(account: BankAccount, before: list[int], after: list[int], del
 
 
 def unknown() -> dict[str, Any]:
-    return {"status": UNKNOWN, "expected": None, "reported": None, "difference": None,
-            "as_of": None}
+    return {
+        "status": UNKNOWN,
+        "expected": None,
+        "reported": None,
+        "difference": None,
+        "as_of": None,
+    }
 
 
-def assess(account: BankAccount, balance: Balance, settled: int, *,
-           reanchor: bool = False) -> dict[str, Any]:
+def assess(
+    account: BankAccount, balance: Balance, settled: int, *, reanchor: bool = False
+) -> dict[str, Any]:
     """The account fields after a complete sync: ``balance_check``, and
     ``opening_balance`` when this sync anchors it: the first sync, a currency change,
     or ``reanchor``, a sync after an accepted gap (whose bookings can never arrive:

@@ -72,8 +72,9 @@ def unread_before(store: Store, account: BankAccount, consent: BankConsent) -> R
 
     if not account.coverage or not account.last_integration_date or not consent.consent_start:
         return None
-    start = start_date(consent.consent_start, account.last_integration_date,
-                       store.settings().lookback_days)
+    start = start_date(
+        consent.consent_start, account.last_integration_date, store.settings().lookback_days
+    )
     low = date.fromisoformat(account.coverage[-1]["to"]) + timedelta(days=1)
     if start <= low:
         return None

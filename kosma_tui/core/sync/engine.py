@@ -165,9 +165,16 @@ class SyncEngine:
                 result.stopped = stop_note(result.last_integration_date, result.error.code)
         if not self.dry_run:
             self._record(result, started)
-        log.info("sync %s: %s fetched=%d new=%d updated=%d skipped=%d%s", name, result.status,
-                 result.fetched, result.new, result.updated, result.skipped,
-                 f" error={result.error.code}" if result.error else "")
+        log.info(
+            "sync %s: %s fetched=%d new=%d updated=%d skipped=%d%s",
+            name,
+            result.status,
+            result.fetched,
+            result.new,
+            result.updated,
+            result.skipped,
+            f" error={result.error.code}" if result.error else "",
+        )
         if push and result.ok and not self.dry_run:
             await self.push_after([result])
         return result
@@ -183,8 +190,7 @@ class SyncEngine:
             try:
                 rotated = await self._call(
                     consent,
-                    self.client.fetch_consent_accounts(consent.consent_id,
-                                                       consent.consent_token),
+                    self.client.fetch_consent_accounts(consent.consent_id, consent.consent_token),
                 )
             finally:
                 self.custody.settle(consent)
@@ -249,13 +255,15 @@ class SyncEngine:
 
     # -- one account ------------------------------------------------------
 
-    async def _sync(self, account: BankAccount, result: SyncResult,
-                    cancel: asyncio.Event | None) -> None:
+    async def _sync(
+        self, account: BankAccount, result: SyncResult, cancel: asyncio.Event | None
+    ) -> None:
         async with consent_lock(self.store, BankConsent.name_for(account.bank, account.company)):
             await self._sync_locked(account, result, cancel)
 
-    async def _sync_locked(self, account: BankAccount, result: SyncResult,
-                           cancel: asyncio.Event | None) -> None:
+    async def _sync_locked(
+        self, account: BankAccount, result: SyncResult, cancel: asyncio.Event | None
+    ) -> None:
         consent = consent_of(self.store, account)  # the token, read under the lock
         if consent is None:  # removed since refusal() looked
             raise UsageError(f"'{account.name}' no longer has a Bank Consent.")
@@ -266,19 +274,27 @@ class SyncEngine:
         finally:
             self.custody.settle(consent)  # the live token to the store, unless in doubt
 
-    async def _read(self, consent: BankConsent, account: BankAccount, result: SyncResult,
-                    cancel: asyncio.Event | None) -> None:
+    async def _read(
+        self,
+        consent: BankConsent,
+        account: BankAccount,
+        result: SyncResult,
+        cancel: asyncio.Event | None,
+    ) -> None:
         account = self.store.account(account.name) or account  # and the freshest LID
         _check_history(self.store, account, consent)
         settings = self.store.settings()
-        start = start_date(consent.consent_start, account.last_integration_date,
-                           settings.lookback_days)
+        start = start_date(
+            consent.consent_start, account.last_integration_date, settings.lookback_days
+        )
         name = account.name
         token = consent.consent_token
 
         self._progress(SyncProgress(name, "balances"))
-        balances = await self._call(consent, self.client.fetch_consent_balances(
-            consent.consent_id, token, account.kosma_account_id))
+        balances = await self._call(
+            consent,
+            self.client.fetch_consent_balances(consent.consent_id, token, account.kosma_account_id),
+        )
         token = balances.consent_token
         balance = _balance(balances.result, account.currency)
 
@@ -302,16 +318,24 @@ class SyncEngine:
                     rotated = await self._call(
                         consent,
                         self.client.fetch_consent_transactions(
-                            consent.consent_id, token, account.kosma_account_id, start,
-                            page_size=self.page_size, page=page),
+                            consent.consent_id,
+                            token,
+                            account.kosma_account_id,
+                            start,
+                            page_size=self.page_size,
+                            page=page,
+                        ),
                     )
                     token = rotated.consent_token
                     result.pages += 1
                     known.cover(rotated.result.transactions)
                     self._absorb(rotated.result.transactions, name, known, batch, result)
                     booked = _newest_booking(rotated.result.transactions, booked)
-                    through = (today.isoformat() if rotated.result.next is None
-                               else max(through, read_through(rotated.result.transactions)))
+                    through = (
+                        today.isoformat()
+                        if rotated.result.next is None
+                        else max(through, read_through(rotated.result.transactions))
+                    )
                     # a page leaves cyclic garbage (HTTP and asyncio objects) that the
                     # paused collector would keep for the whole sync: 500 MB at a million.
                     # The young generations only: the long-lived heap is not rescanned.
@@ -319,8 +343,11 @@ class SyncEngine:
                     reached = page_fraction(rotated.result.transactions, start, today)
                     if reached is not None:  # never backwards, even on an odd page
                         fraction = reached if fraction is None else max(fraction, reached)
-                    self._progress(SyncProgress(name, "transactions", result.pages,
-                                                result.fetched, result.new, fraction))
+                    self._progress(
+                        SyncProgress(
+                            name, "transactions", result.pages, result.fetched, result.new, fraction
+                        )
+                    )
                     if len(batch) >= self.flush_rows:
                         self._flush(book, batch, matcher, result, fraction)
                         self._advance(account, start, through, result)  # survives a kill
@@ -341,8 +368,9 @@ class SyncEngine:
 
         if self.dry_run:  # nothing was stored: no date, balance or check moves
             result.last_integration_date = account.last_integration_date
-            self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new,
-                                        1.0))
+            self._progress(
+                SyncProgress(name, "done", result.pages, result.fetched, result.new, 1.0)
+            )
             return
         # only now that the rows are on disk may the Last Integration Date move: to the
         # newest booking date (a value date may lie before it, even before the consent
@@ -359,18 +387,26 @@ class SyncEngine:
         gap = coverage.leaves_gap(account.coverage, start)
         fields["coverage"] = coverage.extend(account.coverage, start, today)
         settled = balance_check.settled_after(
-            account, book_before if result.settled_exact else [-1, -1],
-            book.tally(), result.settled_delta,
-            lambda: book.rows(raw=False))
+            account,
+            book_before if result.settled_exact else [-1, -1],
+            book.tally(),
+            result.settled_delta,
+            lambda: book.rows(raw=False),
+        )
         fields["settled"] = settled
         fields.update(balance_check.assess(account, balance, settled["total"], reanchor=gap))
         result.read_through = today.isoformat()
         self.store.update_account(name, **fields)
-        self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new,
-                                    1.0))
+        self._progress(SyncProgress(name, "done", result.pages, result.fetched, result.new, 1.0))
 
-    def _absorb(self, transactions: list[dict[str, Any]], account: str,
-                known: dict[str, str], batch: _Batch, result: SyncResult) -> None:
+    def _absorb(
+        self,
+        transactions: list[dict[str, Any]],
+        account: str,
+        known: dict[str, str],
+        batch: _Batch,
+        result: SyncResult,
+    ) -> None:
         """Sort one page into new rows, status changes and skips."""
         result.fetched += len(transactions)
         rows, fresh = batch.rows, batch.fresh
@@ -382,8 +418,9 @@ class SyncEngine:
                 # PENDING without id: cannot be recognised next time (DESIGN 2). Other
                 # states always carry one (PROTOCOL); without, they cannot be deduplicated.
                 if status != "Pending":
-                    log.warning("%s: a %s transaction without transaction_id was skipped",
-                                account, state)
+                    log.warning(
+                        "%s: a %s transaction without transaction_id was skipped", account, state
+                    )
                 result.skipped_pending += 1
                 continue
             if type(tid) is not str:
@@ -409,16 +446,30 @@ class SyncEngine:
                     result.updated += 1
             else:
                 result.skipped_duplicate += 1
-        result.skipped = (result.skipped_pending + result.skipped_cancelled
-                          + result.skipped_duplicate)
+        result.skipped = (
+            result.skipped_pending + result.skipped_cancelled + result.skipped_duplicate
+        )
 
-    def _flush(self, book: Any, batch: _Batch, matcher: RowMatcher | None, result: SyncResult,
-               fraction: float | None = None) -> None:
+    def _flush(
+        self,
+        book: Any,
+        batch: _Batch,
+        matcher: RowMatcher | None,
+        result: SyncResult,
+        fraction: float | None = None,
+    ) -> None:
         if not len(batch):
             return
-        self._progress(SyncProgress(batch.rows[0]["bank_account"] if batch.rows else "",
-                                    "saving", result.pages, result.fetched, result.new,
-                                    fraction))
+        self._progress(
+            SyncProgress(
+                batch.rows[0]["bank_account"] if batch.rows else "",
+                "saving",
+                result.pages,
+                result.fetched,
+                result.new,
+                fraction,
+            )
+        )
         rows, changes, delta = batch.rows, batch.changes, batch.settled_delta
         batch.rows, batch.fresh, batch.changes, batch.settled_delta = [], {}, {}, 0
         if rows and matcher is not None:
@@ -435,8 +486,7 @@ class SyncEngine:
         result.stored_ids.extend(row["transaction_id"] for row in rows)
         result.stored_ids.extend(changes)
 
-    def _advance(self, account: BankAccount, start: date, through: str,
-                 result: SyncResult) -> None:
+    def _advance(self, account: BankAccount, start: date, through: str, result: SyncResult) -> None:
         """Move the Last Integration Date to ``through`` (rows on disk), never backwards."""
         if not through or through < start.isoformat():
             return  # not one whole day read yet
@@ -447,7 +497,8 @@ class SyncEngine:
             result.last_integration_date = current
             return
         fields: dict[str, Any] = {
-            "coverage": coverage.extend(stored.coverage, start, date.fromisoformat(through))}
+            "coverage": coverage.extend(stored.coverage, start, date.fromisoformat(through))
+        }
         if through > current:
             fields["last_integration_date"] = through
         self.store.update_account(account.name, **fields)
@@ -463,8 +514,11 @@ class SyncEngine:
             await self.refresh_accounts(consent.name)
         except PortalError as exc:
             if exc.code.startswith(FALLBACK_CODES):
-                log.info("accounts of %s not refreshed (%s); using the stored ones",
-                         consent.name, exc.code)
+                log.info(
+                    "accounts of %s not refreshed (%s); using the stored ones",
+                    consent.name,
+                    exc.code,
+                )
                 return None
             return Problem.from_error(exc)
         except KosmaError as exc:
@@ -516,8 +570,12 @@ class SyncEngine:
         if not pending.belongs_to(consent.consent_token):
             journal.clear(consent.consent_id)  # its outcome was stored before the crash
             return consent
-        log.info("%s: replaying the %s call left pending on %s", consent.name, pending.method,
-                 pending.written or "an earlier run")
+        log.info(
+            "%s: replaying the %s call left pending on %s",
+            consent.name,
+            pending.method,
+            pending.written or "an earlier run",
+        )
         try:
             rotated = await self._call(consent, self.client.replay(pending))
         except PortalError as exc:
@@ -529,12 +587,14 @@ class SyncEngine:
         else:
             self.custody.settle(consent)  # its token is stored before its page is used
             if pending.method == "fetch_consent_transactions":
-                self._keep_page(consent, pending.fields.get("account_id"),
-                                rotated.result.transactions)
+                self._keep_page(
+                    consent, pending.fields.get("account_id"), rotated.result.transactions
+                )
         return self.store.consent(consent.name) or consent
 
-    def _keep_page(self, consent: BankConsent, account_id: Any,
-                   transactions: list[dict[str, Any]]) -> None:
+    def _keep_page(
+        self, consent: BankConsent, account_id: Any, transactions: list[dict[str, Any]]
+    ) -> None:
         """Store what new a replayed page brought (the sync's own rules; LID unchanged)."""
         for account in self.store.accounts(bank=consent.bank, company=consent.company):
             if account.kosma_account_id and account.kosma_account_id == account_id:
@@ -564,30 +624,39 @@ class SyncEngine:
             result.status, result.error = "failed", Problem.from_error(lost)
         error = result.error.as_json() if result.error else None
         last = LastSync(
-            when=finished, outcome=result.status, fetched=result.fetched, new=result.new,
-            updated=result.updated, skipped=result.skipped, matched=result.matched,
-            error=error, unattended=self.unattended, read_through=result.read_through,
+            when=finished,
+            outcome=result.status,
+            fetched=result.fetched,
+            new=result.new,
+            updated=result.updated,
+            skipped=result.skipped,
+            matched=result.matched,
+            error=error,
+            unattended=self.unattended,
+            read_through=result.read_through,
             stopped=result.stopped,
         )
-        run = SyncRun.from_dict({
-            "account": result.name,
-            "started": started.isoformat(timespec="seconds"),
-            "finished": finished,
-            "fetched": result.fetched,
-            "new": result.new,
-            "updated": result.updated,
-            "skipped_duplicate": result.skipped_duplicate,
-            "skipped_pending": result.skipped_pending,
-            "skipped_cancelled": result.skipped_cancelled,
-            "matched": result.matched,
-            "status": result.status,
-            "error": error,
-            "unattended": self.unattended,
-            "read_from": result.read_from,
-            "read_through": result.read_through,
-            "last_integration_date": result.last_integration_date,
-            "stopped": result.stopped,
-        })
+        run = SyncRun.from_dict(
+            {
+                "account": result.name,
+                "started": started.isoformat(timespec="seconds"),
+                "finished": finished,
+                "fetched": result.fetched,
+                "new": result.new,
+                "updated": result.updated,
+                "skipped_duplicate": result.skipped_duplicate,
+                "skipped_pending": result.skipped_pending,
+                "skipped_cancelled": result.skipped_cancelled,
+                "matched": result.matched,
+                "status": result.status,
+                "error": error,
+                "unattended": self.unattended,
+                "read_from": result.read_from,
+                "read_through": result.read_through,
+                "last_integration_date": result.last_integration_date,
+                "stopped": result.stopped,
+            }
+        )
         try:
             self.store.add_sync_run(run)
         except KosmaError as exc:
@@ -631,7 +700,7 @@ def _check_history(store: Store, account: BankAccount, consent: BankConsent) -> 
         "although earlier syncs stored transactions there.",
         "Restore that folder from a backup. To start the account's history afresh instead, "
         "create the folder empty and set the Last Integration Date to the Consent Start Date "
-        f"('kosma-tui account set-last-integration-date \"{account.name}\" "
+        f'(\'kosma-tui account set-last-integration-date "{account.name}" '
         f"{consent.consent_start}').",
     )
 
@@ -664,8 +733,12 @@ def _newest_booking(transactions: list[dict[str, Any]], newest: str) -> str:
 def _match(account: BankAccount, fresh: list[Any]) -> Any:
     """The portal account that is ``account`` (``identifiers.same_account``)."""
     for candidate in fresh:
-        if same_account(account.iban, account.bank_account_no,
-                        getattr(candidate, "iban", ""), getattr(candidate, "account_number", "")):
+        if same_account(
+            account.iban,
+            account.bank_account_no,
+            getattr(candidate, "iban", ""),
+            getattr(candidate, "account_number", ""),
+        ):
             return candidate
     return None
 

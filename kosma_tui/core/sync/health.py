@@ -71,7 +71,9 @@ class Health:
                 }
                 for a in self.accounts
             ],
-            "erpnext_push": None if self.erpnext_push is None else {
+            "erpnext_push": None
+            if self.erpnext_push is None
+            else {
                 "when": self.erpnext_push.get("when"),
                 "unattended": self.erpnext_push.get("unattended"),
                 "error": self.erpnext_push.get("error"),
@@ -93,8 +95,11 @@ def health(store: Store) -> Health:
         if state.status == "expired":
             critical.append(f"The Bank Consent {consent.name} has expired; link the bank again.")
         elif state.status == "expiring":
-            days = "today" if state.days_left == 0 else (
-                "tomorrow" if state.days_left == 1 else f"in {state.days_left} days")
+            days = (
+                "today"
+                if state.days_left == 0
+                else ("tomorrow" if state.days_left == 1 else f"in {state.days_left} days")
+            )
             warning.append(f"The Bank Consent {consent.name} expires {days}; renew it.")
     lost = store.lost_sync_runs()
     if lost is not None:
@@ -105,16 +110,19 @@ def health(store: Store) -> Health:
         except StoreError:
             folder = None  # the Sync Runs are unreadable: said above
         if folder is not None:
-            critical.append(f"The transactions of '{account.name}' are missing: their "
-                            f"folder {folder} is gone.")
+            critical.append(
+                f"The transactions of '{account.name}' are missing: their folder {folder} is gone."
+            )
         if not account.enabled:  # kept for its history, switched off: not a problem
             continue
         last = account.last_sync or LastSync()
         outcome = last.outcome
         if outcome in ("failed", "refused"):
             error = last.error or {}
-            critical.append(f"The last sync of '{account.name}' {outcome}: "
-                            f"{error.get('message', 'no reason recorded.')}")
+            critical.append(
+                f"The last sync of '{account.name}' {outcome}: "
+                f"{error.get('message', 'no reason recorded.')}"
+            )
         if balance_check.is_mismatch(account):
             warning.append(mismatch_sentence(account))
     # A failed ERPNext push (or a reconciliation that needs a person) warns until a
@@ -134,8 +142,10 @@ def mismatch_sentence(account: BankAccount) -> str:
     def money(amount: int) -> str:
         return f"{format_amount(amount, currency)} {currency}"
 
-    return (f"The balance of '{account.name}' does not add up: the bank reports "
-            f"{money(check['reported'])} on {check.get('as_of') or 'its last date'}, the stored "
-            f"transactions give {money(check['expected'])} (difference "
-            f"{format_amount(check['difference'], currency, sign=True)} {currency}); a booking "
-            f"is missing or doubled. A late booking clears it at a later sync.")
+    return (
+        f"The balance of '{account.name}' does not add up: the bank reports "
+        f"{money(check['reported'])} on {check.get('as_of') or 'its last date'}, the stored "
+        f"transactions give {money(check['expected'])} (difference "
+        f"{format_amount(check['difference'], currency, sign=True)} {currency}); a booking "
+        f"is missing or doubled. A late booking clears it at a later sync."
+    )

@@ -26,11 +26,16 @@ ConsentBusy = LockBusy  # its old name: a consent still in use after the wait
 
 
 @asynccontextmanager
-async def consent_lock(store: Store, consent_name: str,
-                       timeout: float = WAIT_SECONDS) -> AsyncIterator[None]:
+async def consent_lock(
+    store: Store, consent_name: str, timeout: float = WAIT_SECONDS
+) -> AsyncIterator[None]:
     """Hold the lock of ``consent_name``; waits without blocking the event loop."""
     digest = hashlib.sha256(consent_name.encode("utf-8")).hexdigest()[:24]
     path = store.paths.data_dir / "locks" / f"consent-{digest}.lock"
-    async with held_async(path, f"The Bank Consent {consent_name}",
-                          f"a sync of the Bank Consent {consent_name}", timeout):
+    async with held_async(
+        path,
+        f"The Bank Consent {consent_name}",
+        f"a sync of the Bank Consent {consent_name}",
+        timeout,
+    ):
         yield

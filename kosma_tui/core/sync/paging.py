@@ -51,8 +51,11 @@ class PageGuard:
         self.pages += 1
         fresh = False
         if transactions:
-            stamp = (len(transactions), repr(transactions[0].get("transaction_id")),
-                     repr(transactions[-1].get("transaction_id")))
+            stamp = (
+                len(transactions),
+                repr(transactions[0].get("transaction_id")),
+                repr(transactions[-1].get("transaction_id")),
+            )
             fresh = stamp not in self.prints
             self.prints.add(stamp)
         self.idle = 0 if fresh else self.idle + 1
@@ -60,11 +63,15 @@ class PageGuard:
             return
         cursor = (str(next_page.url), repr(next_page.offset))
         if cursor in self.cursors:
-            raise PageLoop(self.account, f"page {self.pages} points back to offset "
-                                         f"{next_page.offset!r}, which was already read")
+            raise PageLoop(
+                self.account,
+                f"page {self.pages} points back to offset "
+                f"{next_page.offset!r}, which was already read",
+            )
         self.cursors.add(cursor)
         if self.idle >= MAX_IDLE_PAGES:
             raise PageLoop(self.account, f"{self.idle} pages in a row brought nothing new")
         if self.pages >= self.max_pages:
-            raise PageLoop(self.account, f"more than {self.max_pages:,} pages for "
-                                         "the days asked for")
+            raise PageLoop(
+                self.account, f"more than {self.max_pages:,} pages for the days asked for"
+            )

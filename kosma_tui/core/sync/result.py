@@ -67,8 +67,10 @@ STOP_REASONS = {
 
 
 def stop_note(read_through: str, code: str) -> str:
-    reason = next((why for prefix, why in STOP_REASONS.items() if code.startswith(prefix)),
-                  f"it failed ({code})")
+    reason = next(
+        (why for prefix, why in STOP_REASONS.items() if code.startswith(prefix)),
+        f"it failed ({code})",
+    )
     return f"stopped at {read_through}: {reason}; the next sync continues from there"
 
 

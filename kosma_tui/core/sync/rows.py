@@ -75,8 +75,14 @@ def booked_on(tx: dict[str, Any]) -> str | None:
 
 
 _EMPTY: dict[str, Any] = {}
-_TEXT_FIELDS = ("reference_number", "description", "bank_party_name", "bank_party_iban",
-                "bank_party_account_number", "transaction_id")
+_TEXT_FIELDS = (
+    "reference_number",
+    "description",
+    "bank_party_name",
+    "bank_party_iban",
+    "bank_party_account_number",
+    "transaction_id",
+)
 
 
 def to_row(tx: dict[str, Any], account: str, status: str | None = None) -> dict[str, Any]:
@@ -153,7 +159,8 @@ def _checked_day(tx: dict[str, Any]) -> str | None:
         if checked is None:
             raise PortalProtocolError(
                 f"transaction {_id(tx)} has {name} {_text(value)!r}, which is not a calendar "
-                "date (YYYY-MM-DD)")
+                "date (YYYY-MM-DD)"
+            )
         day = day or checked
     return day
 

@@ -87,8 +87,9 @@ def parse_expiry(consent: BankConsent) -> datetime | None:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def consent_state(consent: BankConsent, reminder_days: int,
-                  now: datetime | None = None) -> ConsentState:
+def consent_state(
+    consent: BankConsent, reminder_days: int, now: datetime | None = None
+) -> ConsentState:
     """Days left (calendar days, local time) and active / expiring / expired."""
     now = now or clock.now()
     expiry = parse_expiry(consent)
@@ -156,12 +157,14 @@ def refusal(store: Store, account: BankAccount) -> RuleRefusal | None:
     if not _is_date(consent.consent_start):
         return NoConsent(
             f"The Bank Consent {consent.name} has no valid Consent Start Date "
-            f"('{consent.consent_start}').", RELINK)
+            f"('{consent.consent_start}').",
+            RELINK,
+        )
     lid = account.last_integration_date
     if lid and not _is_date(lid):
         return InvalidLastIntegrationDate(
             f"The Last Integration Date of '{account.name}' ('{lid}') is not a date.",
-            f"Set it with 'kosma-tui account set-last-integration-date \"{account.name}\" "
+            f'Set it with \'kosma-tui account set-last-integration-date "{account.name}" '
             f"{consent.consent_start}'.",
         )
     if lid and consent.consent_start and lid < consent.consent_start:

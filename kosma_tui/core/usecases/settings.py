@@ -24,8 +24,13 @@ DAY_LIMITS: dict[str, tuple[str, int]] = {
 }
 SMTP_PORT_MAX = 65535
 # the on/off settings an interface may change (BankingSettings fields)
-SWITCHES = ("enabled", "use_test_environment", "enable_party_matching",
-            "enable_fuzzy_matching", "erpnext_auto_push")
+SWITCHES = (
+    "enabled",
+    "use_test_environment",
+    "enable_party_matching",
+    "enable_fuzzy_matching",
+    "erpnext_auto_push",
+)
 
 
 @dataclass
@@ -53,8 +58,13 @@ def smtp_port(value: str | int) -> int:
 def problems(current: BankingSettings, change: SettingsChange) -> dict[str, str]:
     """Field -> what is wrong with it (every field is looked at); empty: it may be saved."""
     found: dict[str, str] = {}
-    url = (change.admin_url if change.admin_url is not None
-           else "" if change.demo else current.admin_url).strip()
+    url = (
+        change.admin_url
+        if change.admin_url is not None
+        else ""
+        if change.demo
+        else current.admin_url
+    ).strip()
     if url:
         try:
             validation.admin_url(url, "The admin URL")
@@ -67,10 +77,14 @@ def problems(current: BankingSettings, change: SettingsChange) -> dict[str, str]
                 validation.credential(value, what)
             except UsageError as exc:
                 found[name] = exc.message
-    found.update(validation.enabled_problems(
-        change.switches.get("enabled", current.enabled), url,
-        change.customer_id if change.customer_id is not None else current.customer_id,
-        change.api_token or current.api_token))
+    found.update(
+        validation.enabled_problems(
+            change.switches.get("enabled", current.enabled),
+            url,
+            change.customer_id if change.customer_id is not None else current.customer_id,
+            change.api_token or current.api_token,
+        )
+    )
     for name, value in change.days.items():
         try:
             days(name, value)
@@ -103,8 +117,16 @@ def apply(current: BankingSettings, change: SettingsChange) -> BankingSettings:
 
 
 # the reminder-mail settings (DESIGN 8): what the mail section of the Settings screen saves
-MAIL_FIELDS = ("mail_to", "mail_from", "mail_transport", "smtp_host", "smtp_port",
-               "smtp_security", "smtp_user", "smtp_password")
+MAIL_FIELDS = (
+    "mail_to",
+    "mail_from",
+    "mail_transport",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_user",
+    "smtp_password",
+)
 
 
 def with_mail(current: BankingSettings, typed: BankingSettings) -> BankingSettings:
@@ -119,15 +141,20 @@ def with_mail(current: BankingSettings, typed: BankingSettings) -> BankingSettin
 
 def check_enabled(settings: BankingSettings) -> None:
     """Refuse to save enabled settings that lack an admin URL, Customer ID or token."""
-    missing = validation.enabled_problems(settings.enabled, settings.admin_url,
-                                          settings.customer_id, settings.api_token)
+    missing = validation.enabled_problems(
+        settings.enabled, settings.admin_url, settings.customer_id, settings.api_token
+    )
     if missing:
-        labels = [label for field, label in (("admin_url", "an admin URL"),
-                                             ("customer_id", "a Customer ID"),
-                                             ("api_token", "a Portal API Token"))
-                  if field in missing]
-        listed = " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1
-                              else labels)
+        labels = [
+            label
+            for field, label in (
+                ("admin_url", "an admin URL"),
+                ("customer_id", "a Customer ID"),
+                ("api_token", "a Portal API Token"),
+            )
+            if field in missing
+        ]
+        listed = " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
         raise UsageError(
             f"Enabling Banking Settings needs {listed}; nothing was saved. "
             "(Without an admin URL the built-in Demo Bank portal is used.)"

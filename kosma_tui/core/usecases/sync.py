@@ -37,9 +37,12 @@ class SyncBatch:
         return synced
 
 
-async def sync_accounts(engine: SyncEngine, names: list[str],
-                        cancel: asyncio.Event | None = None,
-                        into: list[SyncResult] | None = None) -> list[SyncResult]:
+async def sync_accounts(
+    engine: SyncEngine,
+    names: list[str],
+    cancel: asyncio.Event | None = None,
+    into: list[SyncResult] | None = None,
+) -> list[SyncResult]:
     """Sync ``names`` in order (stopping at ``cancel``), or with no names every account
     of every consent (the daily job); then the one push. The results in order, also
     appended to ``into`` as they come (what a caller keeps when it abandons the run)."""

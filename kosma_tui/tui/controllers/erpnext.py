@@ -29,8 +29,9 @@ class PushHost(Protocol):
 class PushRunner:
     """Runs a push in a thread worker of ``host`` and reports its progress there."""
 
-    def __init__(self, host: PushHost, store: Store, names: list[str] | None,
-                 erpnext: ErpnextFactory) -> None:
+    def __init__(
+        self, host: PushHost, store: Store, names: list[str] | None, erpnext: ErpnextFactory
+    ) -> None:
         self.host = host
         self.store = store
         self.names = names
@@ -61,11 +62,15 @@ def import_companies(store: Store, erpnext: ErpnextFactory) -> Text:
         results = run_import(store, client)
     text = Text()
     for r in results:
-        text.append(f"{r.action} {clean(r.name)} ({r.country or '?'}, fiscal year from "
-                    f"{r.fiscal_year_start}, {r.default_currency})\n",
-                    style="red" if r.action == "skipped" else "")
-    counts = {a: sum(1 for r in results if r.action == a)
-              for a in ("created", "updated", "unchanged", "skipped")}
+        text.append(
+            f"{r.action} {clean(r.name)} ({r.country or '?'}, fiscal year from "
+            f"{r.fiscal_year_start}, {r.default_currency})\n",
+            style="red" if r.action == "skipped" else "",
+        )
+    counts = {
+        a: sum(1 for r in results if r.action == a)
+        for a in ("created", "updated", "unchanged", "skipped")
+    }
     text.append(", ".join(f"{n} {a}" for a, n in counts.items()) + " companies.")
     return text
 
@@ -83,12 +88,12 @@ def map_by_iban(store: Store, erpnext: ErpnextFactory) -> Text:
             if mapping.bank_account:
                 mapped += 1
                 if mapping.how == "iban":
-                    store.update_account(account.name,
-                                         erpnext_bank_account=mapping.bank_account)
+                    store.update_account(account.name, erpnext_bank_account=mapping.bank_account)
             else:
                 unmapped += 1
-                lines.append(f"{clean(account.name)}: {clean(mapping.reason)}\n",
-                             style="red")
-    lines.append(f"{mapped} mapped, {unmapped} not mapped (map those with 'kosma-tui "
-                 "erpnext map ACCOUNT --bank-account NAME' or '--create').")
+                lines.append(f"{clean(account.name)}: {clean(mapping.reason)}\n", style="red")
+    lines.append(
+        f"{mapped} mapped, {unmapped} not mapped (map those with 'kosma-tui "
+        "erpnext map ACCOUNT --bank-account NAME' or '--create')."
+    )
     return lines

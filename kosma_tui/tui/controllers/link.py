@@ -31,7 +31,10 @@ class LinkController:
         """Open the Link wizard for the bank and company of a consent (renewal)."""
         consent = self.app.store.consent(consent_name)
         if consent is None:
-            self.app.notify(clean(messages.no_bank_consent(consent_name).message),
-                            severity="error", markup=False)
+            self.app.notify(
+                clean(messages.no_bank_consent(consent_name).message),
+                severity="error",
+                markup=False,
+            )
             return
         self.app.open_screen("link", company=consent.company, bank=consent.bank)

@@ -35,12 +35,19 @@ def toggle(app: KosmaApp, account: BankAccount) -> None:
         if account.enabled:
             toast(app, "Enabled: Sync all includes it again.", title=account.name)
         else:
-            toast(app, "Disabled: Sync all skips it and status no longer counts it. "
-                  "d enables it.", title=account.name)
+            toast(
+                app,
+                "Disabled: Sync all skips it and status no longer counts it. d enables it.",
+                title=account.name,
+            )
         app.data_signal.publish("accounts")
 
-    in_thread(app, lambda: set_enabled(app.store, account.name, not account.enabled), changed,
-              name="toggle-account")
+    in_thread(
+        app,
+        lambda: set_enabled(app.store, account.name, not account.enabled),
+        changed,
+        name="toggle-account",
+    )
 
 
 def remove(app: KosmaApp, account: BankAccount) -> None:
@@ -48,27 +55,39 @@ def remove(app: KosmaApp, account: BankAccount) -> None:
     from kosma_tui.core.admin import remove_account
 
     if app.sync_queue.state(account.name).busy:
-        toast(app, "It is being synced: wait for the sync to end, then remove it.",
-              title=account.name, warning=True)
+        toast(
+            app,
+            "It is being synced: wait for the sync to end, then remove it.",
+            title=account.name,
+            warning=True,
+        )
         return
 
     def removed(outcome: tuple[BankAccount, int]) -> None:
         gone_account, gone = outcome
-        toast(app, f"Removed with its {gone:,} local transactions; ERPNext was not touched.",
-              title=gone_account.name)
+        toast(
+            app,
+            f"Removed with its {gone:,} local transactions; ERPNext was not touched.",
+            title=gone_account.name,
+        )
         app.data_signal.publish("accounts")
 
     def done(confirmed: object) -> None:
         if confirmed:
-            in_thread(app, lambda: remove_account(app.store, account.name), removed,
-                      name="remove-account")
+            in_thread(
+                app, lambda: remove_account(app.store, account.name), removed, name="remove-account"
+            )
 
     def ask(count: int) -> None:
-        app.push_screen(ConfirmModal(
-            "Remove bank account",
-            f"Remove {clean(account.name)} ({clean(account.bank)}) and its {count:,} local "
-            "transactions? ERPNext is not touched. Linking the bank again would add it anew.",
-            yes="Remove"), done)
+        app.push_screen(
+            ConfirmModal(
+                "Remove bank account",
+                f"Remove {clean(account.name)} ({clean(account.bank)}) and its {count:,} local "
+                "transactions? ERPNext is not touched. Linking the bank again would add it anew.",
+                yes="Remove",
+            ),
+            done,
+        )
 
     in_thread(app, lambda: app.store.book(account).count(), ask, name="count-transactions")
 
@@ -85,24 +104,43 @@ def revoke(app: KosmaApp, consent: BankConsent) -> None:
             return await revoke_consent(app.store, client, consent)
 
     def revoked(result: Revoked) -> None:
-        kept = f" Its {len(result.accounts)} account(s) stay; link the bank again to sync " \
-            "them." if result.accounts else ""
-        toast(app, f"Revoked and removed.{kept} {result.portal_note}".strip(),
-              title=f"{consent.bank} · {consent.company}")
+        kept = (
+            f" Its {len(result.accounts)} account(s) stay; link the bank again to sync them."
+            if result.accounts
+            else ""
+        )
+        toast(
+            app,
+            f"Revoked and removed.{kept} {result.portal_note}".strip(),
+            title=f"{consent.bank} · {consent.company}",
+        )
         app.data_signal.publish("consents")
 
     def done(confirmed: object) -> None:
         if confirmed:
-            in_thread(app, lambda: asyncio.run(withdraw()), revoked, name="revoke",
-                      failed=lambda exc: report(app, exc,
-                                                title="The Bank Consent was not revoked"))
+            in_thread(
+                app,
+                lambda: asyncio.run(withdraw()),
+                revoked,
+                name="revoke",
+                failed=lambda exc: report(app, exc, title="The Bank Consent was not revoked"),
+            )
 
     def ask(accounts: list[BankAccount]) -> None:
-        app.push_screen(ConfirmModal(
-            "Revoke Bank Consent",
-            f"Revoke the Bank Consent of {clean(consent.bank)} for {clean(consent.company)} "
-            f"at the bank? Its {len(accounts)} account(s) and their transactions stay, but "
-            "cannot be synced until you link the bank again.", yes="Revoke"), done)
+        app.push_screen(
+            ConfirmModal(
+                "Revoke Bank Consent",
+                f"Revoke the Bank Consent of {clean(consent.bank)} for {clean(consent.company)} "
+                f"at the bank? Its {len(accounts)} account(s) and their transactions stay, but "
+                "cannot be synced until you link the bank again.",
+                yes="Revoke",
+            ),
+            done,
+        )
 
-    in_thread(app, lambda: app.store.accounts(bank=consent.bank, company=consent.company),
-              ask, name="revoke-accounts")
+    in_thread(
+        app,
+        lambda: app.store.accounts(bank=consent.bank, company=consent.company),
+        ask,
+        name="revoke-accounts",
+    )

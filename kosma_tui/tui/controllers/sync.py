@@ -58,11 +58,11 @@ class SyncController:
             account = store.account(name)
             return account, (refusal(store, account) if account is not None else None)
 
-        in_thread(self.app, check, lambda found: self.checked(name, *found),
-                  name=f"sync-check-{name}")
+        in_thread(
+            self.app, check, lambda found: self.checked(name, *found), name=f"sync-check-{name}"
+        )
 
-    def checked(self, name: str, account: BankAccount | None,
-                refused: RuleRefusal | None) -> None:
+    def checked(self, name: str, account: BankAccount | None, refused: RuleRefusal | None) -> None:
         from kosma_tui.core.sync import ConsentStartConflict
         from kosma_tui.tui.dialogs.conflict import ConflictModal
 
@@ -91,8 +91,12 @@ class SyncController:
             if show:
                 self.app.open_screen("sync")
 
-        in_thread(self.app, lambda: [a.name for a in store.accounts() if a.enabled], queue,
-                  name="sync-all")
+        in_thread(
+            self.app,
+            lambda: [a.name for a in store.accounts() if a.enabled],
+            queue,
+            name="sync-all",
+        )
 
     def start_many(self, names: list[str]) -> None:
         self.app.sync(names)
@@ -113,12 +117,19 @@ class SyncController:
         failed = len(finished) - len(ok)
         text = f"{len(ok)} synced, {new:,} new transaction(s)"
         if failed:
-            text += f"; {failed} not synced: the Sync screen (y) says why, Enter on a row " \
+            text += (
+                f"; {failed} not synced: the Sync screen (y) says why, Enter on a row "
                 "says what to do"
-        toast(app, text + ".", title=f"Sync of {len(finished)} accounts done",
-              warning=bool(failed))
-        push_error = next((s.result.push_error for s in ok if s.result is not None
-                           and getattr(s.result, "push_error", None) is not None), None)
+            )
+        toast(app, text + ".", title=f"Sync of {len(finished)} accounts done", warning=bool(failed))
+        push_error = next(
+            (
+                s.result.push_error
+                for s in ok
+                if s.result is not None and getattr(s.result, "push_error", None) is not None
+            ),
+            None,
+        )
         if push_error is not None:
             report(app, push_error, title="ERPNext push failed")
 
@@ -141,8 +152,12 @@ class SyncController:
 
         def warn(account: BankAccount | None) -> None:
             if account is not None and balance_check.is_mismatch(account):
-                toast(self.app, mismatch_sentence(account),
-                      title=f"{name}: the balance does not add up", warning=True)
+                toast(
+                    self.app,
+                    mismatch_sentence(account),
+                    title=f"{name}: the balance does not add up",
+                    warning=True,
+                )
 
         store = self.app.store
         in_thread(self.app, lambda: store.account(name), warn, name=f"mismatch-{name}")
@@ -169,10 +184,10 @@ class SyncController:
                 app.call_from_thread(report, app, exc)
                 return
             which = names[0] if len(names) == 1 else f"{len(names)} accounts"
-            app.call_from_thread(toast, app,
-                                 f"{which}: {total:,} transaction(s) got a party.")
+            app.call_from_thread(toast, app, f"{which}: {total:,} transaction(s) got a party.")
             if total:
                 app.call_from_thread(app.data_signal.publish, "transactions")
 
-        app.run_worker(run, name="match-parties", group="match-parties", thread=True,
-                       exit_on_error=False)
+        app.run_worker(
+            run, name="match-parties", group="match-parties", thread=True, exit_on_error=False
+        )

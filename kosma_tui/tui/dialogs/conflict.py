@@ -25,10 +25,20 @@ if TYPE_CHECKING:
 class ConflictModal(KosmaModal):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="close", tooltip="Decide later"),
-        Binding("1", "set_lid", "Set Last Integration Date", id="set-lid",
-                tooltip="Accept the gap: Last Integration Date = Consent Start Date"),
-        Binding("2", "relink", "Link from the LID", id="relink-from-lid",
-                tooltip="Close the gap: Link Bank and Accounts from the Last Integration Date"),
+        Binding(
+            "1",
+            "set_lid",
+            "Set Last Integration Date",
+            id="set-lid",
+            tooltip="Accept the gap: Last Integration Date = Consent Start Date",
+        ),
+        Binding(
+            "2",
+            "relink",
+            "Link from the LID",
+            id="relink-from-lid",
+            tooltip="Close the gap: Link Bank and Accounts from the Last Integration Date",
+        ),
     ]
 
     def __init__(self, conflict: ConsentStartConflict) -> None:
@@ -44,11 +54,21 @@ class ConflictModal(KosmaModal):
                 f"Its Last Integration Date ({lid}) is older than the Consent Start Date "
                 f"({start}). The consent cannot read transactions before its start, so "
                 "syncing would leave a gap. Accepting it records the gap in the account's "
-                "coverage.\n", markup=False)
-            yield Button(Text(f"1  Set Last Integration Date to {start}  (accept the gap)"),
-                         id="set-lid", variant="warning", compact=True)
-            yield Button(Text(f"2  Link Bank and Accounts from {lid}  (close the gap)"),
-                         id="relink", variant="primary", compact=True)
+                "coverage.\n",
+                markup=False,
+            )
+            yield Button(
+                Text(f"1  Set Last Integration Date to {start}  (accept the gap)"),
+                id="set-lid",
+                variant="warning",
+                compact=True,
+            )
+            yield Button(
+                Text(f"2  Link Bank and Accounts from {lid}  (close the gap)"),
+                id="relink",
+                variant="primary",
+                compact=True,
+            )
             yield Button("Decide later", id="later", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -71,15 +91,22 @@ class ConflictModal(KosmaModal):
         store, app = self.kosma.store, self.kosma
 
         def written(_result: object) -> None:
-            toast(app, f"Last Integration Date of {c.account} set to {c.consent_start}; "
-                            "press s to sync. The days before it are recorded as a gap in its "
-                            "coverage.")
+            toast(
+                app,
+                f"Last Integration Date of {c.account} set to {c.consent_start}; "
+                "press s to sync. The days before it are recorded as a gap in its "
+                "coverage.",
+            )
             app.data_signal.publish("accounts")
             if self.is_current:
                 self.dismiss("set-lid")
 
-        in_thread(self.app, lambda: set_last_integration_date(store, c.account, day), written,
-                  name="set-last-integration-date")
+        in_thread(
+            self.app,
+            lambda: set_last_integration_date(store, c.account, day),
+            written,
+            name="set-last-integration-date",
+        )
 
     def action_relink(self) -> None:
         c = self.conflict
@@ -88,8 +115,15 @@ class ConflictModal(KosmaModal):
 
         def relink(account: BankAccount | None) -> None:
             if account is not None:  # to the app: this dialog is gone by now
-                app.post_message(OpenScreen("link", {
-                    "company": account.company, "bank": account.bank,
-                    "start_text": c.last_integration_date}))
+                app.post_message(
+                    OpenScreen(
+                        "link",
+                        {
+                            "company": account.company,
+                            "bank": account.bank,
+                            "start_text": c.last_integration_date,
+                        },
+                    )
+                )
 
         in_thread(self.app, lambda: store.account(c.account), relink, name="relink-account")

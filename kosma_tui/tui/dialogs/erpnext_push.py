@@ -28,8 +28,13 @@ class ErpnextPushModal(ModalScreen[object]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="close-erpnext-push",
-                tooltip="Close (the push goes on until done)"),
+        Binding(
+            "escape",
+            "close",
+            "Close",
+            id="close-erpnext-push",
+            tooltip="Close (the push goes on until done)",
+        ),
     ]
 
     def __init__(self, names: list[str] | None = None) -> None:
@@ -59,10 +64,10 @@ class ErpnextPushModal(ModalScreen[object]):
         self.app.call_from_thread(self._finished, outcome)
 
     def show_progress(self, account: str, done: int, total: int) -> None:
-        self.query_one("#erp-push-progress", ProgressBar).update(total=max(total, 1),
-                                                                  progress=done)
+        self.query_one("#erp-push-progress", ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#erp-push-status", Static).update(
-            f"{clean(account)}: {done:,} of {total:,}")
+            f"{clean(account)}: {done:,} of {total:,}"
+        )
 
     def _finished(self, outcome: Any) -> None:
         self.finished = True

@@ -98,8 +98,13 @@ class FormModal(KosmaModal):
             self.show_error(exc.sentence())
             return
         self.writing = True
-        self.run_worker(lambda: self._write(values), name="form-write", group="form-write",
-                        thread=True, exit_on_error=False)
+        self.run_worker(
+            lambda: self._write(values),
+            name="form-write",
+            group="form-write",
+            thread=True,
+            exit_on_error=False,
+        )
 
     def _write(self, values: Any) -> None:
         try:
@@ -109,8 +114,12 @@ class FormModal(KosmaModal):
             return
         except Exception:  # a bug must not leave the dialog waiting forever
             log.exception("%s failed unexpectedly", type(self).__name__)
-            self.post_message(self.Failed("Something unexpected went wrong; nothing more was "
-                                          "changed. The details are in the log file."))
+            self.post_message(
+                self.Failed(
+                    "Something unexpected went wrong; nothing more was "
+                    "changed. The details are in the log file."
+                )
+            )
             return
         self.post_message(self.Done(outcome))
 

@@ -18,8 +18,10 @@ from kosma_tui.tui.text import clean
 if TYPE_CHECKING:
     from kosma_tui.core.store import Store
 
-EXPLANATION = ("A consent lets us read an account for 90 days. Renew it before it ends, "
-               "or the daily sync stops for its accounts.")
+EXPLANATION = (
+    "A consent lets us read an account for 90 days. Renew it before it ends, "
+    "or the daily sync stops for its accounts."
+)
 
 
 def due_consents(store: Store) -> list[ConsentView]:
@@ -45,10 +47,20 @@ class ReminderModal(KosmaModal):
     """Answers the name of the consent to renew, or None for "remind me later"."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Remind me later", id="remind-later",
-                tooltip="Close the reminder; it comes back on the next launch"),
-        Binding("r", "renew", "Renew selected", id="renew-selected",
-                tooltip="Open Link Bank and Accounts for the selected consent"),
+        Binding(
+            "escape",
+            "close",
+            "Remind me later",
+            id="remind-later",
+            tooltip="Close the reminder; it comes back on the next launch",
+        ),
+        Binding(
+            "r",
+            "renew",
+            "Renew selected",
+            id="renew-selected",
+            tooltip="Open Link Bank and Accounts for the selected consent",
+        ),
     ]
 
     def __init__(self, due: list[ConsentView]) -> None:
@@ -59,8 +71,9 @@ class ReminderModal(KosmaModal):
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = "Bank consents need renewal"
             yield Static(EXPLANATION, markup=False)
-            yield OptionList(*[Option(reminder_line(v), id=v.consent.name) for v in self.due],
-                             id="reminder-list")
+            yield OptionList(
+                *[Option(reminder_line(v), id=v.consent.name) for v in self.due], id="reminder-list"
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Renew selected", id="renew", variant="primary", compact=True)
                 yield Button("Remind me later", id="later", compact=True)

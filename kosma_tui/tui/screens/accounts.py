@@ -65,8 +65,7 @@ def columns_for(width: int, currencies: int = 1) -> list[Column]:
     """The columns for a screen ``width`` cells wide, Account stretched to fill it."""
     chosen = list(WIDE if width >= WIDE_FROM else NARROW)
     if currencies > 1:
-        chosen = [(k, label, w + CURRENCY_CELLS if k == "balance" else w)
-                  for k, label, w in chosen]
+        chosen = [(k, label, w + CURRENCY_CELLS if k == "balance" else w) for k, label, w in chosen]
 
     def fixed() -> int:
         return sum(w for key, _label, w in chosen if key != "account") + 2 * len(chosen) + 4
@@ -91,55 +90,139 @@ class AccountsData:
 
 def load_accounts(store: Store) -> AccountsData:
     """Call from a thread worker: every read the screen needs, so drawing never waits."""
-    return AccountsData({a.name: a for a in store.accounts()}, consent_views(store),
-                        list(push_record.problems(store)), bool(store.settings().demo))
+    return AccountsData(
+        {a.name: a for a in store.accounts()},
+        consent_views(store),
+        list(push_record.problems(store)),
+        bool(store.settings().demo),
+    )
 
 
 MISMATCH_STYLE = "bold #ffaf00"
-SYNC_MARK = {"ok": ("✓", "green"), "failed": ("✗", "bold red"), "refused": ("!", "bold #ffaf00"),
-             RUNNING: ("⟳", "bold cyan"), QUEUED: ("·", "cyan")}
+SYNC_MARK = {
+    "ok": ("✓", "green"),
+    "failed": ("✗", "bold red"),
+    "refused": ("!", "bold #ffaf00"),
+    RUNNING: ("⟳", "bold cyan"),
+    QUEUED: ("·", "cyan"),
+}
 
 
 @registered("accounts")
 class AccountsScreen(KosmaScreen):
     TITLE = "Accounts"
-    PURPOSE = ("Home. Every Bank Account with its bank, IBAN, balance, Last Integration Date, "
-               "the days its Bank Consent has left (amber when a renewal is due, red when "
-               "expired) and the outcome of its last sync. A balance marked ≠ does not add up "
-               "with the stored transactions; the panel below says by how much, and which days "
-               "no sync has read (gaps).")
+    PURPOSE = (
+        "Home. Every Bank Account with its bank, IBAN, balance, Last Integration Date, "
+        "the days its Bank Consent has left (amber when a renewal is due, red when "
+        "expired) and the outcome of its last sync. A balance marked ≠ does not add up "
+        "with the stored transactions; the panel below says by how much, and which days "
+        "no sync has read (gaps)."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "sync", "Sync", id="sync-account",
-                tooltip="Sync the selected account in the background"),
-        Binding("a", "sync_all", "Sync all", id="sync-all",
-                tooltip="Queue every account for a sync"),
-        Binding("t", "transactions", "Transactions", id="transactions",
-                tooltip="Bank Transactions of the selected account"),
-        Binding("l", "link", "Link", id="link",
-                tooltip="Link Bank and Accounts: a new bank or a renewal"),
-        Binding("c", "app.open('consents')", "Consents", id="consents",
-                tooltip="Every Bank Consent with its expiry and Renew"),
-        Binding("g", "app.open('settings')", "Settings", id="settings",
-                tooltip="Banking Settings and the subscription"),
-        Binding("r", "renew", "Renew", id="renew", show=False,
-                tooltip="Renew the Bank Consent of the selected account"),
-        Binding("y", "app.open('sync')", "Sync progress", id="sync-progress", show=False,
-                tooltip="Progress, queue and results of manual syncs"),
-        Binding("p", "app.open('parties')", "Parties", id="parties", show=False,
-                tooltip="Parties for automatic party matching"),
-        Binding("e", "erpnext_push", "Push to ERPNext", id="erpnext-push", show=False,
-                tooltip="Push the selected account's new Bank Transactions to ERPNext"),
-        Binding("m", "match_parties", "Match parties", id="match-parties", show=False,
-                tooltip="Match again the selected account's stored transactions that have "
-                        "no party (after adding parties)"),
-        Binding("n", "rename", "Rename", id="rename-account", show=False,
-                tooltip="Give the selected account another name"),
-        Binding("d", "toggle_enabled", "Disable/enable", id="toggle-account", show=False,
-                tooltip="Stop syncing the selected account (kept, not counted), or sync it "
-                        "again"),
-        Binding("x", "remove", "Remove", id="remove-account", show=False,
-                tooltip="Remove the selected account and its local transactions (asks "
-                        "first; ERPNext is not touched)"),
+        Binding(
+            "s",
+            "sync",
+            "Sync",
+            id="sync-account",
+            tooltip="Sync the selected account in the background",
+        ),
+        Binding(
+            "a", "sync_all", "Sync all", id="sync-all", tooltip="Queue every account for a sync"
+        ),
+        Binding(
+            "t",
+            "transactions",
+            "Transactions",
+            id="transactions",
+            tooltip="Bank Transactions of the selected account",
+        ),
+        Binding(
+            "l",
+            "link",
+            "Link",
+            id="link",
+            tooltip="Link Bank and Accounts: a new bank or a renewal",
+        ),
+        Binding(
+            "c",
+            "app.open('consents')",
+            "Consents",
+            id="consents",
+            tooltip="Every Bank Consent with its expiry and Renew",
+        ),
+        Binding(
+            "g",
+            "app.open('settings')",
+            "Settings",
+            id="settings",
+            tooltip="Banking Settings and the subscription",
+        ),
+        Binding(
+            "r",
+            "renew",
+            "Renew",
+            id="renew",
+            show=False,
+            tooltip="Renew the Bank Consent of the selected account",
+        ),
+        Binding(
+            "y",
+            "app.open('sync')",
+            "Sync progress",
+            id="sync-progress",
+            show=False,
+            tooltip="Progress, queue and results of manual syncs",
+        ),
+        Binding(
+            "p",
+            "app.open('parties')",
+            "Parties",
+            id="parties",
+            show=False,
+            tooltip="Parties for automatic party matching",
+        ),
+        Binding(
+            "e",
+            "erpnext_push",
+            "Push to ERPNext",
+            id="erpnext-push",
+            show=False,
+            tooltip="Push the selected account's new Bank Transactions to ERPNext",
+        ),
+        Binding(
+            "m",
+            "match_parties",
+            "Match parties",
+            id="match-parties",
+            show=False,
+            tooltip="Match again the selected account's stored transactions that have "
+            "no party (after adding parties)",
+        ),
+        Binding(
+            "n",
+            "rename",
+            "Rename",
+            id="rename-account",
+            show=False,
+            tooltip="Give the selected account another name",
+        ),
+        Binding(
+            "d",
+            "toggle_enabled",
+            "Disable/enable",
+            id="toggle-account",
+            show=False,
+            tooltip="Stop syncing the selected account (kept, not counted), or sync it again",
+        ),
+        Binding(
+            "x",
+            "remove",
+            "Remove",
+            id="remove-account",
+            show=False,
+            tooltip="Remove the selected account and its local transactions (asks "
+            "first; ERPNext is not touched)",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -150,8 +233,9 @@ class AccountsScreen(KosmaScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="accounts-body"):
-            table: DataTable[Text] = DataTable(id="accounts-table", cursor_type="row",
-                                               zebra_stripes=False)
+            table: DataTable[Text] = DataTable(
+                id="accounts-table", cursor_type="row", zebra_stripes=False
+            )
             table.border_title = "Bank Accounts"
             yield table
             panel = Static(id="last-sync", markup=False)
@@ -202,8 +286,13 @@ class AccountsScreen(KosmaScreen):
     def reload(self) -> None:
         """Read the store in a thread worker; the rows follow once it answers."""
         store = self.store
-        in_thread(self.app, lambda: load_accounts(store), self.show_data,
-                  name="accounts-reload", latest=True)
+        in_thread(
+            self.app,
+            lambda: load_accounts(store),
+            self.show_data,
+            name="accounts-reload",
+            latest=True,
+        )
 
     def show_data(self, data: AccountsData) -> None:
         if not self.is_attached:  # closed while the store was read
@@ -223,8 +312,7 @@ class AccountsScreen(KosmaScreen):
                     table.add_row(*self.cells(account), key=account.name)
             else:
                 for account in self.accounts.values():
-                    for (column, *_), cell in zip(self.columns, self.cells(account),
-                                                  strict=True):
+                    for (column, *_), cell in zip(self.columns, self.cells(account), strict=True):
                         table.update_cell(account.name, column, cell)
             if cursor_key in self.accounts:
                 table.move_cursor(row=table.get_row_index(cursor_key))
@@ -249,7 +337,8 @@ class AccountsScreen(KosmaScreen):
             mark, mark_style = "-", "dim"
         balance_style = "red" if amount is not None and amount < 0 else ""
         balance_text = money(amount, currency) + (
-            f" {clean(currency)}" if amount is not None and self.several_currencies() else "")
+            f" {clean(currency)}" if amount is not None and self.several_currencies() else ""
+        )
         if balance_check.is_mismatch(account):  # the numbers do not add up: say so here
             balance_text, balance_style = f"≠{balance_text}", MISMATCH_STYLE
         last = account.last_sync or LastSync()
@@ -258,15 +347,23 @@ class AccountsScreen(KosmaScreen):
             "account": literal(account.name, "" if account.enabled else "dim strike"),
             "bank": literal(account.bank),
             "company": literal(account.company),
-            "iban": literal(short_iban(account.iban or account.bank_account_no)
-                            if len(self.columns) < len(WIDE) else
-                            spaced_iban(account.iban) or account.bank_account_no),
-            "balance": Text(balance_text, style=balance_style,
-                            justify="right", no_wrap=True, overflow="ellipsis"),
+            "iban": literal(
+                short_iban(account.iban or account.bank_account_no)
+                if len(self.columns) < len(WIDE)
+                else spaced_iban(account.iban) or account.bank_account_no
+            ),
+            "balance": Text(
+                balance_text,
+                style=balance_style,
+                justify="right",
+                no_wrap=True,
+                overflow="ellipsis",
+            ),
             "lid": literal(account.last_integration_date or "-"),
             "consent": consent_cell(consent),
-            "last": Text(f"{when_text(last.when)} {last.outcome}"
-                         if last.when else "never", style=mark_style),
+            "last": Text(
+                f"{when_text(last.when)} {last.outcome}" if last.when else "never", style=mark_style
+            ),
         }
 
     def several_currencies(self) -> bool:
@@ -316,8 +413,11 @@ class AccountsScreen(KosmaScreen):
 
     def action_sync_all(self) -> None:
         if not any(a.enabled for a in self.accounts.values()):
-            what = "No enabled bank account: press d to enable one, or l to link a bank." \
-                if self.accounts else "No bank account yet: press l to link a bank."
+            what = (
+                "No enabled bank account: press d to enable one, or l to link a bank."
+                if self.accounts
+                else "No bank account yet: press l to link a bank."
+            )
             toast(self.app, what, warning=True)
             return
         self.post_message(SyncAll(announce=True, show=True))
@@ -336,8 +436,9 @@ class AccountsScreen(KosmaScreen):
             return
         consent = consent_for(self.consents, account)
         if consent is None:
-            self.post_message(OpenScreen("link", {"company": account.company,
-                                                  "bank": account.bank}))
+            self.post_message(
+                OpenScreen("link", {"company": account.company, "bank": account.bank})
+            )
         else:
             self.post_message(RenewConsent(consent.consent.name))
 
@@ -350,11 +451,13 @@ class AccountsScreen(KosmaScreen):
 
         def push(url: str) -> None:
             if not url:
-                toast(self.app, "ERPNext is not connected: connect it in Banking Settings "
-                      "(g).", warning=True)
+                toast(
+                    self.app,
+                    "ERPNext is not connected: connect it in Banking Settings (g).",
+                    warning=True,
+                )
             else:
-                self.app.push_screen(ErpnextPushModal([account.name]),
-                                     lambda _: self.reload())
+                self.app.push_screen(ErpnextPushModal([account.name]), lambda _: self.reload())
 
         store = self.store
         in_thread(self.app, lambda: store.erpnext().url, push, name="erpnext-connected")
@@ -402,8 +505,10 @@ def last_sync_text(screen: AccountsScreen) -> Text:
             lines.append(f" · Last Integration Date {account.last_integration_date or '-'}")
         state = screen.kosma.sync_queue.state(account.name)
         if not account.enabled:
-            lines.append("\ndisabled: Sync all skips it and status does not count it; press d "
-                         "to enable it", style="dim")
+            lines.append(
+                "\ndisabled: Sync all skips it and status does not count it; press d to enable it",
+                style="dim",
+            )
         elif state.state == RUNNING:
             done = f"{state.fraction:.0%} · " if state.fraction is not None else ""
             lines.append(f"\nsyncing: {done}{describe(state)}")
@@ -417,17 +522,22 @@ def last_sync_text(screen: AccountsScreen) -> Text:
     elif not screen.accounts:
         lines.append("No bank accounts yet. Press l to Link Bank and Accounts")
         if screen.data.demo:
-            lines.append(" (Demo Bank: Deutschland → Demo Bank → Demo Bank PSD2, "
-                         "user embedded, password 12345, OTP 12345)")
+            lines.append(
+                " (Demo Bank: Deutschland → Demo Bank → Demo Bank PSD2, "
+                "user embedded, password 12345, OTP 12345)"
+            )
         lines.append(".")
     for view in screen.consents.values():
         which = f"{clean(view.consent.bank)} · {clean(view.consent.company)}"
         if view.status == "expired":
-            lines.append(f"\n{which}: consent expired on {view.expiry_day}: press r to renew",
-                         style="red")
+            lines.append(
+                f"\n{which}: consent expired on {view.expiry_day}: press r to renew", style="red"
+            )
         elif view.status == "expiring":
-            lines.append(f"\n{which}: consent expires in {view.days_left} days: press r to "
-                         "renew", style="#ffaf00")
+            lines.append(
+                f"\n{which}: consent expires in {view.days_left} days: press r to renew",
+                style="#ffaf00",
+            )
     # A failed (automatic) ERPNext push or a reconciliation the bank undid: never silent.
     for problem in screen.data.problems:
         lines.append(f"\n{clean(problem)}", style="#ffaf00")
@@ -444,12 +554,14 @@ def trust_text(account: BankAccount) -> Text:
             f"\n≠ balance off by {money(check['difference'], currency, sign=True)} {currency}: "
             f"the bank reports {money(check['reported'], currency)}, the stored transactions "
             f"give {money(check['expected'], currency)} (a late or missing booking)",
-            style=MISMATCH_STYLE)
+            style=MISMATCH_STYLE,
+        )
     gaps = coverage.describe_gaps(account.coverage)
     if gaps:
         span = coverage.as_json(account.coverage)
-        text.append(f"\nread {span['from']} to {span['to']}; never read (gap): {gaps}",
-                    style="#ffaf00")
+        text.append(
+            f"\nread {span['from']} to {span['to']}; never read (gap): {gaps}", style="#ffaf00"
+        )
     return text
 
 
@@ -460,11 +572,11 @@ def describe_last_sync(account: BankAccount) -> str:
     when = when_text(last.when) + (" (daily job)" if last.unattended else "")
     outcome = last.outcome
     if outcome == "ok":
-        return (f"{last.new:,} new, {last.updated:,} updated, "
-                f"{last.skipped:,} skipped · {when}")
+        return f"{last.new:,} new, {last.updated:,} updated, {last.skipped:,} skipped · {when}"
     if last.stopped:  # progress kept: where it stopped, why, and what comes next
         return clean(f"{last.stopped} · {when}")
     error = last.error or {}
     word = "refused" if outcome == "refused" else "failed"
-    return clean(f"{word}: {error.get('message', '')} {error.get('remedy', '')}".rstrip()
-                 + f" · {when}")
+    return clean(
+        f"{word}: {error.get('message', '')} {error.get('remedy', '')}".rstrip() + f" · {when}"
+    )

@@ -24,17 +24,29 @@ STATUS = {"active": "active", "expiring": "renew soon", "expired": "expired"}
 @registered("consents")
 class ConsentsScreen(KosmaScreen):
     TITLE = "Consents"
-    PURPOSE = ("Every Bank Consent (one per bank and company) with its start, expiry, days left "
-               "and status. Renew links the bank again with the Start Date at the oldest Last "
-               "Integration Date, so no transactions are missed. The consent token is never shown.")
+    PURPOSE = (
+        "Every Bank Consent (one per bank and company) with its start, expiry, days left "
+        "and status. Renew links the bank again with the Start Date at the oldest Last "
+        "Integration Date, so no transactions are missed. The consent token is never shown."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         *KosmaScreen.BINDINGS,
-        Binding("r", "renew", "Renew", id="renew-consent",
-                tooltip="Link Bank and Accounts again for the selected consent"),
+        Binding(
+            "r",
+            "renew",
+            "Renew",
+            id="renew-consent",
+            tooltip="Link Bank and Accounts again for the selected consent",
+        ),
         Binding("l", "app.open('link')", "Link bank", id="link", tooltip="Link a new bank"),
-        Binding("x", "revoke", "Revoke", id="revoke-consent",
-                tooltip="Withdraw the selected consent at the bank and remove it here (asks "
-                        "first; its accounts and transactions stay)"),
+        Binding(
+            "x",
+            "revoke",
+            "Revoke",
+            id="revoke-consent",
+            tooltip="Withdraw the selected consent at the bank and remove it here (asks "
+            "first; its accounts and transactions stay)",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -42,18 +54,24 @@ class ConsentsScreen(KosmaScreen):
         self.views: dict[str, ConsentView] = {}  # as last read, by consent name
 
     def compose_body(self) -> ComposeResult:
-        table: DataTable[Text] = DataTable(id="consents-table", cursor_type="row",
-                                           classes="table")
+        table: DataTable[Text] = DataTable(id="consents-table", cursor_type="row", classes="table")
         table.border_title = "Bank Consents"
         yield table
-        yield Static("Enter or r renews the selected consent; x revokes it at the bank.",
-                     classes="hint", markup=False)
+        yield Static(
+            "Enter or r renews the selected consent; x revokes it at the bank.",
+            classes="hint",
+            markup=False,
+        )
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label, width in (("name", "Bank · Company", 26), ("start", "Start", 10),
-                                  ("expiry", "Expiry", 10), ("days", "Days", 7),
-                                  ("status", "Status", 10)):
+        for key, label, width in (
+            ("name", "Bank · Company", 26),
+            ("start", "Start", 10),
+            ("expiry", "Expiry", 10),
+            ("days", "Days", 7),
+            ("status", "Status", 10),
+        ):
             table.add_column(label, key=key, width=width)
         self.reload()
         self.kosma.data_signal.subscribe(self, lambda _: self.reload())
@@ -67,8 +85,13 @@ class ConsentsScreen(KosmaScreen):
         table = self.query_one(DataTable)
         if not table.row_count:
             table.border_subtitle = "loading…"
-        in_thread(self.app, lambda: consent_views(store), self.show_views,
-                  name="consents-reload", latest=True)
+        in_thread(
+            self.app,
+            lambda: consent_views(store),
+            self.show_views,
+            name="consents-reload",
+            latest=True,
+        )
 
     def show_views(self, views: dict[str, ConsentView]) -> None:
         if not self.is_attached:  # closed while the store was read
@@ -83,8 +106,11 @@ class ConsentsScreen(KosmaScreen):
                     literal(f"{c.bank} · {c.company}"),
                     literal(c.consent_start or "-"),
                     Text(view.expiry_day),
-                    Text(view.days_text if view.status != "expired" else "-",
-                         style=view.style, justify="right"),
+                    Text(
+                        view.days_text if view.status != "expired" else "-",
+                        style=view.style,
+                        justify="right",
+                    ),
                     Text(STATUS[view.status], style=view.style),
                     key=c.name,
                 )

@@ -15,15 +15,18 @@ from textual.widgets import Static
 from kosma_tui.tui.registry import registered, screen_classes
 from kosma_tui.tui.screens.base import KosmaScreen
 
-INTRO = ("Everything works from the keyboard. ctrl+p searches every action of the current "
-         "screen, with a sentence on what each does.")
+INTRO = (
+    "Everything works from the keyboard. ctrl+p searches every action of the current "
+    "screen, with a sentence on what each does."
+)
 COLUMNS_FROM = 72  # a body at least this wide lists two keys per line
 
 
 def key_text(binding: Binding) -> str:
     keys = binding.key_display or binding.key
-    return " / ".join(k.replace("question_mark", "?").replace("slash", "/")
-                      for k in keys.split(","))
+    return " / ".join(
+        k.replace("question_mark", "?").replace("slash", "/") for k in keys.split(",")
+    )
 
 
 def merged(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
@@ -48,15 +51,16 @@ def binding_table(bindings: Iterable[BindingType], pairs: int = 2) -> Table:
     entries = merged(bindings)
     for start in range(0, len(entries), pairs):
         row: list[Text] = []
-        for keys, description in entries[start:start + pairs]:
+        for keys, description in entries[start : start + pairs]:
             row += [Text(f"  {keys}", overflow="ellipsis"), Text(description)]
         row += [Text("")] * (2 * pairs - len(row))
         grid.add_row(*row)
     return grid
 
 
-def section(title: str, bindings: Iterable[BindingType], purpose: str = "",
-            pairs: int = 2) -> Group:
+def section(
+    title: str, bindings: Iterable[BindingType], purpose: str = "", pairs: int = 2
+) -> Group:
     parts: list[Text | Table] = [Text(title, style="bold underline")]
     if purpose:
         parts.append(Text(purpose, style="italic dim"))
@@ -90,16 +94,20 @@ class HelpScreen(KosmaScreen):
             for factory in screens:
                 if factory is HelpScreen:
                     continue
-                yield Static(section(factory.TITLE, [*factory.BINDINGS,
-                                                     *factory.HELP_BINDINGS],
-                                     factory.PURPOSE if factory is first else "", pairs))
+                yield Static(
+                    section(
+                        factory.TITLE,
+                        [*factory.BINDINGS, *factory.HELP_BINDINGS],
+                        factory.PURPOSE if factory is first else "",
+                        pairs,
+                    )
+                )
                 if factory is first:
                     yield Static(section("Everywhere", type(self.app).BINDINGS, INTRO, pairs))
             yield Static(Text("What each screen is for", style="bold underline"))
             for factory in screens:
                 if factory.PURPOSE:
-                    yield Static(Text.assemble((f"{factory.TITLE}: ", "bold"),
-                                               factory.PURPOSE))
+                    yield Static(Text.assemble((f"{factory.TITLE}: ", "bold"), factory.PURPOSE))
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

@@ -45,11 +45,26 @@ if TYPE_CHECKING:
     from kosma_tui.core.linking import LinkFlow, LinkSummary
     from kosma_tui.core.portal import LinkResult, PortalClient
 
-PHASES = ("Company and Start Date", "Country", "Bank", "Login method", "Login", "Confirm",
-          "Accounts", "Summary")
+PHASES = (
+    "Company and Start Date",
+    "Country",
+    "Bank",
+    "Login method",
+    "Login",
+    "Confirm",
+    "Accounts",
+    "Summary",
+)
 # PHASES number (1-based) of each kind of portal step (core.linking.steps)
-KIND_PHASE = {StepKind.COUNTRY: 2, StepKind.BANK: 3, StepKind.METHOD: 4, StepKind.CHOICE: 4,
-              StepKind.CREDENTIALS: 5, StepKind.OTP: 6, StepKind.DECOUPLED: 6}
+KIND_PHASE = {
+    StepKind.COUNTRY: 2,
+    StepKind.BANK: 3,
+    StepKind.METHOD: 4,
+    StepKind.CHOICE: 4,
+    StepKind.CREDENTIALS: 5,
+    StepKind.OTP: 6,
+    StepKind.DECOUPLED: 6,
+}
 
 
 @dataclass
@@ -67,25 +82,48 @@ def phase_of(step: Step) -> int:
 @registered("link")
 class LinkScreen(KosmaScreen):
     TITLE = "Link Bank and Accounts"
-    PURPOSE = ("Link a bank: choose the Company and Start Date (today by default; empty is the "
-               "fiscal year start; older dates count against the plan's transaction limit), "
-               "then country, bank (type to filter by name, BIC or code), login method, "
-               "login and OTP or an approval in the banking app, then the accounts to add. "
-               "The consent lasts 90 days; renewing starts at the oldest Last Integration Date.")
+    PURPOSE = (
+        "Link a bank: choose the Company and Start Date (today by default; empty is the "
+        "fiscal year start; older dates count against the plan's transaction limit), "
+        "then country, bank (type to filter by name, BIC or code), login method, "
+        "login and OTP or an approval in the banking app, then the accounts to add. "
+        "The consent lasts 90 days; renewing starts at the oldest Last Integration Date."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back", tooltip="Go back one step"),
-        Binding("ctrl+c", "cancel_link", "Cancel linking", id="cancel-link", priority=True,
-                tooltip="Stop linking and end the portal session"),
+        Binding(
+            "ctrl+c",
+            "cancel_link",
+            "Cancel linking",
+            id="cancel-link",
+            priority=True,
+            tooltip="Stop linking and end the portal session",
+        ),
     ]
     HELP_BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "choose", "Choose / Submit", id="link-submit",
-                tooltip="Choose the highlighted option or submit the form"),
-        Binding("space", "toggle", "Toggle account", id="link-toggle",
-                tooltip="On the accounts step: add or leave out an account"),
+        Binding(
+            "enter",
+            "choose",
+            "Choose / Submit",
+            id="link-submit",
+            tooltip="Choose the highlighted option or submit the form",
+        ),
+        Binding(
+            "space",
+            "toggle",
+            "Toggle account",
+            id="link-toggle",
+            tooltip="On the accounts step: add or leave out an account",
+        ),
     ]
 
-    def __init__(self, company: str | None = None, bank: str | None = None,
-                 start_text: str | None = None, country: str | None = None) -> None:
+    def __init__(
+        self,
+        company: str | None = None,
+        bank: str | None = None,
+        start_text: str | None = None,
+        country: str | None = None,
+    ) -> None:
         super().__init__()
         self.company = company or ""
         self.bank = bank
@@ -124,8 +162,9 @@ class LinkScreen(KosmaScreen):
 
         def read() -> tuple[list[str], str | None]:
             record = store.bank(self.bank) if self.bank and not self.country else None
-            return [c.name for c in store.companies()], (record.country_code or None
-                                                         if record else None)
+            return [c.name for c in store.companies()], (
+                record.country_code or None if record else None
+            )
 
         # the store (a lock, a slow disk) is read off the event loop
         self.companies, country = await asyncio.to_thread(read)
@@ -171,8 +210,19 @@ class LinkScreen(KosmaScreen):
         if self.start_text is None:
             self.start_text = start_text
         title = PHASES[0] + (f" · renewing {clean(self.bank)}" if self.bank else "")
-        await self.show(StartStep(self.store, self.company, self.start_text, self.bank,
-                                  companies=self.companies, usage=usage), "start", 1, title)
+        await self.show(
+            StartStep(
+                self.store,
+                self.company,
+                self.start_text,
+                self.bank,
+                companies=self.companies,
+                usage=usage,
+            ),
+            "start",
+            1,
+            title,
+        )
 
     # -- portal client ---------------------------------------------------
 
@@ -180,7 +230,8 @@ class LinkScreen(KosmaScreen):
         if self._client is None:
             self._stack = AsyncExitStack()
             self._client = await self.flow_loop.run(
-                self._stack.enter_async_context(self.kosma.portal()))
+                self._stack.enter_async_context(self.kosma.portal())
+            )
         return self._client
 
     async def close_client(self) -> None:
@@ -229,8 +280,9 @@ class LinkScreen(KosmaScreen):
 
         start = await asyncio.to_thread(resolve_start_date, self.store, company, start_text)
         self.company, self.start_text = company, start_text
-        self.flow = LinkFlow(self.store, await self.client(), company, start,
-                             country_code=self.country)
+        self.flow = LinkFlow(
+            self.store, await self.client(), company, start, country_code=self.country
+        )
         self.history = []
         return await self.flow_loop.run(self.flow.start())
 
@@ -239,15 +291,24 @@ class LinkScreen(KosmaScreen):
             await self.show_form(step, describe(step))
         elif step.state == PROCESSING:
             text = " ".join(describe(step).texts) or "Approve the login in your banking app."
-            await self.show(WaitStep(text, animate=not self.kosma.frozen),
-                            "wait", 6, "Approve in your banking app")
-            self._poller = self.run_worker(self.poll(), group="link-poll", exclusive=True,
-                                           exit_on_error=False)
+            await self.show(
+                WaitStep(text, animate=not self.kosma.frozen),
+                "wait",
+                6,
+                "Approve in your banking app",
+            )
+            self._poller = self.run_worker(
+                self.poll(), group="link-poll", exclusive=True, exit_on_error=False
+            )
         elif step.state == FINISHED:
             assert self.flow is not None
             self.result = await self.flow_loop.run(self.flow.fetch_result())
-            await self.show(AccountsStep(self.result.accounts), "accounts", 7,
-                            f"Accounts at {clean(self.result.bank.bank_name)}")
+            await self.show(
+                AccountsStep(self.result.accounts),
+                "accounts",
+                7,
+                f"Accounts at {clean(self.result.bank.bank_name)}",
+            )
 
     async def show_form(self, step: Step, view: StepView) -> None:
         assert step.form is not None
@@ -314,8 +375,11 @@ class LinkScreen(KosmaScreen):
         if self.flow is None or self.result is None:
             return
         if not message.ids and self.result.accounts:  # none returned: the consent alone
-            self.notify("Tick at least one account (space), or press ctrl+c to cancel.",
-                        severity="warning", markup=False)
+            self.notify(
+                "Tick at least one account (space), or press ctrl+c to cancel.",
+                severity="warning",
+                markup=False,
+            )
             return
         self.run(self.save(self.flow, self.result, message.ids))
 
@@ -328,8 +392,11 @@ class LinkScreen(KosmaScreen):
             await self.fail(exc)
             return
         self.kosma.data_signal.publish("accounts")
-        toast(self.app, f"{self.summary.bank.name} linked: {len(self.summary.added)} added, "
-                        f"{len(self.summary.updated)} updated.")
+        toast(
+            self.app,
+            f"{self.summary.bank.name} linked: {len(self.summary.added)} added, "
+            f"{len(self.summary.updated)} updated.",
+        )
         await self.show(SummaryStep(self.summary, self.company), "summary", 8, "Summary")
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -358,13 +425,20 @@ class LinkScreen(KosmaScreen):
         elif self.phase == "error":
             await self.show_start()
         elif self.phase == "accounts":
+
             def answer(confirmed: object) -> None:
                 if confirmed:
                     self.run(self.leave())
 
-            self.app.push_screen(ConfirmModal(
-                "Leave linking?", "The bank login is complete, but no account or consent is "
-                "saved unless you add the accounts. Leave anyway?", yes="Leave"), answer)
+            self.app.push_screen(
+                ConfirmModal(
+                    "Leave linking?",
+                    "The bank login is complete, but no account or consent is "
+                    "saved unless you add the accounts. Leave anyway?",
+                    yes="Leave",
+                ),
+                answer,
+            )
         else:
             self.run(self.go_back())
 
@@ -373,7 +447,7 @@ class LinkScreen(KosmaScreen):
         if self._poller is not None:
             self._poller.cancel()
         target = len(self.history) - 1
-        replay = self.history[:max(target, 0)]
+        replay = self.history[: max(target, 0)]
         if self.flow is not None:
             await self.flow_loop.run(self.flow.cancel())
             self.flow = None
@@ -384,8 +458,12 @@ class LinkScreen(KosmaScreen):
         assert self.flow is not None
         for entry in replay:
             form = step.form
-            if (not entry.replayable or step.state != CONSUMER_INPUT_NEEDED or form is None
-                    or form.form_identifier != entry.form_identifier):
+            if (
+                not entry.replayable
+                or step.state != CONSUMER_INPUT_NEEDED
+                or form is None
+                or form.form_identifier != entry.form_identifier
+            ):
                 break
             step = await self.flow_loop.run(self.flow.submit(entry.values))
             self.history.append(entry)
@@ -399,8 +477,11 @@ class LinkScreen(KosmaScreen):
         flow, self.flow = self.flow, None
         if flow is not None and not flow.closed:
             await self.flow_loop.run(flow.cancel())
-            toast(self.app, "Linking cancelled; the portal session was ended. Nothing was saved.",
-                  warning=True)
+            toast(
+                self.app,
+                "Linking cancelled; the portal session was ended. Nothing was saved.",
+                warning=True,
+            )
         await self.leave()
 
     async def leave(self) -> None:

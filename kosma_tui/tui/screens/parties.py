@@ -30,25 +30,41 @@ def split_list(text: str) -> list[str]:
 @registered("parties")
 class PartiesScreen(KosmaScreen):
     TITLE = "Parties"
-    PURPOSE = ("Customers, Suppliers and Employees with their IBANs and account numbers. With "
-               "party matching on (Banking Settings), a synced transaction whose counterparty "
-               "matches one gets that party. Import a CSV with the columns "
-               "party_type,name,iban,account_number.")
+    PURPOSE = (
+        "Customers, Suppliers and Employees with their IBANs and account numbers. With "
+        "party matching on (Banking Settings), a synced transaction whose counterparty "
+        "matches one gets that party. Import a CSV with the columns "
+        "party_type,name,iban,account_number."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         *KosmaScreen.BINDINGS,
         Binding("n", "add", "Add", id="party-add", tooltip="Add a party"),
         Binding("e", "edit", "Edit", id="party-edit", tooltip="Edit the selected party"),
-        Binding("d,delete", "delete", "Delete", id="party-delete",
-                tooltip="Delete the selected party (asks first)"),
-        Binding("i", "import_csv", "Import CSV", id="party-import",
-                tooltip="Import parties from a CSV file"),
-        Binding("m", "match_parties", "Match parties", id="match-parties-all",
-                tooltip="Match again every account's stored transactions that have no party"),
+        Binding(
+            "d,delete",
+            "delete",
+            "Delete",
+            id="party-delete",
+            tooltip="Delete the selected party (asks first)",
+        ),
+        Binding(
+            "i",
+            "import_csv",
+            "Import CSV",
+            id="party-import",
+            tooltip="Import parties from a CSV file",
+        ),
+        Binding(
+            "m",
+            "match_parties",
+            "Match parties",
+            id="match-parties-all",
+            tooltip="Match again every account's stored transactions that have no party",
+        ),
     ]
 
     def compose_body(self) -> ComposeResult:
-        table: DataTable[Text] = DataTable(id="parties-table", cursor_type="row",
-                                           classes="table")
+        table: DataTable[Text] = DataTable(id="parties-table", cursor_type="row", classes="table")
         table.border_title = "Parties"
         yield table
         yield Static("", id="parties-hint", classes="hint", markup=False)
@@ -60,8 +76,12 @@ class PartiesScreen(KosmaScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label, width in (("type", "Type", 8), ("name", "Name", 26),
-                                  ("ibans", "IBANs", 24), ("numbers", "Account no.", 12)):
+        for key, label, width in (
+            ("type", "Type", 8),
+            ("name", "Name", 26),
+            ("ibans", "IBANs", 24),
+            ("numbers", "Account no.", 12),
+        ):
             table.add_column(label, key=key, width=width)
         self.reload()
 
@@ -71,22 +91,33 @@ class PartiesScreen(KosmaScreen):
         table = self.query_one(DataTable)
         if not table.row_count:
             table.border_subtitle = "loading…"
-        in_thread(self.app, lambda: (store.parties(), store.settings()), self.show_parties,
-                  name="parties-reload", latest=True)
+        in_thread(
+            self.app,
+            lambda: (store.parties(), store.settings()),
+            self.show_parties,
+            name="parties-reload",
+            latest=True,
+        )
 
     def show_parties(self, read: tuple[list[Party], BankingSettings]) -> None:
         if not self.is_attached:  # closed while the store was read
             return
         parties, self.settings = read
         table = self.query_one(DataTable)
-        self.parties = {f"{p.party_type}\x00{p.name}": p for p in
-                        sorted(parties, key=lambda p: (p.party_type, p.name))}
+        self.parties = {
+            f"{p.party_type}\x00{p.name}": p
+            for p in sorted(parties, key=lambda p: (p.party_type, p.name))
+        }
         with self.app.batch_update():
             table.clear()
             for key, p in self.parties.items():
-                table.add_row(literal(p.party_type), literal(p.name),
-                              literal(", ".join(p.ibans)), literal(", ".join(p.account_numbers)),
-                              key=key)
+                table.add_row(
+                    literal(p.party_type),
+                    literal(p.name),
+                    literal(", ".join(p.ibans)),
+                    literal(", ".join(p.account_numbers)),
+                    key=key,
+                )
         table.border_subtitle = f"{len(self.parties):,} parties"
         self.show_hint()
 
@@ -100,16 +131,22 @@ class PartiesScreen(KosmaScreen):
         if settings is None:
             hint = "Reading the parties…"
         elif not self.parties:
-            hint = ("No parties yet: press n to add one, or i to import a CSV with the columns "
-                    "party_type,name,iban,account_number.")
+            hint = (
+                "No parties yet: press n to add one, or i to import a CSV with the columns "
+                "party_type,name,iban,account_number."
+            )
         elif not settings.enable_party_matching:
-            hint = ("Party matching is off, so synced transactions get no party: turn it on in "
-                    "Banking Settings.")
+            hint = (
+                "Party matching is off, so synced transactions get no party: turn it on in "
+                "Banking Settings."
+            )
         elif settings.enable_fuzzy_matching:
             hint = "Synced transactions are matched by IBAN or account number, then by name."
         else:
-            hint = ("Synced transactions are matched by IBAN or account number; fuzzy matching "
-                    "by name is off.")
+            hint = (
+                "Synced transactions are matched by IBAN or account number; fuzzy matching "
+                "by name is off."
+            )
         self.query_one("#parties-hint", Static).update(hint)
 
     def selected(self) -> Party | None:
@@ -147,23 +184,36 @@ class PartiesScreen(KosmaScreen):
             if confirmed:
                 from kosma_tui.core.parties import delete_party
 
-                in_thread(self.app, lambda: delete_party(self.store, party.party_type,
-                                                         party.name),
-                          deleted, name="delete-party")
+                in_thread(
+                    self.app,
+                    lambda: delete_party(self.store, party.party_type, party.name),
+                    deleted,
+                    name="delete-party",
+                )
 
-        self.app.push_screen(ConfirmModal(
-            "Delete party", f"Delete the {party.party_type} {clean(party.name)}? Transactions "
-            "already matched keep their party."), done)
+        self.app.push_screen(
+            ConfirmModal(
+                "Delete party",
+                f"Delete the {party.party_type} {clean(party.name)}? Transactions "
+                "already matched keep their party.",
+            ),
+            done,
+        )
 
     def action_match_parties(self) -> None:
         store = self.store
-        in_thread(self.app, lambda: [a.name for a in store.accounts()], self.match_parties,
-                  name="parties-accounts")
+        in_thread(
+            self.app,
+            lambda: [a.name for a in store.accounts()],
+            self.match_parties,
+            name="parties-accounts",
+        )
 
     def match_parties(self, names: list[str]) -> None:
         if not names:
-            toast(self.app, "No bank account yet: press l on Accounts to link a bank.",
-                  warning=True)
+            toast(
+                self.app, "No bank account yet: press l on Accounts to link a bank.", warning=True
+            )
             return
         self.app.post_message(MatchParties(names))
 
@@ -186,24 +236,30 @@ class PartyModal(FormModal):
     def compose_fields(self) -> ComposeResult:
         p = self.party
         yield Label("Type")
-        yield Select([(t, t) for t in PARTY_TYPES], value=p.party_type if p else "Customer",
-                     allow_blank=False, id="party-type", compact=True)
+        yield Select(
+            [(t, t) for t in PARTY_TYPES],
+            value=p.party_type if p else "Customer",
+            allow_blank=False,
+            id="party-type",
+            compact=True,
+        )
         yield Label("Name")
         yield Input(p.name if p else "", id="party-name", compact=True)
         yield Label("IBANs (comma separated)")
         yield Input(", ".join(p.ibans) if p else "", id="party-ibans", compact=True)
         yield Label("Account numbers (comma separated)")
-        yield Input(", ".join(p.account_numbers) if p else "", id="party-numbers",
-                    compact=True)
+        yield Input(", ".join(p.account_numbers) if p else "", id="party-numbers", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#party-name", Input).focus()
 
     def read(self) -> tuple[str, str, list[str], list[str]]:
-        return (str(self.query_one("#party-type", Select).value),
-                self.query_one("#party-name", Input).value,
-                split_list(self.query_one("#party-ibans", Input).value),
-                split_list(self.query_one("#party-numbers", Input).value))
+        return (
+            str(self.query_one("#party-type", Select).value),
+            self.query_one("#party-name", Input).value,
+            split_list(self.query_one("#party-ibans", Input).value),
+            split_list(self.query_one("#party-numbers", Input).value),
+        )
 
     def problem(self) -> str | None:
         """What is wrong with the form now (the core's checks), as you type."""
@@ -225,9 +281,15 @@ class PartyModal(FormModal):
         store = self.kosma.store
         if self.party is None:
             return parties.add_party(store, party_type, name, ibans, numbers)
-        return parties.update_party(store, self.party.party_type, self.party.name,
-                                    new_type=party_type, new_name=name, ibans=ibans,
-                                    account_numbers=numbers)
+        return parties.update_party(
+            store,
+            self.party.party_type,
+            self.party.name,
+            new_type=party_type,
+            new_name=name,
+            ibans=ibans,
+            account_numbers=numbers,
+        )
 
     def done(self, outcome: Any) -> None:
         toast(self.app, f"{outcome.party_type} {outcome.name} saved.")
@@ -242,8 +304,9 @@ class ImportModal(FormModal):
     ERROR_ID = "import-error"
 
     def compose_fields(self) -> ComposeResult:
-        yield Static("Columns: party_type,name,iban,account_number (a header row first).",
-                     markup=False)
+        yield Static(
+            "Columns: party_type,name,iban,account_number (a header row first).", markup=False
+        )
         yield Input(placeholder="/path/to/parties.csv", id="csv-path", compact=True)
 
     def on_mount(self) -> None:

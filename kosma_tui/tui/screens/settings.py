@@ -49,8 +49,16 @@ def field_row(label: str, widget: Widget, name: str) -> ComposeResult:
     yield message
 
 
-FIELDS = frozenset({"admin_url", "customer_id", "api_token", "reminder_days", "lookback_days",
-                    *(name for name, _label in SWITCHES)})
+FIELDS = frozenset(
+    {
+        "admin_url",
+        "customer_id",
+        "api_token",
+        "reminder_days",
+        "lookback_days",
+        *(name for name, _label in SWITCHES),
+    }
+)
 
 
 def on_off(value: bool) -> str:
@@ -60,20 +68,33 @@ def on_off(value: bool) -> str:
 @registered("settings")
 class SettingsScreen(KosmaScreen):
     TITLE = "Banking Settings"
-    PURPOSE = ("The banking portal: admin URL, Customer ID and Portal API Token (masked once "
-               "stored), party matching and reminders. Leave the admin URL empty to use the "
-               "built-in Demo Bank portal. After Save the subscription (usage, limit, status, "
-               "plan end, billing portal) is fetched and shown. Below: reminder mails (SMTP or "
-               "sendmail, with a test mail) and the ERPNext connection (companies in, Bank "
-               "Transactions out).")
+    PURPOSE = (
+        "The banking portal: admin URL, Customer ID and Portal API Token (masked once "
+        "stored), party matching and reminders. Leave the admin URL empty to use the "
+        "built-in Demo Bank portal. After Save the subscription (usage, limit, status, "
+        "plan end, billing portal) is fetched and shown. Below: reminder mails (SMTP or "
+        "sendmail, with a test mail) and the ERPNext connection (companies in, Bank "
+        "Transactions out)."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         *KosmaScreen.BINDINGS,
-        Binding("ctrl+s", "save", "Save", id="save-settings",
-                tooltip="Check and save Banking Settings, then fetch the subscription"),
-        Binding("ctrl+l", "link", "Link Bank and Accounts", id="link",
-                tooltip="Link Bank and Accounts"),
-        Binding("ctrl+r", "subscription", "Subscription", id="fetch-subscription",
-                tooltip="Fetch the subscription details again"),
+        Binding(
+            "ctrl+s",
+            "save",
+            "Save",
+            id="save-settings",
+            tooltip="Check and save Banking Settings, then fetch the subscription",
+        ),
+        Binding(
+            "ctrl+l", "link", "Link Bank and Accounts", id="link", tooltip="Link Bank and Accounts"
+        ),
+        Binding(
+            "ctrl+r",
+            "subscription",
+            "Subscription",
+            id="fetch-subscription",
+            tooltip="Fetch the subscription details again",
+        ),
     ]
 
     # the settings as saved: the as-you-type checks compare against these, in memory;
@@ -87,21 +108,39 @@ class SettingsScreen(KosmaScreen):
         form.border_title = "Banking Settings"
         form.border_subtitle = "loading…"
         with form:
-            yield from field_row("Admin URL", Input(
-                placeholder="empty: built-in Demo Bank portal", id="admin_url",
-                compact=True), "admin_url")
-            yield from field_row("Customer ID", Input(
-                placeholder="from the welcome email", id="customer_id",
-                compact=True), "customer_id")
-            yield from field_row("Portal API Token", Input(
-                "", password=True, placeholder="from the welcome email", id="api_token",
-                compact=True), "api_token")
+            yield from field_row(
+                "Admin URL",
+                Input(placeholder="empty: built-in Demo Bank portal", id="admin_url", compact=True),
+                "admin_url",
+            )
+            yield from field_row(
+                "Customer ID",
+                Input(placeholder="from the welcome email", id="customer_id", compact=True),
+                "customer_id",
+            )
+            yield from field_row(
+                "Portal API Token",
+                Input(
+                    "",
+                    password=True,
+                    placeholder="from the welcome email",
+                    id="api_token",
+                    compact=True,
+                ),
+                "api_token",
+            )
             for name, label in SWITCHES:
                 yield from field_row(label, Switch(False, id=name), name)
-            yield from field_row("Reminder days", Input(
-                id="reminder_days", compact=True, type="integer"), "reminder_days")
-            yield from field_row("Lookback days", Input(
-                id="lookback_days", compact=True, type="integer"), "lookback_days")
+            yield from field_row(
+                "Reminder days",
+                Input(id="reminder_days", compact=True, type="integer"),
+                "reminder_days",
+            )
+            yield from field_row(
+                "Lookback days",
+                Input(id="lookback_days", compact=True, type="integer"),
+                "lookback_days",
+            )
             yield MailPanel()
             yield ErpnextPanel()
         # outside the scrolling form: Save is on screen at 80x24 whatever the form holds
@@ -131,8 +170,9 @@ class SettingsScreen(KosmaScreen):
             self.query_one("#admin_url", Input).value = s.admin_url
             self.query_one("#customer_id", Input).value = s.customer_id
             if s.api_token:
-                self.query_one("#api_token", Input).placeholder = \
-                    f"stored {s.masked_token()}: type to replace"
+                self.query_one(
+                    "#api_token", Input
+                ).placeholder = f"stored {s.masked_token()}: type to replace"
             for name, _label in SWITCHES:
                 self.query_one(f"#{name}", Switch).value = bool(getattr(s, name))
                 self.query_one(f"#state-{name}", Label).update(on_off(bool(getattr(s, name))))
@@ -158,13 +198,20 @@ class SettingsScreen(KosmaScreen):
         if self.form_values() == self.saved_form and not self.query_one(MailPanel).has_unsaved():
             super().action_back()
             return
+
         def done(discard: object) -> None:
             if discard:
                 super(SettingsScreen, self).action_back()
 
-        self.app.push_screen(ConfirmModal(
-            "Unsaved changes", "Banking Settings have changes that are not saved. Drop them? "
-            "(ctrl+s saves them instead.)", yes="Drop changes"), done)
+        self.app.push_screen(
+            ConfirmModal(
+                "Unsaved changes",
+                "Banking Settings have changes that are not saved. Drop them? "
+                "(ctrl+s saves them instead.)",
+                yes="Drop changes",
+            ),
+            done,
+        )
 
     # -- validation as you type ------------------------------------------
 
@@ -176,10 +223,13 @@ class SettingsScreen(KosmaScreen):
         """The fields as typed; an empty admin URL is the built-in Demo Bank portal."""
         url = self.value("admin_url").strip()
         return SettingsChange(
-            admin_url=url or None, demo=not url, customer_id=self.value("customer_id"),
+            admin_url=url or None,
+            demo=not url,
+            customer_id=self.value("customer_id"),
             api_token=self.value("api_token").strip(),
             switches={name: bool(self.value(name)) for name, _label in SWITCHES},
-            days={name: self.value(name) or "" for name in DAY_LIMITS})
+            days={name: self.value(name) or "" for name in DAY_LIMITS},
+        )
 
     def problems(self) -> dict[str, str]:
         """Field -> what is wrong with it now (nothing saved)."""
@@ -189,8 +239,14 @@ class SettingsScreen(KosmaScreen):
 
     def check(self) -> dict[str, str]:
         found = self.problems()
-        for name in ("admin_url", "customer_id", "api_token", "reminder_days", "lookback_days",
-                     "enabled"):
+        for name in (
+            "admin_url",
+            "customer_id",
+            "api_token",
+            "reminder_days",
+            "lookback_days",
+            "enabled",
+        ):
             message = self.query_one(f"#msg-{name}", Static)
             text = found.get(name, "")
             message.update(Text(f"✗ {text}") if text else "")
@@ -219,14 +275,22 @@ class SettingsScreen(KosmaScreen):
             self.app.bell()
             return
         if self.current is None:
-            self.app.notify("Banking Settings are still being read. Nothing was saved.",
-                            title="Settings not saved", severity="warning", markup=False)
+            self.app.notify(
+                "Banking Settings are still being read. Nothing was saved.",
+                title="Settings not saved",
+                severity="warning",
+                markup=False,
+            )
             return
         found = self.check()
         if found:
             first = next(iter(found.values()))
-            self.app.notify(f"{clean(first)} Nothing was saved.", title="Settings not saved",
-                            severity="error", markup=False)
+            self.app.notify(
+                f"{clean(first)} Nothing was saved.",
+                title="Settings not saved",
+                severity="error",
+                markup=False,
+            )
             return
         # the fields are read here, the change is applied and written in a thread; what
         # the form will hold once saved: the token field is emptied then

@@ -67,19 +67,31 @@ class SyncRow(Widget):
 @registered("sync")
 class SyncScreen(KosmaScreen):
     TITLE = "Sync"
-    PURPOSE = ("Manual sync. Accounts are synced one at a time in the background while you keep "
-               "using the app; each shows a progress bar, the page being read and the "
-               "transactions fetched; the queue waits below it and the result is announced.")
+    PURPOSE = (
+        "Manual sync. Accounts are synced one at a time in the background while you keep "
+        "using the app; each shows a progress bar, the page being read and the "
+        "transactions fetched; the queue waits below it and the result is announced."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         *KosmaScreen.BINDINGS,
         Binding("s", "sync", "Sync", id="sync-account", tooltip="Sync the selected account"),
         Binding("a", "sync_all", "Sync all", id="sync-all", tooltip="Queue every account"),
-        Binding("x", "cancel", "Stop", id="sync-cancel",
-                tooltip="Stop the running sync (what was read is kept) and empty the queue"),
+        Binding(
+            "x",
+            "cancel",
+            "Stop",
+            id="sync-cancel",
+            tooltip="Stop the running sync (what was read is kept) and empty the queue",
+        ),
         Binding("up", "move(-1)", "Up", id="up", show=False),
         Binding("down", "move(1)", "Down", id="down", show=False),
-        Binding("enter", "details", "Resolve", id="sync-details",
-                tooltip="Show what to do about the selected account's refusal or failure"),
+        Binding(
+            "enter",
+            "details",
+            "Resolve",
+            id="sync-details",
+            tooltip="Show what to do about the selected account's refusal or failure",
+        ),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -102,8 +114,7 @@ class SyncScreen(KosmaScreen):
     def refresh_accounts(self) -> None:
         """Read the accounts in a thread worker; their rows follow once it answers."""
         store = self.store
-        in_thread(self.app, store.accounts, self.show_accounts, name="sync-accounts",
-                  latest=True)
+        in_thread(self.app, store.accounts, self.show_accounts, name="sync-accounts", latest=True)
 
     async def show_accounts(self, accounts: list[BankAccount]) -> None:
         """Accounts linked (or removed) since the screen opened get their rows."""
@@ -146,9 +157,11 @@ class SyncScreen(KosmaScreen):
         elif not rows:
             summary.update("No bank accounts yet: press l on Accounts to link a bank.")
         else:
-            summary.update(f"{states.count(RUNNING)} running · {states.count(QUEUED)} queued · "
-                           f"{states.count('ok')} done · "
-                           f"{states.count('failed') + states.count('refused')} not synced")
+            summary.update(
+                f"{states.count(RUNNING)} running · {states.count(QUEUED)} queued · "
+                f"{states.count('ok')} done · "
+                f"{states.count('failed') + states.count('refused')} not synced"
+            )
 
     def selected(self) -> str | None:
         rows = self.rows()

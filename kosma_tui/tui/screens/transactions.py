@@ -24,9 +24,20 @@ from kosma_tui.tui.text import clean
 from kosma_tui.tui.widgets.row_source import BookRows, FoundRows
 from kosma_tui.tui.widgets.transaction_view import Row, TransactionView, amount_of
 
-FIELDS = ("bank_account", "date", "status", "transaction_id", "reference_number",
-          "description", "bank_party_name", "bank_party_iban", "bank_party_account_number",
-          "party_type", "party", "erpnext_name")
+FIELDS = (
+    "bank_account",
+    "date",
+    "status",
+    "transaction_id",
+    "reference_number",
+    "description",
+    "bank_party_name",
+    "bank_party_iban",
+    "bank_party_account_number",
+    "party_type",
+    "party",
+    "erpnext_name",
+)
 
 
 class View(NamedTuple):
@@ -39,13 +50,16 @@ class View(NamedTuple):
 @registered("transactions")
 class TransactionsScreen(KosmaScreen):
     TITLE = "Transactions"
-    PURPOSE = ("Bank Transactions of one account (or of all), newest first. Type / and a word "
-               "to filter by counterparty, party, reference, amount, date or status; End or G "
-               "jumps to the oldest row. Amounts are signed: green money in, red money out.")
+    PURPOSE = (
+        "Bank Transactions of one account (or of all), newest first. Type / and a word "
+        "to filter by counterparty, party, reference, amount, date or status; End or G "
+        "jumps to the oldest row. Amounts are signed: green money in, red money out."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         *KosmaScreen.BINDINGS,
-        Binding("slash,f", "filter", "Filter", id="tx-filter",
-                tooltip="Type to filter the transactions"),
+        Binding(
+            "slash,f", "filter", "Filter", id="tx-filter", tooltip="Type to filter the transactions"
+        ),
         Binding("s", "sync", "Sync", id="sync-account", tooltip="Sync this account"),
     ]
 
@@ -64,8 +78,12 @@ class TransactionsScreen(KosmaScreen):
             yield Label("", id="tx-shown", markup=False)
         with Horizontal(id="tx-filter-row"):
             yield Label("Filter: ", markup=False)
-            yield Input(placeholder="press / and type: counterparty, reference, amount, date…",
-                        id="tx-filter", compact=True, select_on_focus=False)
+            yield Input(
+                placeholder="press / and type: counterparty, reference, amount, date…",
+                id="tx-filter",
+                compact=True,
+                select_on_focus=False,
+            )
         # the ERPNext and currency columns are set once read, with the rows (``show_rows``)
         yield TransactionView(show_account=self.account is None, id="tx-view")
 
@@ -74,8 +92,10 @@ class TransactionsScreen(KosmaScreen):
         (in a worker, with the rows)."""
         store = self.store
         accounts = [store.account(self.account)] if self.account else store.accounts()
-        return View(bool(store.erpnext().url),
-                    {a.currency for a in accounts if a is not None and a.currency})
+        return View(
+            bool(store.erpnext().url),
+            {a.currency for a in accounts if a is not None and a.currency},
+        )
 
     def heading(self, total: int | None) -> str:
         what = clean(self.account) if self.account else "all accounts"
@@ -129,8 +149,13 @@ class TransactionsScreen(KosmaScreen):
         books = self.books()
         if len(books) == 1:
             return books[0].all_rows(raw=False)
-        return list(heapq.merge(*(b.all_rows(raw=False) for b in books),
-                                key=lambda r: r.get("date") or "", reverse=True))
+        return list(
+            heapq.merge(
+                *(b.all_rows(raw=False) for b in books),
+                key=lambda r: r.get("date") or "",
+                reverse=True,
+            )
+        )
 
     @work(thread=True, exclusive=True, group="tx-load")
     def load_all(self) -> None:

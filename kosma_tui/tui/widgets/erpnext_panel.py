@@ -41,8 +41,13 @@ class ErpnextPanel(SettingsSection):
     """Banking Settings' ERPNext section. Needs ``app.store`` (or ``store=``) and
     ``app.runtime`` for its ERPNext clients (or ``erpnext=``, a client factory)."""
 
-    def __init__(self, *, store: Store | None = None, erpnext: ErpnextFactory | None = None,
-                 id: str | None = "erpnext-panel") -> None:
+    def __init__(
+        self,
+        *,
+        store: Store | None = None,
+        erpnext: ErpnextFactory | None = None,
+        id: str | None = "erpnext-panel",
+    ) -> None:
         super().__init__(id=id)
         self._store = store
         self._erpnext = erpnext
@@ -63,13 +68,25 @@ class ErpnextPanel(SettingsSection):
     def compose(self) -> ComposeResult:
         # empty until the connection and the settings are read (a worker, ``fill``)
         rows = (
-            ("ERPNext URL", Input(placeholder="https://erp.example.com", id="erp-url",
-                                  compact=True)),
+            (
+                "ERPNext URL",
+                Input(placeholder="https://erp.example.com", id="erp-url", compact=True),
+            ),
             ("API key", Input(id="erp-key", compact=True)),
-            ("API secret", Input("", password=True, placeholder="User > Settings > API Access",
-                                 id="erp-secret", compact=True)),
-            ("Site (optional)", Input(placeholder="when the host name differs", id="erp-site",
-                                      compact=True)),
+            (
+                "API secret",
+                Input(
+                    "",
+                    password=True,
+                    placeholder="User > Settings > API Access",
+                    id="erp-secret",
+                    compact=True,
+                ),
+            ),
+            (
+                "Site (optional)",
+                Input(placeholder="when the host name differs", id="erp-site", compact=True),
+            ),
         )
         for label, widget in rows:
             with Horizontal(classes="section-row"):
@@ -100,8 +117,12 @@ class ErpnextPanel(SettingsSection):
         table = self.query_one("#erp-mapping", DataTable)
         table.add_columns("Account", "ERPNext Bank Account", "Waiting", "Pending")
         store = self.store
-        in_thread(self.app, lambda: (store.erpnext(), store.settings()), self.fill,
-                  name="erpnext-panel-read")
+        in_thread(
+            self.app,
+            lambda: (store.erpnext(), store.settings()),
+            self.fill,
+            name="erpnext-panel-read",
+        )
 
     def fill(self, read: tuple[ErpnextConnection, BankingSettings]) -> None:
         """The fields as stored, once read; then the mapping and its counts."""
@@ -109,8 +130,11 @@ class ErpnextPanel(SettingsSection):
             return
         connection, settings = read
         self.disabled = False
-        for name, value in (("erp-url", connection.url), ("erp-key", connection.api_key),
-                            ("erp-site", connection.site)):
+        for name, value in (
+            ("erp-url", connection.url),
+            ("erp-key", connection.api_key),
+            ("erp-site", connection.site),
+        ):
             self.query_one(f"#{name}", Input).value = value
         if connection.api_secret:
             self.query_one("#erp-secret", Input).placeholder = "stored: type to replace"
@@ -118,7 +142,8 @@ class ErpnextPanel(SettingsSection):
         with switch.prevent(Switch.Changed):  # as stored: nothing to save
             switch.value = settings.erpnext_auto_push
         self.query_one("#erp-auto-push-state", Label).update(
-            " on" if settings.erpnext_auto_push else " off")
+            " on" if settings.erpnext_auto_push else " off"
+        )
         self.set_status(NOT_CONNECTED if not connection.url else "Connected; Test to check.")
         self.refresh_status(check=False)
 
@@ -142,8 +167,9 @@ class ErpnextPanel(SettingsSection):
         table.clear()
         for a in status.accounts:
             mapped = clean(a.erpnext_bank_account) if a.erpnext_bank_account else "(by IBAN)"
-            table.add_row(clean(a.name), mapped, f"{a.waiting + a.to_cancel:,}",
-                          f"{a.pending:,}", key=a.name)
+            table.add_row(
+                clean(a.name), mapped, f"{a.waiting + a.to_cancel:,}", f"{a.pending:,}", key=a.name
+            )
 
     def show_status(self, status: Any) -> None:
         self.show_mapping(status)
@@ -152,11 +178,17 @@ class ErpnextPanel(SettingsSection):
         elif status.problem is not None:
             self.set_status(error_text(status.problem))
         elif status.user:
-            self.set_status(Text(f"✓ Connected to {clean(status.url)} as {clean(status.user)}; "
-                                 f"{status.waiting:,} waiting to be pushed.", style="green"))
+            self.set_status(
+                Text(
+                    f"✓ Connected to {clean(status.url)} as {clean(status.user)}; "
+                    f"{status.waiting:,} waiting to be pushed.",
+                    style="green",
+                )
+            )
         else:
-            self.set_status(f"Connected to {clean(status.url)}; {status.waiting:,} waiting to "
-                            "be pushed.")
+            self.set_status(
+                f"Connected to {clean(status.url)}; {status.waiting:,} waiting to be pushed."
+            )
 
     def done(self, outcome: Any, success: str | Text = "") -> None:
         """Back on the UI thread after a worker: an error toast, or the success text."""
@@ -208,13 +240,16 @@ class ErpnextPanel(SettingsSection):
             return
         self.post_message(SettingsSaved(settings))  # the screen and the app's snapshot
         on = "on" if settings.erpnext_auto_push else "off"
-        self.app.notify(f"Push to ERPNext after every sync: {on}.", title="ERPNext",
-                        markup=False)
+        self.app.notify(f"Push to ERPNext after every sync: {on}.", title="ERPNext", markup=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"erp-connect": self.action_connect, "erp-test": self.action_test,
-                   "erp-import": self.action_import, "erp-map": self.action_map,
-                   "erp-push": self.action_push}
+        actions = {
+            "erp-connect": self.action_connect,
+            "erp-test": self.action_test,
+            "erp-import": self.action_import,
+            "erp-map": self.action_map,
+            "erp-push": self.action_push,
+        }
         action = actions.get(event.button.id or "")
         if action is not None:
             event.stop()
@@ -249,8 +284,13 @@ class ErpnextPanel(SettingsSection):
         secret = self.query_one("#erp-secret", Input)
         secret.value = ""
         secret.placeholder = "stored: type to replace"
-        self.done(None, Text(f"✓ Connected to {clean(url)} as {clean(user)}; the secret is "
-                             "stored encrypted.", style="green"))
+        self.done(
+            None,
+            Text(
+                f"✓ Connected to {clean(url)} as {clean(user)}; the secret is stored encrypted.",
+                style="green",
+            ),
+        )
 
     def action_test(self) -> None:
         self.set_busy(True)

@@ -33,8 +33,10 @@ def push_summary(report: Any) -> Text:
     """One line per account, then the totals (text of the core's PushReport)."""
     text = Text()
     for a in report.accounts:
-        line = (f"{clean(a.name)}: {a.created:,} created, {a.skipped:,} already there, "
-                f"{a.cancelled:,} cancelled, {a.failed:,} failed")
+        line = (
+            f"{clean(a.name)}: {a.created:,} created, {a.skipped:,} already there, "
+            f"{a.cancelled:,} cancelled, {a.failed:,} failed"
+        )
         if a.pending:
             line += f", {a.pending:,} pending"
         text.append(line + "\n", style="red" if a.failed or a.error else "")
@@ -43,11 +45,18 @@ def push_summary(report: Any) -> Text:
         for item in [i for i in a.items if i.action in ("failed", "attention")][:5]:
             text.append(f"  {clean(item.transaction_id)}: {clean(item.message)}\n", style="red")
         if a.missing_parties:
-            text.append(f"  without a party ERPNext does not know: "
-                        f"{clean(', '.join(a.missing_parties))}\n", style="#ffaf00")
+            text.append(
+                f"  without a party ERPNext does not know: {clean(', '.join(a.missing_parties))}\n",
+                style="#ffaf00",
+            )
         if a.duplicates:
-            text.append(f"  {len(a.duplicates):,} transaction ids are in ERPNext more than "
-                        "once: run 'kosma-tui erpnext dedupe'\n", style="red")
-    text.append(f"{report.total('created'):,} created, {report.total('cancelled'):,} "
-                f"cancelled, {report.total('failed'):,} failed.")
+            text.append(
+                f"  {len(a.duplicates):,} transaction ids are in ERPNext more than "
+                "once: run 'kosma-tui erpnext dedupe'\n",
+                style="red",
+            )
+    text.append(
+        f"{report.total('created'):,} created, {report.total('cancelled'):,} "
+        f"cancelled, {report.total('failed'):,} failed."
+    )
     return text

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
-def assess(store: Store, company: str, text: str, bank: str | None,
-           usage: dict[str, Any] | None) -> tuple[str, str]:
+def assess(
+    store: Store, company: str, text: str, bank: str | None, usage: dict[str, Any] | None
+) -> tuple[str, str]:
     """The Start Date's error (or "") and its note, by the core's rules. They read the
     store (fiscal years, consents): call from a thread worker."""
     from kosma_tui.core.linking import renewal_note, resolve_start_date
@@ -60,8 +61,16 @@ class StartStep(Vertical):
             super().__init__()
             self.company, self.start_text = company, start_text
 
-    def __init__(self, store: Store, company: str, start_text: str, bank: str | None, *,
-                 companies: list[str], usage: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        company: str,
+        start_text: str,
+        bank: str | None,
+        *,
+        companies: list[str],
+        usage: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(id="start-step")
         self.store, self.company, self.start_text, self.bank = store, company, start_text, bank
         self.companies = companies
@@ -69,18 +78,30 @@ class StartStep(Vertical):
 
     def compose(self) -> ComposeResult:
         names = self.companies
-        yield Static("Select the Company who owns the bank account and the Start Date of the "
-                     "transactions to read. Left empty, the Start Date is the start of the "
-                     "company's fiscal year.", classes="hint", markup=False)
+        yield Static(
+            "Select the Company who owns the bank account and the Start Date of the "
+            "transactions to read. Left empty, the Start Date is the start of the "
+            "company's fiscal year.",
+            classes="hint",
+            markup=False,
+        )
         with Horizontal(classes="field-row"):
             yield Label("Company", classes="field-label")
-            yield Select([(Text(clean(n)), n) for n in names], id="company", compact=True,
-                         allow_blank=False,
-                         value=self.company if self.company in names else names[0])
+            yield Select(
+                [(Text(clean(n)), n) for n in names],
+                id="company",
+                compact=True,
+                allow_blank=False,
+                value=self.company if self.company in names else names[0],
+            )
         with Horizontal(classes="field-row"):
             yield Label("Start Date", classes="field-label")
-            yield Input(self.start_text, placeholder="YYYY-MM-DD (empty: fiscal year start)",
-                        id="start-date", compact=True)
+            yield Input(
+                self.start_text,
+                placeholder="YYYY-MM-DD (empty: fiscal year start)",
+                id="start-date",
+                compact=True,
+            )
         yield Static("", id="start-note", classes="warning", markup=False)
         yield Static("", id="start-error", classes="error", markup=False)
         with Horizontal(classes="buttons"):
@@ -127,8 +148,13 @@ class StartStep(Vertical):
             if then is not None and not error:
                 then()
 
-        in_thread(self.app, lambda: assess(store, company, text, bank, usage), show,
-                  name="link-start-check", latest=True)
+        in_thread(
+            self.app,
+            lambda: assess(store, company, text, bank, usage),
+            show,
+            name="link-start-check",
+            latest=True,
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -176,17 +202,28 @@ class WaitStep(Vertical):
         waited = time.monotonic() - self.started
         frame = SPINNER[int(waited * 10) % len(SPINNER)] if self.spinning else SPINNER[0]
         self.query_one("#wait-line", Static).update(
-            f"{frame} Waiting for your approval… {int(waited)} s waited")
+            f"{frame} Waiting for your approval… {int(waited)} s waited"
+        )
 
 
 class AccountChoice(SelectionList[str]):
     """Space toggles an account, Enter adds the selected ones."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "add", "Add selected", id="accounts-add",
-                tooltip="Add the ticked accounts and save the Bank Consent"),
-        Binding("space", "select", "Toggle", id="accounts-toggle",
-                tooltip="Tick or untick the highlighted account"),
+        Binding(
+            "enter",
+            "add",
+            "Add selected",
+            id="accounts-add",
+            tooltip="Add the ticked accounts and save the Bank Consent",
+        ),
+        Binding(
+            "space",
+            "select",
+            "Toggle",
+            id="accounts-toggle",
+            tooltip="Tick or untick the highlighted account",
+        ),
     ]
 
     class Add(Message):
@@ -208,25 +245,39 @@ class AccountsStep(Vertical):
 
     def compose(self) -> ComposeResult:
         if not self.accounts:
-            yield Static("The bank returned no account for this login. Enter keeps the Bank "
-                         "Consent without accounts; Escape goes back to log in with another "
-                         "user.", classes="hint", markup=False)
+            yield Static(
+                "The bank returned no account for this login. Enter keeps the Bank "
+                "Consent without accounts; Escape goes back to log in with another "
+                "user.",
+                classes="hint",
+                markup=False,
+            )
         else:
-            yield Static(f"The bank returned {len(self.accounts)} account(s). All are added "
-                         "unless you untick them (space); Enter adds.", classes="hint",
-                         markup=False)
+            yield Static(
+                f"The bank returned {len(self.accounts)} account(s). All are added "
+                "unless you untick them (space); Enter adds.",
+                classes="hint",
+                markup=False,
+            )
         items: list[Any] = []
         for account in self.accounts:
             label = Text(f"{clean(account.alias or account.account_type or 'Account')[:24]:<25}")
             label.append(f"{short_iban(account.iban or account.account_number):<12}")
             if account.balance is not None:
-                label.append(money(account.balance.amount, account.balance.currency) + " "
-                             + clean(account.balance.currency))
+                label.append(
+                    money(account.balance.amount, account.balance.currency)
+                    + " "
+                    + clean(account.balance.currency)
+                )
             items.append((label, account.id, True))
         yield AccountChoice(*items, id="account-choice")
         with Horizontal(classes="buttons"):
-            yield Button("Add the selected accounts" if self.accounts else "Continue",
-                         id="add-accounts", variant="primary", compact=True)
+            yield Button(
+                "Add the selected accounts" if self.accounts else "Continue",
+                id="add-accounts",
+                variant="primary",
+                compact=True,
+            )
 
     def on_mount(self) -> None:
         # an empty list cannot take Enter: then the button has the focus
@@ -258,14 +309,20 @@ def summary_text(summary: LinkSummary, company: str) -> Text:
     text.append(f"{clean(summary.bank.name)} is linked for {clean(company)}.\n", style="bold")
     for label, accounts in (("Added", summary.added), ("Updated", summary.updated)):
         for account in accounts:
-            text.append(f"  {label}: {clean(account.name)} "
-                        f"{clean(account.iban or account.bank_account_no)}\n")
+            text.append(
+                f"  {label}: {clean(account.name)} "
+                f"{clean(account.iban or account.bank_account_no)}\n"
+            )
     if not summary.added and not summary.updated:
-        text.append("  The bank returned no account for this login, so none was added. "
-                    "Link again with a login that has accounts, or revoke this consent on "
-                    "Consents (x).\n")
-    text.append(f"\nBank Consent from {clean(consent.consent_start)}, expires "
-                f"{expiry_day(consent.consent_expiry)} ")
+        text.append(
+            "  The bank returned no account for this login, so none was added. "
+            "Link again with a login that has accounts, or revoke this consent on "
+            "Consents (x).\n"
+        )
+    text.append(
+        f"\nBank Consent from {clean(consent.consent_start)}, expires "
+        f"{expiry_day(consent.consent_expiry)} "
+    )
     text.append(f"({summary.days_left} days left)", style="bold green")
     text.append(".\nYou will be reminded before it ends.\n")
     for warning in summary.warnings:
@@ -282,8 +339,9 @@ class SummaryStep(Vertical):
         yield Static(summary_text(self.summary, self.company), id="summary", markup=False)
         with Horizontal(classes="buttons"):
             if self.summary.added or self.summary.updated:  # nothing to sync otherwise
-                yield Button("Sync the accounts now", id="sync-linked", variant="primary",
-                             compact=True)
+                yield Button(
+                    "Sync the accounts now", id="sync-linked", variant="primary", compact=True
+                )
             yield Button("Done", id="done", compact=True)
 
     def on_mount(self) -> None:

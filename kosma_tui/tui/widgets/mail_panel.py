@@ -42,10 +42,22 @@ class MailPanel(SettingsSection):
 
     # while the focus is in this section: in the command palette (and keys) too
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "send_test", "Send test mail", id="send-test-mail", show=False,
-                tooltip="Send a test mail through the mail settings as typed (not saved)"),
-        Binding("ctrl+o", "save_mail", "Save mail settings", id="save-mail", show=False,
-                tooltip="Check and save the reminder mail settings"),
+        Binding(
+            "ctrl+t",
+            "send_test",
+            "Send test mail",
+            id="send-test-mail",
+            show=False,
+            tooltip="Send a test mail through the mail settings as typed (not saved)",
+        ),
+        Binding(
+            "ctrl+o",
+            "save_mail",
+            "Save mail settings",
+            id="save-mail",
+            show=False,
+            tooltip="Check and save the reminder mail settings",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -67,19 +79,39 @@ class MailPanel(SettingsSection):
 
     def compose(self) -> ComposeResult:
         rows: tuple[tuple[str, Any], ...] = (
-            ("Mail to", Input(placeholder="admin@example.com, ...", id="mail-to",
-                              compact=True)),
-            ("From (optional)", Input(placeholder="the SMTP user, else kosma-tui@host",
-                                      id="mail-from", compact=True)),
-            ("SMTP host", Input(placeholder="mail.example.com", id="smtp-host",
-                                compact=True)),
-            ("SMTP port", Input(placeholder="587 / 465 / 25", id="smtp-port", type="integer",
-                                compact=True)),
-            ("Security", Select(SECURITY_OPTIONS, value="starttls", allow_blank=False,
-                                id="smtp-security", compact=True)),
+            ("Mail to", Input(placeholder="admin@example.com, ...", id="mail-to", compact=True)),
+            (
+                "From (optional)",
+                Input(
+                    placeholder="the SMTP user, else kosma-tui@host", id="mail-from", compact=True
+                ),
+            ),
+            ("SMTP host", Input(placeholder="mail.example.com", id="smtp-host", compact=True)),
+            (
+                "SMTP port",
+                Input(placeholder="587 / 465 / 25", id="smtp-port", type="integer", compact=True),
+            ),
+            (
+                "Security",
+                Select(
+                    SECURITY_OPTIONS,
+                    value="starttls",
+                    allow_blank=False,
+                    id="smtp-security",
+                    compact=True,
+                ),
+            ),
             ("SMTP user", Input(placeholder="empty: no login", id="smtp-user", compact=True)),
-            ("SMTP password", Input("", password=True, placeholder="only with a user",
-                                    id="smtp-password", compact=True)),
+            (
+                "SMTP password",
+                Input(
+                    "",
+                    password=True,
+                    placeholder="only with a user",
+                    id="smtp-password",
+                    compact=True,
+                ),
+            ),
         )
         for label, widget in rows:
             with Horizontal(classes="section-row"):
@@ -90,8 +122,7 @@ class MailPanel(SettingsSection):
             yield Switch(False, id="mail-sendmail")
             yield Label(" off", id="mail-sendmail-state", markup=False)
         with Horizontal(classes="section-buttons"):
-            yield Button("Save mail settings", id="mail-save", variant="primary",
-                         compact=True)
+            yield Button("Save mail settings", id="mail-save", variant="primary", compact=True)
             yield Button("Send test mail", id="mail-test", compact=True)
         yield Static("", id="mail-status", markup=False)
 
@@ -101,18 +132,24 @@ class MailPanel(SettingsSection):
     def fill(self, s: BankingSettings) -> None:
         """The fields as stored (the Settings screen read them), then checked."""
         self.stored = s
-        for name, value in (("mail-to", ", ".join(s.mail_to)), ("mail-from", s.mail_from),
-                            ("smtp-host", s.smtp_host), ("smtp-port", str(s.smtp_port or "")),
-                            ("smtp-user", s.smtp_user)):
+        for name, value in (
+            ("mail-to", ", ".join(s.mail_to)),
+            ("mail-from", s.mail_from),
+            ("smtp-host", s.smtp_host),
+            ("smtp-port", str(s.smtp_port or "")),
+            ("smtp-user", s.smtp_user),
+        ):
             self.query_one(f"#{name}", Input).value = value
         self.query_one("#smtp-security", Select).value = s.smtp_security or "starttls"
-        self.query_one("#smtp-password", Input).placeholder = \
+        self.query_one("#smtp-password", Input).placeholder = (
             "stored: type to replace" if s.smtp_password else "only with a user"
+        )
         sendmail = s.mail_transport == "sendmail"
         self.query_one("#mail-sendmail", Switch).value = sendmail
         self.query_one("#mail-sendmail-state", Label).update(" on" if sendmail else " off")
         self.saved_values = self.values()
         self.check()
+
     def values(self) -> dict[str, Any]:
         """What the section holds now, to tell unsaved edits from none."""
         return {name: self.value(name) for name in (*INPUTS, "smtp-security", "mail-sendmail")}
@@ -167,8 +204,10 @@ class MailPanel(SettingsSection):
         elif not settings.mail_to:
             self.set_status("Off: no reminder mails. Add a recipient to turn them on.")
         else:
-            self.set_status(f"Reminders go to {clean(', '.join(settings.mail_to))}, at most "
-                            "once a day per consent, from the daily job and 'kosma-tui remind'.")
+            self.set_status(
+                f"Reminders go to {clean(', '.join(settings.mail_to))}, at most "
+                "once a day per consent, from the daily job and 'kosma-tui remind'."
+            )
         return settings, problem
 
     def set_status(self, text: str | Text) -> None:
@@ -208,8 +247,12 @@ class MailPanel(SettingsSection):
     def save(self) -> None:
         settings, problem = self.check()
         if settings is None or problem:
-            self.app.notify(f"{clean(problem or '')} Nothing was saved.",
-                            title="Mail settings not saved", severity="error", markup=False)
+            self.app.notify(
+                f"{clean(problem or '')} Nothing was saved.",
+                title="Mail settings not saved",
+                severity="error",
+                markup=False,
+            )
             return
         # what the fields will hold once saved: the password field is emptied then
         saved = {**self.values(), "smtp-password": ""}
@@ -222,24 +265,39 @@ class MailPanel(SettingsSection):
             store.save_settings(new)
             return new
 
-        in_thread(self.app, write, lambda new: self.saved(new, saved), name="mail-save",
-                  failed=lambda exc: report(self.app, exc, title="Mail settings not saved"))
+        in_thread(
+            self.app,
+            write,
+            lambda new: self.saved(new, saved),
+            name="mail-save",
+            failed=lambda exc: report(self.app, exc, title="Mail settings not saved"),
+        )
 
     def saved(self, settings: BankingSettings, values: dict[str, Any]) -> None:
         password = self.query_one("#smtp-password", Input)
         password.value = ""
         self.saved_values = values
-        password.placeholder = "stored: type to replace" if settings.smtp_password else \
-            "only with a user"
+        password.placeholder = (
+            "stored: type to replace" if settings.smtp_password else "only with a user"
+        )
         self.post_message(SettingsSaved(settings))  # the screen and the app's snapshot
-        toast(self.app, "Reminder mails are off." if not settings.mail_to else
-              f"Reminder mails go to {', '.join(settings.mail_to)}.", title="Mail settings saved")
+        toast(
+            self.app,
+            "Reminder mails are off."
+            if not settings.mail_to
+            else f"Reminder mails go to {', '.join(settings.mail_to)}.",
+            title="Mail settings saved",
+        )
 
     def send_test(self) -> None:
         settings, problem = self.check()
         if settings is None or problem or not settings.mail_to:
-            self.app.notify(clean(problem or "Add a recipient first (Mail to)."),
-                            title="No test mail sent", severity="error", markup=False)
+            self.app.notify(
+                clean(problem or "Add a recipient first (Mail to)."),
+                title="No test mail sent",
+                severity="error",
+                markup=False,
+            )
             return
         self.query_one("#mail-test", Button).disabled = True
         self.set_status(f"Sending a test mail to {clean(', '.join(settings.mail_to))}…")
@@ -259,8 +317,9 @@ class MailPanel(SettingsSection):
     def test_done(self, settings: BankingSettings, error: KosmaError | None) -> None:
         self.query_one("#mail-test", Button).disabled = False
         if error is not None:
-            self.set_status(Text(f"✗ {clean(error.message)} {clean(error.remedy)}".rstrip(),
-                                 style="red"))
+            self.set_status(
+                Text(f"✗ {clean(error.message)} {clean(error.remedy)}".rstrip(), style="red")
+            )
             report(self.app, error, title="Test mail not sent")
             return
         to = ", ".join(settings.mail_to)

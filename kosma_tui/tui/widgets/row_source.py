@@ -122,7 +122,7 @@ class FoundRows(PagedRows):
         self.books = books
 
     def read_page(self, offset: int, limit: int) -> list[Row]:
-        part = self.hits[offset:offset + limit]
+        part = self.hits[offset : offset + limit]
         rows: list[Row] = [{} for _ in part]
         for n, book in enumerate(self.books):
             mine = [i for i, (_, b) in enumerate(part) if b == n]

@@ -23,8 +23,11 @@ from kosma_tui.core.forms import Option as FormOption
 from kosma_tui.core.linking.steps import StepKind, choice_topic, is_secret
 from kosma_tui.tui.text import clean
 
-NOUNS = {StepKind.COUNTRY: ("country", "countries"), StepKind.BANK: ("bank", "banks"),
-         StepKind.METHOD: ("method", "methods")}
+NOUNS = {
+    StepKind.COUNTRY: ("country", "countries"),
+    StepKind.BANK: ("bank", "banks"),
+    StepKind.METHOD: ("method", "methods"),
+}
 
 
 LABEL_CELLS = (20, 44)  # the label column: as wide as the longest label, within these bounds
@@ -56,8 +59,9 @@ class ChoiceStep(Vertical):
             super().__init__()
             self.key, self.value, self.label = key, value, label
 
-    def __init__(self, form: Form, element: ChoiceElement, *, query: str = "",
-                 preselect: str | None = None) -> None:
+    def __init__(
+        self, form: Form, element: ChoiceElement, *, query: str = "", preselect: str | None = None
+    ) -> None:
         super().__init__(id="choice-step")
         self.form = form
         self.element = element
@@ -72,10 +76,8 @@ class ChoiceStep(Vertical):
                 yield Static(clean(element.text), classes="hint", markup=False)
         with Horizontal(classes="field-row"):
             yield Label("Search: ", markup=False)
-            hint = "type a name, BIC or code" if self.topic == StepKind.BANK else \
-                "type to filter"
-            yield Input(self.query_text, placeholder=hint,
-                        id="choice-search", compact=True)
+            hint = "type a name, BIC or code" if self.topic == StepKind.BANK else "type to filter"
+            yield Input(self.query_text, placeholder=hint, id="choice-search", compact=True)
         yield OptionList(id="choice-list")
         yield Label("", id="choice-count", markup=False)
 
@@ -92,14 +94,16 @@ class ChoiceStep(Vertical):
         options = self.query_one(OptionList)
         options.clear_options()
         cells = label_cells(self.element.options)
-        options.add_options([Option(option_prompt(o.label, o.description, cells), id=o.value)
-                             for o in self.shown])
+        options.add_options(
+            [Option(option_prompt(o.label, o.description, cells), id=o.value) for o in self.shown]
+        )
         if self.shown:
             options.highlighted = 0
         one, many = NOUNS.get(self.topic, ("option", "options"))
         total = len(self.element.options)
         self.query_one("#choice-count", Label).update(
-            f"{len(self.shown)} of {total} {one if total == 1 else many}")
+            f"{len(self.shown)} of {total} {one if total == 1 else many}"
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -142,8 +146,9 @@ class InputStep(Vertical):
     # Priority, like Tab in the app: Enter is acted on when it is read, so keys typed
     # after it in one burst go to the next field, and a submit waits for the keys before.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "enter", "Next field or submit", id="form-enter", show=False,
-                priority=True),
+        Binding(
+            "enter", "enter", "Next field or submit", id="form-enter", show=False, priority=True
+        ),
     ]
 
     class Submitted(Message):
@@ -162,19 +167,37 @@ class InputStep(Vertical):
                 yield Static(clean(element.text), classes="hint", markup=False)
             elif isinstance(element, InputElement):
                 with Horizontal(classes="field-row"):
-                    yield Label(clean(element.label or element.key)[:18], classes="field-label",
-                                markup=False)
-                    yield Input(placeholder=clean(element.placeholder), password=is_secret(element),
-                                id=f"in-{element.key}", compact=True,
-                                max_length=element.max_length or 0)
+                    yield Label(
+                        clean(element.label or element.key)[:18],
+                        classes="field-label",
+                        markup=False,
+                    )
+                    yield Input(
+                        placeholder=clean(element.placeholder),
+                        password=is_secret(element),
+                        id=f"in-{element.key}",
+                        compact=True,
+                        max_length=element.max_length or 0,
+                    )
             elif isinstance(element, ChoiceElement):
                 with Horizontal(classes="field-row"):
-                    yield Label(clean(element.label or element.key)[:18], classes="field-label",
-                                markup=False)
-                    yield Select([(Text(clean(o.label)), o.value) for o in element.options],
-                                 id=f"in-{element.key}", compact=True, allow_blank=False)
-        yield Static(Text(f"✗ {clean(self.error)}") if self.error else "", id="step-error",
-                     classes="error", markup=False)
+                    yield Label(
+                        clean(element.label or element.key)[:18],
+                        classes="field-label",
+                        markup=False,
+                    )
+                    yield Select(
+                        [(Text(clean(o.label)), o.value) for o in element.options],
+                        id=f"in-{element.key}",
+                        compact=True,
+                        allow_blank=False,
+                    )
+        yield Static(
+            Text(f"✗ {clean(self.error)}") if self.error else "",
+            id="step-error",
+            classes="error",
+            markup=False,
+        )
         with Horizontal(classes="buttons"):
             yield Button("Submit", id="submit", variant="primary", compact=True)
 

@@ -50,8 +50,7 @@ def party_text(row: Row) -> str:
 class TransactionView(ScrollView, can_focus=True):
     """Rows newest first; a cursor row; End/G jumps to the oldest."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"transaction-view--cursor",
-                                              "transaction-view--header"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"transaction-view--cursor", "transaction-view--header"}
     DEFAULT_CSS = """
     TransactionView { background: $surface; overflow-x: hidden; overflow-y: scroll; }
     TransactionView > .transaction-view--cursor { background: $primary-darken-1; }
@@ -63,12 +62,19 @@ class TransactionView(ScrollView, can_focus=True):
         Binding("down,j", "move(1)", "Down", show=False, id="tx-down"),
         Binding("pageup", "page(-1)", "Page up", show=False, id="tx-page-up"),
         Binding("pagedown,space", "page(1)", "Page down", show=False, id="tx-page-down"),
-        Binding("home,g", "first", "Newest", id="tx-newest",
-                tooltip="Jump to the newest transaction"),
-        Binding("end,G", "last", "Oldest", id="tx-oldest",
-                tooltip="Jump to the oldest transaction"),
-        Binding("enter", "open", "Details", id="tx-details",
-                tooltip="Every field of the selected transaction"),
+        Binding(
+            "home,g", "first", "Newest", id="tx-newest", tooltip="Jump to the newest transaction"
+        ),
+        Binding(
+            "end,G", "last", "Oldest", id="tx-oldest", tooltip="Jump to the oldest transaction"
+        ),
+        Binding(
+            "enter",
+            "open",
+            "Details",
+            id="tx-details",
+            tooltip="Every field of the selected transaction",
+        ),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -81,8 +87,14 @@ class TransactionView(ScrollView, can_focus=True):
     class PagesLoaded(Message, bubble=False):
         """The worker read the pages the last frames were missing."""
 
-    def __init__(self, *, show_account: bool = False, show_pushed: bool = False,
-                 show_currency: bool = False, id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        show_account: bool = False,
+        show_pushed: bool = False,
+        show_currency: bool = False,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.rows: Sequence[Row] = []
         self.show_account = show_account
@@ -186,8 +198,12 @@ class TransactionView(ScrollView, can_focus=True):
         party = max(8, spare * 11 // 20)
         reference = max(4, spare - party)
         tail = 2 if self.show_pushed else 1
-        return [*fixed[:-tail], ("Party / counterparty", party, "left"),
-                ("Reference", reference, "left"), *fixed[-tail:]]
+        return [
+            *fixed[:-tail],
+            ("Party / counterparty", party, "left"),
+            ("Reference", reference, "left"),
+            *fixed[-tail:],
+        ]
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -209,22 +225,27 @@ class TransactionView(ScrollView, can_focus=True):
         status = str(row.get("status") or "")
         values: dict[str, tuple[str, Style | None]] = {
             "Date": (clean(row.get("date") or ""), None),
-            "Amount": (format_amount(minor, currency, sign=True)
-                       + (f" {clean(currency)}" if self.show_currency else ""),
-                       POSITIVE if minor > 0
-                       else NEGATIVE if minor < 0 else None),
+            "Amount": (
+                format_amount(minor, currency, sign=True)
+                + (f" {clean(currency)}" if self.show_currency else ""),
+                POSITIVE if minor > 0 else NEGATIVE if minor < 0 else None,
+            ),
             "Account": (clean(row.get("bank_account") or ""), None),
             "Party / counterparty": (party_text(row), None),
-            "Reference": (clean(row.get("description") or row.get("reference_number") or ""),
-                          DIM if not row.get("description") else None),
+            "Reference": (
+                clean(row.get("description") or row.get("reference_number") or ""),
+                DIM if not row.get("description") else None,
+            ),
             "Status": (clean(status), STATUS_STYLE.get(status)),
         }
         if self.show_pushed:
             from kosma_tui.tui.widgets.erpnext_text import pushed_label
 
             label = pushed_label(row)
-            values["ERPNext"] = (label.plain, Style.parse(str(label.style))
-                                 if label.style else None)
+            values["ERPNext"] = (
+                label.plain,
+                Style.parse(str(label.style)) if label.style else None,
+            )
         cells = []
         for title, w, justify in cols:
             text, extra = values[title]
