@@ -58,26 +58,29 @@ def test_the_command_accepts_and_refuses_like_the_table(
         assert stored(home, field) == before  # nothing saved
 
 
-@pytest.mark.parametrize(("field", "value", "refusal"), CASES)
-async def test_the_screen_accepts_and_refuses_like_the_table(
-    store: Store, portal: Any, field: str, value: str, refusal: str | None
-) -> None:
-    before = getattr(store.settings(), field)
+async def test_the_screen_accepts_and_refuses_like_the_table(store: Store, portal: Any) -> None:
+    """Every case in one Settings screen, one after another as an admin would type them
+    (a refused value is put back before the next case, as the admin would)."""
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)  # the screen's rows are read
         await pilot.press("g")
-        await pilot.pause()
+        await settled(pilot)  # the form is filled from the settings read
         screen = app.screen
         assert isinstance(screen, SettingsScreen)
-        screen.query_one(f"#{field}", Input).value = value
-        await pilot.pause()
-        message = str(screen.query_one(f"#msg-{field}").render())
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        if refusal is None:
-            assert message == ""
-            assert str(getattr(store.settings(), field)) == value
-        else:
-            assert refusal in message, screen_text(app)
-            assert getattr(store.settings(), field) == before  # nothing saved
+        for field, value, refusal in CASES:
+            case = f"{field}={value!r}"
+            before = getattr(store.settings(), field)
+            screen.query_one(f"#{field}", Input).value = value
+            await pilot.pause()
+            message = str(screen.query_one(f"#msg-{field}").render())
+            await pilot.press("ctrl+s")
+            await settled(pilot)
+            if refusal is None:
+                assert message == "", case
+                assert str(getattr(store.settings(), field)) == value, case
+            else:
+                assert refusal in message, (case, screen_text(app))
+                assert getattr(store.settings(), field) == before, case  # nothing saved
+                screen.query_one(f"#{field}", Input).value = str(before)
+                await pilot.pause()
