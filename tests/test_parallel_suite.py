@@ -101,7 +101,7 @@ def test_live_erpnext_tests_run_in_one_worker_one_at_a_time(tmp_path: Path) -> N
     assert len({line["worker"] for line in live}) == 1, live
     assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(live)), live
     # the pyproject's addopts ran it parallel: the other tests spread over the workers
-    assert {line["worker"] for line in lines} == {"gw0", "gw1", "gw2"}
+    assert len({line["worker"] for line in lines}) > 1  # the others spread out
 
 
 def test_every_stored_snapshot_belongs_to_a_test() -> None:
