@@ -131,16 +131,11 @@ def apply_mail_changes(
     if args.mail_to is not None:
         new.mail_to, touched = mail.addresses(args.mail_to), True
     if args.mail_from is not None:
-        sender = mail.addresses(args.mail_from) if args.mail_from.strip() else []
-        if len(sender) > 1:
-            raise UsageError("--mail-from takes one address.")
-        new.mail_from, touched = (sender[0] if sender else ""), True
+        new.mail_from, touched = settings_changes.sender(args.mail_from), True
     if args.sendmail:
         new.mail_transport, touched = "sendmail", True
     if args.smtp_host is not None:
-        host = args.smtp_host.strip()
-        if not host or any(c.isspace() or c in "/@" for c in host):
-            raise UsageError(f"'{args.smtp_host}' is not an SMTP host name.")
+        host = settings_changes.smtp_host(args.smtp_host, required=True)
         new.mail_transport, new.smtp_host, touched = "smtp", host, True
     if args.smtp_port is not None:
         new.smtp_port, touched = settings_changes.smtp_port(args.smtp_port), True

@@ -84,3 +84,43 @@ async def test_the_screen_accepts_and_refuses_like_the_table(store: Store, porta
                 assert getattr(store.settings(), field) == before, case  # nothing saved
                 screen.query_one(f"#{field}", Input).value = str(before)
                 await pilot.pause()
+
+
+# the mail section's rules: (option, field id, value as typed, the refusal)
+MAIL_CASES = [
+    (
+        "--mail-from",
+        "mail-from",
+        "a@example.org, b@example.org",
+        "The sender (From) is one address.",
+    ),
+    ("--smtp-host", "smtp-host", "mail.example.org/smtp", "is not an SMTP host name."),
+    ("--smtp-host", "smtp-host", "kosma@mail.example.org", "is not an SMTP host name."),
+]
+
+
+@pytest.mark.parametrize(("option", "field", "value", "refusal"), MAIL_CASES)
+def test_the_command_refuses_mail_settings_like_the_table(
+    home: Path, option: str, field: str, value: str, refusal: str
+) -> None:
+    done = kosma(home, "settings", "--mail-to", "admin@example.org", f"{option}={value}")
+    assert done.returncode == 2
+    assert refusal in done.stderr and "Traceback" not in done.stderr
+    assert stored(home, "mail_to") == []  # nothing saved
+
+
+async def test_the_mail_section_refuses_like_the_table(store: Store, portal: Any) -> None:
+    app = make_app(store, portal, reminders=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await pilot.press("g")
+        await settled(pilot)
+        screen = app.screen
+        screen.query_one("#mail-to", Input).value = "admin@example.org"
+        for _option, field, value, refusal in MAIL_CASES:
+            screen.query_one(f"#{field}", Input).value = value
+            await pilot.pause()
+            assert refusal in str(screen.query_one("#mail-status").render()), field
+            screen.query_one(f"#{field}", Input).value = ""
+            await pilot.pause()
+        assert store.settings().mail_to == []

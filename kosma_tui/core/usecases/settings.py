@@ -55,6 +55,25 @@ def smtp_port(value: str | int) -> int:
     return validation.positive_int(value, "SMTP port", SMTP_PORT_MAX)
 
 
+def smtp_host(text: str, *, required: bool) -> str:
+    """The SMTP host as typed, trimmed: a host name, not a URL or an address. Empty is
+    "no SMTP" unless ``required`` (the command's --smtp-host names one)."""
+    host = text.strip()
+    if (required and not host) or any(c.isspace() or c in "/@" for c in host):
+        raise UsageError(f"'{text}' is not an SMTP host name.")
+    return host
+
+
+def sender(text: str) -> str:
+    """The From address of reminder mails: one address, or "" (the SMTP user's)."""
+    from kosma_tui.core import mail
+
+    found = mail.addresses(text) if text.strip() else []
+    if len(found) > 1:
+        raise UsageError("The sender (From) is one address.")
+    return found[0] if found else ""
+
+
 def problems(current: BankingSettings, change: SettingsChange) -> dict[str, str]:
     """Field -> what is wrong with it (every field is looked at); empty: it may be saved."""
     found: dict[str, str] = {}

@@ -22,7 +22,7 @@ from textual.widgets import Button, Input, Label, Select, Static, Switch
 from kosma_tui.core import mail
 from kosma_tui.core.errors import KosmaError, UsageError
 from kosma_tui.core.records import BankingSettings
-from kosma_tui.core.usecases.settings import smtp_port, with_mail
+from kosma_tui.core.usecases.settings import sender, smtp_host, smtp_port, with_mail
 from kosma_tui.tui.feedback import report, toast
 from kosma_tui.tui.hosts import store_of
 from kosma_tui.tui.messages import SettingsSaved
@@ -168,14 +168,8 @@ class MailPanel(SettingsSection):
             raise UsageError("The mail settings are still being read.")
         new = BankingSettings.from_dict(self.stored.to_dict())
         new.mail_to = mail.addresses(self.value("mail-to"))
-        sender = mail.addresses(self.value("mail-from"))
-        if len(sender) > 1:
-            raise UsageError("The sender is one address.")
-        new.mail_from = sender[0] if sender else ""
-        host = self.value("smtp-host").strip()
-        if any(c.isspace() or c in "/@" for c in host):
-            raise UsageError(f"'{host}' is not an SMTP host name.")
-        new.smtp_host = host
+        new.mail_from = sender(self.value("mail-from"))
+        host = new.smtp_host = smtp_host(self.value("smtp-host"), required=False)
         port = self.value("smtp-port").strip()
         new.smtp_port = smtp_port(port) if port else 0
         new.smtp_security = str(self.value("smtp-security"))
