@@ -422,7 +422,7 @@ class RecordingHooks:
     def __init__(self, fail: BaseException | None = None) -> None:
         self.fail = fail
         self.matched: list[list[str]] = []  # the ids of each batch handed to the matcher
-        self.pushed: list[dict[str, list[str]]] = []
+        self.pushed: list[dict[str, list[str] | None]] = []
 
     def party_matcher(self, store: Any) -> Any:
         def match(rows: list[dict[str, Any]]) -> int:
@@ -432,7 +432,9 @@ class RecordingHooks:
         return match
 
     async def push(self, store: Any, stored: Any) -> Any:
-        self.pushed.append({name: list(ids) for name, ids in stored.items()})
+        self.pushed.append(
+            {name: None if ids is None else list(ids) for name, ids in stored.items()}
+        )
         if self.fail is not None:
             raise self.fail
         return None
@@ -454,6 +456,23 @@ async def test_the_push_hook_gets_the_ids_this_sync_stored(store: Any, client: A
     again = await engine.sync_account(account.name)  # nothing new: nothing to hand over
     assert again.status == "ok" and again.new == again.updated == 0
     assert hooks.pushed[1] == {account.name: []}
+
+
+async def test_past_the_cap_the_push_is_told_to_read_the_whole_history(
+    store: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first sync of a million rows must not hold a million ids for the push: past
+    the cap the hook gets None for the account (its whole history is read)."""
+    import kosma_tui.core.sync.result as sync_result
+
+    monkeypatch.setattr(sync_result, "STORED_IDS_KEPT", 5)
+    await link(store, client, start=TODAY - timedelta(days=30))
+    account = first_account(store)
+    hooks = RecordingHooks()
+    result = await SyncEngine(store, client, hooks=hooks).sync_account(account.name)
+    assert result.ok and result.new > 5
+    assert result.stored_ids is None
+    assert hooks.pushed == [{account.name: None}]
 
 
 async def test_the_daily_job_pushes_once_with_each_accounts_ids(store: Any, client: Any) -> None:

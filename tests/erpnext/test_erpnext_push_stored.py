@@ -98,3 +98,13 @@ def test_a_recovered_batch_makes_the_push_look_at_everything(auto, erp, scans):
     assert report is not None and report.problem is None
     assert scans[-1] is None and report.total("created") == 2
     assert journal.current(auto) is None
+
+
+def test_a_sync_with_too_many_ids_to_list_is_pushed_from_the_whole_history(auto, erp, scans):
+    add_rows(auto, [row(ACCOUNT, n) for n in range(1, 3)])
+    assert auto_push(auto, [ACCOUNT], stored={ACCOUNT: ["tx-000002"]}) is not None
+    add_rows(auto, [row(ACCOUNT, 3), row(ACCOUNT, 4)])
+    report = auto_push(auto, [ACCOUNT], stored={ACCOUNT: None})  # past the sync's cap
+    assert report is not None and report.problem is None
+    assert scans == [None, None]
+    assert report.total("created") == 2

@@ -113,7 +113,7 @@ class Pusher:
         names: list[str] | None = None,
         *,
         strict: bool = True,
-        stored: Mapping[str, Collection[str]] | None = None,
+        stored: Mapping[str, Collection[str] | None] | None = None,
     ) -> PushReport:
         """Push the named accounts (all when ``names`` is empty).
 
@@ -121,7 +121,8 @@ class Pusher:
         UsageError before anything changes (the commands); otherwise it is
         recorded on that account and the others go ahead (the automatic push).
         ``stored``: account -> the ids a sync just stored; only those rows are
-        looked at, unless ``full_scan`` says the account's whole history must be.
+        looked at, unless there were too many to list (None) or ``full_scan`` says the
+        account's whole history must be.
         """
         started = time.monotonic()
         report = PushReport(self.dry_run)
@@ -134,7 +135,10 @@ class Pusher:
                     self.store,
                     account,
                     None
-                    if recovered or stored is None or full_scan(self.store, account.name)
+                    if recovered
+                    or stored is None
+                    or stored.get(account.name, ()) is None
+                    or full_scan(self.store, account.name)
                     else stored.get(account.name, ()),
                 )
                 for account in accounts
@@ -543,7 +547,7 @@ def push(
 
 
 def auto_push(
-    store: Any, account_names: list[str], stored: Mapping[str, Collection[str]] | None = None
+    store: Any, account_names: list[str], stored: Mapping[str, Collection[str] | None] | None = None
 ) -> PushReport | None:
     """After a successful sync: push those accounts' new transactions. Never raises.
 

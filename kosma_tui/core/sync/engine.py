@@ -240,7 +240,12 @@ class SyncEngine:
         synced = [r for r in results if r.ok]
         if not synced or self.dry_run:
             return None
-        stored = {r.name: [*self._replayed.pop(r.name, ()), *r.stored_ids] for r in synced}
+        stored: dict[str, list[str] | None] = {
+            r.name: None
+            if r.stored_ids is None
+            else [*self._replayed.pop(r.name, ()), *r.stored_ids]
+            for r in synced
+        }
         try:
             problem = await self.hooks.push(self.store, stored)
         except KosmaError as exc:
@@ -483,8 +488,8 @@ class SyncEngine:
         if changes:
             book.update(changes)
         result.settled_delta += delta
-        result.stored_ids.extend(row["transaction_id"] for row in rows)
-        result.stored_ids.extend(changes)
+        result.add_stored(row["transaction_id"] for row in rows)
+        result.add_stored(changes)
 
     def _advance(self, account: BankAccount, start: date, through: str, result: SyncResult) -> None:
         """Move the Last Integration Date to ``through`` (rows on disk), never backwards."""
@@ -604,7 +609,9 @@ class SyncEngine:
                 known.cover(transactions)
                 self._absorb(transactions, account.name, known, batch, result)
                 self._flush(book, batch, self.hooks.party_matcher(self.store), result)
-                self._replayed.setdefault(account.name, []).extend(result.stored_ids)
+                self._replayed.setdefault(account.name, []).extend(
+                    result.stored_ids or ()
+                )  # one page: never past the cap
                 log.info("%s: %d new from the replayed page", account.name, result.new)
                 return
 

@@ -27,9 +27,12 @@ class AfterSync(Protocol):
         cache outlive a batch), or None when party matching is off or has no parties."""
         ...
 
-    async def push(self, store: Store, stored: Mapping[str, Sequence[str]]) -> Problem | None:
+    async def push(
+        self, store: Store, stored: Mapping[str, Sequence[str] | None]
+    ) -> Problem | None:
         """After a successful sync: hand ERPNext what the sync stored (account name ->
-        the transaction ids it added or changed). What went wrong, or None; a failure
+        the transaction ids it added or changed; None: too many to list, the push reads
+        the account's whole history). What went wrong, or None; a failure
         never fails the sync."""
         ...
 
@@ -40,7 +43,9 @@ class NoHooks:
     def party_matcher(self, store: Store) -> RowMatcher | None:
         return None
 
-    async def push(self, store: Store, stored: Mapping[str, Sequence[str]]) -> Problem | None:
+    async def push(
+        self, store: Store, stored: Mapping[str, Sequence[str] | None]
+    ) -> Problem | None:
         return None
 
 
@@ -71,7 +76,9 @@ class StandardHooks:
 
         return match
 
-    async def push(self, store: Store, stored: Mapping[str, Sequence[str]]) -> Problem | None:
+    async def push(
+        self, store: Store, stored: Mapping[str, Sequence[str] | None]
+    ) -> Problem | None:
         if not stored or not store.settings().erpnext_auto_push:
             return None
         from kosma_tui.core.erpnext.push import auto_push

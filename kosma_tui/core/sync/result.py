@@ -8,11 +8,15 @@ has come and up to which day every transaction was read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from kosma_tui.core.errors import KosmaError, Problem
+
+# ids a sync keeps for the push after it; past this the push reads the whole history
+STORED_IDS_KEPT = 20_000
 
 
 @dataclass
@@ -101,8 +105,16 @@ class SyncResult:
     # an ERPNext auto-push failure: the sync stays done (status "ok"), but the
     # command exits 1 and names it
     push_error: Problem | None = None
-    # the transaction ids this sync added or changed in the store (for the push)
-    stored_ids: list[str] = field(default_factory=list)
+    # the transaction ids this sync added or changed in the store (for the push); None
+    # once there are more than STORED_IDS_KEPT: the push then reads the whole history,
+    # as it would for an account's first sync, and memory stays flat at a million rows
+    stored_ids: list[str] | None = field(default_factory=list)
+
+    def add_stored(self, ids: Iterable[str]) -> None:
+        if self.stored_ids is not None:
+            self.stored_ids.extend(ids)
+            if len(self.stored_ids) > STORED_IDS_KEPT:
+                self.stored_ids = None
 
     @property
     def ok(self) -> bool:
