@@ -334,6 +334,9 @@ async def _sync_all(cam: Camera) -> None:
     from kosma_tui.tui.screens.sync import SyncScreen
 
     app = cam.app
+    # Accounts reads the store in a worker; "a" before that read is not an error, but
+    # it does nothing either
+    await cam.until(lambda: isinstance(app.screen, AccountsScreen) and app.screen.loaded)
     await cam.keys("a")
     await cam.until(
         lambda: (
