@@ -160,6 +160,28 @@ def held_here(gate: Gate) -> bool:
     return gate.entered.is_set() and not gate.left.is_set()
 
 
+async def opens_while_held(pilot: Any, gate: Gate, key: str, screen: type, shown: str) -> None:
+    """``key`` opens ``screen`` at once although its store read is held ("loading…"),
+    Escape goes back home meanwhile, and once the read is let go the screen shows
+    ``shown``."""
+    app = pilot.app
+    await settled(pilot)
+    gate.armed = True
+    await pilot.press(key)
+    await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
+    assert isinstance(app.screen, screen)
+    assert "loading…" in flat_text(app)
+    await pilot.press("escape")  # back home while the read is still held
+    await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen), timeout=3)
+    assert held_here(gate)
+    gate.open()
+    gate.armed = False
+    await settled(pilot)
+    await pilot.press(key)
+    await settled(pilot)
+    assert shown in flat_text(app)
+
+
 async def test_accounts_answers_keys_while_its_accounts_are_read(
     store: Store, portal: Any, gate: Gate
 ) -> None:
@@ -187,20 +209,7 @@ async def test_consents_answers_keys_while_the_consents_are_read(
     store.consents = gate.hold(store.consents)  # type: ignore[method-assign]
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
-        await settled(pilot)
-        gate.armed = True
-        await pilot.press("c")
-        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
-        assert isinstance(app.screen, ConsentsScreen)
-        assert "loading…" in flat_text(app)
-        await pilot.press("escape")  # back home while the consents are still read
-        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen), timeout=3)
-        assert held_here(gate)
-        gate.open()
-        gate.armed = False
-        await pilot.press("c")
-        await settled(pilot)
-        assert "Demo Bank · Demo Company" in flat_text(app)
+        await opens_while_held(pilot, gate, "c", ConsentsScreen, "Demo Bank · Demo Company")
 
 
 async def test_sync_screen_and_sync_key_answer_while_the_store_is_read(
@@ -293,21 +302,7 @@ async def test_parties_answer_keys_while_the_parties_are_read(
     store.accounts = gate.hold(store.accounts)  # type: ignore[method-assign]
     app = make_app(store, portal, reminders=False)
     async with app.run_test(size=SIZE) as pilot:
-        await settled(pilot)
-        gate.armed = True
-        await pilot.press("p")
-        await wait_until(pilot, gate.entered.is_set, timeout=3, what="the read to start")
-        assert isinstance(app.screen, PartiesScreen)
-        assert "loading…" in flat_text(app)
-        await pilot.press("escape")  # back home while the parties are still read
-        await wait_until(pilot, lambda: isinstance(app.screen, AccountsScreen), timeout=3)
-        assert held_here(gate)
-        gate.open()
-        gate.armed = False
-        await settled(pilot)
-        await pilot.press("p")
-        await settled(pilot)
-        assert "Lieferant GmbH" in flat_text(app)
+        await opens_while_held(pilot, gate, "p", PartiesScreen, "Lieferant GmbH")
         assert "Party matching is off" in flat_text(app)  # the settings, read with them
 
         # Match parties reads the accounts in a worker too: the keys answer meanwhile,
