@@ -131,16 +131,7 @@ class Pusher:
         with lock:
             recovered = False if self.dry_run else self.settle_journal()
             works = [
-                collect(
-                    self.store,
-                    account,
-                    None
-                    if recovered
-                    or stored is None
-                    or stored.get(account.name, ()) is None
-                    or full_scan(self.store, account.name)
-                    else stored.get(account.name, ()),
-                )
+                collect(self.store, account, None if recovered else self._ids(account, stored))
                 for account in accounts
             ]
             mappings = {}
@@ -201,6 +192,16 @@ class Pusher:
         report.settled = self.settled
         report.seconds = time.monotonic() - started
         return report
+
+    def _ids(
+        self, account: BankAccount, stored: Mapping[str, Collection[str] | None] | None
+    ) -> Collection[str] | None:
+        """The ids of ``account`` to look at, or None for its whole history: no ids were
+        handed over, there were too many to list, or ``full_scan`` says so."""
+        ids = None if stored is None else stored.get(account.name, ())
+        if ids is None or full_scan(self.store, account.name):
+            return None
+        return ids
 
     def _accounts(
         self, names: list[str] | None, strict: bool

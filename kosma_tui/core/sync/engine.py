@@ -240,12 +240,10 @@ class SyncEngine:
         synced = [r for r in results if r.ok]
         if not synced or self.dry_run:
             return None
-        stored: dict[str, list[str] | None] = {
-            r.name: None
-            if r.stored_ids is None
-            else [*self._replayed.pop(r.name, ()), *r.stored_ids]
-            for r in synced
-        }
+        stored: dict[str, list[str] | None] = {}
+        for r in synced:
+            replayed = self._replayed.pop(r.name, [])  # handed over either way
+            stored[r.name] = None if r.stored_ids is None else [*replayed, *r.stored_ids]
         try:
             problem = await self.hooks.push(self.store, stored)
         except KosmaError as exc:
