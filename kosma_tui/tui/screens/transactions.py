@@ -110,29 +110,29 @@ class TransactionsScreen(KosmaScreen):
         self.open_rows()
         self.kosma.sync_signal.subscribe(self, self.on_sync_changed)
 
+    @work(thread=True, exclusive=True, group="tx-load")
     def open_rows(self) -> None:
         """One account: its first page, others when scrolled to. All: load them all.
         Either way in a thread worker: the screen draws "loading…" meanwhile."""
-        if self.account:
-            self.load_book(self.account)
-        else:
-            self.load_all()
-
-    @work(thread=True, exclusive=True, group="tx-load")
-    def load_book(self, name: str) -> None:
         rows: Sequence[Row] = []
         view = View(False, set())
         try:
             view = self.read_view()
-            account = self.store.account(name)
-            if account is not None:
-                book = self.store.book(account)
-                rows = BookRows(book, book.count())
-                rows.preload()  # the first frame needs no disk read
+            rows = self.read_book(self.account) if self.account else self.read_all()
         except KosmaError as exc:
             self.app.call_from_thread(report, self.app, exc)
             rows = []
         self.app.call_from_thread(self.show_rows, rows, view)
+
+    def read_book(self, name: str) -> Sequence[Row]:
+        """One account's rows, paged from its book (in a worker thread)."""
+        account = self.store.account(name)
+        if account is None:
+            return []
+        book = self.store.book(account)
+        rows = BookRows(book, book.count())
+        rows.preload()  # the first frame needs no disk read
+        return rows
 
     def on_sync_changed(self, name: str) -> None:
         state = self.kosma.sync_queue.state(name)
@@ -156,17 +156,6 @@ class TransactionsScreen(KosmaScreen):
                 reverse=True,
             )
         )
-
-    @work(thread=True, exclusive=True, group="tx-load")
-    def load_all(self) -> None:
-        view = View(False, set())
-        try:
-            view = self.read_view()
-            rows = self.read_all()
-        except KosmaError as exc:
-            self.app.call_from_thread(report, self.app, exc)
-            rows = []
-        self.app.call_from_thread(self.show_rows, rows, view)
 
     def show_rows(self, rows: Sequence[Row], view: View) -> None:
         self.all_rows = rows
