@@ -171,23 +171,24 @@ class SyncController:
         from kosma_tui.core.matching import rematch_account
 
         app = self.app
+        store = app.store
 
-        def run() -> None:
-            total = 0
-            try:
-                for name in names:
-                    total += rematch_account(app.store, name)
-            except ConfigurationError as exc:
-                app.call_from_thread(toast, app, exc.remedy, title=exc.message, warning=True)
-                return
-            except KosmaError as exc:
-                app.call_from_thread(report, app, exc)
-                return
+        def failed(exc: KosmaError) -> None:
+            if isinstance(exc, ConfigurationError):  # matching is off: how to turn it on
+                toast(app, exc.remedy, title=exc.message, warning=True)
+            else:
+                report(app, exc)
+
+        def done(total: int) -> None:
             which = names[0] if len(names) == 1 else f"{len(names)} accounts"
-            app.call_from_thread(toast, app, f"{which}: {total:,} transaction(s) got a party.")
+            toast(app, f"{which}: {total:,} transaction(s) got a party.")
             if total:
-                app.call_from_thread(app.data_signal.publish, "transactions")
+                app.data_signal.publish("transactions")
 
-        app.run_worker(
-            run, name="match-parties", group="match-parties", thread=True, exit_on_error=False
+        in_thread(
+            app,
+            lambda: sum(rematch_account(store, name) for name in names),
+            done,
+            name="match-parties",
+            failed=failed,
         )
