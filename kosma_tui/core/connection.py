@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from kosma_tui.core import messages
 from kosma_tui.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from kosma_tui.core.portal import PortalClient
+    from kosma_tui.core.records import BankingSettings
     from kosma_tui.core.store import Store
 
 DEMO_BANNER = "DEMO (built-in Demo Bank portal)"
@@ -21,17 +23,13 @@ DEMO_CUSTOMER_ID = "demo-customer"
 DEMO_API_TOKEN = "demo-token"  # noqa: S105 - the Demo Bank portal accepts any token
 
 
-def portal_refusal(store: Store) -> ConfigurationError | None:
+def portal_refusal(settings: BankingSettings) -> ConfigurationError | None:
     """Why no portal call can be made with these Banking Settings (with the remedy), or
     None. Demo mode always may: its portal is the built-in one."""
-    settings = store.settings()
     if settings.demo:
         return None
     if not settings.enabled:
-        return ConfigurationError(
-            "Banking Settings are disabled.",
-            "Enable them with 'kosma-tui settings --enable' or in the Settings screen.",
-        )
+        return ConfigurationError("Banking Settings are disabled.", messages.ENABLE_SETTINGS)
     if not (settings.customer_id and settings.api_token):
         return ConfigurationError(
             "Banking Settings lack a Customer ID or Portal API Token.",
@@ -66,7 +64,7 @@ class PortalConnection:
         from kosma_tui.core.replay import ReplayJournal
 
         settings = self.store.settings()
-        refused = portal_refusal(self.store)
+        refused = portal_refusal(settings)
         if refused is not None:
             raise refused
         if settings.demo:

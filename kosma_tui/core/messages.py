@@ -13,6 +13,7 @@ from kosma_tui.core.errors import Problem, UsageError
 
 LISTED = 10  # candidates named in an error sentence
 NO_ACCOUNTS_YET = "No bank accounts yet: link a bank with 'kosma-tui link --company NAME'."
+ENABLE_SETTINGS = "Enable them with 'kosma-tui settings --enable' or in the Settings screen."
 
 
 class UnknownName(UsageError):

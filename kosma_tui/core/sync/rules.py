@@ -112,7 +112,7 @@ def settings_refusal(store: Store) -> RuleRefusal | None:
         return None
     return SettingsDisabled(
         "Banking Settings are disabled, so no account is synced.",
-        "Enable them with 'kosma-tui settings --enable' or in the Settings screen.",
+        messages.ENABLE_SETTINGS,
     )
 
 
