@@ -321,6 +321,17 @@ class Matcher:
         self._by_text: dict[str, _Text] = {}
         self._by_words: dict[frozenset[str], _Text] = {}
 
+    def assign(self, rows: list[dict[str, Any]]) -> int:
+        """Set party_type and party in place on the rows without a party; the count set."""
+        matched = 0
+        for row in rows:
+            if not row.get("party"):
+                found = self.match(row)
+                if found is not None:
+                    row["party_type"], row["party"] = found
+                    matched += 1
+        return matched
+
     def match(self, row: Mapping[str, Any]) -> tuple[str, str] | None:
         """(party_type, party) for a row, or None."""
         side = 0 if (row.get("deposit") or 0) > 0 else 1
@@ -385,19 +396,10 @@ class Matcher:
 
 def match_rows(rows: list[dict[str, Any]], parties: Iterable[Party], *, fuzzy: bool) -> int:
     """Set party_type and party in place on the rows without a party; the count set."""
-    pending = [row for row in rows if not row.get("party")]
-    if not pending:
+    if all(row.get("party") for row in rows):
         return 0
     matcher = Matcher(parties, fuzzy)
-    if not matcher.parties:
-        return 0
-    matched = 0
-    for row in pending:
-        found = matcher.match(row)
-        if found is not None:
-            row["party_type"], row["party"] = found
-            matched += 1
-    return matched
+    return matcher.assign(rows) if matcher.parties else 0
 
 
 def rematch_account(store: Any, account_name: str, *, fuzzy: bool | None = None) -> int:

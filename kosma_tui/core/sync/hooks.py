@@ -62,19 +62,7 @@ class StandardHooks:
             return None
         from kosma_tui.core.matching import Matcher
 
-        matcher = Matcher(parties, settings.enable_fuzzy_matching)
-
-        def match(rows: list[dict[str, Any]]) -> int:
-            matched = 0
-            for row in rows:
-                if not row.get("party"):
-                    found = matcher.match(row)
-                    if found is not None:
-                        row["party_type"], row["party"] = found
-                        matched += 1
-            return matched
-
-        return match
+        return Matcher(parties, settings.enable_fuzzy_matching).assign
 
     async def push(
         self, store: Store, stored: Mapping[str, Sequence[str] | None]
