@@ -24,6 +24,18 @@ import pytest
 
 from kosma_tui.cli import main
 
+# ``kosma-tui link`` options that pick the Demo Bank's login of the browser integration
+DEMO_BANK_LINK = (
+    "--company",
+    "Demo Company",
+    "--country",
+    "DE",
+    "--bank",
+    "Demo Bank",
+    "--method",
+    "Demo Bank PSD2",
+)
+
 HOME_ENV = "KOSMA_TUI_HOME"
 NOW_ENV = "KOSMA_TUI_NOW"
 

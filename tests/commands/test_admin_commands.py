@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
+from cli_support import DEMO_BANK_LINK
 from sync_support import kosma
 from test_sync_commands import link_demo, open_store, snapshot
 
@@ -168,14 +169,7 @@ def test_link_json_prints_the_summary_and_asks_on_stderr(home: Path) -> None:
     result = kosma(
         home,
         "link",
-        "--company",
-        "Demo Company",
-        "--country",
-        "DE",
-        "--bank",
-        "Demo Bank",
-        "--method",
-        "Demo Bank PSD2",
+        *DEMO_BANK_LINK,
         "--json",
         stdin="embedded\n12345\n12345\n",
     )
@@ -195,14 +189,7 @@ def test_link_without_accounts_does_not_say_sync(home: Path) -> None:
     result = kosma(
         home,
         "link",
-        "--company",
-        "Demo Company",
-        "--country",
-        "DE",
-        "--bank",
-        "Demo Bank",
-        "--method",
-        "Demo Bank PSD2",
+        *DEMO_BANK_LINK,
         "--start-date",
         (TODAY - timedelta(days=3)).isoformat(),
         stdin="generate-new-accounts0\n12345\n",

@@ -6,20 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_support import kosma
+from cli_support import DEMO_BANK_LINK, kosma
 
 from kosma_tui.core.paths import resolve_paths
 
 DEMO = [
     "link",
-    "--company",
-    "Demo Company",
-    "--country",
-    "DE",
-    "--bank",
-    "Demo Bank",
-    "--method",
-    "Demo Bank PSD2",
+    *DEMO_BANK_LINK,
     "--accounts",
     "all",
 ]

@@ -11,21 +11,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from cli_support import kosma
+from cli_support import DEMO_BANK_LINK, kosma
 
 from kosma_tui.core import clock
 from kosma_tui.core.store import Store
 
-DEMO = [
-    "--company",
-    "Demo Company",
-    "--country",
-    "DE",
-    "--bank",
-    "Demo Bank",
-    "--method",
-    "Demo Bank PSD2",
-]
+DEMO = list(DEMO_BANK_LINK)
 
 
 def env_for(home: Path, now: str | None = None) -> dict[str, str]:

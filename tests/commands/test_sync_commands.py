@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
+from cli_support import DEMO_BANK_LINK
 from proxy_support import PortalProxy
 from sync_support import client_for, kosma, link
 
@@ -75,16 +76,9 @@ def test_acceptance_link_sync_all_twice_and_status(home: Path) -> None:
     linked = kosma(
         home,
         "link",
-        "--company",
-        "Demo Company",
+        *DEMO_BANK_LINK,
         "--start-date",
         (TODAY - timedelta(days=30)).isoformat(),
-        "--country",
-        "DE",
-        "--bank",
-        "Demo Bank",
-        "--method",
-        "Demo Bank PSD2",
         "--accounts",
         "all",
         stdin="embedded\n12345\n12345\n",

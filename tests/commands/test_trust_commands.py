@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
+from cli_support import DEMO_BANK_LINK
 from sync_support import kosma
 from test_sync_commands import link_demo, open_store, snapshot
 
@@ -121,16 +122,9 @@ def test_a_renewal_that_accepts_a_gap_shows_it_in_coverage(
     renewed = kosma(
         home,
         "link",
-        "--company",
-        "Demo Company",
+        *DEMO_BANK_LINK,
         "--start-date",
         start.isoformat(),
-        "--country",
-        "DE",
-        "--bank",
-        "Demo Bank",
-        "--method",
-        "Demo Bank PSD2",
         "--accounts",
         "all",
         stdin="embedded\n12345\n12345\n",
